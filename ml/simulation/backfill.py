@@ -1,0 +1,88 @@
+"""Backfill mode: N days of hourly history for a whole portfolio, written to the warehouse in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ml.settings import PmiPaths
+from ml.simulation.config import SimulationConfig
+from ml.simulation.delivery import DayContext, simulate_hours
+from ml.simulation.frames import SimulationFrames, build_frames
+from ml.simulation.market import market_daily, market_for_campaigns
+from ml.simulation.portfolio import Portfolio, draw_portfolio
+from ml.simulation.users import draw_users_and_events
+from ml.warehouse.simulator_store import write_backfill
+
+CELLS_PER_CHUNK = 4_000_000
+
+
+def budget_history(config: SimulationConfig, portfolio: Portfolio, rng: np.random.Generator) -> np.ndarray:
+    """Daily budgets (campaigns x days): piecewise constant around a base, changed every so often by the team."""
+    n, days = config.n_campaigns, config.days
+    changes = rng.random((n, days)) < 1.0 / config.budget_change_every_days
+    changes[:, 0] = True
+    segment = np.cumsum(changes, axis=1) - 1
+    factors = np.clip(rng.lognormal(0.0, 0.45, (n, days)), 0.3, 2.5)
+    factor = np.take_along_axis(factors, segment, axis=1)
+    return np.round(portfolio.truth["base_daily_budget"].to_numpy()[:, None] * factor, 2)
+
+
+def day_context(config: SimulationConfig, portfolio: Portfolio, market: pd.DataFrame, budgets: np.ndarray,
+                day_offsets: np.ndarray) -> DayContext:
+    """The world on the given days (offsets from the history start) for every campaign."""
+    dates = pd.DatetimeIndex([pd.Timestamp(config.start_date) + pd.Timedelta(days=int(d)) for d in day_offsets])
+    launch = pd.to_datetime(portfolio.campaigns["launched_at"]).to_numpy().astype("datetime64[D]")
+    since_launch = (dates.to_numpy().astype("datetime64[D]")[None, :] - launch[:, None]).astype(np.int64)
+    return DayContext(
+        daily_budget=budgets,
+        days_since_launch=since_launch,
+        market=market_for_campaigns(market, portfolio.campaigns, dates),
+        day_of_week=dates.dayofweek.to_numpy(),
+        years_since_start=day_offsets / 365.25,
+    )
+
+
+def simulate_backfill(config: SimulationConfig) -> SimulationFrames:
+    """Simulate the whole history in day chunks (bounded memory) and return the raw, truth and state frames."""
+    rng = np.random.default_rng([config.seed, 4])
+    portfolio = draw_portfolio(config)
+    market = market_daily(config.seed, config.start_date, config.end_date)
+    budgets = budget_history(config, portfolio, rng)
+    start_s = int(pd.Timestamp(config.start_date).timestamp())
+    chunk_days = max(1, CELLS_PER_CHUNK // (config.n_campaigns * 24))
+    hourly_parts, user_parts = [], []
+    next_user = next_event = 0
+    for first_day in range(0, config.days, chunk_days):
+        offsets = np.arange(first_day, min(config.days, first_day + chunk_days))
+        ctx = day_context(config, portfolio, market, budgets[:, offsets], offsets)
+        cells = simulate_hours(config, portfolio.truth, ctx, np.arange(24), rng)
+        campaign_idx, day_idx, hour = np.nonzero(cells["live"])
+        hour_s = start_s + (offsets[day_idx] * 24 + hour) * 3600
+        conversions = cells["conversions"][campaign_idx, day_idx, hour]
+        hourly_parts.append(pd.DataFrame({
+            "campaign_idx": campaign_idx, "hour_s": hour_s,
+            **{k: cells[k][campaign_idx, day_idx, hour] for k in ("spend", "impressions", "clicks", "conversions")},
+        }))
+        users = draw_users_and_events(portfolio.truth, campaign_idx, hour_s, conversions,
+                                      config.revenue_horizon_days, rng, next_user, next_event)
+        next_user += len(users.user_seq)
+        next_event += len(users.event_seq)
+        user_parts.append(users)
+    hourly = pd.concat(hourly_parts, ignore_index=True)
+    return build_frames(config, portfolio, market, budgets, hourly, user_parts,
+                        now_s=start_s + config.days * 86_400)
+
+
+def run_backfill(config: SimulationConfig, paths: PmiPaths) -> dict[str, int]:
+    """Simulate and replace the warehouse's raw, truth and simulator-state tables atomically; return row counts."""
+    frames = simulate_backfill(config)
+    write_backfill(paths.ensure().warehouse, frames)
+    return frames.row_counts()
+
+
+def history_end(config: SimulationConfig) -> dt.datetime:
+    """First hour after the backfilled history (where a live step continues)."""
+    return dt.datetime.combine(config.end_date, dt.time(0))

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: raw-table contract, atomic loads and connections."""

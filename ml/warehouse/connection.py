@@ -1,0 +1,32 @@
+"""Opening the warehouse and running a unit of work as one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+
+def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file; a read-only open of a missing file fails with a message saying what to run."""
+    if read_only and not Path(warehouse).exists():
+        raise FileNotFoundError(f"no warehouse at {warehouse}: run `pmi run` (or `make run`) first")
+    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(warehouse), read_only=read_only)
+
+
+@contextmanager
+def transaction(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together or not at all (a crash half-way leaves the file as it was)."""
+    con = connect(warehouse)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
