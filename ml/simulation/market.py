@@ -76,7 +76,8 @@ def market_daily(seed: int, start: dt.date, end: dt.date) -> pd.DataFrame:
     )
 
 
-def market_for_campaigns(market: pd.DataFrame, campaigns: pd.DataFrame, dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+def market_for_campaigns(market: pd.DataFrame, campaigns: pd.DataFrame,
+                         dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
     """Index arrays of shape (campaigns, days) aligned to each campaign's network x geo."""
     frame = market.assign(date=pd.to_datetime(market["date"])).set_index(["network", "geo", "date"])
     keys = pd.MultiIndex.from_arrays([

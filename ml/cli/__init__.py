@@ -1,0 +1,1 @@
+"""The `pmi` command line."""

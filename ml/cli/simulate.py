@@ -1,0 +1,55 @@
+"""`pmi simulate`: write a simulated history (backfill) or advance the live simulation hour by hour."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from rich.console import Console
+from rich.progress import track
+
+from ml.cli.errors import BadInputError
+from ml.settings import pmi_paths
+from ml.simulation import SimulationConfig
+from ml.simulation.backfill import run_backfill
+from ml.simulation.live import step_one_hour
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("simulate", help="Simulate campaign history, or advance the live simulation.",
+                              description="Backfill N days of hourly history into raw.* (replacing it), or with "
+                                          "--live-hours advance the existing simulation using raw.budgets.")
+    p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
+    p.add_argument("--campaigns", type=int, default=24, help="Number of campaigns (default 24).")
+    p.add_argument("--days", type=int, default=180, help="Days of history (default 180).")
+    p.add_argument("--seed", type=int, default=7, help="Random seed (default 7).")
+    p.add_argument("--end-date", help="History ends at 00:00 UTC of this ISO date (default today).")
+    p.add_argument("--live-hours", type=int, default=0,
+                   help="Instead of a backfill, advance the existing simulation this many hours.")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    paths = pmi_paths(args.home).ensure()
+    if args.live_hours > 0:
+        if not paths.warehouse.exists():
+            raise BadInputError(f"{paths.warehouse}: no simulation to advance; run `pmi simulate` first")
+        for _ in track(range(args.live_hours), description="Advancing the simulation", console=console):
+            step = step_one_hour(paths)
+        console.print(f"Simulated up to {step['hour_ts']} (last hour: spend {step['spend']:,.2f}, "
+                      f"{step['conversions']} conversions).")
+        return 0
+    try:
+        fields = {"n_campaigns": args.campaigns, "days": args.days, "seed": args.seed}
+        if args.end_date:
+            fields["end_date"] = dt.date.fromisoformat(args.end_date)
+        config = SimulationConfig(**fields)
+    except ValueError as exc:
+        raise BadInputError(f"simulate options: {exc}".splitlines()[0]) from exc
+    with console.status("Simulating ..."):
+        counts = run_backfill(config, paths)
+    for table, rows in counts.items():
+        console.print(f"{table:<22} {rows:>12,} rows")
+    console.print(f"Warehouse: {paths.warehouse}")
+    return 0

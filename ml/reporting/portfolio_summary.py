@@ -1,0 +1,41 @@
+"""Portfolio summary by campaign from the marts: what was spent, what it bought, what it is worth so far."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ml.warehouse.connection import connect
+
+SUMMARY_SQL = """
+    SELECT campaign_id,
+           any_value(network) AS network,
+           any_value(geo) AS geo,
+           any_value(platform) AS platform,
+           sum(spend)::DOUBLE AS spend,
+           sum(conversions) AS conversions,
+           sum(cohort_revenue)::DOUBLE AS revenue,
+           sum(spend)::DOUBLE / nullif(sum(conversions), 0) AS cpa,
+           sum(cohort_revenue)::DOUBLE / nullif(sum(spend), 0) AS roas
+    FROM marts.fct_campaign_daily
+    GROUP BY campaign_id
+    ORDER BY campaign_id
+"""
+
+
+def portfolio_summary(warehouse: Path) -> pd.DataFrame:
+    """One row per campaign: spend, conversions, revenue to date of its users, CPA and ROAS."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.execute(SUMMARY_SQL).df()
+    finally:
+        con.close()
+
+
+def portfolio_totals(summary: pd.DataFrame) -> dict[str, float]:
+    """Portfolio-level totals; CPA and ROAS are ratios of sums, not means of ratios."""
+    spend, conversions, revenue = (float(summary[c].sum()) for c in ("spend", "conversions", "revenue"))
+    return {"spend": spend, "conversions": conversions, "revenue": revenue,
+            "cpa": spend / conversions if conversions else float("nan"),
+            "roas": revenue / spend if spend else float("nan")}

@@ -1,0 +1,21 @@
+"""The Dagster code location of pmi."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.ingest.assets import simulator_backfill
+from orchestration.jobs import full_pipeline
+from orchestration.resources import PmiHomeResource
+from orchestration.warehouse.assets import warehouse_models
+from orchestration.warehouse.project import pmi_dbt_project
+
+defs = dg.Definitions(
+    assets=[simulator_backfill, warehouse_models],
+    jobs=[full_pipeline],
+    resources={
+        "pmi_home": PmiHomeResource(),
+        "dbt": DbtCliResource(project_dir=pmi_dbt_project),
+    },
+)

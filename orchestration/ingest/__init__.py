@@ -1,0 +1,1 @@
+"""Raw data assets: the simulator (default) writing the raw contract tables."""
