@@ -33,7 +33,7 @@ bench: setup
 	$(BIN)/python benchmarks/simulator_bench.py
 
 dagster: setup
-	DAGSTER_HOME=$(CURDIR)/data/dagster $(BIN)/dagster dev -w workspace.yaml
+	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CURDIR)/data/dagster $(BIN)/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

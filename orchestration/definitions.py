@@ -9,13 +9,13 @@ from orchestration.ingest.assets import simulator_backfill
 from orchestration.jobs import full_pipeline
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import warehouse_models
-from orchestration.warehouse.project import pmi_dbt_project
+from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 
 defs = dg.Definitions(
     assets=[simulator_backfill, warehouse_models],
     jobs=[full_pipeline],
     resources={
         "pmi_home": PmiHomeResource(),
-        "dbt": DbtCliResource(project_dir=pmi_dbt_project),
+        "dbt": DbtCliResource(project_dir=pmi_dbt_project, dbt_executable=DBT_EXECUTABLE),
     },
 )

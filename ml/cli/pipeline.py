@@ -35,7 +35,7 @@ def dagster_instance(paths: PmiPaths):
     return dg.DagsterInstance.get()
 
 
-def run_full_pipeline(paths: PmiPaths, campaigns: int, days: int, seed: int):
+def run_full_pipeline(paths: PmiPaths, campaigns: int, days: int, seed: int, end_date: str = ""):
     """Materialise every asset of the `full_pipeline` job in this process; return the Dagster result."""
     from orchestration.warehouse.project import prepare_dbt_manifest
 
@@ -43,7 +43,9 @@ def run_full_pipeline(paths: PmiPaths, campaigns: int, days: int, seed: int):
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def("full_pipeline")
-    run_config = {"ops": {"simulator_backfill": {"config": {"n_campaigns": campaigns, "days": days, "seed": seed}}},
+    simulator = {"n_campaigns": campaigns, "days": days, "seed": seed, "end_date": end_date}
+    run_config = {"ops": {"simulator_backfill": {"config": simulator}},
+                  "loggers": {"console": {"config": {"log_level": "WARNING"}}},
                   "resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
     return job.execute_in_process(run_config=run_config, instance=dagster_instance(paths), raise_on_error=False)
 
@@ -63,7 +65,7 @@ def print_summary(console: Console, paths: PmiPaths) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     paths = pmi_paths(args.home).ensure()
     started = time.monotonic()
     with console.status(f"Running the full pipeline into {paths.home} ..."):

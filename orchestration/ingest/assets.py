@@ -1,7 +1,5 @@
 """The raw tables, produced by the built-in traffic simulator's backfill."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 import dagster as dg

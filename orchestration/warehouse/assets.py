@@ -1,6 +1,5 @@
 """dbt models as Dagster assets, grouped by layer (staging, intermediate, marts)."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any

@@ -1,0 +1,51 @@
+-- Campaign delivery per UTC hour with KPIs, campaign attributes and the daily budget in effect at the hour's start.
+
+with
+
+hourly as (
+
+    select * from {{ ref('stg_campaign_hourly') }}
+
+),
+
+campaigns as (
+
+    select * from {{ ref('stg_campaigns') }}
+
+),
+
+budgets as (
+
+    select * from {{ ref('stg_budgets') }}
+
+),
+
+with_budget as (
+
+    select
+        hourly.*,
+        budgets.daily_budget
+    from hourly
+    asof left join budgets
+        on hourly.campaign_id = budgets.campaign_id
+        and hourly.hour_ts >= budgets.effective_ts
+
+)
+
+select
+    with_budget.campaign_id,
+    with_budget.hour_ts,
+    with_budget.date,
+    with_budget.hour_of_day,
+    campaigns.network,
+    campaigns.platform,
+    campaigns.geo,
+    with_budget.spend,
+    with_budget.impressions,
+    with_budget.clicks,
+    with_budget.conversions,
+    with_budget.revenue,
+    {{ campaign_kpis() }},
+    with_budget.daily_budget
+from with_budget
+left join campaigns on with_budget.campaign_id = campaigns.campaign_id

@@ -1,0 +1,234 @@
+"""`pmi ltv`: per-customer purchases, value, value quantiles and P(alive) for a future window, from a transaction log.
+
+Contract (architecture section 2): `--transactions` (CSV or Parquet: customer_id, date, amount; other columns are
+ignored), `--calibration-end DATE`, `--horizon-days N`, `--out FILE` (CSV or Parquet). Only transactions on or
+before the calibration end are used. Every input problem is reported as one line naming the file, the 1-based
+data row and the column, and nothing is written unless the whole run succeeds (temp file + atomic rename).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from ml.cli.errors import BadInputError
+
+REQUIRED = ("customer_id", "date", "amount")
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".txt")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "ltv", help="Predict customer lifetime value over a future window from a transaction log.",
+        description="Fit BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend) on transactions up to the calibration "
+                    "end, optionally a LightGBM+XGBoost ensemble trained on an inner time split, and write one row "
+                    "per customer: customer_id, predicted_purchases, predicted_value, value_p10, value_p50, "
+                    "value_p90, p_alive for the window (calibration end, calibration end + N days].")
+    p.add_argument("--transactions", required=True, metavar="FILE",
+                   help="CSV or Parquet (by extension) with columns customer_id, date (ISO or YYYYMMDD), amount (>= 0);"
+                        " other columns are ignored.")
+    p.add_argument("--calibration-end", required=True, metavar="DATE",
+                   help="Last day of history to use, inclusive (ISO or YYYYMMDD); later transactions are ignored.")
+    p.add_argument("--horizon-days", required=True, metavar="N", help="Length of the prediction window in days.")
+    p.add_argument("--out", required=True, metavar="FILE", help="Output file, CSV or Parquet (.parquet/.pq).")
+    p.add_argument("--model", choices=("auto", "bgnbd", "ensemble"), default="auto",
+                   help="Source of predicted_value: auto (default) uses the ensemble when it beats BG/NBD+Gamma-Gamma "
+                        "on an inner time split of the calibration period; bgnbd never trains it; ensemble always "
+                        "uses it when there is enough history.")
+    p.add_argument("--draws", default="500", metavar="N",
+                   help="Monte Carlo draws per customer for the value quantiles (default 500).")
+    p.add_argument("--seed", default="0", metavar="N",
+                   help="Random seed (default 0); the output is deterministic for a given seed.")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ml.models.clv.predict import OUTPUT_COLUMNS, predict_ltv  # deferred: keeps `pmi --help` fast
+
+    horizon = _parse_int("--horizon-days", args.horizon_days, minimum=1, what="a positive whole number of days")
+    draws = _parse_int("--draws", args.draws, minimum=1, what="a positive whole number")
+    seed = _parse_int("--seed", args.seed, minimum=0, what="a non-negative whole number")
+    cal_end = _parse_date_option("--calibration-end", args.calibration_end)
+    out = _check_out(args.out)
+    path = Path(args.transactions)
+    tx = read_transactions(path)
+    tx = tx[tx["date"] <= cal_end]
+    if tx.empty:
+        raise BadInputError(f"{path}: column date: no transaction on or before the calibration end {cal_end.date()}")
+    result = predict_ltv(tx, cal_end, horizon, model=args.model, draws=draws, seed=seed)
+    table = result.table[OUTPUT_COLUMNS]
+    _write_atomic(table, out)
+
+    console = Console(soft_wrap=True, highlight=False)
+    bg, gg = result.fit.bgnbd, result.fit.gamma_gamma
+    console.print(f"ltv: {len(table):,} customers at {cal_end.date()}, {horizon}-day window -> {out}", markup=False)
+    console.print(f"BG/NBD (days): r={bg.r:.4f} alpha={bg.alpha:.3f} a={bg.a:.4f} b={bg.b:.4f}; spend: "
+                  + (f"Gamma-Gamma p={gg.p:.4f} q={gg.q:.4f} gamma={gg.gamma:.4f}"
+                     if result.fit.spend_model == "gamma-gamma" else result.fit.spend_model), markup=False)
+    source = "ensemble (LightGBM+XGBoost)" if result.value_source == "ensemble" else "BG/NBD + Gamma-Gamma"
+    console.print(f"predicted_value from {source}: {result.reason}", markup=False)
+    console.print(f"total: {table['predicted_purchases'].sum():,.1f} purchases, {table['predicted_value'].sum():,.2f} "
+                  f"value", markup=False)
+    return 0
+
+
+def read_transactions(path: Path) -> pd.DataFrame:
+    """Read and validate a transaction file; returns customer_id, date (datetime64, day), amount (float)."""
+    if not path.is_file():
+        raise BadInputError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise BadInputError(f"{path}: empty file")
+    raw = _read_parquet(path) if path.name.lower().endswith(_PARQUET) else _read_csv(path)
+    names = {str(c).strip().lower(): c for c in raw.columns}
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        found = ", ".join(str(c) for c in raw.columns) or "none"
+        raise BadInputError(f"{path}: column {missing[0]}: missing (columns found: {found})")
+    raw = raw[[names[c] for c in REQUIRED]].set_axis(list(REQUIRED), axis=1)
+    if len(raw) == 0:
+        raise BadInputError(f"{path}: header only, no data rows")
+
+    ids = raw["customer_id"]
+    id_text = ids.astype("string").str.strip()
+    bad_id = ids.isna().to_numpy() | (id_text == "").fillna(True).to_numpy()
+    dates, date_problem = _parse_dates(raw["date"])
+    amounts, amount_problem = _parse_amounts(raw["amount"])
+    id_problem = np.where(bad_id, "missing customer id", "").astype(object)
+    problems = [(id_problem, "customer_id"), (date_problem, "date"), (amount_problem, "amount")]
+    first = [(int(np.argmax(labels != "")), order)
+             for order, (labels, _) in enumerate(problems) if (labels != "").any()]
+    if first:
+        pos, order = min(first)
+        labels, column = problems[order]
+        shown = _show(raw[column].iloc[pos])
+        row = int(raw.index[pos]) + 1  # index labels survive dropped blank lines, so this is the row in the file
+        raise BadInputError(f"{path}: row {row}, column {column}: {labels[pos]}" + (f": {shown}" if shown else ""))
+    return pd.DataFrame({"customer_id": id_text.to_numpy(dtype=object) if ids.dtype == object else ids.to_numpy(),
+                         "date": dates, "amount": amounts})
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.EmptyDataError as exc:
+        raise BadInputError(f"{path}: empty file") from exc
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"row {int(line.group(1)) - 1}: " if line else ""
+        raise BadInputError(f"{path}: {where}malformed CSV ({str(exc).strip().splitlines()[-1]})") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    # Blank lines are kept by the reader so row numbers match the file; drop them now without renumbering.
+    blank = frame.apply(lambda col: col.isna() | (col.astype("string").str.strip() == "")).all(axis=1)
+    return frame[~blank.to_numpy()]
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path).reset_index(drop=True)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a corrupt file; all mean bad input
+        raise BadInputError(f"{path}: cannot read as Parquet ({str(exc).strip().splitlines()[0]})") from exc
+
+
+def _parse_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Days as datetime64[ns] (times truncated, offsets converted to UTC) and a problem label per row ('' = ok)."""
+    problem = np.full(len(values), "", dtype=object)
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
+    else:
+        text = values.astype("string").str.strip()
+        missing |= (text == "").fillna(True).to_numpy()
+        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        compact = text.str.fullmatch(r"\d{8}").fillna(False).to_numpy()
+        if compact.any():
+            parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+        rest = ~compact & ~missing
+        if rest.any():
+            iso = pd.to_datetime(text[rest], format="ISO8601", errors="coerce", utc=True)
+            parsed[rest] = iso.dt.tz_localize(None)
+    parsed = pd.to_datetime(parsed).dt.normalize()
+    problem[parsed.isna().to_numpy()] = "unparsable date (expected ISO or YYYYMMDD)"
+    problem[missing] = "missing date"
+    return parsed.to_numpy(), problem
+
+
+def _parse_amounts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Amounts as float and a problem label per row ('' = ok): missing, not a number, not finite, negative."""
+    problem = np.full(len(values), "", dtype=object)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        number = values.astype(float).to_numpy()
+        missing = values.isna().to_numpy()
+    else:
+        text = values.astype("string").str.strip()
+        missing = (text == "").fillna(True).to_numpy() | values.isna().to_numpy()
+        number = pd.to_numeric(text.mask(missing), errors="coerce").astype(float).to_numpy()
+    with np.errstate(invalid="ignore"):
+        problem[number < 0] = "negative amount"
+    problem[np.isinf(number)] = "amount is not finite"
+    problem[np.isnan(number) & ~missing] = "amount is not a number"
+    problem[missing] = "missing amount"
+    return number, problem
+
+
+def _show(value: object) -> str:
+    """The offending cell, quoted and shortened, for the error line; nothing for empty cells."""
+    if pd.api.types.is_scalar(value) and pd.isna(value) or str(value).strip() == "":
+        return ""
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _parse_date_option(option: str, value: str) -> pd.Timestamp:
+    parsed, problem = _parse_dates(pd.Series([value], dtype=object))
+    if problem[0]:
+        raise BadInputError(f"{option}: expected a date as YYYY-MM-DD or YYYYMMDD, got {value!r}")
+    return pd.Timestamp(parsed[0])
+
+
+def _parse_int(option: str, value: str, minimum: int, what: str) -> int:
+    """Integers are parsed here rather than by argparse so a bad value is one clear line and exit code 2."""
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = minimum - 1
+    if number < minimum:
+        raise BadInputError(f"{option}: expected {what}, got {value!r}")
+    return number
+
+
+def _check_out(value: str) -> Path:
+    out = Path(value)
+    if not out.name.lower().endswith(_PARQUET + _CSV):
+        raise BadInputError(f"--out: {out}: expected a .csv or .parquet file name")
+    if not out.parent.is_dir():
+        raise BadInputError(f"--out: {out}: directory {out.parent} does not exist")
+    return out
+
+
+def _write_atomic(table: pd.DataFrame, out: Path) -> None:
+    """Write next to the target and rename, so a reader never sees a half-written file and a failure leaves none."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        rounded = table.round(6)
+        if out.name.lower().endswith(_PARQUET):
+            rounded.to_parquet(tmp, index=False)
+        else:
+            rounded.to_csv(tmp, index=False, compression="gzip" if out.name.lower().endswith(".gz") else None)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions a plain open would
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

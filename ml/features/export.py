@@ -1,0 +1,52 @@
+"""Export the feature marts to the Parquet files Feast reads, each with the timestamp its values became known."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ml.settings import PmiPaths
+from ml.warehouse.connection import connect
+
+# file name -> SQL over the marts; every query yields its entity key(s) and feature_ts.
+FEATURE_EXPORTS: dict[str, str] = {
+    "user_features": """
+        SELECT *, least(install_ts + INTERVAL 7 DAY, as_of_ts) AS feature_ts FROM marts.fct_user_features
+    """,
+    "campaign_day_features": "SELECT *, date::TIMESTAMP AS feature_ts FROM marts.fct_campaign_day_features",
+    "market_day_features": """
+        SELECT network || ':' || geo AS market_id, date::TIMESTAMP AS feature_ts, * FROM marts.fct_market_day_features
+    """,
+}
+# Money is DECIMAL and sums of counts are HUGEINT in the warehouse; Feast serves them as Float64.
+_WIDE_NUMERIC = ("DECIMAL", "HUGEINT")
+
+
+def _as_feast_types(con, sql: str) -> str:
+    """Wrap a query so DECIMAL and HUGEINT columns come out as DOUBLE."""
+    columns = con.execute(f"DESCRIBE ({sql})").fetchall()
+    select = ", ".join(f"CAST({name} AS DOUBLE) AS {name}" if dtype.startswith(_WIDE_NUMERIC) else name
+                       for name, dtype, *_ in columns)
+    return f"SELECT {select} FROM ({sql})"
+
+
+def feature_data_dir(paths: PmiPaths) -> Path:
+    return paths.feast_dir / "data"
+
+
+def export_feature_tables(paths: PmiPaths) -> dict[str, int]:
+    """Write each feature table to Parquet atomically (temp file, then rename) and return row counts."""
+    target = feature_data_dir(paths)
+    target.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        for name, sql in FEATURE_EXPORTS.items():
+            final = target / f"{name}.parquet"
+            partial = target / f".{name}.parquet.partial"
+            con.execute(f"COPY ({_as_feast_types(con, sql)}) TO '{partial}' (FORMAT PARQUET)")
+            os.replace(partial, final)
+            counts[name] = con.execute(f"SELECT count(*) FROM read_parquet('{final}')").fetchone()[0]
+    finally:
+        con.close()
+    return counts
