@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.features.assets import feast_online_store, feast_registry, feature_exports
 from orchestration.ingest.assets import simulator_backfill
 from orchestration.jobs import full_pipeline
 from orchestration.resources import PmiHomeResource
@@ -12,7 +13,7 @@ from orchestration.warehouse.assets import warehouse_models
 from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 
 defs = dg.Definitions(
-    assets=[simulator_backfill, warehouse_models],
+    assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store],
     jobs=[full_pipeline],
     resources={
         "pmi_home": PmiHomeResource(),

@@ -18,3 +18,31 @@ def pmi_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("PMI_HOME", str(home))
     return home
+
+
+def build_warehouse(home, **simulation):
+    """Simulate into ``home`` and run `dbt build` in-process; returns the PmiPaths of the built warehouse."""
+    import datetime as dt
+
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.cli.main import dbtRunner
+
+    from ml.settings import pmi_paths
+    from ml.simulation import SimulationConfig
+    from ml.simulation.backfill import run_backfill
+    from orchestration.warehouse.project import DBT_PROJECT_DIR
+
+    paths = pmi_paths(home).ensure()
+    settings = {"n_campaigns": 5, "days": 45, "seed": 3, "end_date": dt.date(2026, 10, 1)} | simulation
+    run_backfill(SimulationConfig(**settings), paths)
+    result = dbtRunner().invoke(["build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(paths.home / "target")])
+    DuckDBConnectionManager.close_all_connections()
+    assert result.success, result.exception
+    return paths
+
+
+@pytest.fixture(scope="session")
+def small_warehouse(tmp_path_factory):
+    """A small simulated portfolio built through dbt, shared read-only by tests that need marts."""
+    return build_warehouse(tmp_path_factory.mktemp("small_warehouse"))

@@ -19,6 +19,8 @@ from ml.settings import PmiPaths
 
 FEATURE_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
 _DEFINITION_MODULES = ("entities", "sources", "feature_views", "feature_services")
+# Views served online for hourly predictions; user features are used in batch (training and scoring) only.
+ONLINE_VIEWS = ("campaign_trailing_kpis", "campaign_saturation_signals", "campaign_calendar", "market_indices")
 
 
 @contextmanager
@@ -41,11 +43,15 @@ def definitions() -> list:
     """Load the Feast objects from feature_repo/ (re-imported so PMI_HOME-dependent paths are current)."""
     if str(FEATURE_REPO) not in sys.path:
         sys.path.insert(0, str(FEATURE_REPO))
+    from feast import Entity, FeatureService, FeatureView
+    from feast.data_source import DataSource
+
+    feast_types = (Entity, DataSource, FeatureView, FeatureService)
     objects: dict[tuple[str, str], object] = {}
     for name in _DEFINITION_MODULES:
         module = importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
         for obj in vars(module).values():
-            if type(obj).__module__.startswith("feast") and hasattr(obj, "name") and not isinstance(obj, type):
+            if isinstance(obj, feast_types):
                 objects.setdefault((type(obj).__name__, obj.name), obj)  # modules re-export each other's objects
     return list(objects.values())
 
@@ -58,10 +64,18 @@ def apply_definitions(paths: PmiPaths) -> list[str]:
     return sorted(f"{type(o).__name__}:{o.name}" for o in objects)
 
 
+ONLINE_LOOKBACK = dt.timedelta(days=3)
+
+
 def materialize_online(paths: PmiPaths, end: dt.datetime) -> None:
-    """Load the latest feature values up to ``end`` into the sqlite online store."""
+    """Load the latest feature values up to ``end`` into the sqlite online store.
+
+    The window is anchored on the data's own clock (``end``), not on the wall clock that Feast's incremental
+    mode uses, so simulated or back-dated histories materialise too.
+    """
     with registry_lock(paths):
-        feature_store(paths).materialize_incremental(end_date=end)
+        feature_store(paths).materialize(start_date=end - ONLINE_LOOKBACK, end_date=end,
+                                         feature_views=list(ONLINE_VIEWS))
 
 
 def training_frame(paths: PmiPaths, entity_rows: pd.DataFrame, service: str) -> pd.DataFrame:

@@ -1,0 +1,68 @@
+"""Daily spend/conversion panels for response-curve fitting, built from the raw hourly contract and market feed.
+
+Hours are summed to days because budgets (and the decisions the curves serve) are daily. Spend is deflated
+by the observed market price index so that curves are expressed in market-neutral dollars, and the
+observed demand indices and the weekday become covariates the fit can explain away.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_COMPETITION_ELASTICITY = 0.8
+MARKET_DEMAND_INDICES = ("seasonality_index", "economic_index", "sentiment_index")
+WEEKDAY_COVARIATES = tuple(f"weekday_{d}" for d in range(1, 7))  # Monday is the baseline
+MIN_HOURS_PER_DAY = 20
+
+
+def daily_totals(campaign_hourly: pd.DataFrame) -> pd.DataFrame:
+    """Sum hourly delivery to campaign-days, dropping partial days (launch/pause/extract edges) and no-spend days."""
+    hours = campaign_hourly.assign(date=pd.to_datetime(campaign_hourly["hour_ts"]).dt.normalize())
+    value_cols = [c for c in ("spend", "impressions", "clicks", "conversions", "revenue") if c in hours]
+    daily = hours.groupby(["campaign_id", "date"], as_index=False).agg(
+        **{c: (c, "sum") for c in value_cols}, n_hours=("hour_ts", "size"))
+    keep = (daily["n_hours"] >= MIN_HOURS_PER_DAY) & (daily["spend"] > 0)
+    return daily[keep].drop(columns="n_hours").reset_index(drop=True)
+
+
+def daily_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame | None = None,
+                market_daily: pd.DataFrame | None = None,
+                competition_elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> pd.DataFrame:
+    """Campaign-day panel with ``price_index`` and demand covariates ready for :func:`fit_response_curves`.
+
+    ``price_index = cpm_index * competition_index ** competition_elasticity`` of the campaign's network x geo
+    (1 without a market feed); covariates are weekday dummies and the log of each market demand index.
+    """
+    daily = daily_totals(campaign_hourly)
+    weekday = daily["date"].dt.dayofweek.to_numpy()
+    for d, name in enumerate(WEEKDAY_COVARIATES, start=1):
+        daily[name] = (weekday == d).astype(float)
+    daily["price_index"] = 1.0
+    if market_daily is None or campaigns is None:
+        return daily
+    market = market_daily.assign(date=pd.to_datetime(market_daily["date"]))
+    keyed = daily.merge(campaigns[["campaign_id", "network", "geo"]], on="campaign_id", how="left")
+    keyed = keyed.merge(market, on=["date", "network", "geo"], how="left")
+    missing = keyed["cpm_index"].isna()
+    if missing.any():
+        raise ValueError(f"market feed lacks {int(missing.sum())} campaign-days (network x geo x date)")
+    daily["price_index"] = (keyed["cpm_index"] * keyed["competition_index"] ** competition_elasticity).to_numpy()
+    for col in MARKET_DEMAND_INDICES:
+        daily[f"log_{col}"] = np.log(keyed[col].to_numpy())
+    return daily
+
+
+def covariate_columns(panel: pd.DataFrame) -> list[str]:
+    """The demand covariates present in a panel, in a stable order."""
+    names = [*WEEKDAY_COVARIATES, *(f"log_{c}" for c in MARKET_DEMAND_INDICES)]
+    return [c for c in names if c in panel.columns]
+
+
+def campaign_groups(campaign_ids: np.ndarray, campaigns: pd.DataFrame | None,
+                    keys: tuple[str, ...] = ("network", "platform")) -> np.ndarray:
+    """Pooling group of each campaign (e.g. ``facebook/ios``); one group ``all`` without attributes."""
+    if campaigns is None or not keys or not set(keys) <= set(campaigns.columns):
+        return np.full(len(campaign_ids), "all", dtype=object)
+    labels = campaigns.set_index("campaign_id")[list(keys)].astype(str).agg("/".join, axis=1)
+    return labels.reindex(campaign_ids).fillna("unknown").to_numpy(dtype=object)

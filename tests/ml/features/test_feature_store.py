@@ -1,0 +1,76 @@
+"""Feast over the marts: definitions apply, and point-in-time joins never leak values from the future."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.features.export import export_feature_tables, feature_data_dir
+from ml.features.store import apply_definitions, materialize_online, online_features, training_frame
+from ml.settings import pmi_paths
+
+
+@pytest.fixture(scope="module")
+def store_home(small_warehouse, tmp_path_factory):
+    """A copy of the small warehouse with its features exported and applied (so tests may edit the exports)."""
+    paths = pmi_paths(tmp_path_factory.mktemp("feast_home")).ensure()
+    shutil.copy(small_warehouse.warehouse, paths.warehouse)
+    export_feature_tables(paths)
+    applied = apply_definitions(paths)
+    assert "FeatureService:ltv_model" in applied and "Entity:market" in applied
+    return paths
+
+
+def test_user_features_appear_only_once_known(store_home):
+    users = pd.read_parquet(feature_data_dir(store_home) / "user_features.parquet")
+    mature = users[users["is_mature_d7"]].sample(200, random_state=1)
+    at_day7 = mature[["user_id"]].assign(event_timestamp=mature["install_ts"] + pd.Timedelta(days=7))
+    at_day3 = mature[["user_id"]].assign(event_timestamp=mature["install_ts"] + pd.Timedelta(days=3))
+    known = training_frame(store_home, at_day7, "ltv_model").set_index("user_id").loc[mature["user_id"]]
+    np.testing.assert_allclose(known["revenue_d7"].to_numpy(), mature["revenue_d7"].to_numpy())
+    assert (known["network"].to_numpy() == mature["network"].to_numpy()).all()
+    early = training_frame(store_home, at_day3, "ltv_model")
+    assert early["revenue_d7"].isna().all(), "day-7 features must not be served before day 7"
+
+
+def test_no_feature_from_after_the_label_time_reaches_training(store_home):
+    """Poison every campaign-day row dated after a cut-off; a join at the cut-off must not see any of them."""
+    path = feature_data_dir(store_home) / "campaign_day_features.parquet"
+    original = pd.read_parquet(path)
+    cutoff = original["feature_ts"].sort_values().unique()[len(original["feature_ts"].unique()) // 2]
+    poisoned = original.copy()
+    future = poisoned["feature_ts"] > cutoff
+    poisoned.loc[future, "trailing_7d_spend"] = 1e12
+    poisoned.to_parquet(path)
+    try:
+        campaigns = original["campaign_id"].unique()
+        times = pd.date_range(pd.Timestamp(cutoff) - pd.Timedelta(days=5), pd.Timestamp(cutoff), freq="6h")
+        entities = pd.DataFrame([(c, t) for c in campaigns for t in times], columns=["campaign_id", "event_timestamp"])
+        entities["market_id"] = "facebook:US"
+        frame = training_frame(store_home, entities, "kpi_forecast")
+        assert frame["trailing_7d_spend"].notna().any()
+        assert (frame["trailing_7d_spend"].fillna(0) < 1e12).all()
+        # and the value served is the one of the latest day at or before the entity time
+        row = frame[(frame["campaign_id"] == campaigns[0])].sort_values("event_timestamp").iloc[-1]
+        expected = original[(original["campaign_id"] == campaigns[0]) & (original["feature_ts"] <= cutoff)]
+        latest_known = expected.sort_values("feature_ts")["trailing_7d_spend"].iloc[-1]
+        assert row["trailing_7d_spend"] == pytest.approx(latest_known, nan_ok=True)
+    finally:
+        original.to_parquet(path)
+
+
+def test_online_store_serves_latest_campaign_features(store_home):
+    with duckdb.connect(str(store_home.warehouse), read_only=True) as con:
+        latest = con.execute("""SELECT campaign_id, trailing_7d_spend::DOUBLE AS trailing_7d_spend
+                                FROM marts.fct_campaign_day_features
+                                QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY date DESC) = 1""").df()
+    materialize_online(store_home, dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
+    served = online_features(store_home, "kpi_forecast",
+                             [{"campaign_id": c, "market_id": "facebook:US"} for c in latest["campaign_id"]])
+    np.testing.assert_allclose(served["trailing_7d_spend"].to_numpy(dtype=float),
+                               latest["trailing_7d_spend"].to_numpy(dtype=float), equal_nan=True)

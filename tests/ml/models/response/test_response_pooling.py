@@ -1,0 +1,82 @@
+"""Partial pooling: a campaign whose spend never moved borrows its half-saturation from its own group."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.models.response import ResponseFitConfig, fit_response_curves
+from ml.models.response.curves import CurveParameters
+from ml.models.response.pooling import pooled_prior
+
+K_OVER_BASE = {"facebook/ios": 0.6, "google/android": 3.0}
+PER_GROUP = 5
+
+
+def portfolio(rng: np.random.Generator) -> tuple[CurveParameters, np.ndarray, list[str]]:
+    """Five varied campaigns per group plus one constant-spend campaign that truly belongs to facebook/ios."""
+    groups = [g for g in K_OVER_BASE for _ in range(PER_GROUP)] + ["facebook/ios"]
+    base = rng.uniform(800.0, 2500.0, len(groups))
+    k = base * np.array([K_OVER_BASE[g] for g in groups])
+    scale = rng.uniform(150.0, 300.0, len(groups))
+    curves = CurveParameters(np.full(len(groups), "hill", dtype=object), scale, k, np.full(len(groups), 0.9))
+    return curves, base, groups
+
+
+@pytest.fixture(scope="module")
+def pooled_fits(make_panel):
+    rng = np.random.default_rng(4)
+    truth, base, groups = portfolio(rng)
+    panel = make_panel(truth, base, rng, days=120)
+    flat_id = f"syn_{len(groups) - 1:03d}"
+    flat = panel["campaign_id"] == flat_id
+    panel.loc[flat, "spend"] = base[-1] * rng.lognormal(0.0, 0.01, int(flat.sum()))  # spend never moved
+    flat_mean = truth.take([-1]).value(panel.loc[flat, "spend"].to_numpy()[None, :])[0]
+    panel.loc[flat, "conversions"] = rng.poisson(flat_mean)
+    attrs = pd.DataFrame({"campaign_id": [f"syn_{i:03d}" for i in range(len(groups))],
+                          "network": [g.split("/")[0] for g in groups], "platform": [g.split("/")[1] for g in groups]})
+    moved = attrs.copy()
+    moved.loc[moved["campaign_id"] == flat_id, ["network", "platform"]] = ["google", "android"]
+    config = ResponseFitConfig(families=("hill",), n_draws=50, demand_covariates=False)
+    return truth, flat_id, fit_response_curves(panel, attrs, config), fit_response_curves(panel, moved, config)
+
+
+def test_constant_spend_campaign_gets_its_groups_curve(pooled_fits):
+    truth, flat_id, fitted, _ = pooled_fits
+    i = fitted.index_of([flat_id])[0]
+    stats = fitted.summary()
+    relative_k = np.log(stats["k"] / stats["reference_spend"])
+    siblings = (fitted.groups == "facebook/ios") & (fitted.campaign_ids != flat_id)
+    assert abs(relative_k[i] - relative_k[siblings].mean()) < 0.3
+    assert 1 / 1.6 < fitted.curves.k[i] / truth.k[-1] < 1.6
+    # The data say nothing about its k: the posterior keeps the prior's width, wider than its siblings'.
+    assert stats["log_k_posterior_sd"][i] > 0.8 * stats["log_k_prior_sd"][i]
+    assert stats["log_k_posterior_sd"][i] > stats["log_k_posterior_sd"][siblings].max()
+    # Its level at the spend it actually runs is still pinned by its own data.
+    ref = stats["reference_spend"][i]
+    assert abs(fitted.expected_conversions([flat_id], [ref])[0] / truth.take([-1]).value([ref])[0] - 1) < 0.1
+    low, high = fitted.half_saturation_interval[i]
+    assert low <= truth.k[-1] <= high
+
+
+def test_pooling_shrinks_toward_the_campaigns_own_group(pooled_fits):
+    _, flat_id, fitted, moved = pooled_fits
+    i = fitted.index_of([flat_id])[0]
+    # Relabelled as google/android (k ~ 3x spend), the same data yield a far less saturated curve.
+    assert moved.curves.k[i] > 2.5 * fitted.curves.k[i]
+    assert moved.saturation([flat_id], moved.stats["reference_spend"][[i]])[0] < \
+        fitted.saturation([flat_id], fitted.stats["reference_spend"][[i]])[0] - 0.2
+    # Campaigns with real spend variation barely notice the relabelling.
+    others = fitted.campaign_ids != flat_id
+    np.testing.assert_allclose(moved.curves.k[others], fitted.curves.k[others], rtol=0.25)
+
+
+def test_pooled_prior_leaves_out_each_campaigns_own_estimate():
+    est = np.array([0.0, 0.1, -0.1, 1.0, 1.1, 0.9, 5.0])
+    var = np.array([0.01] * 6 + [np.inf])  # the last campaign carries no information
+    groups = np.array(["a", "a", "a", "b", "b", "b", "a"])
+    prior = pooled_prior(est, var, groups, sd_floor=0.05, fallback_mean=0.0, fallback_sd=1.0)
+    assert abs(prior.mean[-1] - 0.0) < 0.1  # uninformative campaign: its group's mean, not its own value
+    assert abs(prior.mean[3] - 1.0) < 0.15 and abs(prior.mean[0] - 0.0) < 0.15
+    assert prior.group_sd > 0.2  # the groups differ
