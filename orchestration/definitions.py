@@ -7,14 +7,16 @@ from dagster_dbt import DbtCliResource
 
 from orchestration.features.assets import feast_online_store, feast_registry, feature_exports
 from orchestration.ingest.assets import simulator_backfill
-from orchestration.jobs import full_pipeline
+from orchestration.jobs import full_pipeline, retrain
+from orchestration.models.assets import response_curves_model
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import warehouse_models
 from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 
 defs = dg.Definitions(
-    assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store],
-    jobs=[full_pipeline],
+    assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store,
+            response_curves_model],
+    jobs=[full_pipeline, retrain],
     resources={
         "pmi_home": PmiHomeResource(),
         "dbt": DbtCliResource(project_dir=pmi_dbt_project, dbt_executable=DBT_EXECUTABLE),

@@ -10,7 +10,9 @@ import duckdb
 import pytest
 
 from ml.cli.pipeline import run_full_pipeline
+from ml.features.store import online_features
 from ml.settings import pmi_paths
+from ml.tracking.registry import champion_version
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     paths = pmi_paths(tmp_path_factory.mktemp("pipeline_home")).ensure()
-    result = run_full_pipeline(paths, campaigns=5, days=14, seed=3, end_date="2026-10-01")
+    result = run_full_pipeline(paths, campaigns=5, days=45, seed=3, end_date="2026-10-01")
     return paths, result
 
 
@@ -35,6 +37,17 @@ def test_full_pipeline_succeeds(pipeline):
     materialized = {key.to_user_string() for key in
                     (e.asset_key for e in result.get_asset_materialization_events())}
     assert {"raw/campaign_hourly", "raw/users", "marts/fct_campaign_daily", "marts/fct_user_value"} <= materialized
+
+
+def test_models_are_registered_with_a_champion(pipeline):
+    paths, _ = pipeline
+    assert champion_version(paths, "response_curves") == "1"
+
+
+def test_feature_store_is_applied_and_online(pipeline):
+    paths, _ = pipeline
+    served = online_features(paths, "cac_model", [{"campaign_id": "cmp_00001", "market_id": "facebook:US"}])
+    assert served["trailing_7d_spend"].notna().all()
 
 
 def test_marts_reconcile_with_raw(con):

@@ -1,0 +1,31 @@
+"""Read what the models train on from the warehouse (read-only)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ml.settings import PmiPaths
+from ml.warehouse.connection import connect
+
+
+def read_sql(paths: PmiPaths, sql: str, params: list | None = None) -> pd.DataFrame:
+    """Run one query against the warehouse and return a DataFrame (the connection is closed at once)."""
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()
+
+
+def delivery_frames(paths: PmiPaths) -> dict[str, pd.DataFrame]:
+    """Hourly delivery, campaign attributes and the market feed, as the response-curve panel expects them."""
+    return {
+        "campaign_hourly": read_sql(paths, """
+            SELECT campaign_id, hour_ts, spend::DOUBLE AS spend, impressions, clicks, conversions,
+                   revenue::DOUBLE AS revenue
+            FROM marts.fct_campaign_hourly"""),
+        "campaigns": read_sql(paths, "SELECT * FROM marts.dim_campaigns"),
+        "market_daily": read_sql(paths, """
+            SELECT date, network, geo, cpm_index, competition_index, seasonality_index, economic_index,
+                   sentiment_index FROM marts.fct_market_daily"""),
+    }
