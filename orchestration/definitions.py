@@ -8,14 +8,23 @@ from dagster_dbt import DbtCliResource
 from orchestration.features.assets import feast_online_store, feast_registry, feature_exports
 from orchestration.ingest.assets import simulator_backfill
 from orchestration.jobs import full_pipeline, retrain
-from orchestration.models.assets import response_curves_model
+from orchestration.models.assets import (
+    cac_model,
+    campaign_ltv,
+    kpi_forecast_model,
+    ltv_model,
+    pricing_model,
+    response_curves_model,
+)
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import warehouse_models
 from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 
 defs = dg.Definitions(
     assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store,
-            response_curves_model],
+            response_curves_model, cac_model, pricing_model, kpi_forecast_model, ltv_model, campaign_ltv],
+    # DuckDB takes one writer at a time and dbt shares the file: run steps one after another.
+    executor=dg.in_process_executor,
     jobs=[full_pipeline, retrain],
     resources={
         "pmi_home": PmiHomeResource(),

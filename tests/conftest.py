@@ -44,5 +44,18 @@ def build_warehouse(home, **simulation):
 
 @pytest.fixture(scope="session")
 def small_warehouse(tmp_path_factory):
-    """A small simulated portfolio built through dbt, shared read-only by tests that need marts."""
-    return build_warehouse(tmp_path_factory.mktemp("small_warehouse"))
+    """A small simulated portfolio (6 campaigns x 120 days) built through dbt, shared read-only by tests."""
+    return build_warehouse(tmp_path_factory.mktemp("small_warehouse"), n_campaigns=6, days=120)
+
+
+MODEL_TABLES = {"features": "marts.fct_campaign_day_features", "truth": "truth.campaign_truth",
+                "holidays": "reference.marketing_holidays"}
+
+
+@pytest.fixture(scope="session")
+def model_frames(small_warehouse):
+    """Frames the campaign-level models train on: ``features``, ``truth`` (evaluation only) and ``holidays``."""
+    import duckdb
+
+    with duckdb.connect(str(small_warehouse.warehouse), read_only=True) as con:
+        return {name: con.sql(f"SELECT * FROM {table}").df() for name, table in MODEL_TABLES.items()}

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     paths = pmi_paths(tmp_path_factory.mktemp("pipeline_home")).ensure()
-    result = run_full_pipeline(paths, campaigns=5, days=45, seed=3, end_date="2026-10-01")
+    result = run_full_pipeline(paths, campaigns=6, days=120, seed=3, end_date="2026-10-01")
     return paths, result
 
 
@@ -41,7 +41,8 @@ def test_full_pipeline_succeeds(pipeline):
 
 def test_models_are_registered_with_a_champion(pipeline):
     paths, _ = pipeline
-    assert champion_version(paths, "response_curves") == "1"
+    for model in ("response_curves", "cac", "pricing", "kpi_forecast", "ltv"):
+        assert champion_version(paths, model) == "1", model
 
 
 def test_feature_store_is_applied_and_online(pipeline):

@@ -1,0 +1,62 @@
+"""Train the user-LTV ensemble on a Feast point-in-time training set, register it, and publish LTV by campaign.
+
+The features come from Feast's ``ltv_model`` service joined at each user's prediction moment (day 7, or the
+warehouse's as-of time for younger users), so nothing known later reaches a row; labels and maturity flags come
+from the user-value mart.
+"""
+
+from __future__ import annotations
+
+import mlflow
+import pandas as pd
+
+from ml.features.store import training_frame
+from ml.models.ltv import ltv_by_source, train_ltv
+from ml.models.training.data import read_sql
+from ml.settings import PmiPaths
+from ml.tracking.registry import RegisteredModel, champion_version, load_champion, register_if_better, training_run
+from ml.warehouse.connection import transaction
+
+MODEL_NAME = "ltv"
+FEATURE_SERVICE = "ltv_model"
+# Columns the mart supplies beside Feast's features: identity, timing, labels and maturity flags.
+MART_COLUMNS = """user_id, install_ts, install_date, as_of_ts, age_days, has_agency, auto_optimization_enabled,
+    is_mature_d1, is_mature_d3, is_mature_d7, revenue_d30, is_mature_d30, revenue_d90, is_mature_d90,
+    revenue_d180, is_mature_d180, revenue_total"""
+
+
+def ltv_training_set(paths: PmiPaths) -> pd.DataFrame:
+    """Mart labels joined with Feast features as of each user's prediction moment."""
+    labels = read_sql(paths, f"SELECT {MART_COLUMNS} FROM marts.fct_user_features")
+    for col in ("revenue_d30", "revenue_d90", "revenue_d180", "revenue_total"):
+        labels[col] = labels[col].astype(float)
+    moment = pd.concat([labels["install_ts"] + pd.Timedelta(days=7), labels["as_of_ts"]], axis=1).min(axis=1)
+    entities = pd.DataFrame({"user_id": labels["user_id"], "event_timestamp": moment.dt.tz_localize("UTC")})
+    features = training_frame(paths, entities, FEATURE_SERVICE).drop(columns="event_timestamp")
+    return labels.merge(features, on="user_id", how="left", validate="one_to_one")
+
+
+def train_ltv_model(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
+    """Fit the ensemble with a time split and register it; the champion is re-scored on the same validation users."""
+    frame = ltv_training_set(paths)
+    trained = train_ltv(frame, seed=seed)
+    with training_run(paths, MODEL_NAME, dict(trained.params) | {"feature_service": FEATURE_SERVICE}):
+        mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if isinstance(v, int | float)})
+        return register_if_better(paths, MODEL_NAME, trained.model, trained.validation_score, evaluate=trained.score)
+
+
+def publish_campaign_ltv(paths: PmiPaths) -> pd.DataFrame:
+    """Score every user with the champion and write LTV per campaign to ``predictions.campaign_ltv`` (replaced)."""
+    model = load_champion(paths, MODEL_NAME)
+    if model is None:
+        raise RuntimeError("no champion LTV model registered: run the `retrain` job first")
+    frame = ltv_training_set(paths)
+    predictions = model.predict_distribution(frame)
+    by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=90)
+    by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
+    by_campaign["as_of_ts"] = frame["as_of_ts"].max()
+    with transaction(paths.warehouse) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
+        con.register("campaign_ltv_frame", by_campaign)
+        con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
+    return by_campaign
