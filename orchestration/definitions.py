@@ -5,9 +5,10 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.allocation.assets import allocation_run, simulator_live_hour
 from orchestration.features.assets import feast_online_store, feast_registry, feature_exports
 from orchestration.ingest.assets import simulator_backfill
-from orchestration.jobs import full_pipeline, retrain
+from orchestration.jobs import full_pipeline, hourly_allocation, hourly_allocation_schedule, retrain
 from orchestration.models.assets import (
     cac_model,
     campaign_ltv,
@@ -22,10 +23,12 @@ from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 
 defs = dg.Definitions(
     assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store,
-            response_curves_model, cac_model, pricing_model, kpi_forecast_model, ltv_model, campaign_ltv],
+            response_curves_model, cac_model, pricing_model, kpi_forecast_model, ltv_model, campaign_ltv,
+            allocation_run, simulator_live_hour],
     # DuckDB takes one writer at a time and dbt shares the file: run steps one after another.
     executor=dg.in_process_executor,
-    jobs=[full_pipeline, retrain],
+    jobs=[full_pipeline, retrain, hourly_allocation],
+    schedules=[hourly_allocation_schedule],
     resources={
         "pmi_home": PmiHomeResource(),
         "dbt": DbtCliResource(project_dir=pmi_dbt_project, dbt_executable=DBT_EXECUTABLE),

@@ -6,7 +6,7 @@ import dagster as dg
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("simulator_live_hour"),
     description="Simulate (or ingest) raw data, then build and test every dbt model.",
 )
 
@@ -14,4 +14,15 @@ retrain = dg.define_asset_job(
     "retrain",
     selection=dg.AssetSelection.groups("models"),
     description="Retrain every model on the current warehouse; each is promoted only if it beats its champion.",
+)
+
+hourly_allocation = dg.define_asset_job(
+    "hourly_allocation",
+    selection=dg.AssetSelection.assets("simulator_live_hour", "campaign_ltv")
+    | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation"),
+    description="Advance the simulator one hour, rebuild the warehouse, re-score LTV and re-allocate the budget.",
+)
+
+hourly_allocation_schedule = dg.ScheduleDefinition(
+    job=hourly_allocation, cron_schedule="0 * * * *", default_status=dg.DefaultScheduleStatus.STOPPED,
 )

@@ -75,3 +75,40 @@ def test_definitions_validate():
     completed = subprocess.run([str(env_bin / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
                                cwd=REPO, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_allocation_applied_with_audit(con):
+    runs = con.execute("SELECT run_id, total_before, total_after FROM audit.allocation_runs").fetchall()
+    assert len(runs) == 1
+    run_id, before, after = runs[0]
+    assert after <= before + 0.01  # default total budget: today's total, never exceeded
+    applied = con.execute("SELECT count(*) FROM raw.budgets WHERE source = ?", [run_id]).fetchall()[0][0]
+    audited = con.execute("SELECT count(*) FROM audit.budget_changes WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    assert audited == 6 and 0 < applied <= audited
+    # the safety net holds to the cent (budgets are stored in cents)
+    excess = con.execute("""SELECT max(abs(budget_after - budget_before) - 0.25 * budget_before)
+                            FROM audit.budget_changes WHERE run_id = ?""", [run_id]).fetchall()[0][0]
+    assert excess <= 0.005
+    logged = con.execute("SELECT count(*), count(DISTINCT response_curves_version) FROM "
+                         "predictions.allocation_predictions WHERE run_id = ?", [run_id]).fetchall()[0]
+    assert logged == (6, 1)
+
+
+def test_hourly_allocation_closes_the_loop(pipeline):
+    """One hourly run: the simulator spends the applied budgets, the warehouse updates, a new allocation applies."""
+    from orchestration.definitions import defs
+
+    paths, _ = pipeline
+    job = defs.resolve_job_def("hourly_allocation")
+    result = job.execute_in_process(run_config={"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}},
+                                    raise_on_error=False)
+    assert result.success
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        first_run = con.execute("SELECT run_id FROM audit.allocation_runs ORDER BY applied_at LIMIT 1").fetchall()[0][0]
+        # the hour simulated after the first allocation spent at the allocated budgets' pace
+        spent = con.execute("""
+            SELECT h.campaign_id, h.spend::DOUBLE, b.daily_budget::DOUBLE FROM raw.campaign_hourly h
+            JOIN raw.budgets b ON b.campaign_id = h.campaign_id AND b.effective_ts = h.hour_ts AND b.source = ?
+        """, [first_run]).fetchall()
+        assert spent and all(0 < s < b for _, s, b in spent)
+        assert con.execute("SELECT count(*) FROM audit.allocation_runs").fetchall()[0][0] == 2

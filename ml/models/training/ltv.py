@@ -53,6 +53,8 @@ def publish_campaign_ltv(paths: PmiPaths) -> pd.DataFrame:
     frame = ltv_training_set(paths)
     predictions = model.predict_distribution(frame)
     by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=90)
+    longer = predictions.assign(campaign_id=frame["campaign_id"].to_numpy()).groupby("campaign_id", as_index=False)
+    by_campaign = by_campaign.merge(longer[["ltv_d30_mean", "ltv_d180_mean"]].mean(), on="campaign_id", how="left")
     by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
     by_campaign["as_of_ts"] = frame["as_of_ts"].max()
     with transaction(paths.warehouse) as con:

@@ -1,0 +1,1 @@
+"""The hourly allocation loop on the warehouse: inputs -> trajectories -> propose -> simulate -> refine -> apply."""

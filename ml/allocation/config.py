@@ -1,0 +1,24 @@
+"""Typed settings of an allocation run, with defaults that run."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ml.economics.costs import CostConfig
+
+
+class AllocationConfig(BaseModel):
+    """Budget, safety net, exploration and risk limits of one allocation run."""
+
+    total_budget: float | None = Field(None, gt=0, description="Daily portfolio budget; default: today's total.")
+    objective: str = Field("profit", pattern="^(profit|revenue|conversions)$")
+    max_change_pct: float = Field(0.25, ge=0, description="Safety net: max move of any budget per run.")
+    min_budget: float = Field(0.0, ge=0, description="Floor of every campaign's daily budget.")
+    exploration_share: float = Field(0.05, ge=0, le=1, description="Max budget share Thompson sampling may move.")
+    n_simulations: int = Field(400, ge=10, description="Monte-Carlo draws when simulating a proposal.")
+    max_loss_probability: float = Field(0.35, ge=0, le=1,
+                                        description="Refine when P(proposal earns less than today's split) exceeds it.")
+    min_expected_gain: float = Field(0.0, description="Refine when the expected daily gain is below this.")
+    refine_steps: int = Field(4, ge=0, description="Times a proposal may be pulled halfway back to current budgets.")
+    seed: int = 0
+    costs: CostConfig = Field(default_factory=CostConfig)

@@ -1,0 +1,114 @@
+"""Propose, simulate and refine an allocation on fitted curves: the optimiser exploits, Thompson sampling explores.
+
+Every step moves along convex combinations of feasible allocations (the optimiser's solution, a posterior
+draw's solution, the current budgets), so the total budget, bounds and change limits hold throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml.allocation.config import AllocationConfig
+from ml.allocation.inputs import AllocationInputs
+from ml.optimize import Allocation, PortfolioProblem, optimize_portfolio
+
+
+def build_problem(inputs: AllocationInputs, config: AllocationConfig, draw: int | None = None) -> PortfolioProblem:
+    """The optimiser's problem for today's budgets, costs and curves (point estimate or one posterior draw)."""
+    c = inputs.campaigns
+    current = c["current_budget"].to_numpy(float)
+    return PortfolioProblem(
+        total_budget=config.total_budget or float(current.sum()),
+        current_budget=current,
+        curves=inputs.optimizer_curves(draw),
+        value_per_conversion=inputs.value_per_conversion,
+        campaign_id=c["campaign_id"].to_numpy(),
+        has_agency=c["has_agency"].to_numpy(bool),
+        creative_production_cost=c["creative_production_cost"].to_numpy(float),
+        min_spend=config.min_budget,
+        max_change_pct=config.max_change_pct,
+        overhead_pct=config.costs.overhead_pct,
+        agency_fee_pct=config.costs.agency_fee_pct,
+        amortisation_days=config.costs.creative_amortisation_days,
+    )
+
+
+def daily_profit(problem: PortfolioProblem, spend: np.ndarray) -> np.ndarray:
+    """Expected profit per campaign-day at a spend (revenue minus full cost; creative cost only while spending)."""
+    revenue = problem.curves.value(spend) * problem.value_per_conversion
+    cost = spend * problem.cost_multiplier + np.where(spend > 0, problem.fixed_daily_cost, 0.0)
+    return revenue - cost
+
+
+@dataclass
+class Proposal:
+    """The exploit solution, the Thompson draw's solution and the blended proposal."""
+
+    exploit: Allocation
+    proposed_budget: np.ndarray
+    explored_share: float
+    thompson_draw: int | None
+
+
+def propose(inputs: AllocationInputs, config: AllocationConfig) -> Proposal:
+    """Optimise on the point curves, then move toward one posterior draw's optimum by at most the exploration cap."""
+    problem = build_problem(inputs, config)
+    exploit = optimize_portfolio(problem, config.objective)
+    if config.exploration_share <= 0 or inputs.curves.n_draws == 0:
+        return Proposal(exploit, exploit.daily_budget.copy(), 0.0, None)
+    rng = np.random.default_rng(config.seed)
+    draw = int(rng.integers(inputs.curves.n_draws))
+    sampled = optimize_portfolio(build_problem(inputs, config, draw), config.objective).daily_budget
+    moved = 0.5 * np.abs(sampled - exploit.daily_budget).sum()
+    cap = config.exploration_share * problem.total_budget
+    weight = 1.0 if moved <= cap else cap / moved
+    proposed = exploit.daily_budget + weight * (sampled - exploit.daily_budget)
+    return Proposal(exploit, proposed, float(weight * moved / max(problem.total_budget, 1e-9)), draw)
+
+
+def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray) -> dict[str, float | np.ndarray]:
+    """Monte-Carlo the daily profit of ``budget`` and of today's budgets over the curves' posterior draws."""
+    rng = np.random.default_rng(config.seed + 1)
+    draws = rng.integers(inputs.curves.n_draws, size=config.n_simulations)
+    current = inputs.campaigns["current_budget"].to_numpy(float)
+    proposed_profit, current_profit = np.empty(len(draws)), np.empty(len(draws))
+    for i, d in enumerate(draws):  # loops over draws, never over campaigns
+        problem = build_problem(inputs, config, int(d))
+        proposed_profit[i] = daily_profit(problem, budget).sum()
+        current_profit[i] = daily_profit(problem, current).sum()
+    gain = proposed_profit - current_profit
+    return {
+        "expected_profit": float(proposed_profit.mean()),
+        "profit_p5": float(np.quantile(proposed_profit, 0.05)),
+        "profit_p95": float(np.quantile(proposed_profit, 0.95)),
+        "probability_of_loss": float((proposed_profit < 0).mean()),
+        "expected_gain": float(gain.mean()),
+        "gain_p5": float(np.quantile(gain, 0.05)),
+        "probability_worse_than_current": float((gain < 0).mean()),
+        "profit_samples": proposed_profit,
+    }
+
+
+def refine(inputs: AllocationInputs, config: AllocationConfig, proposed: np.ndarray) -> tuple[np.ndarray, dict, int]:
+    """Pull the proposal halfway back to current budgets while its downside breaks the risk limits."""
+    current = inputs.campaigns["current_budget"].to_numpy(float)
+    budget = proposed.copy()
+    for step in range(config.refine_steps + 1):
+        outcome = simulate(inputs, config, budget)
+        too_risky = outcome["probability_worse_than_current"] > config.max_loss_probability
+        too_small = outcome["expected_gain"] < config.min_expected_gain
+        if not (too_risky or too_small) or step == config.refine_steps:
+            return budget, outcome, step
+        budget = 0.5 * (budget + current)
+    raise AssertionError("unreachable")
+
+
+def profit_quantiles(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray) -> pd.DataFrame:
+    """Per-campaign p10/p90 of daily profit over posterior draws, at the given budgets."""
+    n = min(inputs.curves.n_draws, 200)
+    samples = np.stack([daily_profit(build_problem(inputs, config, d), budget) for d in range(n)])
+    return pd.DataFrame({"profit_p10": np.quantile(samples, 0.1, axis=0),
+                         "profit_p90": np.quantile(samples, 0.9, axis=0)})

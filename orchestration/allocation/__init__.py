@@ -1,0 +1,1 @@
+"""Allocation assets, the hourly job and its schedule."""

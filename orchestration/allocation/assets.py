@@ -1,0 +1,68 @@
+"""The allocation stage: trajectories -> proposal -> simulation -> refined allocation -> applied allocation."""
+
+import dagster as dg
+
+from ml.allocation.config import AllocationConfig
+from ml.allocation.run import run_allocation
+from ml.simulation.live import step_one_hour
+from orchestration.resources import PmiHomeResource
+
+ALLOCATION_INPUTS = [dg.AssetKey("campaign_ltv"), dg.AssetKey("response_curves_model"),
+                     dg.AssetKey(["marts", "dim_campaigns"]), dg.AssetKey(["marts", "fct_market_daily"])]
+
+
+class AllocationRunConfig(dg.Config):
+    """Budget, safety net and exploration of an allocation run (defaults: keep today's total budget)."""
+
+    total_budget: float = 0.0  # 0 = today's total
+    max_change_pct: float = 0.25
+    exploration_share: float = 0.05
+    objective: str = "profit"
+    apply: bool = True
+
+    def to_allocation(self, seed: int) -> AllocationConfig:
+        return AllocationConfig(total_budget=self.total_budget or None, max_change_pct=self.max_change_pct,
+                                exploration_share=self.exploration_share, objective=self.objective, seed=seed)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("spend_trajectories", group_name="allocation", deps=ALLOCATION_INPUTS,
+                     description="Predicted CPA, users, saturation, ROAS, ROI, profit per campaign over a spend grid."),
+        dg.AssetSpec("allocation_proposal", group_name="allocation", deps=["spend_trajectories"],
+                     description="Exact KKT optimum of expected profit, blended with a Thompson draw (capped)."),
+        dg.AssetSpec("allocation_simulation", group_name="allocation", deps=["allocation_proposal"],
+                     description="Monte-Carlo profit distribution of the proposal against today's budgets."),
+        dg.AssetSpec("refined_allocation", group_name="allocation", deps=["allocation_simulation"],
+                     description="The proposal pulled back toward current budgets until its risk is acceptable."),
+        dg.AssetSpec("applied_allocation", group_name="allocation", deps=["refined_allocation"],
+                     description="Budgets written to raw.budgets with an audit row per campaign (once per run)."),
+    ],
+    name="allocation_run",
+)
+def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfig, pmi_home: PmiHomeResource):
+    """Run one allocation (run id = the Dagster run id, so a retried run never applies twice)."""
+    seed = int(context.run_id.replace("-", "")[:8], 16)
+    run = run_allocation(pmi_home.paths(), config.to_allocation(seed), run_id=context.run_id,
+                         triggered_by=f"dagster:{context.job_name}", apply=config.apply)
+    recs, sim = run.recommendations, run.simulation
+    top = recs.reindex(recs["expected_profit"].sub(0).abs().sort_values(ascending=False).index).head(10)
+    table = top[["campaign_id", "current_budget", "recommended_budget", "action", "expected_profit", "reason"]]
+    yield dg.MaterializeResult(asset_key="spend_trajectories", metadata={"campaigns": len(recs)})
+    yield dg.MaterializeResult(asset_key="allocation_proposal", metadata={
+        "explored_share": sim["explored_share"], "total_recommended": float(recs["recommended_budget"].sum())})
+    yield dg.MaterializeResult(asset_key="allocation_simulation", metadata={
+        k: float(sim[k]) for k in ("expected_profit", "profit_p5", "probability_of_loss", "expected_gain",
+                                   "probability_worse_than_current")})
+    yield dg.MaterializeResult(asset_key="refined_allocation", metadata={
+        "refine_steps": sim["refine_steps"], "top_recommendations": dg.MetadataValue.md(
+            table.round(2).to_markdown(index=False))})
+    yield dg.MaterializeResult(asset_key="applied_allocation", metadata={k: str(v) for k, v in run.applied.items()})
+
+
+@dg.asset(group_name="ingest", description="Advance the simulated world one hour using the budgets in effect.")
+def simulator_live_hour(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
+    """The live step of the simulator: closes the loop between applied budgets and what happens next."""
+    step = step_one_hour(pmi_home.paths())
+    context.log.info(f"simulated {step['hour_ts']}: spend {step['spend']:.2f}, {step['conversions']} conversions")
+    return dg.MaterializeResult(metadata={k: str(v) for k, v in step.items()})
