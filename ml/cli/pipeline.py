@@ -9,7 +9,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from ml.reporting.portfolio_summary import portfolio_summary, portfolio_totals
+from ml.reporting.portfolio_summary import latest_recommendations, portfolio_summary, portfolio_totals
 from ml.settings import PmiPaths, pmi_paths
 
 
@@ -64,6 +64,17 @@ def print_summary(console: Console, paths: PmiPaths) -> None:
     console.print(table)
 
 
+def print_recommendations(console: Console, paths: PmiPaths) -> None:
+    recs = latest_recommendations(paths.warehouse)
+    table = Table(title="Top recommendations of the applied allocation (daily budgets)")
+    for col in ("campaign", "current", "recommended", "change", "action", "expected profit/day", "reason"):
+        table.add_column(col, justify="left" if col in ("campaign", "action", "reason") else "right")
+    for row in recs.itertuples():
+        table.add_row(row.campaign_id, f"{row.current_budget:,.0f}", f"{row.recommended_budget:,.0f}",
+                      f"{row.change_pct:+.0%}", row.action, f"{row.expected_profit:,.0f}", row.reason)
+    console.print(table)
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 120))
     paths = pmi_paths(args.home).ensure()
@@ -75,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]pipeline failed at {failed}; see the Dagster run {result.run_id}[/red]")
         return 1
     print_summary(console, paths)
+    print_recommendations(console, paths)
     console.print(f"Finished in {time.monotonic() - started:.0f}s. Warehouse: {paths.warehouse}")
     console.print(f"Dagster run {result.run_id}: `DAGSTER_HOME={paths.home / 'dagster'} dagster dev` shows it.")
     return 0

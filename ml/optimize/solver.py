@@ -50,8 +50,9 @@ def solve_continuous(curves: ResponseCurves, utility: Utility, floor: np.ndarray
     `multiplier_hint` (e.g. lambda of a nearby problem) only speeds up bracketing.
     """
     spend = floor.astype(float, copy=True)
-    free = np.flatnonzero((ceiling > floor) & (utility.gain > 0))
-    pinned_total = float(spend.sum() - spend[free].sum())
+    movable = (ceiling > floor) & (utility.gain > 0)
+    pinned_total = float(spend[~movable].sum())
+    free = np.flatnonzero(movable)
     free = free[curves.take(free).family_order()]  # contiguous per family, so per-family work runs on slices
     sub_curves = curves.take(free)
     gain, spend_cost = utility.gain[free], utility.spend_cost[free]

@@ -39,3 +39,20 @@ def portfolio_totals(summary: pd.DataFrame) -> dict[str, float]:
     return {"spend": spend, "conversions": conversions, "revenue": revenue,
             "cpa": spend / conversions if conversions else float("nan"),
             "roas": revenue / spend if spend else float("nan")}
+
+
+LATEST_RECOMMENDATIONS_SQL = """
+    SELECT campaign_id, current_budget, recommended_budget, change_pct, action, expected_profit, reason
+    FROM predictions.allocation_predictions
+    WHERE run_id = (SELECT run_id FROM audit.allocation_runs ORDER BY applied_at DESC LIMIT 1)
+    ORDER BY abs(recommended_budget - current_budget) DESC
+"""
+
+
+def latest_recommendations(warehouse: Path, limit: int = 10) -> pd.DataFrame:
+    """The most recently applied allocation's biggest moves."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.execute(LATEST_RECOMMENDATIONS_SQL).df().head(limit)
+    finally:
+        con.close()

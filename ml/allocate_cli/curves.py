@@ -1,0 +1,90 @@
+"""Response curves for `pmi allocate`: fitted on the export's campaign-days and handed to the optimiser.
+
+The response-model package and the optimiser describe the same three families with the same parameters
+(Hill: max conversions, half-saturation spend, shape; exponential and log: scale and spend scale), but in
+different containers (family names vs codes); `optimizer_curves` is the one place that translates them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ml.allocate_cli.history import CampaignHistory
+from ml.models.response import CurveParameters, ResponseCurveSet, ResponseFitConfig, fit_response_curves
+from ml.models.response.curves import response
+from ml.models.response.panel import WEEKDAY_COVARIATES
+from ml.optimize import CurveFamily, ResponseCurves
+
+MIN_CAMPAIGN_DAYS = 5  # days with spend below which a campaign's curve is too uncertain to move its budget
+POSTERIOR_DRAWS = 400
+WEEKDAY_MIN_DAYS = 28  # weekday effects need four of each weekday to be estimable
+POOLING_ATTRIBUTES = ("network", "platform")
+
+
+def optimizer_curves(curves: CurveParameters) -> ResponseCurves:
+    """The optimiser's view of fitted curves: same formulas, family codes instead of names, shape 1 off Hill."""
+    family = np.array([CurveFamily[str(f).upper()] for f in curves.family], dtype=np.int8)
+    hill = family == CurveFamily.HILL
+    shape = np.where(hill, np.minimum(np.asarray(curves.shape, dtype=float), 1.0), 1.0)
+    return ResponseCurves.build(family, np.asarray(curves.scale, float), np.asarray(curves.k, float), shape)
+
+
+def fittable(history: CampaignHistory) -> np.ndarray:
+    """Campaigns with enough days of spend to fit a curve on."""
+    return (history.days_with_spend() >= MIN_CAMPAIGN_DAYS).to_numpy()
+
+
+def fit_curves(history: CampaignHistory, campaign_ids: np.ndarray, seed: int) -> ResponseCurveSet:
+    """Fit the given campaigns' curves on their days with spend (nominal dollars: the export has no price index)."""
+    daily = history.daily
+    panel = daily.loc[daily["campaign_id"].isin(campaign_ids) & (daily["spend"] > 0),
+                      ["campaign_id", "date", "spend", "conversions"]].reset_index(drop=True)
+    panel["price_index"] = 1.0
+    if panel["date"].nunique() >= WEEKDAY_MIN_DAYS:
+        weekday = panel["date"].dt.dayofweek.to_numpy()
+        for day, name in enumerate(WEEKDAY_COVARIATES, start=1):
+            panel[name] = (weekday == day).astype(float)
+    pool_by = tuple(c for c in POOLING_ATTRIBUTES if c in history.attributes.columns)
+    campaigns = history.attributes.reset_index()[["campaign_id", *pool_by]] if pool_by else None
+    config = ResponseFitConfig(n_draws=POSTERIOR_DRAWS, seed=seed, pool_by=pool_by, min_rows=MIN_CAMPAIGN_DAYS)
+    fitted = fit_response_curves(panel, campaigns, config)
+    order = fitted.index_of(np.asarray(campaign_ids, dtype=object))
+    return _with_sane_draws(_subset(fitted, order))
+
+
+def _subset(fitted: ResponseCurveSet, order: np.ndarray) -> ResponseCurveSet:
+    """The curve set reordered to the caller's campaign order."""
+    return ResponseCurveSet(campaign_ids=fitted.campaign_ids[order], groups=fitted.groups[order],
+                            curves=fitted.curves.take(order), draws=fitted.draws[order],
+                            half_saturation_interval=fitted.half_saturation_interval[order],
+                            stats=fitted.stats.iloc[order].reset_index(drop=True),
+                            demand_effects=fitted.demand_effects, hyperparameters=fitted.hyperparameters,
+                            interval_level=fitted.interval_level)
+
+
+def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
+    """Replace draws the optimiser cannot use by the point curve: non-finite or non-positive parameters, Hill
+    shapes above 1, and every draw of a campaign without a single conversion, whose Laplace posterior is
+    degenerate (the level is unbounded below, so draws span dozens of orders of magnitude)."""
+    draws = fitted.draws.copy()
+    point = np.column_stack([fitted.curves.scale, fitted.curves.k, fitted.curves.shape])[:, None, :]
+    bad = ~(np.isfinite(draws).all(axis=2) & (draws[..., 0] > 0) & (draws[..., 1] > 0) & (draws[..., 2] > 0))
+    bad |= (fitted.stats["mean_conversions"].to_numpy() == 0)[:, None]
+    draws = np.where(bad[..., None], point, draws)
+    draws[..., 2] = np.minimum(draws[..., 2], 1.0)
+    fitted.draws = draws
+    return fitted
+
+
+def posterior_conversions(fitted: ResponseCurveSet, spend: np.ndarray) -> np.ndarray:
+    """Expected daily conversions at each campaign's spend under every posterior draw: (campaigns, draws)."""
+    n, d = fitted.draws.shape[:2]
+    family = np.repeat(np.asarray(fitted.curves.family), d)
+    params = fitted.draws.reshape(n * d, 3)
+    values = response(family, params[:, 0], params[:, 1], params[:, 2], np.repeat(np.asarray(spend, float), d))
+    return values.reshape(n, d)
+
+
+def sample_curves(fitted: ResponseCurveSet, rng: np.random.Generator) -> ResponseCurves:
+    """One posterior draw per campaign, in optimiser form (a Thompson-sampling step)."""
+    return optimizer_curves(fitted.sample_parameters(rng))

@@ -1,0 +1,111 @@
+"""One `pmi allocate` run: history -> curves -> optimiser problem -> (exploration) -> report, and the atomic write.
+
+Campaigns with too little spend history keep their current budget (within their min/max) and the rest of
+the total budget is optimised over the campaigns with fitted curves.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, fit_curves, fittable, optimizer_curves
+from ml.allocate_cli.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
+from ml.allocate_cli.history import CampaignHistory
+from ml.allocate_cli.inputs import default_current
+from ml.allocate_cli.problem import RunOptions, build_problem, campaign_settings, held_budgets
+from ml.allocate_cli.report import build_report
+from ml.allocate_cli.tables import PARQUET_SUFFIXES
+from ml.cli.errors import BadInputError
+from ml.models.response import ResponseCurveSet
+from ml.optimize import Allocation, InfeasibleBudgetError, ProblemValidationError, optimize_portfolio, spend_box
+
+EXACT_COLUMNS = ("current_budget", "recommended_budget")
+MIN_BUDGET = 0.01
+
+
+@dataclass(frozen=True)
+class AllocationRun:
+    """The output table plus what produced it (for tests, logs and the console summary)."""
+
+    table: pd.DataFrame
+    settings: pd.DataFrame
+    curves: ResponseCurveSet
+    allocation: Allocation
+    exploration: Exploration | None
+
+    @property
+    def total_recommended(self) -> float:
+        return float(self.table["recommended_budget"].sum())
+
+
+def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series | None = None,
+             constraints: pd.DataFrame | None = None) -> AllocationRun:
+    """Recommend daily budgets for every campaign of the history under the run's options and constraints."""
+    current = default_current(history) if current is None else current
+    is_fit = fittable(history)
+    if not is_fit.any():
+        raise BadInputError(f"{history.path}: column spend: no campaign has {MIN_CAMPAIGN_DAYS} days with spend; "
+                            f"too few days to fit response curves")
+    settings = campaign_settings(history, current, constraints, options, is_fit)
+    spend = np.zeros(len(settings))
+    spend[~is_fit] = held_budgets(settings[~is_fit])
+    budget_for_fitted = options.total_budget - float(spend[~is_fit].sum())
+    fitted = fit_curves(history, settings.index[is_fit].to_numpy(dtype=object), options.seed)
+    try:
+        problem = build_problem(settings, optimizer_curves(fitted.curves), max(budget_for_fitted, 0.0),
+                                options.overhead_pct)
+        floors = float(spend_box(problem).floor.sum())
+        if floors > budget_for_fitted * (1.0 + 1e-12) + 1e-9:
+            raise BadInputError(f"--total-budget: {options.total_budget:,.2f} is below the "
+                                f"{floors + spend[~is_fit].sum():,.2f} that locks, min_budget and the max change per "
+                                f"run require; raise it or allow larger changes with --max-change-pct")
+        allocation = optimize_portfolio(problem, options.objective)
+    except InfeasibleBudgetError as exc:
+        raise BadInputError(f"--total-budget: {exc}") from exc
+    except ProblemValidationError as exc:
+        raise BadInputError(f"{history.path}: {exc}") from exc
+    fit_spend, exploration = allocation.daily_budget, None
+    if options.exploration == "thompson":
+        exploration = thompson_exploration(problem, fit_spend, fitted, options.objective,
+                                           np.random.default_rng([options.seed, 1]),
+                                           cap=EXPLORATION_SHARE * options.total_budget)
+        fit_spend = exploration.spend
+    # A budget under a cent is a pause in practice (the solver gets there where Hill slopes start infinite).
+    spend[is_fit] = np.where((fit_spend < MIN_BUDGET) & (spend_box(problem).floor == 0.0), 0.0, fit_spend)
+    totals = history.totals()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(totals["spend"] > 0, totals["conversions"] / totals["spend"], 0.0)
+    table = build_report(settings, spend, options.overhead_pct, options.objective, fitted, allocation.reason_code,
+                         pd.DataFrame({"conversions_per_dollar": rate}, index=settings.index),
+                         history.days_with_spend().to_numpy(),
+                         None if exploration is None else spend[is_fit] - allocation.daily_budget)
+    return AllocationRun(table=table, settings=settings, curves=fitted, allocation=allocation,
+                         exploration=exploration)
+
+
+def write_atomic(table: pd.DataFrame, out: Path) -> None:
+    """Write next to the target and rename, so a failure leaves no file and a reader never sees half of one."""
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        # Budgets keep full precision: rounding them could lift the total above the budget or a budget past
+        # its change limit; every other number is rounded for reading.
+        rounded = table.round(6).assign(**{c: table[c] for c in EXACT_COLUMNS if c in table})
+        if out.name.lower().endswith(PARQUET_SUFFIXES):
+            rounded.to_parquet(tmp, index=False)
+        else:
+            rounded.to_csv(tmp, index=False, compression="gzip" if out.name.lower().endswith(".gz") else None)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions a plain open would
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
