@@ -12,6 +12,7 @@ from ml.allocation.apply import apply_allocation
 from ml.allocation.config import AllocationConfig
 from ml.allocation.engine import build_problem, profit_quantiles, propose, refine
 from ml.allocation.inputs import AllocationInputs, load_inputs
+from ml.allocation.scenarios import scenario_table
 from ml.allocation.trajectories import optimal_spend, spend_trajectories
 from ml.settings import PmiPaths
 from ml.warehouse.connection import transaction
@@ -54,7 +55,8 @@ def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal
 
 
 def _write_predictions(paths: PmiPaths, run_id: str, inputs: AllocationInputs, recs: pd.DataFrame,
-                       trajectories: pd.DataFrame, optimum: pd.DataFrame, samples: np.ndarray) -> None:
+                       trajectories: pd.DataFrame, optimum: pd.DataFrame, scenarios: pd.DataFrame,
+                       samples: np.ndarray) -> None:
     """Store what this run predicted (for accuracy tracking) beside the model versions it used."""
     logged = recs.assign(run_id=run_id, predicted_at=inputs.as_of, horizon="next_day",
                          ltv=inputs.value_per_conversion,
@@ -67,7 +69,7 @@ def _write_predictions(paths: PmiPaths, run_id: str, inputs: AllocationInputs, r
             con.register("frame", frame)
             con.execute(f"CREATE TABLE IF NOT EXISTS predictions.{name} AS SELECT * FROM frame LIMIT 0")
             con.execute(f"INSERT INTO predictions.{name} BY NAME SELECT * FROM frame")
-        for name, frame in (("spend_trajectories", trajectories), ("optimal_spend", optimum),
+        for name, frame in (("spend_trajectories", trajectories), ("optimal_spend", optimum), ("scenarios", scenarios),
                             ("allocation_profit_distribution", pd.DataFrame({"daily_profit": samples}))):
             con.register("frame", frame.assign(run_id=run_id))
             con.execute(f"CREATE OR REPLACE TABLE predictions.{name} AS SELECT * FROM frame")
@@ -85,7 +87,7 @@ def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_
     summary = {k: v for k, v in outcome.items() if k != "profit_samples"} | {
         "refine_steps": steps, "explored_share": proposal.explored_share, "thompson_draw": proposal.thompson_draw}
     _write_predictions(paths, run_id, inputs, recs, spend_trajectories(inputs, config), optimal_spend(inputs, config),
-                       outcome["profit_samples"])
+                       scenario_table(inputs, config), outcome["profit_samples"])
     applied = {"applied": False}
     if apply:
         changes = recs.rename(columns={"current_budget": "budget_before", "recommended_budget": "budget_after"})

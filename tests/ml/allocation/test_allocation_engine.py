@@ -1,0 +1,89 @@
+"""The warehouse allocation loop on synthetic curves: constraints hold at every step, exploration is capped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.allocation.config import AllocationConfig
+from ml.allocation.engine import build_problem, daily_profit, propose, refine
+from ml.allocation.inputs import AllocationInputs
+from ml.allocation.scenarios import SCENARIOS, scenario_table, target_efficiency_spend
+from ml.allocation.trajectories import optimal_spend, spend_trajectories
+from ml.models.response.curves import CurveParameters
+from ml.models.response.result import ResponseCurveSet
+
+
+def synthetic_inputs(n: int = 12, seed: int = 0) -> AllocationInputs:
+    """Hill curves with posterior draws scattered around the point estimate."""
+    rng = np.random.default_rng(seed)
+    k = rng.uniform(500, 3000, n)
+    scale = k / rng.uniform(5, 20, n) * 2
+    shape = rng.uniform(0.6, 1.0, n)
+    draws = np.stack([scale[:, None] * rng.lognormal(0, 0.1, (n, 50)), k[:, None] * rng.lognormal(0, 0.2, (n, 50)),
+                      np.clip(shape[:, None] * rng.lognormal(0, 0.05, (n, 50)), 0.1, 1.0)], axis=2)
+    ids = np.array([f"c{i}" for i in range(n)], dtype=object)
+    curves = ResponseCurveSet(campaign_ids=ids, groups=np.zeros(n, dtype=object),
+                              curves=CurveParameters(np.full(n, "hill", dtype=object), scale, k, shape),
+                              draws=draws, half_saturation_interval=np.column_stack([k * 0.5, k * 2]),
+                              stats=pd.DataFrame())
+    campaigns = pd.DataFrame({"campaign_id": ids, "has_agency": rng.random(n) < 0.3,
+                              "creative_production_cost": rng.uniform(0, 3000, n),
+                              "auto_optimization_enabled": True, "current_budget": rng.uniform(300, 3000, n),
+                              "price_index": rng.uniform(0.9, 1.1, n)})
+    return AllocationInputs(campaigns=campaigns, curves=curves, value_per_conversion=rng.uniform(5, 40, n),
+                            model_versions={"response_curves": "1"}, as_of=pd.Timestamp("2026-10-01"))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_proposal_and_refinement_respect_every_constraint(seed):
+    inputs = synthetic_inputs(seed=seed)
+    config = AllocationConfig(seed=seed, n_simulations=50)
+    current = inputs.campaigns["current_budget"].to_numpy()
+    proposal = propose(inputs, config)
+    refined, outcome, _ = refine(inputs, config, proposal.proposed_budget)
+    for budget in (proposal.exploit.daily_budget, proposal.proposed_budget, refined):
+        assert budget.sum() <= current.sum() * (1 + 1e-9)
+        assert (np.abs(budget - current) <= 0.25 * current + 1e-6).all()
+        assert (budget >= 0).all()
+    moved = 0.5 * np.abs(proposal.proposed_budget - proposal.exploit.daily_budget).sum()
+    assert moved <= config.exploration_share * current.sum() + 1e-6
+    assert 0 <= outcome["probability_of_loss"] <= 1
+
+
+def test_exploitation_never_loses_to_todays_split_on_the_point_curves():
+    inputs = synthetic_inputs(seed=3)
+    config = AllocationConfig(exploration_share=0.0)
+    problem = build_problem(inputs, config)
+    best = propose(inputs, config).exploit.daily_budget
+    assert daily_profit(problem, best).sum() >= daily_profit(problem, problem.current_budget).sum() - 1e-6
+
+
+def test_refine_pulls_back_toward_current_when_risk_is_too_high():
+    inputs = synthetic_inputs(seed=4)
+    strict = AllocationConfig(max_loss_probability=0.0, min_expected_gain=1e12, refine_steps=3, n_simulations=20)
+    current = inputs.campaigns["current_budget"].to_numpy()
+    proposed = propose(inputs, strict).proposed_budget
+    refined, _, steps = refine(inputs, strict, proposed)
+    assert steps == 3
+    np.testing.assert_allclose(refined - current, (proposed - current) / 8)
+
+
+def test_trajectories_scenarios_and_targets():
+    inputs = synthetic_inputs(seed=5)
+    config = AllocationConfig()
+    trajectories = spend_trajectories(inputs, config)
+    assert (trajectories.groupby("campaign_id")["marginal_roas"].apply(lambda s: s.is_monotonic_decreasing)).all()
+    assert (trajectories.groupby("campaign_id")["saturation_level"].apply(lambda s: s.is_monotonic_increasing)).all()
+    optimum = optimal_spend(inputs, config)
+    assert (optimum["profit_if_ltv_10pct_lower"] <= optimum["profit_at_optimal"]).all()
+    scenarios = scenario_table(inputs, config)
+    assert set(scenarios["scenario"]) == set(SCENARIOS)
+    over = scenarios[scenarios["scenario"] == "over_scaled"].set_index("campaign_id")
+    base = scenarios[scenarios["scenario"] == "baseline"].set_index("campaign_id")
+    assert (over["cpa"] > base["cpa"]).all()  # scaling 3x costs more per user on a saturating curve
+    target = target_efficiency_spend(inputs, config, target_roas=0.8)
+    ok = target["achievable"]
+    np.testing.assert_array_less(0.8 * target.loc[ok, "max_spend_meeting_target"] * (1 - 1e-6),
+                                 target.loc[ok, "revenue"] + 1e-9)
