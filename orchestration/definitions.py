@@ -17,6 +17,8 @@ from orchestration.models.assets import (
     pricing_model,
     response_curves_model,
 )
+from orchestration.monitoring.assets import model_accuracy
+from orchestration.monitoring.sensors import mape_drift_sensor
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import warehouse_models
 from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
@@ -24,11 +26,12 @@ from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 defs = dg.Definitions(
     assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store,
             response_curves_model, cac_model, pricing_model, kpi_forecast_model, ltv_model, campaign_ltv,
-            allocation_run, simulator_live_hour],
+            allocation_run, simulator_live_hour, model_accuracy],
     # DuckDB takes one writer at a time and dbt shares the file: run steps one after another.
     executor=dg.in_process_executor,
     jobs=[full_pipeline, retrain, hourly_allocation],
     schedules=[hourly_allocation_schedule],
+    sensors=[mape_drift_sensor],
     resources={
         "pmi_home": PmiHomeResource(),
         "dbt": DbtCliResource(project_dir=pmi_dbt_project, dbt_executable=DBT_EXECUTABLE),

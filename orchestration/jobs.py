@@ -19,7 +19,7 @@ retrain = dg.define_asset_job(
 hourly_allocation = dg.define_asset_job(
     "hourly_allocation",
     selection=dg.AssetSelection.assets("simulator_live_hour", "campaign_ltv")
-    | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation"),
+    | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation", "monitoring"),
     description="Advance the simulator one hour, rebuild the warehouse, re-score LTV and re-allocate the budget.",
 )
 

@@ -47,19 +47,18 @@ def fit_curves(history: CampaignHistory, campaign_ids: np.ndarray, seed: int) ->
     pool_by = tuple(c for c in POOLING_ATTRIBUTES if c in history.attributes.columns)
     campaigns = history.attributes.reset_index()[["campaign_id", *pool_by]] if pool_by else None
     config = ResponseFitConfig(n_draws=POSTERIOR_DRAWS, seed=seed, pool_by=pool_by, min_rows=MIN_CAMPAIGN_DAYS)
-    fitted = fit_response_curves(panel, campaigns, config)
+    return curves_for(fit_response_curves(panel, campaigns, config), campaign_ids)
+
+
+def curves_for(fitted: ResponseCurveSet, campaign_ids: np.ndarray) -> ResponseCurveSet:
+    """The curves of the given campaigns in that order, with draws the optimiser can use (see below)."""
     order = fitted.index_of(np.asarray(campaign_ids, dtype=object))
-    return _with_sane_draws(_subset(fitted, order))
-
-
-def _subset(fitted: ResponseCurveSet, order: np.ndarray) -> ResponseCurveSet:
-    """The curve set reordered to the caller's campaign order."""
-    return ResponseCurveSet(campaign_ids=fitted.campaign_ids[order], groups=fitted.groups[order],
-                            curves=fitted.curves.take(order), draws=fitted.draws[order],
-                            half_saturation_interval=fitted.half_saturation_interval[order],
-                            stats=fitted.stats.iloc[order].reset_index(drop=True),
-                            demand_effects=fitted.demand_effects, hyperparameters=fitted.hyperparameters,
-                            interval_level=fitted.interval_level)
+    subset = ResponseCurveSet(
+        campaign_ids=fitted.campaign_ids[order], groups=fitted.groups[order], curves=fitted.curves.take(order),
+        draws=fitted.draws[order], half_saturation_interval=fitted.half_saturation_interval[order],
+        stats=fitted.stats.iloc[order].reset_index(drop=True), demand_effects=fitted.demand_effects,
+        hyperparameters=fitted.hyperparameters, interval_level=fitted.interval_level)
+    return _with_sane_draws(subset)
 
 
 def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
@@ -69,7 +68,8 @@ def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
     draws = fitted.draws.copy()
     point = np.column_stack([fitted.curves.scale, fitted.curves.k, fitted.curves.shape])[:, None, :]
     bad = ~(np.isfinite(draws).all(axis=2) & (draws[..., 0] > 0) & (draws[..., 1] > 0) & (draws[..., 2] > 0))
-    bad |= (fitted.stats["mean_conversions"].to_numpy() == 0)[:, None]
+    if "mean_conversions" in fitted.stats:
+        bad |= (fitted.stats["mean_conversions"].to_numpy() == 0)[:, None]
     draws = np.where(bad[..., None], point, draws)
     draws[..., 2] = np.minimum(draws[..., 2], 1.0)
     fitted.draws = draws

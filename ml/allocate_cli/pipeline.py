@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, fit_curves, fittable, optimizer_curves
+from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable, optimizer_curves
 from ml.allocate_cli.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
 from ml.allocate_cli.history import CampaignHistory
 from ml.allocate_cli.inputs import default_current
@@ -39,14 +39,14 @@ class AllocationRun:
     allocation: Allocation
     exploration: Exploration | None
 
-    @property
-    def total_recommended(self) -> float:
-        return float(self.table["recommended_budget"].sum())
-
 
 def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series | None = None,
-             constraints: pd.DataFrame | None = None) -> AllocationRun:
-    """Recommend daily budgets for every campaign of the history under the run's options and constraints."""
+             constraints: pd.DataFrame | None = None, curves: ResponseCurveSet | None = None) -> AllocationRun:
+    """Recommend daily budgets for every campaign of the history under the run's options and constraints.
+
+    `curves` lets a caller that already fitted (or registered) curves skip the fit; it must cover every
+    campaign with enough history (`fittable`), in nominal daily dollars.
+    """
     current = default_current(history) if current is None else current
     is_fit = fittable(history)
     if not is_fit.any():
@@ -56,7 +56,8 @@ def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series |
     spend = np.zeros(len(settings))
     spend[~is_fit] = held_budgets(settings[~is_fit])
     budget_for_fitted = options.total_budget - float(spend[~is_fit].sum())
-    fitted = fit_curves(history, settings.index[is_fit].to_numpy(dtype=object), options.seed)
+    fit_ids = settings.index[is_fit].to_numpy(dtype=object)
+    fitted = fit_curves(history, fit_ids, options.seed) if curves is None else curves_for(curves, fit_ids)
     try:
         problem = build_problem(settings, optimizer_curves(fitted.curves), max(budget_for_fitted, 0.0),
                                 options.overhead_pct)
@@ -69,7 +70,7 @@ def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series |
     except InfeasibleBudgetError as exc:
         raise BadInputError(f"--total-budget: {exc}") from exc
     except ProblemValidationError as exc:
-        raise BadInputError(f"{history.path}: {exc}") from exc
+        raise BadInputError(f"{history.path}: cannot build the allocation problem: {exc}") from exc
     fit_spend, exploration = allocation.daily_budget, None
     if options.exploration == "thompson":
         exploration = thompson_exploration(problem, fit_spend, fitted, options.objective,

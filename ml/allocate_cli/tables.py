@@ -42,6 +42,7 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """All cells as text (so nothing is silently coerced), rows numbered as in the file, blank lines dropped."""
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except pd.errors.EmptyDataError as exc:
@@ -58,6 +59,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    """Typed columns as stored, rows numbered from 1 like CSV data rows."""
     try:
         frame = pd.read_parquet(path).reset_index(drop=True)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a corrupt file; all mean bad input

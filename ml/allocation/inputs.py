@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml.allocate_cli.curves import optimizer_curves
+from ml.models.response.curves import CurveParameters
 from ml.models.response.result import ResponseCurveSet
 from ml.models.training.data import read_sql
 from ml.optimize import ResponseCurves
@@ -52,7 +54,7 @@ class AllocationInputs:
             scale, k, shape = c.scale[idx], c.k[idx], c.shape[idx]
         else:
             scale, k, shape = (self.curves.draws[idx, draw, j] for j in range(3))
-        return ResponseCurves.build(family, scale, k * price, np.where(family == "hill", shape, 1.0))
+        return optimizer_curves(CurveParameters(family, scale, k * price, shape))
 
 
 def value_per_conversion(campaigns: pd.DataFrame) -> np.ndarray:

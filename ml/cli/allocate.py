@@ -18,13 +18,16 @@ _OUT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `allocate`; every option is documented in --help because users run it outside the pipeline."""
     p = subparsers.add_parser(
         "allocate", help="Recommend daily budgets per campaign from a campaign export.",
         description="Fit a response curve per campaign on its daily history, then split the total daily budget "
                     "to maximise the objective under change limits and constraints. Writes one row per campaign: "
                     "campaign_id, current_budget, recommended_budget, change_pct, expected_conversions, "
                     "expected_revenue, expected_profit, expected_roas, marginal_roas, profit_p10, profit_p90, "
-                    "saturation_level, action (scale_up/hold/reduce/pause), reason. Money is per day.")
+                    "saturation_level, action (scale_up/hold/reduce/pause), reason. Money is per day. Campaigns "
+                    "with fewer than 5 days of spend keep their current budget; a total budget below what locks, "
+                    "min budgets and change limits require is refused (exit 2).")
     p.add_argument("--history", required=True, metavar="FILE",
                    help="CSV or Parquet, one row per campaign per day or hour (hours are summed to days): date "
                         "(ISO date or timestamp), campaign_id, spend, impressions, clicks, conversions, revenue. "
@@ -59,6 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Validate options, read inputs, allocate and write atomically; `BadInputError` becomes exit code 2 upstream."""
     from ml.allocate_cli import RunOptions, allocate, read_constraints, read_current, read_history, write_atomic
 
     options = RunOptions(
@@ -99,12 +103,14 @@ def _amount(option: str, value: str, allow_inf: bool = False) -> float:
 
 
 def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    """One of a few words (checked here so a typo is one line, not an argparse usage block)."""
     if str(value).strip().lower() not in choices:
         raise BadInputError(f"{option}: expected one of {', '.join(choices)}, got {value!r}")
     return str(value).strip().lower()
 
 
 def _seed(value: str) -> int:
+    """A non-negative integer seed, which makes curves' draws and exploration reproducible."""
     try:
         seed = int(str(value).strip())
     except ValueError:
@@ -115,6 +121,7 @@ def _seed(value: str) -> int:
 
 
 def _check_out(value: str) -> Path:
+    """Fail before any fitting if the output could not be written anyway."""
     out = Path(value)
     if not out.name.lower().endswith(_OUT_SUFFIXES):
         raise BadInputError(f"--out: {out}: expected a .csv or .parquet file name")

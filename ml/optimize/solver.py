@@ -78,7 +78,8 @@ def solve_continuous(curves: ResponseCurves, utility: Utility, floor: np.ndarray
         return ContinuousSolution(spend, float(at_floor.max(initial=0.0)), True, evaluations)
 
     hinted = multiplier_hint is not None and np.isfinite(multiplier_hint) and multiplier_hint > 0
-    guess = np.log(multiplier_hint) if hinted else _initial_log_lambda(sub_curves, gain, spend_cost, lo, hi, room)
+    guess = (np.log(multiplier_hint) if hinted
+             else _initial_log_lambda(sub_curves, gain, spend_cost, lo, hi, room))
     above, below = _bracket(demand, room, float(guess), first_step=0.01 if hinted else 0.25)
     above, below = _refine(demand, room, above, below)
     # Interpolate between the two bracket ends (both within bounds, both optimal to ~1e-14 in lambda) so
@@ -137,7 +138,7 @@ def _bracket(demand: Callable[..., _Point], room: float, guess: float,
         point = demand(u)
         if point.total > room:
             return point, below
-        if u <= -_LOG_LAMBDA_SPAN:  # every marginal return is ~0 (saturated): any split of the rest is optimal
+        if u <= -_LOG_LAMBDA_SPAN:  # every marginal return is ~0 (saturated): any split of the rest is fine
             return point, point
         below, step = point, step * 4.0
 

@@ -1,0 +1,1 @@
+"""Monitoring: prediction accuracy as an asset, and the sensor that retrains when MAPE drifts."""

@@ -1,0 +1,19 @@
+"""Accuracy of past predictions against what happened."""
+
+import dagster as dg
+
+from ml.monitoring.accuracy import evaluate_predictions
+from orchestration.resources import PmiHomeResource
+
+
+@dg.asset(group_name="monitoring", kinds={"duckdb"},
+          deps=[dg.AssetKey(["marts", "fct_campaign_daily"]), dg.AssetKey("applied_allocation")])
+def model_accuracy(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
+    """MAE, MAPE, sMAPE, RMSE and direction accuracy of allocation predictions whose day is complete."""
+    table = evaluate_predictions(pmi_home.paths())
+    if table.empty:
+        context.log.info("no prediction has a complete actual day yet")
+        return dg.MaterializeResult(metadata={"evaluated_pairs": 0})
+    shown = table[["metric", "model_version", "n", "mae", "mape", "smape", "rmse", "direction_accuracy"]]
+    return dg.MaterializeResult(metadata={"evaluation_id": table["evaluation_id"].iloc[0],
+                                          "accuracy": dg.MetadataValue.md(shown.round(3).to_markdown(index=False))})
