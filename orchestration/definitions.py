@@ -17,7 +17,7 @@ from orchestration.models.assets import (
     pricing_model,
     response_curves_model,
 )
-from orchestration.monitoring.assets import model_accuracy
+from orchestration.monitoring.assets import campaign_alerts, model_accuracy
 from orchestration.monitoring.sensors import mape_drift_sensor
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import warehouse_models
@@ -26,7 +26,8 @@ from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 defs = dg.Definitions(
     assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store,
             response_curves_model, cac_model, pricing_model, kpi_forecast_model, ltv_model, campaign_ltv,
-            allocation_run, simulator_live_hour, model_accuracy],
+            allocation_run, simulator_live_hour, model_accuracy,
+            campaign_alerts],
     # DuckDB takes one writer at a time and dbt shares the file: run steps one after another.
     executor=dg.in_process_executor,
     jobs=[full_pipeline, retrain, hourly_allocation],

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ml.monitoring.accuracy import evaluate_predictions
+from ml.monitoring.alerts import check_and_act
 from orchestration.resources import PmiHomeResource
 
 
@@ -17,3 +18,11 @@ def model_accuracy(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource)
     shown = table[["metric", "model_version", "n", "mae", "mape", "smape", "rmse", "direction_accuracy"]]
     return dg.MaterializeResult(metadata={"evaluation_id": table["evaluation_id"].iloc[0],
                                           "accuracy": dg.MetadataValue.md(shown.round(3).to_markdown(index=False))})
+
+
+@dg.asset(group_name="monitoring", deps=[model_accuracy], kinds={"duckdb"})
+def campaign_alerts(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
+    """Actual-vs-predicted alerts (stored once per campaign, metric, day) and their auto-actions."""
+    outcome = check_and_act(pmi_home.paths())
+    context.log.info(f"alerts: {outcome}")
+    return dg.MaterializeResult(metadata=outcome)

@@ -1,0 +1,111 @@
+"""Actual-vs-predicted alerts per campaign-day, with the action each one calls for.
+
+Rules (thresholds configurable): CPA more than 20% above prediction -> high, reduce budget 15%; conversions more
+than 25% below prediction -> medium, suggest targeting expansion (causes listed). ROAS against prediction is
+not checked yet: a day's realised ROAS (revenue to date) and the predicted 180-day ROAS are not comparable
+until the cohort matures. An alert is stored once per campaign, metric and day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from ml.models.training.data import read_sql
+from ml.settings import PmiPaths
+from ml.warehouse.connection import transaction
+
+VOLUME_CAUSES = ("audience saturation", "creative fatigue", "rising competition (CPM)", "tracking or attribution loss")
+
+
+class AlertThresholds(BaseModel):
+    """How far actuals may stray from predictions before pmi acts."""
+
+    cpa_above_pct: float = Field(0.20, ge=0)
+    cpa_budget_cut_pct: float = Field(0.15, ge=0, le=1)
+    volume_below_pct: float = Field(0.25, ge=0, le=1)
+
+
+_PAIRS_SQL = """
+    SELECT p.campaign_id, p.predicted_at::DATE AS date, p.run_id, p.expected_cpa, p.expected_conversions,
+           d.cpa::DOUBLE AS actual_cpa, d.conversions::DOUBLE AS actual_conversions,
+           c.auto_optimization_enabled
+    FROM predictions.allocation_predictions p
+    JOIN marts.fct_campaign_daily d ON d.campaign_id = p.campaign_id AND d.date = p.predicted_at::DATE
+    JOIN marts.dim_campaigns c ON c.campaign_id = p.campaign_id
+    WHERE d.is_complete_day
+    QUALIFY row_number() OVER (PARTITION BY p.campaign_id, p.predicted_at::DATE ORDER BY p.predicted_at DESC) = 1
+"""
+
+
+def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
+    """Alerts for prediction/actual pairs: campaign_id, date, metric, severity, values, deviation, action."""
+    cpa_dev = pairs["actual_cpa"] / pairs["expected_cpa"] - 1.0
+    volume_dev = pairs["actual_conversions"] / pairs["expected_conversions"] - 1.0
+    cpa = pairs[cpa_dev > thresholds.cpa_above_pct].assign(
+        metric="cpa", severity="high", predicted=lambda f: f["expected_cpa"], actual=lambda f: f["actual_cpa"],
+        deviation=cpa_dev, action=f"reduce_budget_{thresholds.cpa_budget_cut_pct:.0%}",
+        detail="CPA above prediction: spend buys fewer users than planned")
+    volume = pairs[volume_dev < -thresholds.volume_below_pct].assign(
+        metric="conversions", severity="medium", predicted=lambda f: f["expected_conversions"],
+        actual=lambda f: f["actual_conversions"], deviation=volume_dev, action="suggest_targeting_expansion",
+        detail="volume below prediction; possible causes: " + ", ".join(VOLUME_CAUSES))
+    columns = ["campaign_id", "date", "run_id", "metric", "severity", "predicted", "actual", "deviation", "action",
+               "detail", "auto_optimization_enabled"]
+    alerts = pd.concat([cpa[columns], volume[columns]], ignore_index=True)
+    alerts["deviation"] = alerts["deviation"].astype(float).round(4)
+    return alerts
+
+
+def store_new_alerts(paths: PmiPaths, alerts: pd.DataFrame) -> pd.DataFrame:
+    """Insert alerts not stored before (key: campaign, metric, date) and return only the new ones."""
+    with transaction(paths.warehouse) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS monitoring")
+        con.execute("""CREATE TABLE IF NOT EXISTS monitoring.alerts (
+            campaign_id VARCHAR, date DATE, run_id VARCHAR, metric VARCHAR, severity VARCHAR, predicted DOUBLE,
+            actual DOUBLE, deviation DOUBLE, action VARCHAR, detail VARCHAR, auto_optimization_enabled BOOLEAN,
+            raised_at TIMESTAMP, PRIMARY KEY (campaign_id, metric, date))""")
+        seen = con.execute("SELECT campaign_id, metric, date FROM monitoring.alerts").df()
+        seen["date"] = pd.to_datetime(seen["date"])
+        alerts = alerts.assign(date=pd.to_datetime(alerts["date"]))
+        fresh = alerts.merge(seen.assign(_seen=True), on=["campaign_id", "metric", "date"], how="left")
+        fresh = fresh[fresh["_seen"].isna()].drop(columns="_seen").assign(
+            raised_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
+        if not fresh.empty:
+            con.register("fresh_alerts", fresh)
+            con.execute("INSERT INTO monitoring.alerts BY NAME SELECT * FROM fresh_alerts")
+    return fresh.reset_index(drop=True)
+
+
+def budget_cuts(alerts: pd.DataFrame, budgets: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
+    """Auto-actions: a budget cut for each new high-severity CPA alert of an auto-optimised campaign."""
+    cuts = alerts[(alerts["metric"] == "cpa") & alerts["auto_optimization_enabled"].astype(bool)]
+    merged = cuts.merge(budgets, on="campaign_id")
+    return pd.DataFrame({
+        "campaign_id": merged["campaign_id"], "budget_before": merged["daily_budget"],
+        "budget_after": np.round(merged["daily_budget"] * (1 - thresholds.cpa_budget_cut_pct), 2),
+        "action": "reduce",
+        "reason": [f"CPA {d:+.0%} against prediction: budget cut {thresholds.cpa_budget_cut_pct:.0%}"
+                   for d in merged["deviation"]],
+    })
+
+
+def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None) -> dict:
+    """Raise new alerts and apply auto-actions through the allocation apply path (one audit run per check)."""
+    from ml.allocation.apply import apply_allocation
+
+    thresholds = thresholds or AlertThresholds()
+    pairs = read_sql(paths, _PAIRS_SQL)
+    new = store_new_alerts(paths, raise_alerts(pairs, thresholds)) if len(pairs) else pd.DataFrame()
+    if new.empty:
+        return {"new_alerts": 0, "auto_actions": 0}
+    budgets = read_sql(paths, """SELECT campaign_id, daily_budget::DOUBLE AS daily_budget FROM raw.budgets
+                                 QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1""")
+    cuts = budget_cuts(new, budgets, thresholds)
+    applied = {"changed_campaigns": 0}
+    if not cuts.empty:
+        run_id = "alerts_" + "_".join(sorted({f"{d:%Y%m%d}" for d in pd.to_datetime(new["date"])}))
+        applied = apply_allocation(paths, run_id, cuts, {"expected_gain": None},
+                                   triggered_by="alert:cpa_above_prediction")
+    return {"new_alerts": len(new), "auto_actions": int(applied.get("changed_campaigns", 0))}

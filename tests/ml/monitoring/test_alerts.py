@@ -1,0 +1,51 @@
+"""Alert rules, idempotent storage, and auto-actions only for auto-optimised campaigns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from ml.monitoring.alerts import AlertThresholds, budget_cuts, raise_alerts, store_new_alerts
+from ml.settings import pmi_paths
+
+
+def pairs() -> pd.DataFrame:
+    return pd.DataFrame({
+        "campaign_id": ["ok", "cpa_bad", "volume_bad", "both_bad"], "date": [dt.date(2026, 10, 1)] * 4,
+        "run_id": "r1", "expected_cpa": [10.0, 10.0, 10.0, 10.0], "actual_cpa": [11.9, 12.5, 10.0, 13.0],
+        "expected_conversions": [100.0, 100.0, 100.0, 100.0], "actual_conversions": [80.0, 100.0, 70.0, 60.0],
+        "auto_optimization_enabled": [True, True, True, False],
+    })
+
+
+def test_each_rule_fires_at_its_threshold():
+    alerts = raise_alerts(pairs(), AlertThresholds())
+    fired = set(zip(alerts["campaign_id"], alerts["metric"], strict=True))
+    assert fired == {("cpa_bad", "cpa"), ("both_bad", "cpa"), ("volume_bad", "conversions"),
+                     ("both_bad", "conversions")}
+    cpa = alerts[alerts["metric"] == "cpa"]
+    assert (cpa["severity"] == "high").all() and (cpa["action"] == "reduce_budget_15%").all()
+    volume = alerts[alerts["metric"] == "conversions"]
+    assert (volume["severity"] == "medium").all() and volume["detail"].str.contains("creative fatigue").all()
+    # configurable: a looser CPA threshold silences the 25% miss but not the 30% one
+    looser = raise_alerts(pairs(), AlertThresholds(cpa_above_pct=0.28))
+    assert set(looser.loc[looser["metric"] == "cpa", "campaign_id"]) == {"both_bad"}
+
+
+def test_alerts_are_stored_once_per_campaign_metric_and_day(tmp_path):
+    paths = pmi_paths(tmp_path / "home").ensure()
+    alerts = raise_alerts(pairs(), AlertThresholds())
+    assert len(store_new_alerts(paths, alerts)) == 4
+    assert len(store_new_alerts(paths, alerts)) == 0
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM monitoring.alerts").fetchall()[0][0] == 4
+
+
+def test_budget_cuts_only_for_auto_optimised_campaigns():
+    alerts = raise_alerts(pairs(), AlertThresholds())
+    budgets = pd.DataFrame({"campaign_id": ["cpa_bad", "both_bad"], "daily_budget": [1000.0, 500.0]})
+    cuts = budget_cuts(alerts, budgets, AlertThresholds())
+    assert cuts["campaign_id"].tolist() == ["cpa_bad"]  # both_bad is not auto-optimised
+    assert cuts["budget_after"].iloc[0] == 850.0
