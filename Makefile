@@ -31,6 +31,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/simulator_bench.py
+	$(BIN)/python benchmarks/optimizer_bench.py
+	$(BIN)/python benchmarks/allocate_uplift_bench.py
 
 dagster: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CURDIR)/data/dagster $(BIN)/dagster dev -w workspace.yaml

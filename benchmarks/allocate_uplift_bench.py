@@ -1,0 +1,28 @@
+"""Profit-uplift capture of `pmi allocate` on simulator exports, against the allocation on the TRUE curves.
+
+Run: `.venv/bin/python benchmarks/allocate_uplift_bench.py` (10 seeds, 8 campaigns x 60 days each). The
+scoring is the one of tests/ml/allocate_cli/test_allocate_uplift.py (which runs fewer seeds).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ml" / "allocate_cli"))
+from test_allocate_uplift import capture  # noqa: E402
+
+SETTINGS = [("neutral truth, 25% change limit", 0.25, False), ("neutral truth, no limit", np.inf, False),
+            ("history conditions, no limit", np.inf, True)]
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, limit, history_truth in SETTINGS:
+            started = time.perf_counter()
+            captures = [capture(seed, limit, Path(tmp), history_truth) for seed in range(10)]
+            print(f"{label:<34} mean capture {np.mean(captures):6.1%}  min {np.min(captures):6.1%}  "
+                  f"({time.perf_counter() - started:.0f} s)")
