@@ -76,7 +76,7 @@ def _write_predictions(paths: PmiPaths, run_id: str, inputs: AllocationInputs, r
 
 
 def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_id: str | None = None,
-                   triggered_by: str = "manual", apply: bool = True) -> AllocationRun:
+                   triggered_by: str = "manual", apply: bool = True, export_csv: bool = False) -> AllocationRun:
     """Propose, simulate, refine and (optionally) apply one allocation; returns the recommendations."""
     config = config or AllocationConfig()
     run_id = run_id or f"alloc_{uuid.uuid4().hex[:12]}"
@@ -92,5 +92,7 @@ def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_
     if apply:
         changes = recs.rename(columns={"current_budget": "budget_before", "recommended_budget": "budget_after"})
         applied = apply_allocation(paths, run_id, changes[["campaign_id", "budget_before", "budget_after", "action",
-                                                           "reason"]], summary, triggered_by)
+                                                           "reason"]], summary, triggered_by,
+                                   csv_export=paths.home / "exports" / f"budget_changes_{run_id}.csv" if export_csv
+                                   else None)
     return AllocationRun(run_id=run_id, recommendations=recs, simulation=summary, applied=applied)

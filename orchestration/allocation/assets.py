@@ -19,6 +19,7 @@ class AllocationRunConfig(dg.Config):
     exploration_share: float = 0.05
     objective: str = "profit"
     apply: bool = True
+    export_csv: bool = False  # also write PMI_HOME/exports/budget_changes_<run>.csv for bulk upload
 
     def to_allocation(self, seed: int) -> AllocationConfig:
         return AllocationConfig(total_budget=self.total_budget or None, max_change_pct=self.max_change_pct,
@@ -44,7 +45,8 @@ def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfi
     """Run one allocation (run id = the Dagster run id, so a retried run never applies twice)."""
     seed = int(context.run_id.replace("-", "")[:8], 16)
     run = run_allocation(pmi_home.paths(), config.to_allocation(seed), run_id=context.run_id,
-                         triggered_by=f"dagster:{context.job_name}", apply=config.apply)
+                         triggered_by=f"dagster:{context.job_name}", apply=config.apply,
+                         export_csv=config.export_csv)
     recs, sim = run.recommendations, run.simulation
     top = recs.reindex(recs["expected_profit"].sub(0).abs().sort_values(ascending=False).index).head(10)
     table = top[["campaign_id", "current_budget", "recommended_budget", "action", "expected_profit", "reason"]]
