@@ -6,8 +6,6 @@ the total budget is optimised over the campaigns with fitted curves.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +18,8 @@ from ml.allocate_cli.history import CampaignHistory
 from ml.allocate_cli.inputs import default_current
 from ml.allocate_cli.problem import RunOptions, build_problem, campaign_settings, held_budgets
 from ml.allocate_cli.report import build_report
-from ml.allocate_cli.tables import PARQUET_SUFFIXES
 from ml.cli.errors import BadInputError
+from ml.cli.table_files import write_table_atomic
 from ml.models.response import ResponseCurveSet
 from ml.optimize import Allocation, InfeasibleBudgetError, ProblemValidationError, optimize_portfolio, spend_box
 
@@ -91,22 +89,5 @@ def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series |
 
 
 def write_atomic(table: pd.DataFrame, out: Path) -> None:
-    """Write next to the target and rename, so a failure leaves no file and a reader never sees half of one."""
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        # Budgets keep full precision: rounding them could lift the total above the budget or a budget past
-        # its change limit; every other number is rounded for reading.
-        rounded = table.round(6).assign(**{c: table[c] for c in EXACT_COLUMNS if c in table})
-        if out.name.lower().endswith(PARQUET_SUFFIXES):
-            rounded.to_parquet(tmp, index=False)
-        else:
-            rounded.to_csv(tmp, index=False, compression="gzip" if out.name.lower().endswith(".gz") else None)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions a plain open would
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write the recommendation atomically; budgets keep full precision so totals and change limits still hold."""
+    write_table_atomic(table, out, exact_columns=EXACT_COLUMNS)

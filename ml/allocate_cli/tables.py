@@ -6,7 +6,6 @@ number, so the row in an error message is the row a user finds in their spreadsh
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ml.cli.errors import BadInputError
+from ml.cli.table_files import PARQUET_SUFFIXES, read_csv_cells
 
-PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -42,20 +41,10 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    """All cells as text (so nothing is silently coerced), rows numbered as in the file, blank lines dropped."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except pd.errors.EmptyDataError as exc:
-        raise BadInputError(f"{path}: empty file") from exc
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = f"row {int(line.group(1)) - 1}: " if line else ""
-        raise BadInputError(f"{path}: {where}malformed CSV ({str(exc).strip().splitlines()[-1]})") from exc
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    blank = (frame.apply(lambda col: col.str.strip()) == "").all(axis=1)
-    return frame[~blank.to_numpy()]
+    """All cells as text, rows labelled 1.. as numbered in the file (header excluded), blank lines dropped."""
+    frame = read_csv_cells(path)
+    frame.index = frame.index + 1
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

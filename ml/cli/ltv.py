@@ -9,9 +9,6 @@ data row and the column, and nothing is written unless the whole run succeeds (t
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +16,10 @@ import pandas as pd
 from rich.console import Console
 
 from ml.cli.errors import BadInputError
+from ml.cli.table_files import PARQUET_SUFFIXES, read_csv_cells, write_table_atomic
 
 REQUIRED = ("customer_id", "date", "amount")
-_PARQUET = (".parquet", ".pq")
+_PARQUET = PARQUET_SUFFIXES
 _CSV = (".csv", ".csv.gz", ".txt")
 
 
@@ -116,19 +114,7 @@ def read_transactions(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except pd.errors.EmptyDataError as exc:
-        raise BadInputError(f"{path}: empty file") from exc
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = f"row {int(line.group(1)) - 1}: " if line else ""
-        raise BadInputError(f"{path}: {where}malformed CSV ({str(exc).strip().splitlines()[-1]})") from exc
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    # Blank lines are kept by the reader so row numbers match the file; drop them now without renumbering.
-    blank = frame.apply(lambda col: col.isna() | (col.astype("string").str.strip() == "")).all(axis=1)
-    return frame[~blank.to_numpy()]
+    return read_csv_cells(path)
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -215,20 +201,4 @@ def _check_out(value: str) -> Path:
 
 
 def _write_atomic(table: pd.DataFrame, out: Path) -> None:
-    """Write next to the target and rename, so a reader never sees a half-written file and a failure leaves none."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        rounded = table.round(6)
-        if out.name.lower().endswith(_PARQUET):
-            rounded.to_parquet(tmp, index=False)
-        else:
-            rounded.to_csv(tmp, index=False, compression="gzip" if out.name.lower().endswith(".gz") else None)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions a plain open would
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_table_atomic(table, out)
