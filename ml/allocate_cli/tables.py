@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ml.cli.errors import BadInputError
-from ml.cli.table_files import PARQUET_SUFFIXES, read_csv_cells
+from ml.cli.table_files import PARQUET_SUFFIXES, read_csv_cells, text_cells
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
@@ -57,10 +57,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _text(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Cells as stripped strings and a mask of empty ones (None, NaN or blank)."""
-    text = values.astype("string").str.strip()
-    return text, (values.isna().to_numpy() | (text == "").fillna(True).to_numpy())
+_text = text_cells
 
 
 def parse_numbers(values: pd.Series, what: str, *, allow_empty: bool = False, allow_inf: bool = False,
@@ -103,27 +100,6 @@ def parse_ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text, empty = _text(values)
     problem[empty] = "missing campaign id"
     return text.fillna("").to_numpy(dtype=object), problem
-
-
-def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Timestamps (UTC, naive; ISO dates or times, or YYYYMMDD) and a problem label per row."""
-    problem = np.full(len(values), "", dtype=object)
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
-        missing = parsed.isna().to_numpy()
-    else:
-        text, missing = _text(values)
-        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-        compact = text.str.fullmatch(r"\d{8}").fillna(False).to_numpy()
-        if compact.any():
-            parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
-        rest = ~compact & ~missing
-        if rest.any():
-            parsed[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
-    parsed = pd.to_datetime(parsed)
-    problem[parsed.isna().to_numpy()] = "unparsable date (expected an ISO date or timestamp)"
-    problem[missing] = "missing date"
-    return parsed.to_numpy(), problem
 
 
 def raise_first(path: Path, frame: pd.DataFrame, problems: Sequence[tuple[str, np.ndarray]]) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 from rich.console import Console
 
 from ml.cli.errors import BadInputError
-from ml.cli.table_files import PARQUET_SUFFIXES, read_csv_cells, write_table_atomic
+from ml.cli.table_files import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
 
 REQUIRED = ("customer_id", "date", "amount")
 _PARQUET = PARQUET_SUFFIXES
@@ -125,26 +125,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _parse_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Days as datetime64[ns] (times truncated, offsets converted to UTC) and a problem label per row ('' = ok)."""
-    problem = np.full(len(values), "", dtype=object)
-    missing = values.isna().to_numpy()
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
-    else:
-        text = values.astype("string").str.strip()
-        missing |= (text == "").fillna(True).to_numpy()
-        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-        compact = text.str.fullmatch(r"\d{8}").fillna(False).to_numpy()
-        if compact.any():
-            parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
-        rest = ~compact & ~missing
-        if rest.any():
-            iso = pd.to_datetime(text[rest], format="ISO8601", errors="coerce", utc=True)
-            parsed[rest] = iso.dt.tz_localize(None)
-    parsed = pd.to_datetime(parsed).dt.normalize()
-    problem[parsed.isna().to_numpy()] = "unparsable date (expected ISO or YYYYMMDD)"
-    problem[missing] = "missing date"
-    return parsed.to_numpy(), problem
+    """Days (times truncated, offsets converted to UTC) and a problem label per row ('' = ok)."""
+    parsed, problem = parse_timestamps(values)
+    return pd.to_datetime(parsed).normalize().to_numpy(), problem
 
 
 def _parse_amounts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

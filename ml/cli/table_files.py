@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ml.cli.errors import BadInputError
@@ -54,3 +55,30 @@ def write_table_atomic(table: pd.DataFrame, out: Path, exact_columns: Iterable[s
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def text_cells(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Cells as stripped strings and a mask of empty ones (None, NaN or blank)."""
+    text = values.astype("string").str.strip()
+    return text, (values.isna().to_numpy() | (text == "").fillna(True).to_numpy())
+
+
+def parse_timestamps(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Timestamps (UTC, naive; ISO dates or times, or YYYYMMDD) and a problem label per row."""
+    problem = np.full(len(values), "", dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values.dt.tz_convert("UTC").dt.tz_localize(None) if values.dt.tz is not None else values
+        missing = parsed.isna().to_numpy()
+    else:
+        text, missing = text_cells(values)
+        parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+        compact = text.str.fullmatch(r"\d{8}").fillna(False).to_numpy()
+        if compact.any():
+            parsed[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+        rest = ~compact & ~missing
+        if rest.any():
+            parsed[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
+    parsed = pd.to_datetime(parsed)
+    problem[parsed.isna().to_numpy()] = "unparsable date (expected an ISO date or timestamp)"
+    problem[missing] = "missing date"
+    return parsed.to_numpy(), problem
