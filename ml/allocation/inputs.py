@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 
 from ml.allocate_cli.curves import optimizer_curves
+from ml.allocation.apply import next_effective_ts
 from ml.models.response.curves import CurveParameters
 from ml.models.response.result import ResponseCurveSet
 from ml.models.training.data import read_sql
 from ml.optimize import ResponseCurves
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_version, load_champion
+from ml.warehouse.connection import connect
 
 COMPETITION_ELASTICITY = 0.8  # as in the response-curve panel: curves are fitted in market-neutral dollars
 
@@ -23,7 +25,7 @@ _CAMPAIGNS_SQL = """
            coalesce(m.cpm_index * pow(m.competition_index, ?), 1.0) AS price_index,
            l.blended_ltv_d90, l.ltv_d90_mean, l.ltv_d180_mean, l.confidence AS ltv_confidence
     FROM marts.dim_campaigns c
-    LEFT JOIN (SELECT campaign_id, daily_budget FROM raw.budgets
+    LEFT JOIN (SELECT campaign_id, daily_budget FROM raw.budgets WHERE effective_ts < ?
                QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1) b
            USING (campaign_id)
     LEFT JOIN (SELECT network, geo, cpm_index, competition_index FROM marts.fct_market_daily
@@ -69,7 +71,14 @@ def load_inputs(paths: PmiPaths) -> AllocationInputs:
     model = load_champion(paths, "response_curves")
     if model is None:
         raise RuntimeError("no champion response-curve model: run the `retrain` job (or `pmi run`) first")
-    campaigns = read_sql(paths, _CAMPAIGNS_SQL, [COMPETITION_ELASTICITY])
+    # "Current" is the budget in force before the period this run plans, so re-running within one period
+    # recomputes from the same base (and replaces that period's budgets) instead of compounding changes.
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        period = next_effective_ts(con)
+    finally:
+        con.close()
+    campaigns = read_sql(paths, _CAMPAIGNS_SQL, [COMPETITION_ELASTICITY, period.to_pydatetime()])
     campaigns = campaigns[campaigns["campaign_id"].isin(model.curves.campaign_ids)].reset_index(drop=True)
     as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
     versions = {name: champion_version(paths, name) for name in ("response_curves", "ltv")}

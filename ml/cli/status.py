@@ -1,0 +1,64 @@
+"""`pmi status`: what the warehouse holds, what ran last and when, the champions, and today's budgets."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from ml.cli.errors import BadInputError
+from ml.models.training.data import read_sql
+from ml.settings import pmi_paths
+from ml.tracking.registry import champion_version
+
+MODELS = ("response_curves", "ltv", "cac", "pricing", "kpi_forecast")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("status", help="Show what was last run, when, the champion models and current budgets.",
+                              description="Read-only summary of the data directory.")
+    p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
+    p.set_defaults(handler=run)
+
+
+def _optional(paths, sql: str):
+    try:
+        return read_sql(paths, sql)
+    except Exception:  # noqa: BLE001 - a table that does not exist yet is simply not shown
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(width=max(Console().width, 120))
+    paths = pmi_paths(args.home)
+    if not paths.warehouse.exists():
+        raise BadInputError(f"{paths.warehouse}: no warehouse yet; run `pmi run` (or `make run`) first")
+    as_of = _optional(paths, "SELECT max(as_of_ts) AS as_of FROM intermediate.int_warehouse_as_of")
+    clock = _optional(paths, "SELECT next_hour_ts FROM sim.state")
+    console.print(f"Warehouse: {paths.warehouse}")
+    if as_of is not None:
+        console.print(f"Data as of: {as_of['as_of'].iloc[0]}")
+    if clock is not None:
+        console.print(f"Simulator clock (next hour to simulate): {clock['next_hour_ts'].iloc[0]}")
+    runs = _optional(paths, "SELECT * FROM audit.allocation_runs ORDER BY applied_at DESC LIMIT 5")
+    if runs is not None and len(runs):
+        table = Table(title="Last allocation runs")
+        for col in ("run_id", "applied_at", "effective_ts", "triggered_by", "total_before", "total_after"):
+            table.add_column(col)
+        for row in runs.itertuples():
+            table.add_row(row.run_id, str(row.applied_at), str(row.effective_ts), row.triggered_by,
+                          f"{row.total_before:,.2f}", f"{row.total_after:,.2f}")
+        console.print(table)
+    console.print("Champion models: " + ", ".join(f"{m} v{champion_version(paths, m) or '-'}" for m in MODELS))
+    budgets = _optional(paths, """SELECT campaign_id, daily_budget::DOUBLE AS daily_budget, effective_ts, source
+                                  FROM raw.budgets QUALIFY row_number() OVER (PARTITION BY campaign_id
+                                  ORDER BY effective_ts DESC) = 1 ORDER BY campaign_id""")
+    if budgets is not None:
+        table = Table(title=f"Current daily budgets (total {budgets['daily_budget'].sum():,.2f})")
+        for col in ("campaign", "daily budget", "effective from", "source"):
+            table.add_column(col)
+        for row in budgets.itertuples():
+            table.add_row(row.campaign_id, f"{row.daily_budget:,.2f}", str(row.effective_ts), row.source)
+        console.print(table)
+    return 0
