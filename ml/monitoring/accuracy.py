@@ -80,7 +80,22 @@ def evaluate_predictions(paths: PmiPaths) -> pd.DataFrame:
         con.execute("CREATE TABLE IF NOT EXISTS monitoring.model_accuracy AS SELECT * FROM accuracy_rows LIMIT 0")
         con.execute("DELETE FROM monitoring.model_accuracy WHERE evaluation_id = ?", [table["evaluation_id"].iloc[0]])
         con.execute("INSERT INTO monitoring.model_accuracy BY NAME SELECT * FROM accuracy_rows")
+    log_accuracy_to_mlflow(paths, table)
     return table
+
+
+def log_accuracy_to_mlflow(paths: PmiPaths, table: pd.DataFrame) -> None:
+    """One MLflow run per evaluation, metrics named metric/statistic/version, so drift is visible over time."""
+    import mlflow
+
+    from ml.tracking.registry import configure
+
+    configure(paths)
+    with mlflow.start_run(run_name=f"accuracy_{table['evaluation_id'].iloc[0]}"):
+        mlflow.set_tag("pmi.kind", "prediction_accuracy")
+        mlflow.log_metrics({f"{row.metric}_{stat}_v{row.model_version}": float(getattr(row, stat))
+                            for row in table.itertuples() for stat in ("mae", "mape", "smape", "rmse")
+                            if np.isfinite(getattr(row, stat))})
 
 
 def latest_accuracy(paths: PmiPaths) -> pd.DataFrame:

@@ -38,3 +38,31 @@ def test_drift_thresholds():
     assert drifted_metrics(accuracy, DriftThresholds()) == ["cpa"]
     assert drifted_metrics(accuracy, DriftThresholds(mape={"cpa": 0.4, "conversions": 0.5})) == ["conversions"]
     assert drifted_metrics(pd.DataFrame(), DriftThresholds()) == []
+
+
+def test_evaluation_is_stored_and_logged(tmp_path):
+    import duckdb
+    import mlflow
+
+    from ml.monitoring.accuracy import evaluate_predictions
+    from ml.settings import pmi_paths
+    from ml.tracking.registry import configure
+
+    paths = pmi_paths(tmp_path / "home").ensure()
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("CREATE SCHEMA predictions; CREATE SCHEMA marts")
+        con.execute("""CREATE TABLE predictions.allocation_predictions AS SELECT 'r1' AS run_id, 'c1' AS campaign_id,
+                       TIMESTAMP '2026-10-01' AS predicted_at, '3' AS response_curves_version,
+                       10.0 AS expected_conversions, 5.0 AS expected_cpa, 50.0 AS recommended_budget,
+                       40.0 AS current_budget""")
+        con.execute("""CREATE TABLE marts.fct_campaign_daily AS SELECT 'c1' AS campaign_id, DATE '2026-10-01' AS date,
+                       8 AS conversions, 6.25 AS cpa, 50.0 AS spend, true AS is_complete_day""")
+    table = evaluate_predictions(paths).set_index("metric")
+    assert table.loc["conversions", "mape"] == pytest.approx(0.25)
+    assert table.loc["cpa", "mape"] == pytest.approx(0.2)
+    evaluate_predictions(paths)  # re-evaluating the same data replaces, never duplicates
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM monitoring.model_accuracy").fetchall()[0][0] == 3
+    configure(paths)
+    runs = mlflow.search_runs(filter_string="tags.`pmi.kind` = 'prediction_accuracy'")
+    assert len(runs) == 2 and runs["metrics.cpa_mape_v3"].iloc[0] == pytest.approx(0.2)
