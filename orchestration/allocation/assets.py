@@ -43,8 +43,8 @@ class AllocationRunConfig(dg.Config):
 )
 def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfig, pmi_home: PmiHomeResource):
     """Run one allocation (run id = the Dagster run id, so a retried run never applies twice)."""
-    seed = int(context.run_id.replace("-", "")[:8], 16)
-    run = run_allocation(pmi_home.paths(), config.to_allocation(seed), run_id=context.run_id,
+    seed = int(context.run.run_id.replace("-", "")[:8], 16)
+    run = run_allocation(pmi_home.paths(), config.to_allocation(seed), run_id=context.run.run_id,
                          triggered_by=f"dagster:{context.job_name}", apply=config.apply,
                          export_csv=config.export_csv)
     recs, sim = run.recommendations, run.simulation
