@@ -11,11 +11,10 @@ from ml.allocate_cli.curves import optimizer_curves
 from ml.allocation.apply import next_effective_ts
 from ml.models.response.curves import CurveParameters
 from ml.models.response.result import ResponseCurveSet
-from ml.models.training.data import read_sql
 from ml.optimize import ResponseCurves
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_version, load_champion
-from ml.warehouse.connection import connect
+from ml.warehouse.connection import connect, read_sql
 
 COMPETITION_ELASTICITY = 0.8  # as in the response-curve panel: curves are fitted in market-neutral dollars
 

@@ -51,7 +51,7 @@ def run_full_pipeline(paths: PmiPaths, campaigns: int, days: int, seed: int, end
 
 
 def print_summary(console: Console, paths: PmiPaths) -> None:
-    summary = portfolio_summary(paths.warehouse)
+    summary = portfolio_summary(paths)
     table = Table(title="Portfolio by campaign (revenue = users' revenue to date)")
     for col in ("campaign", "network", "geo", "platform", "spend", "conversions", "revenue", "CPA", "ROAS"):
         table.add_column(col, justify="right" if col not in ("campaign", "network", "geo", "platform") else "left")
@@ -65,7 +65,7 @@ def print_summary(console: Console, paths: PmiPaths) -> None:
 
 
 def print_recommendations(console: Console, paths: PmiPaths) -> None:
-    recs = latest_recommendations(paths.warehouse)
+    recs = latest_recommendations(paths)
     table = Table(title="Top recommendations of the applied allocation (daily budgets)")
     for col in ("campaign", "current", "recommended", "change", "action", "expected profit/day", "reason"):
         table.add_column(col, justify="left" if col in ("campaign", "action", "reason") else "right")

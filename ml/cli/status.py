@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ml.cli.errors import BadInputError
-from ml.models.training.data import read_sql
 from ml.settings import pmi_paths
 from ml.tracking.registry import champion_version
+from ml.warehouse.connection import read_sql
 
 MODELS = ("response_curves", "ltv", "cac", "pricing", "kpi_forecast")
 

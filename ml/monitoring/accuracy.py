@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.models.training.data import read_sql
 from ml.settings import PmiPaths
-from ml.warehouse.connection import transaction
+from ml.warehouse.connection import read_sql, transaction
 
 # metric -> (predicted column, actual column)
 METRICS = {"conversions": ("expected_conversions", "conversions"), "cpa": ("expected_cpa", "cpa"),

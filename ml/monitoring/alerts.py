@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from ml.models.training.data import read_sql
 from ml.settings import PmiPaths
-from ml.warehouse.connection import transaction
+from ml.warehouse.connection import read_sql, transaction
 
 VOLUME_CAUSES = ("audience saturation", "creative fatigue", "rising competition (CPM)", "tracking or attribution loss")
 

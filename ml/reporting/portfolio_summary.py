@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from ml.warehouse.connection import connect
+from ml.settings import PmiPaths
+from ml.warehouse.connection import read_sql
 
 SUMMARY_SQL = """
     SELECT campaign_id,
@@ -24,13 +23,9 @@ SUMMARY_SQL = """
 """
 
 
-def portfolio_summary(warehouse: Path) -> pd.DataFrame:
+def portfolio_summary(paths: PmiPaths) -> pd.DataFrame:
     """One row per campaign: spend, conversions, revenue to date of its users, CPA and ROAS."""
-    con = connect(warehouse, read_only=True)
-    try:
-        return con.execute(SUMMARY_SQL).df()
-    finally:
-        con.close()
+    return read_sql(paths, SUMMARY_SQL)
 
 
 def portfolio_totals(summary: pd.DataFrame) -> dict[str, float]:
@@ -49,10 +44,6 @@ LATEST_RECOMMENDATIONS_SQL = """
 """
 
 
-def latest_recommendations(warehouse: Path, limit: int = 10) -> pd.DataFrame:
+def latest_recommendations(paths: PmiPaths, limit: int = 10) -> pd.DataFrame:
     """The most recently applied allocation's biggest moves."""
-    con = connect(warehouse, read_only=True)
-    try:
-        return con.execute(LATEST_RECOMMENDATIONS_SQL).df().head(limit)
-    finally:
-        con.close()
+    return read_sql(paths, LATEST_RECOMMENDATIONS_SQL).head(limit)

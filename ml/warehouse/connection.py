@@ -7,6 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
+
+from ml.settings import PmiPaths
 
 
 def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -28,5 +31,14 @@ def transaction(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.close()
+
+
+def read_sql(paths: PmiPaths, sql: str, params: list | None = None) -> pd.DataFrame:
+    """Run one read-only query against the warehouse and return a DataFrame (the connection is closed at once)."""
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        return con.execute(sql, params or []).df()
     finally:
         con.close()

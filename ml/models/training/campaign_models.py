@@ -13,9 +13,9 @@ import mlflow
 import numpy as np
 
 from ml.models import cac, forecast, pricing
-from ml.models.training.data import read_sql
 from ml.settings import PmiPaths
 from ml.tracking.registry import RegisteredModel, register_if_better, training_run
+from ml.warehouse.connection import read_sql
 
 FEATURE_SERVICE = {"cac": "cac_model", "pricing": "cac_model", "kpi_forecast": "kpi_forecast"}
 

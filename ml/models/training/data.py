@@ -5,16 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ml.settings import PmiPaths
-from ml.warehouse.connection import connect
-
-
-def read_sql(paths: PmiPaths, sql: str, params: list | None = None) -> pd.DataFrame:
-    """Run one query against the warehouse and return a DataFrame (the connection is closed at once)."""
-    con = connect(paths.warehouse, read_only=True)
-    try:
-        return con.execute(sql, params or []).df()
-    finally:
-        con.close()
+from ml.warehouse.connection import read_sql
 
 
 def delivery_frames(paths: PmiPaths) -> dict[str, pd.DataFrame]:

@@ -12,10 +12,9 @@ import pandas as pd
 
 from ml.features.store import training_frame
 from ml.models.ltv import ltv_by_source, train_ltv
-from ml.models.training.data import read_sql
 from ml.settings import PmiPaths
 from ml.tracking.registry import RegisteredModel, champion_version, load_champion, register_if_better, training_run
-from ml.warehouse.connection import transaction
+from ml.warehouse.connection import read_sql, transaction
 
 MODEL_NAME = "ltv"
 FEATURE_SERVICE = "ltv_model"
