@@ -14,19 +14,18 @@ from ml.models.response.result import ResponseCurveSet
 from ml.optimize import ResponseCurves
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_version, load_champion
+from ml.warehouse.budgets import budget_in_effect_sql
 from ml.warehouse.connection import connect, read_sql
 
 COMPETITION_ELASTICITY = 0.8  # as in the response-curve panel: curves are fitted in market-neutral dollars
 
-_CAMPAIGNS_SQL = """
+_CAMPAIGNS_SQL = f"""
     SELECT c.campaign_id, c.has_agency, c.creative_production_cost::DOUBLE AS creative_production_cost,
            c.auto_optimization_enabled, coalesce(b.daily_budget, 0)::DOUBLE AS current_budget,
            coalesce(m.cpm_index * pow(m.competition_index, ?), 1.0) AS price_index,
            l.blended_ltv_d90, l.ltv_d90_mean, l.ltv_d180_mean, l.confidence AS ltv_confidence
     FROM marts.dim_campaigns c
-    LEFT JOIN (SELECT campaign_id, daily_budget FROM raw.budgets WHERE effective_ts < ?
-               QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1) b
-           USING (campaign_id)
+    LEFT JOIN ({budget_in_effect_sql("<")}) b USING (campaign_id)
     LEFT JOIN (SELECT network, geo, cpm_index, competition_index FROM marts.fct_market_daily
                QUALIFY row_number() OVER (PARTITION BY network, geo ORDER BY date DESC) = 1) m
            ON m.network = c.network AND m.geo = c.geo

@@ -10,6 +10,7 @@ from rich.table import Table
 from ml.cli.errors import BadInputError
 from ml.settings import pmi_paths
 from ml.tracking.registry import champion_version
+from ml.warehouse.budgets import budget_in_effect_sql
 from ml.warehouse.connection import read_sql
 
 MODELS = ("response_curves", "ltv", "cac", "pricing", "kpi_forecast")
@@ -51,9 +52,7 @@ def run(args: argparse.Namespace) -> int:
                           f"{row.total_before:,.2f}", f"{row.total_after:,.2f}")
         console.print(table)
     console.print("Champion models: " + ", ".join(f"{m} v{champion_version(paths, m) or '-'}" for m in MODELS))
-    budgets = _optional(paths, """SELECT campaign_id, daily_budget::DOUBLE AS daily_budget, effective_ts, source
-                                  FROM raw.budgets QUALIFY row_number() OVER (PARTITION BY campaign_id
-                                  ORDER BY effective_ts DESC) = 1 ORDER BY campaign_id""")
+    budgets = _optional(paths, budget_in_effect_sql() + " ORDER BY campaign_id")
     if budgets is not None:
         table = Table(title=f"Current daily budgets (total {budgets['daily_budget'].sum():,.2f})")
         for col in ("campaign", "daily budget", "effective from", "source"):

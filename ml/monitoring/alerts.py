@@ -1,9 +1,12 @@
 """Actual-vs-predicted alerts per campaign-day, with the action each one calls for.
 
-Rules (thresholds configurable): CPA more than 20% above prediction -> high, reduce budget 15%; conversions more
-than 25% below prediction -> medium, suggest targeting expansion (causes listed). ROAS against prediction is
-not checked yet: a day's realised ROAS (revenue to date) and the predicted 180-day ROAS are not comparable
-until the cohort matures. An alert is stored once per campaign, metric and day.
+Rules (thresholds configurable): CPA more than 20% above prediction -> high, reduce budget 15%; ROAS more than 15%
+below prediction -> high, flag for review as a pause candidate; conversions more than 25% below prediction -> medium,
+suggest targeting expansion (causes listed). ROAS is compared like for like: a day's realised ROAS counts only the
+revenue its installs made that day, so the predicted side is the run's expected conversions times the campaign's
+trailing 28-day same-day revenue per conversion, over the recommended spend (the lifetime ROAS the allocator
+optimises is not observable until the cohort matures). Predictions are daily, so an alert is keyed by campaign,
+metric and day: hourly re-evaluations of the same day never raise it twice.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from ml.settings import PmiPaths
+from ml.warehouse.budgets import budget_in_effect_sql
 from ml.warehouse.connection import read_sql, transaction
 
 VOLUME_CAUSES = ("audience saturation", "creative fatigue", "rising competition (CPM)", "tracking or attribution loss")
@@ -23,15 +27,26 @@ class AlertThresholds(BaseModel):
 
     cpa_above_pct: float = Field(0.20, ge=0)
     cpa_budget_cut_pct: float = Field(0.15, ge=0, le=1)
+    roas_below_pct: float = Field(0.15, ge=0, le=1)
     volume_below_pct: float = Field(0.25, ge=0, le=1)
 
 
 _PAIRS_SQL = """
+    WITH daily AS (
+        SELECT campaign_id, date, is_complete_day, cpa::DOUBLE AS cpa, conversions::DOUBLE AS conversions,
+               spend::DOUBLE AS spend, revenue::DOUBLE AS revenue,
+               sum(revenue) OVER trailing / nullif(sum(conversions) OVER trailing, 0) AS same_day_value_per_conversion
+        FROM marts.fct_campaign_daily
+        WINDOW trailing AS (PARTITION BY campaign_id ORDER BY date ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)
+    )
     SELECT p.campaign_id, p.predicted_at::DATE AS date, p.run_id, p.expected_cpa, p.expected_conversions,
-           d.cpa::DOUBLE AS actual_cpa, d.conversions::DOUBLE AS actual_conversions,
+           p.expected_conversions * d.same_day_value_per_conversion / nullif(p.recommended_budget, 0)
+               AS expected_same_day_roas,
+           d.cpa AS actual_cpa, d.conversions AS actual_conversions,
+           d.revenue / nullif(d.spend, 0) AS actual_same_day_roas,
            c.auto_optimization_enabled
     FROM predictions.allocation_predictions p
-    JOIN marts.fct_campaign_daily d ON d.campaign_id = p.campaign_id AND d.date = p.predicted_at::DATE
+    JOIN daily d ON d.campaign_id = p.campaign_id AND d.date = p.predicted_at::DATE
     JOIN marts.dim_campaigns c ON c.campaign_id = p.campaign_id
     WHERE d.is_complete_day
     QUALIFY row_number() OVER (PARTITION BY p.campaign_id, p.predicted_at::DATE ORDER BY p.predicted_at DESC) = 1
@@ -42,17 +57,22 @@ def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFra
     """Alerts for prediction/actual pairs: campaign_id, date, metric, severity, values, deviation, action."""
     cpa_dev = pairs["actual_cpa"] / pairs["expected_cpa"] - 1.0
     volume_dev = pairs["actual_conversions"] / pairs["expected_conversions"] - 1.0
+    roas_dev = pairs["actual_same_day_roas"] / pairs["expected_same_day_roas"] - 1.0
     cpa = pairs[cpa_dev > thresholds.cpa_above_pct].assign(
         metric="cpa", severity="high", predicted=lambda f: f["expected_cpa"], actual=lambda f: f["actual_cpa"],
         deviation=cpa_dev, action=f"reduce_budget_{thresholds.cpa_budget_cut_pct:.0%}",
         detail="CPA above prediction: spend buys fewer users than planned")
+    roas = pairs[roas_dev < -thresholds.roas_below_pct].assign(
+        metric="roas", severity="high", predicted=lambda f: f["expected_same_day_roas"],
+        actual=lambda f: f["actual_same_day_roas"], deviation=roas_dev, action="flag_for_review_pause_candidate",
+        detail="same-day ROAS below prediction: review the campaign; it is a pause candidate")
     volume = pairs[volume_dev < -thresholds.volume_below_pct].assign(
         metric="conversions", severity="medium", predicted=lambda f: f["expected_conversions"],
         actual=lambda f: f["actual_conversions"], deviation=volume_dev, action="suggest_targeting_expansion",
         detail="volume below prediction; possible causes: " + ", ".join(VOLUME_CAUSES))
     columns = ["campaign_id", "date", "run_id", "metric", "severity", "predicted", "actual", "deviation", "action",
                "detail", "auto_optimization_enabled"]
-    alerts = pd.concat([cpa[columns], volume[columns]], ignore_index=True)
+    alerts = pd.concat([cpa[columns], roas[columns], volume[columns]], ignore_index=True)
     alerts["deviation"] = alerts["deviation"].astype(float).round(4)
     return alerts
 
@@ -99,8 +119,7 @@ def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None) ->
     new = store_new_alerts(paths, raise_alerts(pairs, thresholds)) if len(pairs) else pd.DataFrame()
     if new.empty:
         return {"new_alerts": 0, "auto_actions": 0}
-    budgets = read_sql(paths, """SELECT campaign_id, daily_budget::DOUBLE AS daily_budget FROM raw.budgets
-                                 QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1""")
+    budgets = read_sql(paths, budget_in_effect_sql())
     cuts = budget_cuts(new, budgets, thresholds)
     applied = {"changed_campaigns": 0}
     if not cuts.empty:

@@ -14,16 +14,14 @@ from ml.simulation.delivery import DayContext, simulate_hours
 from ml.simulation.frames import hourly_frame, in_hour_revenue, user_frames
 from ml.simulation.market import market_daily, market_for_campaigns
 from ml.simulation.users import draw_users_and_events
+from ml.warehouse.budgets import budget_in_effect_sql
 from ml.warehouse.connection import transaction
 from ml.warehouse.simulator_store import insert_raw
 
-_BUDGETS_IN_EFFECT = """
+_BUDGETS_IN_EFFECT = f"""
     SELECT c.campaign_id, coalesce(b.daily_budget, 0)::DOUBLE AS daily_budget
     FROM raw.campaigns c
-    LEFT JOIN (
-        SELECT campaign_id, daily_budget FROM raw.budgets WHERE effective_ts <= ?
-        QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1
-    ) b USING (campaign_id)
+    LEFT JOIN ({budget_in_effect_sql("<=")}) b USING (campaign_id)
     ORDER BY c.campaign_id
 """
 

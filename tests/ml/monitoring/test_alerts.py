@@ -16,6 +16,7 @@ def pairs() -> pd.DataFrame:
         "campaign_id": ["ok", "cpa_bad", "volume_bad", "both_bad"], "date": [dt.date(2026, 10, 1)] * 4,
         "run_id": "r1", "expected_cpa": [10.0, 10.0, 10.0, 10.0], "actual_cpa": [11.9, 12.5, 10.0, 13.0],
         "expected_conversions": [100.0, 100.0, 100.0, 100.0], "actual_conversions": [80.0, 100.0, 70.0, 60.0],
+        "expected_same_day_roas": [0.50, 0.50, 0.50, 0.50], "actual_same_day_roas": [0.44, 0.50, 0.50, 0.40],
         "auto_optimization_enabled": [True, True, True, False],
     })
 
@@ -24,11 +25,16 @@ def test_each_rule_fires_at_its_threshold():
     alerts = raise_alerts(pairs(), AlertThresholds())
     fired = set(zip(alerts["campaign_id"], alerts["metric"], strict=True))
     assert fired == {("cpa_bad", "cpa"), ("both_bad", "cpa"), ("volume_bad", "conversions"),
-                     ("both_bad", "conversions")}
+                     ("both_bad", "conversions"), ("both_bad", "roas")}  # "ok" is 12% below on ROAS: no alert
     cpa = alerts[alerts["metric"] == "cpa"]
     assert (cpa["severity"] == "high").all() and (cpa["action"] == "reduce_budget_15%").all()
     volume = alerts[alerts["metric"] == "conversions"]
     assert (volume["severity"] == "medium").all() and volume["detail"].str.contains("creative fatigue").all()
+    roas = alerts[alerts["metric"] == "roas"]
+    assert (roas["severity"] == "high").all() and (roas["action"] == "flag_for_review_pause_candidate").all()
+    assert roas["deviation"].tolist() == [-0.2]
+    stricter = raise_alerts(pairs(), AlertThresholds(roas_below_pct=0.10))
+    assert set(stricter.loc[stricter["metric"] == "roas", "campaign_id"]) == {"ok", "both_bad"}
     # configurable: a looser CPA threshold silences the 25% miss but not the 30% one
     looser = raise_alerts(pairs(), AlertThresholds(cpa_above_pct=0.28))
     assert set(looser.loc[looser["metric"] == "cpa", "campaign_id"]) == {"both_bad"}
@@ -37,10 +43,10 @@ def test_each_rule_fires_at_its_threshold():
 def test_alerts_are_stored_once_per_campaign_metric_and_day(tmp_path):
     paths = pmi_paths(tmp_path / "home").ensure()
     alerts = raise_alerts(pairs(), AlertThresholds())
-    assert len(store_new_alerts(paths, alerts)) == 4
+    assert len(store_new_alerts(paths, alerts)) == 5
     assert len(store_new_alerts(paths, alerts)) == 0
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM monitoring.alerts").fetchall()[0][0] == 4
+        assert con.execute("SELECT count(*) FROM monitoring.alerts").fetchall()[0][0] == 5
 
 
 def test_budget_cuts_only_for_auto_optimised_campaigns():
