@@ -11,6 +11,7 @@ metric and day: hourly re-evaluations of the same day never raise it twice.
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
@@ -35,9 +36,9 @@ _PAIRS_SQL = """
     WITH daily AS (
         SELECT campaign_id, date, is_complete_day, cpa::DOUBLE AS cpa, conversions::DOUBLE AS conversions,
                spend::DOUBLE AS spend, revenue::DOUBLE AS revenue,
-               sum(revenue) OVER trailing / nullif(sum(conversions) OVER trailing, 0) AS same_day_value_per_conversion
+               sum(revenue) OVER last_4_weeks / nullif(sum(conversions) OVER last_4_weeks, 0) AS same_day_value_per_conversion
         FROM marts.fct_campaign_daily
-        WINDOW trailing AS (PARTITION BY campaign_id ORDER BY date ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)
+        WINDOW last_4_weeks AS (PARTITION BY campaign_id ORDER BY date ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)
     )
     SELECT p.campaign_id, p.predicted_at::DATE AS date, p.run_id, p.expected_cpa, p.expected_conversions,
            p.expected_conversions * d.same_day_value_per_conversion / nullif(p.recommended_budget, 0)
@@ -127,3 +128,15 @@ def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None) ->
         applied = apply_allocation(paths, run_id, cuts, {"expected_gain": None},
                                    triggered_by="alert:cpa_above_prediction")
     return {"new_alerts": len(new), "auto_actions": int(applied.get("changed_campaigns", 0))}
+
+
+def open_alerts(paths: PmiPaths, days: int = 7) -> pd.DataFrame:
+    """Alerts of the last ``days`` days of evaluated data, most severe and largest deviation first."""
+    query = f"""SELECT * FROM monitoring.alerts
+                WHERE date > (SELECT max(date) FROM monitoring.alerts) - INTERVAL {int(days)} DAY
+                ORDER BY severity = 'high' DESC, abs(deviation) DESC"""
+    try:
+        return read_sql(paths, query)
+    except duckdb.CatalogException:  # no alert table yet: nothing was ever raised
+        return pd.DataFrame(columns=["campaign_id", "date", "metric", "severity", "predicted", "actual",
+                                     "deviation", "action", "detail"])

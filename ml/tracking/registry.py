@@ -14,6 +14,8 @@ from typing import Any
 
 import mlflow
 import mlflow.pyfunc
+import numpy as np
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
@@ -43,6 +45,14 @@ class RegisteredModel:
     promoted: bool
     score: float
     champion_score: float | None
+    reason: str = ""
+
+
+def run_ui_url(run_id: str) -> str:
+    """Where the MLflow UI (`make mlflow`, or $PMI_MLFLOW_UI_URL) shows a run, for links from the Dagster UI."""
+    base = os.environ.get("PMI_MLFLOW_UI_URL", "http://127.0.0.1:5000").rstrip("/")
+    experiment_id = mlflow.get_run(run_id).info.experiment_id
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
 def configure(paths: PmiPaths) -> str:
@@ -91,27 +101,70 @@ def champion_version(paths: PmiPaths, name: str) -> str | None:
         return None
 
 
+DATA_END_TAG = "pmi.data_end"
+
+
+def champion_data_end(name: str) -> pd.Timestamp | None:
+    """When the champion's training data ends (tagged on its version), or None for versions without the tag."""
+    try:
+        tag = MlflowClient().get_model_version_by_alias(name, CHAMPION).tags.get(DATA_END_TAG)
+    except MlflowException:
+        return None
+    return pd.Timestamp(tag) if tag else None
+
+
+def rows_known_after(frame: pd.DataFrame, known_at: pd.Series, after: pd.Timestamp | None) -> pd.DataFrame:
+    """Validation rows whose outcome was known only after ``after`` (all rows when None)."""
+    if after is None:
+        return frame
+    return frame[(pd.to_datetime(known_at) > pd.Timestamp(after)).to_numpy()]
+
+
+def _better(challenger: float, champion: float, lower_is_better: bool) -> bool:
+    return challenger < champion if lower_is_better else challenger > champion
+
+
 def register_if_better(paths: PmiPaths, name: str, model: Any, score: float,
-                       evaluate: Callable[[Any], float], lower_is_better: bool = True) -> RegisteredModel:
+                       evaluate: Callable[[Any, pd.Timestamp | None], float], lower_is_better: bool = True,
+                       data_end: pd.Timestamp | None = None, holdout_model: Any | None = None) -> RegisteredModel:
     """Log the model in the active run, register it, and move the champion alias only if it beats the champion.
 
-    The champion is re-scored by ``evaluate`` on the same validation data as the new model, so the comparison
-    is fair even when the data moved since the champion was trained.
+    ``evaluate(model, unseen_after)`` scores a model on this run's validation rows whose outcome became known
+    after ``unseen_after`` (all rows for None; NaN when there are none). A champion refit on all data up to its
+    ``data_end`` has seen part of the validation window, so it is compared with this run's holdout model on the
+    rows known after that date only: data neither model saw. With no such rows (nothing new since the champion
+    was trained) there is nothing to prove and the champion stays.
     """
     run = mlflow.active_run()
     if run is None:
         raise RuntimeError("register_if_better must be called inside training_run()")
     champion = load_champion(paths, name)
-    champion_score = None if champion is None else float(evaluate(champion))
+    unseen_after = champion_data_end(name) if champion is not None and data_end is not None else None
+    champion_score, challenger_score = None, score
+    if champion is not None:
+        champion_score = float(evaluate(champion, unseen_after))
+        if unseen_after is not None:
+            challenger_score = float(evaluate(holdout_model if holdout_model is not None else model, unseen_after))
     mlflow.log_metric("validation_score", score)
-    if champion_score is not None:
+    if champion_score is not None and np.isfinite(champion_score):
         mlflow.log_metric("champion_validation_score", champion_score)
+        mlflow.log_metric("challenger_validation_score", challenger_score)
     info = mlflow.pyfunc.log_model(name="model", python_model=_Wrapped(model), pip_requirements=[],
                                    registered_model_name=name)
     version = str(info.registered_model_version)
-    better = champion_score is None or (score < champion_score if lower_is_better else score > champion_score)
+    if data_end is not None:
+        MlflowClient().set_model_version_tag(name, version, DATA_END_TAG, pd.Timestamp(data_end).isoformat())
+    if champion is None:
+        better, reason = True, "first version"
+    elif not np.isfinite(champion_score) or not np.isfinite(challenger_score):
+        better, reason = False, f"no validation outcome known after the champion's data end ({unseen_after})"
+    else:
+        better = _better(challenger_score, champion_score, lower_is_better)
+        window = "all validation rows" if unseen_after is None else f"rows known after {unseen_after}"
+        reason = (f"{'beats' if better else 'does not beat'} the champion on {window}: "
+                  f"{challenger_score:.4g} vs {champion_score:.4g}")
     if better:
         MlflowClient().set_registered_model_alias(name, CHAMPION, version)
-    mlflow.set_tag("pmi.promoted", str(better))
+    mlflow.set_tags({"pmi.promoted": str(better), "pmi.promotion_reason": reason})
     return RegisteredModel(name=name, run_id=run.info.run_id, version=version, promoted=better, score=score,
-                           champion_score=champion_score)
+                           champion_score=champion_score, reason=reason)

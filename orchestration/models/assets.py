@@ -5,7 +5,7 @@ import dagster as dg
 from ml.models.training.campaign_models import train_cac, train_kpi_forecast, train_pricing
 from ml.models.training.ltv import publish_campaign_ltv, train_ltv_model
 from ml.models.training.response_curves import train_response_curves
-from ml.tracking.registry import RegisteredModel
+from ml.tracking.registry import RegisteredModel, run_ui_url
 from orchestration.resources import PmiHomeResource
 
 DELIVERY_MARTS = [dg.AssetKey(["marts", n]) for n in ("fct_campaign_hourly", "dim_campaigns", "fct_market_daily")]
@@ -18,7 +18,9 @@ def registration_metadata(result: RegisteredModel) -> dict:
         "promoted_to_champion": result.promoted,
         "validation_score": result.score,
         "champion_validation_score": result.champion_score if result.champion_score is not None else float("nan"),
+        "promotion_reason": result.reason,
         "mlflow_run_id": result.run_id,
+        "mlflow_run": dg.MetadataValue.url(run_ui_url(result.run_id)),
     }
 
 

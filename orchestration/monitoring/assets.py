@@ -3,7 +3,7 @@
 import dagster as dg
 
 from ml.monitoring.accuracy import evaluate_predictions
-from ml.monitoring.alerts import check_and_act
+from ml.monitoring.alerts import check_and_act, open_alerts
 from orchestration.resources import PmiHomeResource
 
 
@@ -23,6 +23,10 @@ def model_accuracy(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource)
 @dg.asset(group_name="monitoring", deps=[model_accuracy], kinds={"duckdb"})
 def campaign_alerts(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """Actual-vs-predicted alerts (stored once per campaign, metric, day) and their auto-actions."""
-    outcome = check_and_act(pmi_home.paths())
+    paths = pmi_home.paths()
+    outcome = check_and_act(paths)
     context.log.info(f"alerts: {outcome}")
-    return dg.MaterializeResult(metadata=outcome)
+    recent = open_alerts(paths)
+    shown = recent[["campaign_id", "date", "metric", "severity", "predicted", "actual", "deviation", "action"]]
+    return dg.MaterializeResult(metadata={**outcome, "open_alerts": len(recent), "latest_alerts": dg.MetadataValue.md(
+        shown.head(15).round(3).to_markdown(index=False) if len(recent) else "no open alerts")})

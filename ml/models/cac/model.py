@@ -145,6 +145,7 @@ class TrainedCacModel:
     params: dict
     validation_score: float
     valid_df: pd.DataFrame
+    holdout_model: object = None  # fitted before the validation window, for champion comparisons
 
 
 def train_cac_model(features: pd.DataFrame, seed: int = 0, params: dict | None = None,
@@ -160,4 +161,4 @@ def train_cac_model(features: pd.DataFrame, seed: int = 0, params: dict | None =
     model = fit_cac_model(features, params, seed) if refit else holdout
     return TrainedCacModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
                            "validation_days": validation_days}, validation_score=metrics["mape_model"],
-                           valid_df=valid)
+                           valid_df=valid, holdout_model=holdout)

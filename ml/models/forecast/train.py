@@ -20,6 +20,7 @@ from ml.models.forecast.grid import build_grid
 from ml.models.forecast.model import MIN_ACTIVE_DAYS, KpiForecaster, fit_forecaster
 
 VALIDATION_DAYS = 42  # holdout: origins in the last 6 weeks, model trained on outcomes known before them
+MIN_VALIDATION_DAYS = 14
 VALIDATION_HORIZONS = (7, 14)  # horizons whose windows fit in the holdout at least several times over
 
 
@@ -32,6 +33,7 @@ class TrainedKpiForecaster:
     params: dict
     validation_score: float  # mean p50 MAPE over KPIs x validation horizons (lower is better)
     valid_df: pd.DataFrame
+    holdout_model: object = None  # fitted before the validation window, for champion comparisons
 
 
 def derive_holidays(rows: pd.DataFrame) -> pd.DataFrame:
@@ -105,7 +107,10 @@ def train_kpi_forecaster(features: pd.DataFrame, holidays: pd.DataFrame | None =
     origins (7- and 14-day windows), then refit on every known outcome for deployment."""
     holidays = derive_holidays(features) if holidays is None else holidays[["month", "day"]]
     examples = all_examples(features, holidays)
-    cutoff = int(build_grid(features).complete_until) - validation_days
+    complete_until = int(build_grid(features).complete_until)
+    # Short histories (a new account, a 60-day export) keep two thirds of their days for training.
+    validation_days = min(validation_days, max(MIN_VALIDATION_DAYS, complete_until // 3))
+    cutoff = complete_until - validation_days
     holdout = fit_forecaster(examples, holidays, known_by=cutoff, params=params, seed=seed)
     valid = examples[(examples["origin_index"] >= cutoff) & examples["horizon_days"].isin(VALIDATION_HORIZONS)]
     valid = valid[np.isfinite(valid[[f"actual_{k}" for k in KPIS]]).all(axis=1)].reset_index(drop=True)
@@ -116,7 +121,7 @@ def train_kpi_forecaster(features: pd.DataFrame, holidays: pd.DataFrame | None =
     validation_score = float(metrics_frame["mape_model"].mean())
     return TrainedKpiForecaster(model=model, metrics=metrics, params={**model.params, "seed": seed,
                                 "validation_days": validation_days}, validation_score=validation_score,
-                                valid_df=valid)
+                                valid_df=valid, holdout_model=holdout)
 
 
 def backtest(features: pd.DataFrame, holidays: pd.DataFrame | None = None, first_origin: int = 56,

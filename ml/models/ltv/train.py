@@ -10,14 +10,19 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import pandas as pd
 
 from ml.models.ltv.ensemble import LtvConfig, LtvEnsemble
 from ml.models.ltv.features import is_mature
 from ml.models.ltv.learners import LearnerParams
+from ml.tracking.registry import rows_known_after
 
-VALIDATION_METRIC = "ltv_d90_rmse"
+VALIDATION_METRIC = "ltv_d90_rmse"  # preferred; a history too short for mature d90 users uses its split's horizon
+
+
+def validation_metric(split_horizon: int) -> str:
+    """RMSE at d90 when the validation cohort is mature for it, else at the split's (shorter) horizon."""
+    return VALIDATION_METRIC if split_horizon >= 90 else f"ltv_d{split_horizon}_rmse"
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,15 @@ class TrainedLtv:
     validation_score: float
     valid_df: pd.DataFrame
     as_of: pd.Timestamp
+    metric: str = VALIDATION_METRIC
 
-    def score(self, model: LtvEnsemble) -> float:
-        """Validation score (lower is better) of any LTV model on this run's validation users, for champions."""
-        return float(model.evaluate(self.valid_df, self.as_of)[VALIDATION_METRIC])
+    def score(self, model: LtvEnsemble, unseen_after: pd.Timestamp | None = None) -> float:
+        """Validation score (lower is better) of any LTV model on this run's validation users whose label
+        was known after ``unseen_after`` (all of them for None), for champion comparisons."""
+        horizon = int(self.params["split_horizon"])
+        known_at = pd.to_datetime(self.valid_df["install_ts"]) + pd.Timedelta(days=horizon)
+        rows = rows_known_after(self.valid_df, known_at, unseen_after)
+        return float(model.evaluate(rows, self.as_of)[self.metric]) if len(rows) else float("nan")
 
 
 def time_split(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None, valid_days: int = 14,
@@ -68,7 +78,7 @@ def time_split(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = Non
 
 def train_ltv(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None, seed: int = 0,
               valid_days: int = 14, config: LtvConfig | None = None) -> TrainedLtv:
-    """Split by install time, fit the ensemble and score it on the validation cohort (``ltv_d90_rmse``)."""
+    """Split by install time, fit the ensemble and score it on the validation cohort (``ltv_d90_rmse`` when mature)."""
     base = config or LtvConfig()
     config = LtvConfig(**{**asdict(base), "learner": LearnerParams(**{**asdict(base.learner), "seed": seed})})
     split = time_split(features_df, as_of, valid_days, config.horizons, config.min_valid_mature)
@@ -84,6 +94,6 @@ def train_ltv(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None
               "reference_horizon": model.reference_horizon,
               **{k: v for k, v in asdict(config).items() if k != "learner"},
               **{f"learner_{k}": v for k, v in asdict(config.learner).items()}}
-    score = metrics.get(VALIDATION_METRIC, np.nan)
-    return TrainedLtv(model=model, metrics=metrics, params=params, validation_score=float(score),
-                      valid_df=split.valid, as_of=split.as_of)
+    metric = validation_metric(split.split_horizon)
+    return TrainedLtv(model=model, metrics=metrics, params=params, validation_score=float(metrics[metric]),
+                      valid_df=split.valid, as_of=split.as_of, metric=metric)

@@ -160,6 +160,7 @@ class TrainedPricingModel:
     params: dict
     validation_score: float
     valid_df: pd.DataFrame
+    holdout_model: object = None  # fitted before the validation window, for champion comparisons
 
 
 def train_pricing_model(features: pd.DataFrame, seed: int = 0, params: dict | None = None,
@@ -180,4 +181,4 @@ def train_pricing_model(features: pd.DataFrame, seed: int = 0, params: dict | No
     metrics["pooled_conversion_elasticity"] = model.conversion_fit.pooled_elasticity
     return TrainedPricingModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
                                "validation_days": validation_days}, validation_score=metrics["mape_cpm"],
-                               valid_df=valid)
+                               valid_df=valid, holdout_model=holdout)

@@ -41,7 +41,8 @@ def train_ltv_model(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     trained = train_ltv(frame, seed=seed)
     with training_run(paths, MODEL_NAME, dict(trained.params) | {"feature_service": FEATURE_SERVICE}):
         mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if isinstance(v, int | float)})
-        return register_if_better(paths, MODEL_NAME, trained.model, trained.validation_score, evaluate=trained.score)
+        return register_if_better(paths, MODEL_NAME, trained.model, trained.validation_score, evaluate=trained.score,
+                                  data_end=trained.as_of)
 
 
 def publish_campaign_ltv(paths: PmiPaths) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from ml.models.response.panel import daily_panel
 from ml.models.response.result import ResponseCurveSet
 from ml.models.training.data import delivery_frames
 from ml.settings import PmiPaths
-from ml.tracking.registry import RegisteredModel, register_if_better, training_run
+from ml.tracking.registry import RegisteredModel, register_if_better, rows_known_after, training_run
 
 MODEL_NAME = "response_curves"
 VALIDATION_DAYS = 14
@@ -69,5 +69,9 @@ def train_response_curves(paths: PmiPaths, config: ResponseFitConfig | None = No
                                 model.curves.half_saturation_interval[:, 1]
                                 / model.curves.half_saturation_interval[:, 0]))})
         mlflow.log_text(stats.to_csv(index=False), "fit_stats.csv")
-        return register_if_better(paths, MODEL_NAME, model, score,
-                                  evaluate=lambda champion: conversion_wape(champion, validation))
+        def evaluate(candidate, unseen_after: pd.Timestamp | None) -> float:
+            rows = rows_known_after(validation, validation["date"] + pd.Timedelta(days=1), unseen_after)
+            return conversion_wape(candidate, rows) if len(rows) else float("nan")
+
+        return register_if_better(paths, MODEL_NAME, model, score, evaluate=evaluate,
+                                  data_end=panel["date"].max() + pd.Timedelta(days=1), holdout_model=holdout_model)

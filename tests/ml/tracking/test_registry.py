@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ml.settings import pmi_paths
-from ml.tracking.registry import champion_version, load_champion, register_if_better, training_run
+from ml.tracking.registry import (
+    champion_version,
+    load_champion,
+    register_if_better,
+    rows_known_after,
+    training_run,
+)
 
 
 class ConstantModel:
@@ -22,7 +29,7 @@ def test_champion_moves_only_for_a_better_model(tmp_path):
     paths = pmi_paths(tmp_path / "home").ensure()
     actual = np.array([1.0, 2.0, 3.0])
 
-    def mae(model) -> float:
+    def mae(model, unseen_after=None) -> float:
         return float(np.mean(np.abs(model.predict(actual) - actual)))
 
     results = []
@@ -35,3 +42,46 @@ def test_champion_moves_only_for_a_better_model(tmp_path):
     assert champion_version(paths, "constant") == results[1].version
     assert load_champion(paths, "constant").value == 2.0
     assert (paths.mlflow_dir / "mlflow.db").exists()
+
+
+class MemorisingModel:
+    """Exact on the rows it was trained on (known by ``seen_until``), a constant elsewhere: a refit champion."""
+
+    def __init__(self, seen_until: pd.Timestamp, value: float) -> None:
+        self.seen_until, self.value = seen_until, value
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        return np.where(rows["known_at"] <= self.seen_until, rows["actual"], self.value)
+
+
+def test_a_champion_is_judged_only_on_outcomes_it_has_not_seen(tmp_path):
+    paths = pmi_paths(tmp_path / "home").ensure()
+    day = pd.Timestamp("2026-01-01")
+    validation = pd.DataFrame({"known_at": day + pd.to_timedelta(range(1, 11), unit="D"),
+                               "actual": [1.0] * 5 + [4.0] * 5})  # the world moved after day 5
+
+    def mae(model, unseen_after=None) -> float:
+        rows = rows_known_after(validation, validation["known_at"], unseen_after)
+        return float(np.mean(np.abs(model.predict(rows) - rows["actual"]))) if len(rows) else float("nan")
+
+    def register(model, holdout, data_end):
+        with training_run(paths, "drifting", {}):
+            return register_if_better(paths, "drifting", model, mae(holdout), evaluate=mae, data_end=data_end,
+                                      holdout_model=holdout)
+
+    first = register(MemorisingModel(day + pd.Timedelta(days=5), 1.0), MemorisingModel(day, 1.0),
+                     day + pd.Timedelta(days=5))
+    # The old champion has seen days 1-5 and scores 1.5 on all ten rows; the new holdout model (fit before the
+    # window, predicting the new level) scores 1.5 too, so comparing on all rows would keep the stale champion.
+    # On days 6-10, which neither saw, the challenger wins 0 against 3.
+    fresh_holdout = MemorisingModel(day, 4.0)
+    second = register(MemorisingModel(day + pd.Timedelta(days=10), 4.0), fresh_holdout, day + pd.Timedelta(days=10))
+    assert mae(MemorisingModel(day + pd.Timedelta(days=5), 1.0)) == 1.5
+    assert mae(fresh_holdout) == 1.5
+    assert first.promoted and second.promoted
+    assert second.champion_score == 3.0 and second.reason.startswith("beats the champion on rows known after")
+    # Retraining on the same data: nothing the champion has not seen, so there is nothing to prove.
+    third = register(MemorisingModel(day + pd.Timedelta(days=10), 9.0), MemorisingModel(day, 9.0),
+                     day + pd.Timedelta(days=10))
+    assert not third.promoted and "no validation outcome" in third.reason
+    assert champion_version(paths, "drifting") == second.version
