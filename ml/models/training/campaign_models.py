@@ -11,11 +11,19 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 
 from ml.models import cac, forecast, pricing
 from ml.settings import PmiPaths
-from ml.tracking.registry import RegisteredModel, register_if_better, training_run
-from ml.warehouse.connection import read_sql
+from ml.tracking.registry import (
+    RegisteredModel,
+    champion_version,
+    load_champion,
+    register_if_better,
+    rows_known_after,
+    training_run,
+)
+from ml.warehouse.connection import read_sql, transaction
 
 FEATURE_SERVICE = {"cac": "cac_model", "pricing": "cac_model", "kpi_forecast": "kpi_forecast"}
 
@@ -30,26 +38,53 @@ def campaign_day_features(paths: PmiPaths):
     return frame
 
 
-def _register(paths: PmiPaths, name: str, trained: Any, score: Callable[[Any, Any], float]) -> RegisteredModel:
+def outcome_known_at(valid_df: pd.DataFrame) -> pd.Series:
+    """When each validation row's outcome was known: the end of its day, or of its forecast window."""
+    if "origin_date" in valid_df:
+        return pd.to_datetime(valid_df["origin_date"]) + pd.to_timedelta(valid_df["horizon_days"] + 1, unit="D")
+    return pd.to_datetime(valid_df["date"]) + pd.Timedelta(days=1)
+
+
+def _register(paths: PmiPaths, name: str, trained: Any, score: Callable[[Any, Any], float],
+              features: pd.DataFrame) -> RegisteredModel:
+    def evaluate(model: Any, unseen_after: pd.Timestamp | None) -> float:
+        rows = rows_known_after(trained.valid_df, outcome_known_at(trained.valid_df), unseen_after)
+        return score(model, rows) if len(rows) else float("nan")
+
+    data_end = pd.to_datetime(features["date"]).max() + pd.Timedelta(days=1)
     with training_run(paths, name, dict(trained.params) | {"feature_service": FEATURE_SERVICE[name]}):
         mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if np.isfinite(v)})
-        return register_if_better(paths, name, trained.model, trained.validation_score,
-                                  evaluate=lambda champion: score(champion, trained.valid_df))
+        return register_if_better(paths, name, trained.model, trained.validation_score, evaluate=evaluate,
+                                  data_end=data_end, holdout_model=trained.holdout_model)
 
 
 def train_cac(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     """LightGBM cost-per-acquisition model on campaign-day features."""
-    return _register(paths, "cac", cac.train_cac_model(campaign_day_features(paths), seed=seed), cac.score)
+    features = campaign_day_features(paths)
+    return _register(paths, "cac", cac.train_cac_model(features, seed=seed), cac.score, features)
 
 
 def train_pricing(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     """CPM and CPA at any spend given the market indices."""
-    return _register(paths, "pricing", pricing.train_pricing_model(campaign_day_features(paths), seed=seed),
-                     pricing.score)
+    features = campaign_day_features(paths)
+    return _register(paths, "pricing", pricing.train_pricing_model(features, seed=seed), pricing.score, features)
 
 
 def train_kpi_forecast(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     """Multi-horizon quantile forecasts of spend, conversions, CPA and ROAS."""
     holidays = read_sql(paths, "SELECT * FROM reference.marketing_holidays")
-    trained = forecast.train_kpi_forecaster(campaign_day_features(paths), holidays=holidays, seed=seed)
-    return _register(paths, "kpi_forecast", trained, forecast.score)
+    features = campaign_day_features(paths)
+    trained = forecast.train_kpi_forecaster(features, holidays=holidays, seed=seed)
+    result = _register(paths, "kpi_forecast", trained, forecast.score, features)
+    champion = trained.model if result.promoted else load_champion(paths, "kpi_forecast")
+    publish_kpi_forecast(paths, champion.predict(features), result.version if result.promoted else None)
+    return result
+
+
+def publish_kpi_forecast(paths: PmiPaths, table: pd.DataFrame, version: str | None) -> None:
+    """Store the champion's forecast from now (per campaign, KPI, horizon: p10/p50/p90) for the dashboard."""
+    table = table.assign(model_version=version or champion_version(paths, "kpi_forecast"))
+    with transaction(paths.warehouse) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
+        con.register("forecast_rows", table)
+        con.execute("CREATE OR REPLACE TABLE predictions.kpi_forecast AS SELECT * FROM forecast_rows")
