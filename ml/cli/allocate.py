@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from ml.cli.errors import BadInputError
+from ml.cli.steps import step
 
 OBJECTIVES = ("profit", "revenue", "conversions")
 EXPLORATIONS = ("none", "thompson")
@@ -74,10 +75,12 @@ def run(args: argparse.Namespace) -> int:
         seed=_seed(args.seed),
     )
     out = _check_out(args.out)
-    history = read_history(Path(args.history))
-    current = read_current(Path(args.current), history) if args.current else None
-    constraints = read_constraints(Path(args.constraints), history) if args.constraints else None
-    result = allocate(history, options, current, constraints)
+    with step(f"Reading {args.history}"):
+        history = read_history(Path(args.history))
+        current = read_current(Path(args.current), history) if args.current else None
+        constraints = read_constraints(Path(args.constraints), history) if args.constraints else None
+    with step(f"Fitting response curves and optimising {len(history.campaign_ids)} campaigns"):
+        result = allocate(history, options, current, constraints)
     write_atomic(result.table, out)
 
     table = result.table

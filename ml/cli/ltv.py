@@ -16,6 +16,7 @@ import pandas as pd
 from rich.console import Console
 
 from ml.cli.errors import BadInputError
+from ml.cli.steps import step
 from ml.cli.table_files import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
 
 REQUIRED = ("customer_id", "date", "amount")
@@ -57,11 +58,13 @@ def run(args: argparse.Namespace) -> int:
     cal_end = _parse_date_option("--calibration-end", args.calibration_end)
     out = _check_out(args.out)
     path = Path(args.transactions)
-    tx = read_transactions(path)
+    with step(f"Reading {path}"):
+        tx = read_transactions(path)
     tx = tx[tx["date"] <= cal_end]
     if tx.empty:
         raise BadInputError(f"{path}: column date: no transaction on or before the calibration end {cal_end.date()}")
-    result = predict_ltv(tx, cal_end, horizon, model=args.model, draws=draws, seed=seed)
+    with step(f"Fitting BG/NBD + Gamma-Gamma and the boosted model on {tx['customer_id'].nunique():,} customers"):
+        result = predict_ltv(tx, cal_end, horizon, model=args.model, draws=draws, seed=seed)
     table = result.table[OUTPUT_COLUMNS]
     _write_atomic(table, out)
 
