@@ -112,3 +112,44 @@ def test_hourly_allocation_closes_the_loop(pipeline):
         """, [first_run]).fetchall()
         assert spent and all(0 < s < b for _, s, b in spent)
         assert con.execute("SELECT count(*) FROM audit.allocation_runs").fetchall()[0][0] == 2
+
+
+def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
+    """The audience shrinks mid-day: CPA misses its prediction, alerts fire, the sensor asks for one retrain."""
+    import dagster as dg
+    import pandas as pd
+
+    from ml.simulation.drift import shrink_audience
+    from ml.simulation.live import step_one_hour
+    from orchestration.definitions import defs
+    from orchestration.monitoring.sensors import mape_drift_sensor
+
+    paths, _ = pipeline
+    monkeypatch.setenv("PMI_HOME", str(paths.home))
+    events = shrink_audience(paths, 0.4)
+    assert len(events) == 6 and (events["after"] < events["before"]).all()
+    last_hour = pd.Timestamp("2026-10-01 23:00")  # the hourly job simulates it, completing the predicted day
+    for _ in range(int((last_hour - events["effective_ts"].iloc[0]) / pd.Timedelta(hours=1))):
+        step_one_hour(paths)
+    instance = dg.DagsterInstance.ephemeral()
+    run_config = {"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
+    hourly = defs.resolve_job_def("hourly_allocation").execute_in_process(run_config=run_config, instance=instance,
+                                                                           raise_on_error=False)
+    assert hourly.success
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        cpa_alerts = con.execute("""SELECT count(*) FROM monitoring.alerts
+                                    WHERE metric = 'cpa' AND date = DATE '2026-10-01'""").fetchall()[0][0]
+        cpa_mape = con.execute("""SELECT max(mape) FROM monitoring.model_accuracy WHERE metric = 'cpa'""").fetchall()
+    assert cpa_alerts >= 4, cpa_alerts  # every campaign's CPA rose ~2.5x; the odd one may have had no delivery
+    assert cpa_mape[0][0] > 0.30
+
+    tick = dg.build_sensor_context(instance=instance, cursor=None)
+    request = mape_drift_sensor(tick)
+    assert isinstance(request, dg.RunRequest) and request.tags["pmi/drifted_metrics"] == "cpa"
+    retrain = defs.resolve_job_def("retrain").execute_in_process(run_config=run_config, instance=instance,
+                                                                 tags=request.tags, raise_on_error=False)
+    assert retrain.success
+    again = mape_drift_sensor(dg.build_sensor_context(instance=instance, cursor=tick.cursor))
+    assert isinstance(again, dg.SkipReason)  # the same evaluation never asks twice
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
+    assert len(runs) == 1 and runs[0].tags["pmi/evaluation_id"] == request.tags["pmi/evaluation_id"]
