@@ -36,7 +36,8 @@ _PAIRS_SQL = """
     WITH daily AS (
         SELECT campaign_id, date, is_complete_day, cpa::DOUBLE AS cpa, conversions::DOUBLE AS conversions,
                spend::DOUBLE AS spend, revenue::DOUBLE AS revenue,
-               sum(revenue) OVER last_4_weeks / nullif(sum(conversions) OVER last_4_weeks, 0) AS same_day_value_per_conversion
+               sum(revenue) OVER last_4_weeks / nullif(sum(conversions) OVER last_4_weeks, 0)
+                   AS same_day_value_per_conversion
         FROM marts.fct_campaign_daily
         WINDOW last_4_weeks AS (PARTITION BY campaign_id ORDER BY date ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)
     )
