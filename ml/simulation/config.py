@@ -29,6 +29,9 @@ class SimulationConfig(BaseModel):
     launch_spread_days: int = Field(30, ge=0, description="Campaigns launch up to this many days before history.")
     inventory_pressure: float = Field(0.35, ge=0, description="CPM uplift when spend equals the inventory scale.")
     competition_elasticity: float = Field(0.8, ge=0, description="CPM elasticity to the competition index.")
+    corrupt_click_share: float = Field(0.0, ge=0, le=1, description=(
+        "Share of campaign_hourly rows written with clicks > impressions: a deliberately broken feed that "
+        "the data-quality gates must stop (0 = a correct simulation)."))
 
     @model_validator(mode="after")
     def _check(self) -> SimulationConfig:

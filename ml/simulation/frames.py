@@ -82,6 +82,17 @@ def hourly_frame(campaign_ids: np.ndarray, hourly: pd.DataFrame, revenue: pd.Dat
     })
 
 
+def corrupt_clicks(hourly: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+    """Break ``share`` of the hourly rows (clicks = impressions + 1) so tests can prove the quality gates block them."""
+    n_bad = int(round(share * len(hourly)))
+    if n_bad == 0:
+        return hourly
+    rows = np.random.default_rng([seed, 99]).choice(len(hourly), size=n_bad, replace=False)
+    broken = hourly.copy()
+    broken.loc[rows, "clicks"] = broken.loc[rows, "impressions"] + 1
+    return broken
+
+
 def budget_frame(config: SimulationConfig, portfolio: Portfolio, budgets: np.ndarray) -> pd.DataFrame:
     """Rows of ``raw.budgets``: one at launch (or history start) and one at every change after it."""
     launch_day = (pd.to_datetime(portfolio.campaigns["launched_at"]) - pd.Timestamp(config.start_date)).dt.days
@@ -123,7 +134,8 @@ def build_frames(config: SimulationConfig, portfolio: Portfolio, market: pd.Data
     return SimulationFrames(
         raw={
             "campaigns": portfolio.campaigns,
-            "campaign_hourly": hourly_frame(ids, hourly, in_hour_revenue(users)),
+            "campaign_hourly": corrupt_clicks(hourly_frame(ids, hourly, in_hour_revenue(users)),
+                                              config.corrupt_click_share, config.seed),
             "users": uf["users"],
             "revenue_events": uf["revenue_events"],
             "market_daily": market,

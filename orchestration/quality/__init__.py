@@ -1,0 +1,1 @@
+"""Data-quality gates as Dagster asset checks."""

@@ -1,0 +1,83 @@
+"""Great Expectations suites as Dagster asset checks that stop bad data before the models and the allocation.
+
+Checks on raw and marts are both blocking: an ERROR result (a broken invariant) fails the check step, so every
+asset downstream of the table is skipped in that run; a WARN result (freshness, unusual ratios) is reported only.
+The mart gate matters on its own because `hourly_allocation` appends to raw through the live step, which is not
+one of the raw assets, so there the marts are the first place its data is checked.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from ml.quality import TableReport, docs_index, mart_suites, raw_suites, validate
+from ml.quality.rules import TableSuite
+from ml.warehouse.raw_schema import RAW_TABLES
+from orchestration.resources import PmiHomeResource
+
+CHECK_NAME = "great_expectations"
+MART_TABLES = ("fct_campaign_daily", "fct_user_value")
+
+
+def check_result(report: TableReport, docs: str) -> dg.AssetCheckResult:
+    """One table's suite as a check result: ERROR if an invariant broke, WARN if a value is merely unusual."""
+    failed = report.errors + report.warnings
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(report.table.split(".")),
+        check_name=CHECK_NAME,
+        passed=report.passed,
+        severity=dg.AssetCheckSeverity.ERROR if report.errors else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "failing_rows": sum(r.failing_count for r in report.errors),
+            "flagged_rows": sum(r.failing_count for r in report.warnings),
+            "failed_expectations": ", ".join(f"{r.rule} [{r.expectation}]" for r in failed) or "none",
+            "expectations": len(report.results),
+            "failing_rows_detail": dg.MetadataValue.md(report.markdown()),
+            "data_docs": dg.MetadataValue.path(docs),
+        },
+    )
+
+
+def _selected_suites(context: dg.AssetCheckExecutionContext, suites: list[TableSuite]) -> list[TableSuite]:
+    selected = {key.asset_key for key in context.selected_asset_check_keys}
+    return [s for s in suites if dg.AssetKey(s.table.split(".")) in selected]
+
+
+def run_checks(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource, suites: list[TableSuite],
+               site: str):
+    """Validate the selected tables, build their Data Docs and yield one result per table."""
+    paths = pmi_home.paths()
+    reports = validate(paths, _selected_suites(context, suites), docs_site=site)
+    docs = str(docs_index(paths, site))
+    for report in reports.values():
+        for failed in report.errors:
+            context.log.error(f"{report.table}: {failed.rule} failed on {failed.failing_count} rows")
+        yield check_result(report, docs)
+
+
+def _spec(table: str, description: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(CHECK_NAME, asset=dg.AssetKey(table.split(".")), blocking=True, description=description)
+
+
+@dg.multi_asset_check(
+    specs=[_spec(f"raw.{t}", "Contract, keys, invariants and references of the raw table (blocking); "
+                             "freshness and plausible CPM/CTR/CVR as warnings.") for t in RAW_TABLES],
+    can_subset=True, name="raw_quality_gates",
+    description="Great Expectations suites on the raw tables: a broken invariant stops the models and allocation.")
+def raw_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource):
+    """Gate the raw data as of now (naive UTC, like the warehouse)."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    yield from run_checks(context, pmi_home, raw_suites(now), "raw")
+
+
+@dg.multi_asset_check(
+    specs=[_spec(f"marts.{t}", "Keys, funnel and revenue invariants of the mart (blocking); "
+                               "unusual ratios as warnings.") for t in MART_TABLES],
+    can_subset=True, name="mart_quality_gates",
+    description="Great Expectations suites on the marts the models read.")
+def mart_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource):
+    """Gate the marts after every dbt build."""
+    yield from run_checks(context, pmi_home, mart_suites(), "marts")
+
+
+quality_checks = [raw_quality_gates, mart_quality_gates]
