@@ -19,6 +19,8 @@ from orchestration.models.assets import (
 )
 from orchestration.monitoring.assets import campaign_alerts, model_accuracy
 from orchestration.monitoring.sensors import mape_drift_sensor
+from orchestration.quality.checks import quality_checks
+from orchestration.reporting.assets import executive_dashboard
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import warehouse_models
 from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
@@ -27,7 +29,8 @@ defs = dg.Definitions(
     assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store,
             response_curves_model, cac_model, pricing_model, kpi_forecast_model, ltv_model, campaign_ltv,
             allocation_run, simulator_live_hour, model_accuracy,
-            campaign_alerts],
+            campaign_alerts, executive_dashboard],
+    asset_checks=quality_checks,
     # DuckDB takes one writer at a time and dbt shares the file: run steps one after another.
     executor=dg.in_process_executor,
     jobs=[full_pipeline, retrain, hourly_allocation],

@@ -12,15 +12,17 @@ full_pipeline = dg.define_asset_job(
 
 retrain = dg.define_asset_job(
     "retrain",
-    selection=dg.AssetSelection.groups("models"),
-    description="Retrain every model on the current warehouse; each is promoted only if it beats its champion.",
+    selection=dg.AssetSelection.groups("features", "models"),
+    description="Refresh the Feast features and retrain every model on the current warehouse; each is promoted "
+                "only if it beats its champion on outcomes neither has seen.",
 )
 
 hourly_allocation = dg.define_asset_job(
     "hourly_allocation",
     selection=dg.AssetSelection.assets("simulator_live_hour", "campaign_ltv")
-    | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation", "monitoring"),
-    description="Advance the simulator one hour, rebuild the warehouse, re-score LTV and re-allocate the budget.",
+    | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation", "monitoring", "reporting"),
+    description="Advance the simulator one hour, rebuild the warehouse, re-score LTV, re-allocate the budget and "
+                "refresh the executive dashboard.",
 )
 
 hourly_allocation_schedule = dg.ScheduleDefinition(

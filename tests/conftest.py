@@ -59,3 +59,16 @@ def model_frames(small_warehouse):
 
     with duckdb.connect(str(small_warehouse.warehouse), read_only=True) as con:
         return {name: con.sql(f"SELECT * FROM {table}").df() for name, table in MODEL_TABLES.items()}
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory):
+    """One `full_pipeline` run through Dagster (6 campaigns x 120 days), shared by every test that needs the whole
+    graph: read-only tests (dashboard, gates) run before tests/orchestration, whose hourly and drift tests move it on.
+    """
+    from ml.cli.pipeline import run_full_pipeline
+    from ml.settings import pmi_paths
+
+    paths = pmi_paths(tmp_path_factory.mktemp("pipeline_home")).ensure()
+    result = run_full_pipeline(paths, campaigns=6, days=120, seed=3, end_date="2026-10-01")
+    return paths, result

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from ml.cli.job_progress import execute_with_progress
 from ml.reporting.portfolio_summary import latest_recommendations, portfolio_summary, portfolio_totals
 from ml.settings import PmiPaths, pmi_paths
 
@@ -35,19 +37,31 @@ def dagster_instance(paths: PmiPaths):
     return dg.DagsterInstance.get()
 
 
-def run_full_pipeline(paths: PmiPaths, campaigns: int, days: int, seed: int, end_date: str = ""):
-    """Materialise every asset of the `full_pipeline` job in this process; return the Dagster result."""
+def pmi_job(name: str):
+    """A job of the pmi code location, with the dbt manifest prepared first (never at import)."""
     from orchestration.warehouse.project import prepare_dbt_manifest
 
     prepare_dbt_manifest()
     from orchestration.definitions import defs
 
-    job = defs.resolve_job_def("full_pipeline")
+    return defs.resolve_job_def(name)
+
+
+def home_run_config(paths: PmiPaths) -> dict:
+    """Run config every pmi job shares: quiet console logs and the data directory."""
+    return {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            "resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
+
+
+def run_full_pipeline(paths: PmiPaths, campaigns: int, days: int, seed: int, end_date: str = "",
+                      console: Console | None = None):
+    """Materialise every asset of the `full_pipeline` job in this process; return the Dagster result."""
+    job = pmi_job("full_pipeline")
     simulator = {"n_campaigns": campaigns, "days": days, "seed": seed, "end_date": end_date}
-    run_config = {"ops": {"simulator_backfill": {"config": simulator}},
-                  "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                  "resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
-    return job.execute_in_process(run_config=run_config, instance=dagster_instance(paths), raise_on_error=False)
+    run_config = {"ops": {"simulator_backfill": {"config": simulator}}} | home_run_config(paths)
+    if console is None:
+        return job.execute_in_process(run_config=run_config, instance=dagster_instance(paths), raise_on_error=False)
+    return execute_with_progress(job, run_config, dagster_instance(paths), console, "full pipeline")
 
 
 def print_summary(console: Console, paths: PmiPaths) -> None:
@@ -75,12 +89,21 @@ def print_recommendations(console: Console, paths: PmiPaths) -> None:
     console.print(table)
 
 
+def dashboard_page(paths: PmiPaths) -> Path:
+    """The page the ``executive_dashboard`` asset wrote in this run (built here only if that asset was skipped)."""
+    from ml.reporting.dashboard import build_dashboard, dashboard_path
+
+    page = dashboard_path(paths)
+    return page if page.exists() else build_dashboard(paths).path
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 120))
     paths = pmi_paths(args.home).ensure()
     started = time.monotonic()
-    with console.status(f"Running the full pipeline into {paths.home} ..."):
-        result = run_full_pipeline(paths, args.campaigns, args.days, args.seed)
+    console.print(f"Running the full pipeline into {paths.home} (simulator: {args.campaigns} campaigns x "
+                  f"{args.days} days, seed {args.seed})")
+    result = run_full_pipeline(paths, args.campaigns, args.days, args.seed, console=console)
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         console.print(f"[red]pipeline failed at {failed}; see the Dagster run {result.run_id}[/red]")
@@ -89,4 +112,5 @@ def run(args: argparse.Namespace) -> int:
     print_recommendations(console, paths)
     console.print(f"Finished in {time.monotonic() - started:.0f}s. Warehouse: {paths.warehouse}")
     console.print(f"Dagster run {result.run_id}: `DAGSTER_HOME={paths.home / 'dagster'} dagster dev` shows it.")
+    console.print(f"Executive dashboard: {dashboard_page(paths)}  (`pmi dashboard --serve` serves it)")
     return 0

@@ -32,7 +32,8 @@ def response_curves_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeRe
     return dg.MaterializeResult(metadata=registration_metadata(result))
 
 
-CAMPAIGN_FEATURES = [dg.AssetKey(["marts", "fct_campaign_day_features"])]
+# Campaign models train on Feast point-in-time joins (outcomes from the mart): both must be current.
+CAMPAIGN_FEATURES = [dg.AssetKey(["marts", "fct_campaign_day_features"]), dg.AssetKey("feast_registry")]
 
 
 @dg.asset(group_name="models", deps=CAMPAIGN_FEATURES, kinds={"lightgbm", "mlflow"})

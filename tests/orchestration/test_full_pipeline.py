@@ -9,19 +9,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ml.cli.pipeline import run_full_pipeline
 from ml.features.store import online_features
-from ml.settings import pmi_paths
 from ml.tracking.registry import champion_version
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    paths = pmi_paths(tmp_path_factory.mktemp("pipeline_home")).ensure()
-    result = run_full_pipeline(paths, campaigns=6, days=120, seed=3, end_date="2026-10-01")
-    return paths, result
+def pipeline(pipeline_run):
+    """The session's shared full pipeline run (tests/conftest.py)."""
+    return pipeline_run
 
 
 @pytest.fixture

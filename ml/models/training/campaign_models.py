@@ -13,6 +13,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from ml.features.store import training_frame
 from ml.models import cac, forecast, pricing
 from ml.settings import PmiPaths
 from ml.tracking.registry import (
@@ -28,14 +29,34 @@ from ml.warehouse.connection import read_sql, transaction
 FEATURE_SERVICE = {"cac": "cac_model", "pricing": "cac_model", "kpi_forecast": "kpi_forecast"}
 
 
-def campaign_day_features(paths: PmiPaths):
-    """The campaign-day feature mart, money as floats."""
+def campaign_day_mart(paths: PmiPaths) -> pd.DataFrame:
+    """The campaign-day feature mart (keys, attributes, the day's outcomes and features), money as floats."""
     frame = read_sql(paths, "SELECT * FROM marts.fct_campaign_day_features ORDER BY campaign_id, date")
     numeric = frame.select_dtypes(include=["object"]).columns
     for col in numeric:
         if col not in ("campaign_id", "network", "platform", "geo", "creative_format", "targeting", "holiday_name"):
             frame[col] = frame[col].astype(float)
     return frame
+
+
+def campaign_day_features(paths: PmiPaths, service: str | None = None) -> pd.DataFrame:
+    """Campaign-days with the outcomes from the mart and, for ``service``, every feature it serves taken from
+    Feast's point-in-time join at the start of the day: what was known then, and nothing later."""
+    frame = campaign_day_mart(paths)
+    if service is None:
+        return frame
+    day_start = pd.to_datetime(frame["date"]).dt.tz_localize("UTC")
+    entities = pd.DataFrame({"campaign_id": frame["campaign_id"], "market_id": frame["network"] + ":" + frame["geo"],
+                             "event_timestamp": day_start})
+    served = training_frame(paths, entities, service).rename(columns={"event_timestamp": "_day_start"})
+    features = [c for c in served.columns if c not in ("campaign_id", "market_id", "_day_start")]
+    keyed = frame.drop(columns=features, errors="ignore").assign(_day_start=day_start)
+    joined = keyed.merge(served.drop(columns="market_id"), on=["campaign_id", "_day_start"], how="left",
+                         validate="one_to_one")
+    for col in features:
+        if joined[col].dtype == object:
+            joined[col] = pd.to_numeric(joined[col])
+    return joined.drop(columns="_day_start")[frame.columns]
 
 
 def outcome_known_at(valid_df: pd.DataFrame) -> pd.Series:
@@ -60,20 +81,20 @@ def _register(paths: PmiPaths, name: str, trained: Any, score: Callable[[Any, An
 
 def train_cac(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     """LightGBM cost-per-acquisition model on campaign-day features."""
-    features = campaign_day_features(paths)
+    features = campaign_day_features(paths, FEATURE_SERVICE["cac"])
     return _register(paths, "cac", cac.train_cac_model(features, seed=seed), cac.score, features)
 
 
 def train_pricing(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     """CPM and CPA at any spend given the market indices."""
-    features = campaign_day_features(paths)
+    features = campaign_day_features(paths, FEATURE_SERVICE["pricing"])
     return _register(paths, "pricing", pricing.train_pricing_model(features, seed=seed), pricing.score, features)
 
 
 def train_kpi_forecast(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     """Multi-horizon quantile forecasts of spend, conversions, CPA and ROAS."""
     holidays = read_sql(paths, "SELECT * FROM reference.marketing_holidays")
-    features = campaign_day_features(paths)
+    features = campaign_day_features(paths, FEATURE_SERVICE["kpi_forecast"])
     trained = forecast.train_kpi_forecaster(features, holidays=holidays, seed=seed)
     result = _register(paths, "kpi_forecast", trained, forecast.score, features)
     champion = trained.model if result.promoted else load_champion(paths, "kpi_forecast")

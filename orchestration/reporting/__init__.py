@@ -1,0 +1,1 @@
+"""Reporting: the executive dashboard, regenerated after each allocation run."""
