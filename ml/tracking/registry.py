@@ -31,7 +31,7 @@ class _Wrapped(mlflow.pyfunc.PythonModel):
     def __init__(self, model: Any) -> None:
         self.model = model
 
-    def predict(self, context, model_input, params=None):  # noqa: ARG002 - MLflow's signature
+    def predict(self, context, model_input: pd.DataFrame, params=None):  # noqa: ARG002 - MLflow's signature
         return self.model.predict(model_input)
 
 

@@ -29,7 +29,10 @@ def transaction(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.TransactionException:
+            pass  # a failed COMMIT already ended the transaction; the original error is the one to report
         raise
     finally:
         con.close()

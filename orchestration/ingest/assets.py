@@ -1,9 +1,12 @@
-"""The raw tables, produced by the built-in traffic simulator's backfill."""
+"""The raw tables, produced by the built-in traffic simulator's backfill, or ingested from a drop folder."""
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 
+from ml.cli.errors import BadInputError
+from ml.ingest.drop_folder import ingest_drop_folder
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import run_backfill
 from ml.warehouse.raw_schema import RAW_TABLES
@@ -26,9 +29,14 @@ class SimulatorBackfillConfig(dg.Config):
     n_campaigns: int = 24
     days: int = 180
     end_date: str = ""  # ISO date; empty means today (UTC)
+    # A folder of the user's files (campaigns.csv, hourly.csv | daily.csv, users.csv, revenue_events.csv,
+    # market.csv, mapping.yaml; .parquet too): when set, they are ingested (pmi ingest) instead of simulating.
+    drop_folder: str = ""
+    corrupt_click_share: float = 0.0  # > 0 writes a broken feed the quality gates must block (tests)
 
     def to_simulation(self) -> SimulationConfig:
-        fields = {"seed": self.seed, "n_campaigns": self.n_campaigns, "days": self.days}
+        fields = {"seed": self.seed, "n_campaigns": self.n_campaigns, "days": self.days,
+                  "corrupt_click_share": self.corrupt_click_share}
         if self.end_date:
             fields["end_date"] = dt.date.fromisoformat(self.end_date)
         return SimulationConfig(**fields)
@@ -42,7 +50,10 @@ class SimulatorBackfillConfig(dg.Config):
 )
 def simulator_backfill(context: dg.AssetExecutionContext, config: SimulatorBackfillConfig,
                        pmi_home: PmiHomeResource):
-    """Run the simulator's backfill and report each raw table's row count."""
+    """Run the simulator's backfill (or ingest the drop folder) and report each raw table's row count."""
+    if config.drop_folder:
+        yield from _ingest_drop_folder(context, Path(config.drop_folder), pmi_home)
+        return
     simulation = config.to_simulation()
     counts = run_backfill(simulation, pmi_home.paths())
     context.log.info(f"simulated {simulation.n_campaigns} campaigns x {simulation.days} days: {counts}")
@@ -51,4 +62,21 @@ def simulator_backfill(context: dg.AssetExecutionContext, config: SimulatorBackf
             asset_key=["raw", table],
             metadata={"dagster/row_count": counts[f"raw.{table}"], "seed": simulation.seed,
                       "history_start": str(simulation.start_date), "history_end": str(simulation.end_date)},
+        )
+
+
+def _ingest_drop_folder(context: dg.AssetExecutionContext, folder: Path, pmi_home: PmiHomeResource):
+    """Ingest the drop folder all-or-nothing; bad input fails the step with pmi ingest's one-line message."""
+    try:
+        report, counts = ingest_drop_folder(folder, pmi_home.paths())
+    except BadInputError as exc:
+        raise dg.Failure(description=f"drop folder rejected: {exc}") from exc
+    for warning in report.warnings:
+        context.log.warning(warning)
+    context.log.info(f"ingested {folder} (run {report.run_id}): {report.tables}")
+    for table in RAW_TABLES:
+        yield dg.MaterializeResult(
+            asset_key=["raw", table],
+            metadata={"dagster/row_count": counts[table], "drop_folder": str(folder), "ingest_run_id": report.run_id,
+                      **{f"rows_{status}": n for status, n in report.tables.get(table, {}).items()}},
         )

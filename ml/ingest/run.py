@@ -1,0 +1,66 @@
+"""`pmi ingest` as a library call: validate every file in a staging database, then load in one transaction.
+
+Validation runs in a throw-away DuckDB file next to the warehouse (bounded memory, spills to disk) that reads
+the warehouse read-only, so bad input never opens the warehouse for writing and leaves it byte-for-byte as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from ml.ingest.load import load
+from ml.ingest.mapping import load_mapping
+from ml.ingest.staging import quote_literal
+from ml.ingest.validate import validate_inputs
+from ml.settings import PmiPaths
+
+# Staging (read, type, check) spills to disk beyond this, so a file larger than RAM is validated in bounded memory.
+# The load is not capped: the raw tables' primary-key indexes must fit in memory (DuckDB cannot spill them).
+STAGING_MEMORY_LIMIT = "1GB"
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did: rows per raw table and status, and the warnings to show the user."""
+
+    run_id: str
+    tables: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _staging_connection(directory: Path, warehouse: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(directory / "staging.duckdb"),
+                         config={"temp_directory": str(directory / "spill"), "memory_limit": STAGING_MEMORY_LIMIT})
+    con.execute("SET TimeZone = 'UTC'")
+    if warehouse.exists():
+        con.execute(f"ATTACH {quote_literal(str(warehouse))} AS wh (READ_ONLY)")
+    return con
+
+
+def ingest(paths: PmiPaths, inputs: dict[str, Path], mapping: Path | None = None, allow_partial: bool = False,
+           on_step: Callable[[str], None] | None = None, now: dt.datetime | None = None) -> IngestReport:
+    """Load the user's files (file kind -> path) into raw.*; raises BadInputError naming file, row and column."""
+    mappings = load_mapping(mapping)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    report = IngestReport(run_id=uuid.uuid4().hex[:16])
+    paths.ensure()
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=paths.home) as tmp:
+        con = _staging_connection(Path(tmp), paths.warehouse)
+        try:
+            validation = validate_inputs(con, inputs, mappings, allow_partial, now, on_step)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        report.warnings = validation.warnings
+        if on_step:
+            on_step(f"loading into {paths.warehouse} in one transaction")
+        report.tables = load(paths.warehouse, Path(tmp) / "staging.duckdb", inputs, validation.valid_tables,
+                             report.run_id, now, allow_partial)
+    return report
