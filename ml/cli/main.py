@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ml.cli import allocate, dashboard, ingest, ltv, pipeline, simulate, status, train
+from ml.cli import allocate, backtest, dashboard, ingest, ltv, pipeline, simulate, status, train
 from ml.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmi", description="Predictive marketing intelligence.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in (simulate, pipeline, train, ingest, ltv, allocate, status, dashboard):
+    for module in (simulate, pipeline, train, ingest, ltv, allocate, backtest, status, dashboard):
         module.add_parser(subparsers)
     return parser
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,10 +33,15 @@ def registry_lock(paths: PmiPaths) -> Iterator[None]:
 
 
 def feature_store(paths: PmiPaths):
-    """A FeatureStore over feature_repo/ with its state under this PMI_HOME."""
+    """A FeatureStore over feature_repo/ with its state under this PMI_HOME.
+
+    feature_store.yaml reads PMI_HOME when the store is built, so it is pointed at ``paths`` first: a process that
+    served another data directory before (tests, a notebook) must not read that one's registry.
+    """
     from feast import FeatureStore
 
     paths.feast_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["PMI_HOME"] = str(paths.home)
     return FeatureStore(repo_path=str(FEATURE_REPO))
 
 

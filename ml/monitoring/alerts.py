@@ -55,23 +55,29 @@ _PAIRS_SQL = """
 """
 
 
+def _rule(pairs: pd.DataFrame, breached: pd.Series, deviation: pd.Series, **fields: object) -> pd.DataFrame:
+    """The breaching rows of one rule, with its deviation (only those rows: an empty rule must stay empty)."""
+    rows = pairs[breached.fillna(False).to_numpy()]
+    return rows.assign(deviation=deviation[rows.index], **fields)
+
+
 def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
     """Alerts for prediction/actual pairs: campaign_id, date, metric, severity, values, deviation, action."""
     cpa_dev = pairs["actual_cpa"] / pairs["expected_cpa"] - 1.0
     volume_dev = pairs["actual_conversions"] / pairs["expected_conversions"] - 1.0
     roas_dev = pairs["actual_same_day_roas"] / pairs["expected_same_day_roas"] - 1.0
-    cpa = pairs[cpa_dev > thresholds.cpa_above_pct].assign(
-        metric="cpa", severity="high", predicted=lambda f: f["expected_cpa"], actual=lambda f: f["actual_cpa"],
-        deviation=cpa_dev, action=f"reduce_budget_{thresholds.cpa_budget_cut_pct:.0%}",
-        detail="CPA above prediction: spend buys fewer users than planned")
-    roas = pairs[roas_dev < -thresholds.roas_below_pct].assign(
-        metric="roas", severity="high", predicted=lambda f: f["expected_same_day_roas"],
-        actual=lambda f: f["actual_same_day_roas"], deviation=roas_dev, action="flag_for_review_pause_candidate",
-        detail="same-day ROAS below prediction: review the campaign; it is a pause candidate")
-    volume = pairs[volume_dev < -thresholds.volume_below_pct].assign(
-        metric="conversions", severity="medium", predicted=lambda f: f["expected_conversions"],
-        actual=lambda f: f["actual_conversions"], deviation=volume_dev, action="suggest_targeting_expansion",
-        detail="volume below prediction; possible causes: " + ", ".join(VOLUME_CAUSES))
+    cpa = _rule(pairs, cpa_dev > thresholds.cpa_above_pct, cpa_dev,
+                metric="cpa", severity="high", predicted=lambda f: f["expected_cpa"], actual=lambda f: f["actual_cpa"],
+                action=f"reduce_budget_{thresholds.cpa_budget_cut_pct:.0%}",
+                detail="CPA above prediction: spend buys fewer users than planned")
+    roas = _rule(pairs, roas_dev < -thresholds.roas_below_pct, roas_dev,
+                 metric="roas", severity="high", predicted=lambda f: f["expected_same_day_roas"],
+                 actual=lambda f: f["actual_same_day_roas"], action="flag_for_review_pause_candidate",
+                 detail="same-day ROAS below prediction: review the campaign; it is a pause candidate")
+    volume = _rule(pairs, volume_dev < -thresholds.volume_below_pct, volume_dev,
+                   metric="conversions", severity="medium", predicted=lambda f: f["expected_conversions"],
+                   actual=lambda f: f["actual_conversions"], action="suggest_targeting_expansion",
+                   detail="volume below prediction; possible causes: " + ", ".join(VOLUME_CAUSES))
     columns = ["campaign_id", "date", "run_id", "metric", "severity", "predicted", "actual", "deviation", "action",
                "detail", "auto_optimization_enabled"]
     alerts = pd.concat([cpa[columns], roas[columns], volume[columns]], ignore_index=True)

@@ -55,3 +55,12 @@ def test_budget_cuts_only_for_auto_optimised_campaigns():
     cuts = budget_cuts(alerts, budgets, AlertThresholds())
     assert cuts["campaign_id"].tolist() == ["cpa_bad"]  # both_bad is not auto-optimised
     assert cuts["budget_after"].iloc[0] == 850.0
+
+
+def test_a_rule_without_breaches_adds_no_rows():
+    """Only the CPA rule fires: the ROAS and volume rules must not add empty rows for every pair."""
+    calm = pairs().assign(actual_cpa=[10.0, 13.0, 10.0, 10.0], actual_conversions=100.0,
+                          actual_same_day_roas=0.5)
+    alerts = raise_alerts(calm, AlertThresholds())
+    assert alerts[["campaign_id", "metric"]].values.tolist() == [["cpa_bad", "cpa"]]
+    assert alerts["deviation"].notna().all()

@@ -1,0 +1,91 @@
+"""The closed loop: each policy observes, (re)fits, predicts, allocates and applies, day after day, on one world.
+
+Policies run one after another over the same days of the same world (same market, same random numbers, same
+total daily budget); greedy and pmi start from one shared fit of the history, so they differ only by what they do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml.backtest.config import POLICIES, BacktestConfig
+from ml.backtest.fitting import fit_model, history_panel
+from ml.backtest.policies import FittedPolicy, FixedPolicy, OraclePolicy
+from ml.backtest.values import value_per_conversion
+from ml.backtest.world import World
+
+Progress = Callable[[str], None]  # called once per simulated policy-day with the policy's name
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """The daily series of every policy and what pmi's monitoring did."""
+
+    config: BacktestConfig
+    daily: pd.DataFrame  # seed, policy, day, date, budget, spend, conversions, revenue, cost, profit
+    retrain_days: dict[str, list[int]]
+    retrained_campaigns: dict[str, list[list[str]]]
+    alerts: dict[str, int]
+    total_budget: float
+    drifted_campaigns: list[str]
+
+
+def build_policies(world: World) -> tuple[list, float]:
+    """The five policies in `POLICIES` order, and the shared total daily budget (the historical total)."""
+    config = world.config
+    static = world.static_budgets()
+    total = float(static.sum())
+    raw = world.history.raw
+    now = pd.Timestamp(config.end_of_history)
+    ids = world.campaigns["campaign_id"].to_numpy()
+    value = value_per_conversion(raw["users"], raw["revenue_events"], ids, now, config.value_min_age_days)
+    panel = history_panel(raw["campaign_hourly"], raw["campaigns"], raw["market_daily"])
+    never = np.full(len(ids), np.datetime64("1970-01-01", "ns"))
+    model = fit_model(panel, world.campaigns, never, now, config.fit_window_days, config.posterior_draws,
+                      seed=config.seed * 1000, version=1)
+
+    def fitted(name: str, full: bool) -> FittedPolicy:
+        return FittedPolicy(name=name, world=world, total=total, current=static.copy(), panel=panel,
+                            value_per_conversion=value, model=model, full=full)
+
+    policies = {"static": FixedPolicy("static", static),
+                "equal": FixedPolicy("equal", np.full(len(static), total / len(static))),
+                "greedy": fitted("greedy", full=False), "pmi": fitted("pmi", full=True),
+                "oracle": OraclePolicy(world, total, static)}
+    return [policies[name] for name in POLICIES], total
+
+
+def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> BacktestResult:
+    """Run every policy over `config.days` days of one seed's world and return the daily series."""
+    world = World(config)
+    policies, total = build_policies(world)
+    rows = []
+    for policy in policies:
+        offset = np.zeros(config.n_campaigns, dtype=np.int64)
+        for day in range(config.days):
+            budgets = policy.budgets(day)
+            if budgets.sum() > total * (1 + 1e-9) + 1e-6 or (budgets < 0).any():
+                raise RuntimeError(f"policy {policy.name} set budgets summing to {budgets.sum():,.2f} on day {day}, "
+                                   f"above the total {total:,.2f}")
+            outcome = world.deliver(day, budgets, offset)
+            offset = outcome.value_offset
+            policy.observe(day, budgets, outcome)
+            rows.append({"seed": config.seed, "policy": policy.name, "day": day, "date": world.dates[day],
+                         "budget": float(budgets.sum()), "spend": float(outcome.spend.sum()),
+                         "conversions": int(outcome.conversions.sum()), "revenue": float(outcome.revenue.sum()),
+                         "cost": float(outcome.cost.sum()), "campaign_spend": outcome.spend})
+            if progress is not None:
+                progress(policy.name)
+    daily = pd.DataFrame(rows)
+    daily["profit"] = daily["revenue"] - daily["cost"]
+    fitted = [p for p in policies if isinstance(p, FittedPolicy)]
+    return BacktestResult(
+        config=config, daily=daily, total_budget=total,
+        retrain_days={p.name: list(p.retrain_days) for p in fitted},
+        retrained_campaigns={p.name: list(p.retrained_campaigns) for p in fitted},
+        alerts={p.name: p.monitor.alert_count for p in fitted if p.monitor is not None},
+        drifted_campaigns=world.campaigns["campaign_id"].to_numpy()[world.drifted].tolist())

@@ -1,0 +1,114 @@
+"""The backtest's outputs: a summary table per policy, the daily series as CSV, and cumulative profit as a PNG."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ml.backtest.config import POLICIES
+from ml.backtest.loop import BacktestResult
+from ml.cli.table_files import write_table_atomic
+
+COLORS = {policy: f"C{i}" for i, policy in enumerate(POLICIES)}
+DAILY_COLUMNS = ("seed", "policy", "day", "date", "budget", "spend", "conversions", "revenue", "cost", "profit",
+                 "cumulative_profit")
+
+
+def daily_series(results: list[BacktestResult]) -> pd.DataFrame:
+    """Every seed's daily rows with the cumulative profit per seed and policy."""
+    daily = pd.concat([r.daily for r in results], ignore_index=True).drop(columns="campaign_spend")
+    daily["cumulative_profit"] = daily.groupby(["seed", "policy"])["profit"].cumsum()
+    return daily[list(DAILY_COLUMNS)]
+
+
+def summary_table(results: list[BacktestResult]) -> pd.DataFrame:
+    """Per policy, averaged over seeds: profit, uplift over static, share of the oracle's uplift, retrains, alerts.
+
+    The share is (policy - static) / (oracle - static) on the seed-averaged profits, the same scoring as the
+    one-shot allocation benchmark, so one lucky or unlucky seed cannot dominate through a small denominator.
+    """
+    totals = pd.concat([r.daily for r in results]).groupby(["policy", "seed"])["profit"].sum().unstack("seed")
+    mean = totals.mean(axis=1)
+    static, oracle = mean["static"], mean["oracle"]
+    per_seed = (totals - totals.loc["static"]) / (totals.loc["oracle"] - totals.loc["static"])
+    rows = []
+    for policy in POLICIES:
+        retrains = [d for r in results for d in r.retrain_days.get(policy, [])]
+        rows.append({
+            "policy": policy, "cumulative_profit": mean[policy], "uplift_over_static": mean[policy] - static,
+            "share_of_oracle_uplift": (mean[policy] - static) / (oracle - static) if oracle != static else np.nan,
+            "min_share_over_seeds": float(per_seed.loc[policy].min()),
+            "retrains": len(retrains) if policy in results[0].retrain_days else np.nan,
+            "retrain_days": ";".join(
+                "/".join(map(str, r.retrain_days.get(policy, []))) or "-" for r in results)
+            if policy in results[0].retrain_days else "",
+            "alerts": sum(r.alerts.get(policy, 0) for r in results) / len(results) if policy == "pmi" else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def format_table(table: pd.DataFrame, n_seeds: int) -> str:
+    """The summary as aligned text for the console."""
+    lines = [f"{'policy':<8} {'cum. profit':>14} {'uplift vs static':>17} {'share of oracle':>16} "
+             f"{'min/seed':>9} {'retrains':>9}  retrain days (per seed)   alerts/seed",
+             "-" * 118]
+    for row in table.itertuples():
+        retrains = "" if np.isnan(row.retrains) else f"{int(row.retrains):>9}"
+        alerts = "" if np.isnan(row.alerts) else f"{row.alerts:,.0f}"
+        lines.append(f"{row.policy:<8} {row.cumulative_profit:>14,.0f} {row.uplift_over_static:>17,.0f} "
+                     f"{row.share_of_oracle_uplift:>16.1%} {row.min_share_over_seeds:>9.1%} {retrains:>9}  "
+                     f"{row.retrain_days:<25} {alerts}")
+    lines.append(f"(mean over {n_seeds} seed(s); profit = users' full value - total cost, summed over the run)")
+    return "\n".join(lines)
+
+
+def write_plot(daily: pd.DataFrame, out: Path, title: str, drift_day: int | None) -> None:
+    """Cumulative profit per policy (mean over seeds) and, for the learning policies, the gap to the oracle."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = daily.groupby(["policy", "day"])["cumulative_profit"].mean().unstack("policy")
+    days = curve.index + 1
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
+    for policy in POLICIES:
+        top.plot(days, curve[policy], label=policy, color=COLORS[policy], linewidth=2 if policy == "pmi" else 1.2)
+    for policy in ("greedy", "pmi"):
+        bottom.plot(days, curve[policy] - curve["oracle"], label=policy, color=COLORS[policy],
+                    linewidth=2 if policy == "pmi" else 1.2)
+    for axis in (top, bottom):
+        if drift_day is not None:
+            axis.axvline(drift_day + 1, color="grey", linestyle="--", linewidth=1, label="drift")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    top.set_ylabel("cumulative profit")
+    bottom.set_ylabel("cumulative profit - oracle")
+    bottom.set_xlabel("simulated day")
+    top.set_title(title)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".png", dir=out.parent)
+    os.close(fd)
+    try:
+        fig.savefig(name, dpi=110, bbox_inches="tight")
+        os.replace(name, out)
+    finally:
+        plt.close(fig)
+        Path(name).unlink(missing_ok=True)
+
+
+def write_outputs(results: list[BacktestResult], out_dir: Path) -> dict[str, Path]:
+    """daily.csv, summary.csv and cumulative_profit.png in `out_dir` (each written atomically)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    daily = daily_series(results)
+    config = results[0].config
+    paths = {"daily": out_dir / "daily.csv", "summary": out_dir / "summary.csv",
+             "plot": out_dir / "cumulative_profit.png"}
+    write_table_atomic(daily, paths["daily"])
+    write_table_atomic(summary_table(results), paths["summary"])
+    write_plot(daily, paths["plot"], f"{config.n_campaigns} campaigns x {config.days} days, {len(results)} seed(s), "
+                                     f"drift: {config.drift}", None if config.drift == "none" else config.drift_day)
+    return paths

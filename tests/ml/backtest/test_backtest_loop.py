@@ -1,0 +1,82 @@
+"""The closed loop on a small world (6 campaigns x 14 days, audience saturation from day 7): budgets, money,
+the oracle's edge, the drift -> one retrain rule, alerts, and the written outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.backtest import BacktestConfig, run_backtest
+from ml.backtest.config import POLICIES
+from ml.backtest.report import daily_series, summary_table, write_outputs
+
+SMALL = {"days": 14, "n_campaigns": 6, "seed": 3, "refit_every_days": 100, "fit_window_days": 90,
+         "drift_factor": 0.25}  # a small portfolio runs its campaigns far below saturation: a clear drift
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_backtest(BacktestConfig(**SMALL, drift="audience_saturation"))
+
+
+def test_every_policy_spends_at_most_the_total_budget_each_day(result):
+    daily = result.daily
+    assert set(daily["policy"]) == set(POLICIES)
+    assert (daily["budget"] <= result.total_budget * (1 + 1e-9) + 1e-6).all()
+    assert (daily["spend"] <= daily["budget"] + 1e-6).all()
+
+
+def test_money_is_conserved(result):
+    daily = result.daily
+    per_campaign = np.stack(daily["campaign_spend"].to_numpy()).sum(axis=1)
+    np.testing.assert_allclose(per_campaign, daily["spend"], rtol=1e-12)
+    np.testing.assert_allclose(daily["profit"], daily["revenue"] - daily["cost"])
+    assert (daily["cost"] > daily["spend"]).all()  # overhead and creative come on top of media
+
+
+def test_static_and_equal_keep_their_split(result):
+    budgets = result.daily.pivot(index="day", columns="policy", values="budget")
+    assert budgets["static"].nunique() == 1
+    np.testing.assert_allclose(budgets["equal"], result.total_budget)
+
+
+def test_oracle_beats_static(result):
+    totals = result.daily.groupby("policy")["profit"].sum()
+    assert totals["oracle"] > totals["static"]
+
+
+def test_drift_raises_alerts_and_triggers_exactly_one_retrain(result):
+    config = result.config
+    assert len(result.drifted_campaigns) == 1
+    drifted = result.drifted_campaigns[0]
+    drift_retrains = [day for day, flagged in zip(result.retrain_days["pmi"], result.retrained_campaigns["pmi"],
+                                                  strict=True) if drifted in flagged]
+    assert len(drift_retrains) == 1, result.retrained_campaigns
+    detected = config.drift_day + config.drift_window_days  # the first day a full window shows the drift
+    assert detected <= drift_retrains[0] <= detected + 2
+    assert result.alerts["pmi"] > 0
+    assert result.retrain_days["greedy"] == []  # greedy has no drift logic
+
+
+def test_outputs_are_written(result, tmp_path):
+    paths = write_outputs([result], tmp_path / "out")
+    daily = pd.read_csv(paths["daily"])
+    assert len(daily) == len(POLICIES) * result.config.days
+    assert list(daily.columns) == list(daily_series([result]).columns)
+    last = daily[daily["day"] == daily["day"].max()].set_index("policy")
+    totals = result.daily.groupby("policy")["profit"].sum()
+    np.testing.assert_allclose(last["cumulative_profit"].reindex(totals.index), totals, rtol=1e-6)
+    assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = pd.read_csv(paths["summary"]).set_index("policy")
+    assert summary.loc["oracle", "share_of_oracle_uplift"] == pytest.approx(1.0)
+    assert summary.loc["static", "share_of_oracle_uplift"] == pytest.approx(0.0)
+    assert not list(tmp_path.joinpath("out").glob(".*"))  # no temporary files left behind
+
+
+def test_a_seed_replays_identically():
+    config = BacktestConfig(days=3, n_campaigns=4, seed=5, drift="none", fit_window_days=60)
+    first, second = run_backtest(config), run_backtest(config)
+    columns = ["policy", "day", "budget", "spend", "conversions", "revenue", "cost"]
+    pd.testing.assert_frame_equal(first.daily[columns], second.daily[columns])
+    assert summary_table([first])["cumulative_profit"].tolist() == summary_table([second])["cumulative_profit"].tolist()
