@@ -150,3 +150,20 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
     assert isinstance(again, dg.SkipReason)  # the same evaluation never asks twice
     runs = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
     assert len(runs) == 1 and runs[0].tags["pmi/evaluation_id"] == request.tags["pmi/evaluation_id"]
+
+
+def test_alert_actions_apply_once_and_only_to_auto_optimised_campaigns(pipeline):
+    """After the drift: its CPA alerts cut budgets of auto-optimised campaigns only, and checking again acts never."""
+    from ml.monitoring.alerts import check_and_act
+
+    paths, _ = pipeline
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        cut = con.execute("""SELECT b.campaign_id, c.auto_optimization_enabled, b.budget_after / b.budget_before
+                             FROM audit.budget_changes b JOIN raw.campaigns c USING (campaign_id)
+                             WHERE b.triggered_by = 'alert:cpa_above_prediction'""").fetchall()
+        budgets_before = con.execute("SELECT count(*), sum(daily_budget) FROM raw.budgets").fetchall()
+    assert cut, "the drift's CPA alerts cut no budget"
+    assert all(auto and abs(ratio - 0.85) < 0.01 for _, auto, ratio in cut)
+    assert check_and_act(paths) == {"new_alerts": 0, "auto_actions": 0}
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(daily_budget) FROM raw.budgets").fetchall() == budgets_before
