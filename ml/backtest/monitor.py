@@ -59,9 +59,7 @@ class Monitor:
         # rule has nothing to compare and stays silent; the CPA and volume rules run as in production.
         pairs = self.log[day].dropna(subset=["expected_cpa"]).assign(
             date=day, run_id=f"day_{day}", expected_same_day_roas=np.nan, actual_same_day_roas=np.nan)
-        # raise_alerts pads a rule with no hits with all-NaN rows (pandas aligns the assigned deviation Series
-        # onto the empty frame); drop them until ml/monitoring/alerts.py masks that Series.
-        alerts = raise_alerts(pairs, self.alert_thresholds).dropna(subset=["campaign_id"]).reset_index(drop=True)
+        alerts = raise_alerts(pairs, self.alert_thresholds).reset_index(drop=True)
         keys = list(zip(alerts["campaign_id"], alerts["metric"], alerts["date"], strict=True))
         fresh = alerts[[key not in self._alert_keys for key in keys]].reset_index(drop=True)
         self._alert_keys.update(keys)

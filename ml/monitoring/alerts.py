@@ -2,7 +2,9 @@
 
 Rules (thresholds configurable): CPA more than 20% above prediction -> high, reduce budget 15%; ROAS more than 15%
 below prediction -> high, flag for review as a pause candidate; conversions more than 25% below prediction -> medium,
-suggest targeting expansion (causes listed). ROAS is compared like for like: a day's realised ROAS counts only the
+suggest targeting expansion (causes listed). The CPA and volume rules also need the conversion shortfall to be
+beyond noise (``min_z`` Poisson standard deviations, default 2): without it a small campaign's daily noise breaks
+20% most days and its budget is cut for nothing. ROAS is compared like for like: a day's realised ROAS counts only the
 revenue its installs made that day, so the predicted side is the run's expected conversions times the campaign's
 trailing 28-day same-day revenue per conversion, over the recommended spend (the lifetime ROAS the allocator
 optimises is not observable until the cohort matures). Predictions are daily, so an alert is keyed by campaign,
@@ -30,6 +32,9 @@ class AlertThresholds(BaseModel):
     cpa_budget_cut_pct: float = Field(0.15, ge=0, le=1)
     roas_below_pct: float = Field(0.15, ge=0, le=1)
     volume_below_pct: float = Field(0.25, ge=0, le=1)
+    min_z: float = Field(2.0, ge=0, description=(
+        "Poisson standard deviations the conversion shortfall behind a CPA or volume alert must reach, so a small "
+        "campaign's noise does not cut its budget (0 = alert on the relative deviation alone)."))
 
 
 _PAIRS_SQL = """
@@ -61,12 +66,21 @@ def _rule(pairs: pd.DataFrame, breached: pd.Series, deviation: pd.Series, **fiel
     return rows.assign(deviation=deviation[rows.index], **fields)
 
 
+def shortfall_z(expected: pd.Series, actual: pd.Series) -> pd.Series:
+    """How many Poisson standard deviations ``actual`` conversions fall short of ``expected``."""
+    return (expected - actual) / np.sqrt(expected.where(expected > 0))
+
+
 def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
     """Alerts for prediction/actual pairs: campaign_id, date, metric, severity, values, deviation, action."""
     cpa_dev = pairs["actual_cpa"] / pairs["expected_cpa"] - 1.0
     volume_dev = pairs["actual_conversions"] / pairs["expected_conversions"] - 1.0
     roas_dev = pairs["actual_same_day_roas"] / pairs["expected_same_day_roas"] - 1.0
-    cpa = _rule(pairs, cpa_dev > thresholds.cpa_above_pct, cpa_dev,
+    # Conversions the prediction promised for the money actually spent (spend = actual CPA x conversions).
+    promised = pairs["actual_cpa"] * pairs["actual_conversions"] / pairs["expected_cpa"]
+    cpa_z = shortfall_z(promised, pairs["actual_conversions"])
+    volume_z = shortfall_z(pairs["expected_conversions"], pairs["actual_conversions"])
+    cpa = _rule(pairs, (cpa_dev > thresholds.cpa_above_pct) & (cpa_z >= thresholds.min_z), cpa_dev,
                 metric="cpa", severity="high", predicted=lambda f: f["expected_cpa"], actual=lambda f: f["actual_cpa"],
                 action=f"reduce_budget_{thresholds.cpa_budget_cut_pct:.0%}",
                 detail="CPA above prediction: spend buys fewer users than planned")
@@ -74,7 +88,7 @@ def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFra
                  metric="roas", severity="high", predicted=lambda f: f["expected_same_day_roas"],
                  actual=lambda f: f["actual_same_day_roas"], action="flag_for_review_pause_candidate",
                  detail="same-day ROAS below prediction: review the campaign; it is a pause candidate")
-    volume = _rule(pairs, volume_dev < -thresholds.volume_below_pct, volume_dev,
+    volume = _rule(pairs, (volume_dev < -thresholds.volume_below_pct) & (volume_z >= thresholds.min_z), volume_dev,
                    metric="conversions", severity="medium", predicted=lambda f: f["expected_conversions"],
                    actual=lambda f: f["actual_conversions"], action="suggest_targeting_expansion",
                    detail="volume below prediction; possible causes: " + ", ".join(VOLUME_CAUSES))

@@ -64,3 +64,16 @@ def test_a_rule_without_breaches_adds_no_rows():
     alerts = raise_alerts(calm, AlertThresholds())
     assert alerts[["campaign_id", "metric"]].values.tolist() == [["cpa_bad", "cpa"]]
     assert alerts["deviation"].notna().all()
+
+
+def test_cpa_and_volume_alerts_need_a_shortfall_beyond_noise():
+    """The same relative misses on a campaign promised 10 conversions are noise; on one promised 400, a signal."""
+    small = pairs().assign(expected_conversions=10.0, actual_conversions=[10.0, 8.0, 7.0, 6.0])
+    small = small.assign(actual_cpa=[10.0, 12.5, 10.0, 13.0])
+    assert raise_alerts(small, AlertThresholds()).query("metric != 'roas'").empty
+    assert set(raise_alerts(small, AlertThresholds(min_z=0)).query("metric != 'roas'")["metric"]) == {
+        "cpa", "conversions"}
+    big = small.assign(expected_conversions=400.0, actual_conversions=[400.0, 320.0, 280.0, 240.0])
+    fired = raise_alerts(big, AlertThresholds()).query("metric != 'roas'")
+    assert set(zip(fired["campaign_id"], fired["metric"], strict=True)) == {
+        ("cpa_bad", "cpa"), ("both_bad", "cpa"), ("volume_bad", "conversions"), ("both_bad", "conversions")}
