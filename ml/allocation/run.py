@@ -54,12 +54,21 @@ def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal
     return pd.concat([frame, profit_quantiles(inputs, config, budget)], axis=1)
 
 
+def add_missing_columns(con, table: str, relation: str) -> None:
+    """Columns a newer pmi logs are added to a prediction log an older one created (its rows get NULL)."""
+    have = {row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()}
+    for name, dtype, *_ in con.execute(f"DESCRIBE {relation}").fetchall():
+        if name not in have:
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {dtype}')
+
+
 def _write_predictions(paths: PmiPaths, run_id: str, inputs: AllocationInputs, recs: pd.DataFrame,
                        trajectories: pd.DataFrame, optimum: pd.DataFrame, scenarios: pd.DataFrame,
                        samples: np.ndarray) -> None:
     """Store what this run predicted (for accuracy tracking) beside the model versions it used."""
     logged = recs.assign(run_id=run_id, predicted_at=inputs.as_of, horizon="next_day",
                          ltv=inputs.value_per_conversion,
+                         ltv_d90=inputs.campaigns["blended_ltv_d90"].astype(float).to_numpy(),
                          expected_cpa=np.divide(recs["recommended_budget"], recs["expected_conversions"]),
                          response_curves_version=inputs.model_versions.get("response_curves"),
                          ltv_version=inputs.model_versions.get("ltv"))
@@ -68,6 +77,7 @@ def _write_predictions(paths: PmiPaths, run_id: str, inputs: AllocationInputs, r
         for name, frame in (("allocation_predictions", logged),):
             con.register("frame", frame)
             con.execute(f"CREATE TABLE IF NOT EXISTS predictions.{name} AS SELECT * FROM frame LIMIT 0")
+            add_missing_columns(con, f"predictions.{name}", "frame")
             con.execute(f"INSERT INTO predictions.{name} BY NAME SELECT * FROM frame")
         for name, frame in (("spend_trajectories", trajectories), ("optimal_spend", optimum), ("scenarios", scenarios),
                             ("allocation_profit_distribution", pd.DataFrame({"daily_profit": samples}))):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from ml.monitoring.accuracy import SAME_DAY_DAILY_CTE
 from ml.settings import PmiPaths
 from ml.warehouse.budgets import budget_in_effect_sql
 from ml.warehouse.connection import read_sql, transaction
@@ -37,15 +38,8 @@ class AlertThresholds(BaseModel):
         "campaign's noise does not cut its budget (0 = alert on the relative deviation alone)."))
 
 
-_PAIRS_SQL = """
-    WITH daily AS (
-        SELECT campaign_id, date, is_complete_day, cpa::DOUBLE AS cpa, conversions::DOUBLE AS conversions,
-               spend::DOUBLE AS spend, revenue::DOUBLE AS revenue,
-               sum(revenue) OVER last_4_weeks / nullif(sum(conversions) OVER last_4_weeks, 0)
-                   AS same_day_value_per_conversion
-        FROM marts.fct_campaign_daily
-        WINDOW last_4_weeks AS (PARTITION BY campaign_id ORDER BY date ROWS BETWEEN 28 PRECEDING AND 1 PRECEDING)
-    )
+_PAIRS_SQL = f"""
+    WITH {SAME_DAY_DAILY_CTE}
     SELECT p.campaign_id, p.predicted_at::DATE AS date, p.run_id, p.expected_cpa, p.expected_conversions,
            p.expected_conversions * d.same_day_value_per_conversion / nullif(p.recommended_budget, 0)
                AS expected_same_day_roas,
