@@ -28,6 +28,8 @@ class BacktestConfig(BaseModel):
     n_simulations: int = Field(100, ge=10, description="Posterior draws pmi's simulate/refine step uses.")
     posterior_draws: int = Field(100, ge=10, description="Posterior draws kept per fitted curve.")
     drift_window_days: int = Field(4, ge=1, description="Recent days whose CPA MAPE the drift check reads.")
+    drift_cooldown_days: int = Field(14, ge=0, description="Days after a drift retrain before that campaign is "
+                                     "judged for drift again; the weekly refits keep learning its new curve.")
     drift_cpa_mape: float = Field(0.30, gt=0, description="CPA MAPE that means drift (the production default).")
     drift_min_conversions: float = Field(50.0, ge=0, description="Expected daily conversions below which a "
                                          "campaign's CPA is too noisy to judge drift on.")

@@ -28,13 +28,19 @@ class Monitor:
     alerts: list[pd.DataFrame] = field(default_factory=list)
     _alert_keys: set[tuple[str, str, int]] = field(default_factory=set)
     retrained_since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    cooldown_days: int = 0
+    _judged_from: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def __post_init__(self) -> None:
         self.retrained_since = np.zeros(len(self.campaigns), dtype=int)
+        self._judged_from = np.zeros(len(self.campaigns), dtype=int)
 
     def retrained(self, day: int, campaigns: np.ndarray) -> None:
         """Move the cursor of retrained campaigns: their next judgement starts with the new model's predictions."""
         self.retrained_since[campaigns] = day
+        # A retrain right after a break sees only a few days of the new regime; its misses until the weekly refits
+        # catch up are the same drift, not a new one: one drift, one retrain.
+        self._judged_from[campaigns] = day + self.cooldown_days
 
     def record(self, day: int, version: int, budget: np.ndarray, expected_conversions: np.ndarray) -> None:
         """What the allocation predicted for the day it set budgets for."""
@@ -91,7 +97,7 @@ class Monitor:
         if first < BASELINE_DAYS:
             return none
         recent = pd.concat(self.log[first:day], ignore_index=True)
-        ready = self.campaigns["campaign_id"].to_numpy()[self.retrained_since <= first]
+        ready = self.campaigns["campaign_id"].to_numpy()[(self.retrained_since <= first) & (self._judged_from <= day)]
         recent = recent[recent["campaign_id"].isin(ready)].assign(
             sign=lambda f: np.sign(f["actual_cpa"] - f["expected_cpa"]))
         judged = recent.groupby("campaign_id").filter(

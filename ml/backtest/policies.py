@@ -84,7 +84,8 @@ class FittedPolicy:
         if self.full:
             config = self.world.config
             self.monitor = Monitor(self.world.campaigns, config.drift_window_days, config.drift_min_conversions,
-                                   drift_thresholds=DriftThresholds(mape={"cpa": config.drift_cpa_mape}))
+                                   drift_thresholds=DriftThresholds(mape={"cpa": config.drift_cpa_mape}),
+                                   cooldown_days=config.drift_cooldown_days)
 
     @property
     def config(self) -> BacktestConfig:
