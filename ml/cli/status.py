@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 
 from rich.console import Console
 from rich.table import Table
@@ -30,6 +31,31 @@ def _optional(paths, sql: str):
         return None
 
 
+def print_recent_activity(console: Console, paths) -> None:
+    """Last ingests, the latest accuracy evaluation, open alerts and the dashboard: what else ran, and when."""
+    ingests = _optional(paths, "SELECT * FROM audit.ingest_runs ORDER BY started_at DESC LIMIT 3")
+    if ingests is not None and len(ingests):
+        table = Table(title="Last ingests (pmi ingest)")
+        for col in ("run_id", "started_at", "inserted", "replaced", "unchanged", "quarantined"):
+            table.add_column(col)
+        for row in ingests.itertuples():
+            table.add_row(row.run_id, str(row.started_at), f"{row.rows_inserted:,}", f"{row.rows_replaced:,}",
+                          f"{row.rows_unchanged:,}", f"{row.rows_quarantined:,}")
+        console.print(table)
+    accuracy = _optional(paths, """SELECT evaluation_id, evaluated_through, metric, mape FROM monitoring.model_accuracy
+                                   QUALIFY evaluated_at = max(evaluated_at) OVER () ORDER BY metric""")
+    if accuracy is not None and len(accuracy):
+        mapes = ", ".join(f"{r.metric} {r.mape:.1%}" for r in accuracy.itertuples() if r.mape == r.mape)
+        console.print(f"Latest accuracy evaluation ({accuracy['evaluated_through'].iloc[0]}): MAPE {mapes}")
+    alerts = _optional(paths, "SELECT severity, count(*) AS n FROM monitoring.alerts GROUP BY ALL ORDER BY severity")
+    if alerts is not None and len(alerts):
+        console.print("Alerts raised so far: " + ", ".join(f"{r.n} {r.severity}" for r in alerts.itertuples()))
+    page = paths.home / "dashboard" / "index.html"
+    if page.exists():
+        built = dt.datetime.fromtimestamp(page.stat().st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        console.print(f"Executive dashboard: {page} (built {built}; `pmi dashboard --serve` serves it)")
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 120))
     paths = pmi_paths(args.home)
@@ -51,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             table.add_row(row.run_id, str(row.applied_at), str(row.effective_ts), row.triggered_by,
                           f"{row.total_before:,.2f}", f"{row.total_after:,.2f}")
         console.print(table)
+    print_recent_activity(console, paths)
     console.print("Champion models: " + ", ".join(f"{m} v{champion_version(paths, m) or '-'}" for m in MODELS))
     budgets = _optional(paths, budget_in_effect_sql() + " ORDER BY campaign_id")
     if budgets is not None:
