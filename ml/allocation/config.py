@@ -15,6 +15,10 @@ class AllocationConfig(BaseModel):
     max_change_pct: float = Field(0.25, ge=0, description="Safety net: max move of any budget per run.")
     min_budget: float = Field(0.0, ge=0, description="Floor of every campaign's daily budget.")
     exploration_share: float = Field(0.05, ge=0, le=1, description="Max budget share Thompson sampling may move.")
+    exploration_cost_share: float | None = Field(
+        0.002, ge=0, description="Max expected daily profit (share of the exploit allocation's, under the posterior "
+        "mean over draws) that exploration may give up; None = only the budget-share cap.")
+    exploration_cost_draws: int = Field(50, ge=1, description="Posterior draws that price an exploration step.")
     n_simulations: int = Field(400, ge=10, description="Monte-Carlo draws when simulating a proposal.")
     max_loss_probability: float = Field(0.35, ge=0, le=1,
                                         description="Refine when P(proposal earns less than today's split) exceeds it.")

@@ -15,6 +15,8 @@ from ml.allocation.config import AllocationConfig
 from ml.allocation.inputs import AllocationInputs
 from ml.optimize import Allocation, PortfolioProblem, optimize_portfolio
 
+EXPLORATION_BISECTION_STEPS = 12  # the step share to within 1/4096
+
 
 def build_problem(inputs: AllocationInputs, config: AllocationConfig, draw: int | None = None) -> PortfolioProblem:
     """The optimiser's problem for today's budgets, costs and curves (point estimate or one posterior draw)."""
@@ -62,11 +64,40 @@ def propose(inputs: AllocationInputs, config: AllocationConfig) -> Proposal:
     rng = np.random.default_rng(config.seed)
     draw = int(rng.integers(inputs.curves.n_draws))
     sampled = optimize_portfolio(build_problem(inputs, config, draw), config.objective).daily_budget
-    moved = 0.5 * np.abs(sampled - exploit.daily_budget).sum()
+    step = sampled - exploit.daily_budget
+    moved = 0.5 * np.abs(step).sum()
     cap = config.exploration_share * problem.total_budget
-    weight = 1.0 if moved <= cap else cap / moved
-    proposed = exploit.daily_budget + weight * (sampled - exploit.daily_budget)
+    weight = min(1.0 if moved <= cap else cap / moved, affordable_weight(inputs, config, exploit.daily_budget, step))
+    proposed = exploit.daily_budget + weight * step
     return Proposal(exploit, proposed, float(weight * moved / max(problem.total_budget, 1e-9)), draw)
+
+
+def affordable_weight(inputs: AllocationInputs, config: AllocationConfig, exploit: np.ndarray,
+                      step: np.ndarray) -> float:
+    """The largest share of the Thompson step whose expected profit cost stays within the exploration budget.
+
+    The cost is priced under the posterior (mean over draws) and the share found by bisection: a tight posterior
+    (nothing left to learn, every draw agrees the step loses) explores little; a wide one (a new or drifted
+    campaign, draws that disagree) as far as the budget-share cap allows.
+    """
+    if config.exploration_cost_share is None or not np.any(step):
+        return 1.0
+    rng = np.random.default_rng(config.seed + 2)
+    problems = [build_problem(inputs, config, int(d))
+                for d in rng.integers(inputs.curves.n_draws, size=config.exploration_cost_draws)]
+
+    def expected_profit(budget: np.ndarray) -> float:
+        return float(np.mean([daily_profit(problem, budget).sum() for problem in problems]))
+
+    base = expected_profit(exploit)
+    allowed = config.exploration_cost_share * abs(base)
+    if base - expected_profit(exploit + step) <= allowed:
+        return 1.0
+    low, high = 0.0, 1.0
+    for _ in range(EXPLORATION_BISECTION_STEPS):
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if base - expected_profit(exploit + mid * step) <= allowed else (low, mid)
+    return low
 
 
 def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray) -> dict[str, float | np.ndarray]:

@@ -24,7 +24,8 @@ WORLD_SEEDS = (1, 3, 5, 8, 11)
 DATA_DAYS = (7, 30, 120)
 # Spend the whole budget (revenue objective) with no per-run change limit, so neither a pause of an unprofitable
 # campaign nor the safety net pins the budgets and hides how far a posterior draw would move them.
-ENGINE = {"objective": "revenue", "max_change_pct": float("inf")}
+# The exploration-cost budget is switched off here to see Thompson's own moves; its test is the last one.
+ENGINE = {"objective": "revenue", "max_change_pct": float("inf"), "exploration_cost_share": None}
 
 
 def world_for(seed: int) -> World:
@@ -119,3 +120,30 @@ def test_the_cap_limits_how_much_exploration_moves():
     moved = np.maximum(np.clip(capped, 0, None).sum(axis=1), -np.clip(capped, None, 0).sum(axis=1))
     assert (moved <= 0.05 * total + 1e-6).all()
     assert moved.max() > 0.04 * total  # the cap binds: the uncertain campaign would move more without it
+
+
+def test_the_exploration_cost_budget_spends_on_the_uncertain_campaign_only():
+    """With a budget of 0.2% of expected daily profit, a well-known portfolio moves less money to explore than one
+    with a new campaign, and no exploration step costs more than the budget under the posterior."""
+    from ml.allocation.engine import affordable_weight, build_problem, daily_profit
+
+    world = world_for(5)
+    config = AllocationConfig(objective="profit", max_change_pct=float("inf"), exploration_cost_share=0.002)
+    weights = {}
+    for days in (7, 120):
+        inputs = inputs_with_new_campaign_days(world, days)
+        exploit = propose(inputs, config.model_copy(update={"exploration_share": 0.0})).proposed_budget
+        steps = [propose(inputs, config.model_copy(update={"exploration_share": 1.0, "exploration_cost_share": None,
+                                                           "seed": s})).proposed_budget - exploit
+                 for s in range(10)]
+        weights[days] = np.mean([affordable_weight(inputs, config, exploit, step) * np.abs(step).sum() / 2
+                                 for step in steps])  # money the budget lets exploration move
+        for step in steps:
+            w = affordable_weight(inputs, config, exploit, step)
+            draws = np.random.default_rng(config.seed + 2).integers(inputs.curves.n_draws,
+                                                                    size=config.exploration_cost_draws)
+            base = np.mean([daily_profit(build_problem(inputs, config, int(d)), exploit).sum() for d in draws])
+            moved = np.mean([daily_profit(build_problem(inputs, config, int(d)), exploit + w * step).sum()
+                             for d in draws])
+            assert base - moved <= 0.002 * abs(base) + 1e-6
+    assert weights[7] > weights[120]
