@@ -8,6 +8,7 @@ import http.server
 from pathlib import Path
 
 from ml.cli.errors import BadInputError
+from ml.cli.steps import step
 from ml.settings import pmi_paths
 
 
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"{paths.warehouse}: no warehouse yet; run `pmi run` (or `make run`) first")
     if not 0 <= args.port <= 65535:
         raise BadInputError(f"--port {args.port}: must be between 0 and 65535")
-    page = build_dashboard(paths, Path(args.out).expanduser().resolve() if args.out else None)
+    with step(f"Building the executive dashboard from {paths.warehouse}"):
+        page = build_dashboard(paths, Path(args.out).expanduser().resolve() if args.out else None)
     print(page.path, flush=True)
     if args.serve:
         serve(page.path.parent, args.port)
