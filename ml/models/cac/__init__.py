@@ -1,5 +1,5 @@
 """CAC model: a campaign-day's cost per acquisition predicted from what is known before the day."""
 
-from ml.models.cac.model import CacModel, TrainedCacModel, score, train_cac_model
+from ml.models.cac.model import CacModel, score, train_cac_model
 
-__all__ = ["CacModel", "TrainedCacModel", "score", "train_cac_model"]
+__all__ = ["CacModel", "score", "train_cac_model"]

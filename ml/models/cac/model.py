@@ -18,6 +18,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml.models.trained import TrainedModel
+
 CATEGORICAL = ("network", "platform", "geo", "creative_format", "targeting")
 MARKET = ("cpm_index", "competition_index", "seasonality_index", "economic_index", "sentiment_index",
           "cpm_index_change_7d", "competition_index_change_7d")
@@ -136,20 +138,8 @@ def score(model: CacModel, valid_df: pd.DataFrame) -> float:
     return cpa_metrics(model.predict(rows), rows)["mape_model"]
 
 
-@dataclass(frozen=True)
-class TrainedCacModel:
-    """The deployable CAC model with its time-split validation metrics and the validation rows."""
-
-    model: CacModel
-    metrics: dict[str, float]
-    params: dict
-    validation_score: float
-    valid_df: pd.DataFrame
-    holdout_model: object = None  # fitted before the validation window, for champion comparisons
-
-
 def train_cac_model(features: pd.DataFrame, seed: int = 0, params: dict | None = None,
-                    validation_days: int = VALIDATION_DAYS, refit: bool = True) -> TrainedCacModel:
+                    validation_days: int = VALIDATION_DAYS, refit: bool = True) -> TrainedModel:
     """Fit on campaign-days before the last ``validation_days``, validate on those days against the trailing
     28-day CPA, then (``refit``) fit again on all days for deployment."""
     dates = pd.to_datetime(features["date"])
@@ -159,6 +149,6 @@ def train_cac_model(features: pd.DataFrame, seed: int = 0, params: dict | None =
     metrics = cpa_metrics(holdout.predict(valid), valid)
     metrics["n_train"] = float(usable_rows(features[dates < cutoff]).sum())
     model = fit_cac_model(features, params, seed) if refit else holdout
-    return TrainedCacModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
+    return TrainedModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
                            "validation_days": validation_days}, validation_score=metrics["mape_model"],
                            valid_df=valid, holdout_model=holdout)

@@ -10,7 +10,6 @@ Coverage is the share of actuals inside [p10, p90] (nominal 80%).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -18,22 +17,11 @@ import pandas as pd
 from ml.models.forecast.examples import HOLIDAY_HORIZON_CAP, HORIZONS, KPIS, build_examples, holiday_days
 from ml.models.forecast.grid import build_grid
 from ml.models.forecast.model import MIN_ACTIVE_DAYS, KpiForecaster, fit_forecaster
+from ml.models.trained import TrainedModel
 
 VALIDATION_DAYS = 42  # holdout: origins in the last 6 weeks, model trained on outcomes known before them
 MIN_VALIDATION_DAYS = 14
 VALIDATION_HORIZONS = (7, 14)  # horizons whose windows fit in the holdout at least several times over
-
-
-@dataclass(frozen=True)
-class TrainedKpiForecaster:
-    """A fitted forecaster (refit on all known outcomes) with holdout metrics and the holdout rows to re-score."""
-
-    model: KpiForecaster
-    metrics: dict[str, float]
-    params: dict
-    validation_score: float  # mean p50 MAPE over KPIs x validation horizons (lower is better)
-    valid_df: pd.DataFrame
-    holdout_model: object = None  # fitted before the validation window, for champion comparisons
 
 
 def derive_holidays(rows: pd.DataFrame) -> pd.DataFrame:
@@ -102,7 +90,7 @@ def flatten(metrics: pd.DataFrame, prefix: str) -> dict[str, float]:
 
 def train_kpi_forecaster(features: pd.DataFrame, holidays: pd.DataFrame | None = None, seed: int = 0,
                          params: dict | None = None, validation_days: int = VALIDATION_DAYS,
-                         refit: bool = True) -> TrainedKpiForecaster:
+                         refit: bool = True) -> TrainedModel:
     """Fit on ``marts.fct_campaign_day_features`` rows: holdout-validate on the last ``validation_days`` of
     origins (7- and 14-day windows), then refit on every known outcome for deployment."""
     holidays = derive_holidays(features) if holidays is None else holidays[["month", "day"]]
@@ -119,7 +107,7 @@ def train_kpi_forecaster(features: pd.DataFrame, holidays: pd.DataFrame | None =
     metrics = {**flatten(metrics_frame, "valid_"), "n_train_examples": float(len(examples)),
                "validation_cutoff_index": float(cutoff)}
     validation_score = float(metrics_frame["mape_model"].mean())
-    return TrainedKpiForecaster(model=model, metrics=metrics, params={**model.params, "seed": seed,
+    return TrainedModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
                                 "validation_days": validation_days}, validation_score=validation_score,
                                 valid_df=valid, holdout_model=holdout)
 

@@ -1,5 +1,5 @@
 """Dynamic CPM/CPA predictor: the price of scale for each campaign under given market indices."""
 
-from ml.models.pricing.model import PricingModel, TrainedPricingModel, score, train_pricing_model
+from ml.models.pricing.model import PricingModel, score, train_pricing_model
 
-__all__ = ["PricingModel", "TrainedPricingModel", "score", "train_pricing_model"]
+__all__ = ["PricingModel", "score", "train_pricing_model"]

@@ -28,6 +28,7 @@ from ml.models.pricing.fit import (
     pricing_rows,
     typical_spend,
 )
+from ml.models.trained import TrainedModel
 
 ConversionsAt = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Market = Mapping[str, float | np.ndarray] | pd.DataFrame | None
@@ -151,21 +152,9 @@ def score(model: PricingModel, valid_df: pd.DataFrame) -> float:
     return pricing_metrics(model, valid_df)["mape_cpm"]
 
 
-@dataclass(frozen=True)
-class TrainedPricingModel:
-    """The deployable pricing model with time-split validation metrics and the validation rows."""
-
-    model: PricingModel
-    metrics: dict[str, float]
-    params: dict
-    validation_score: float
-    valid_df: pd.DataFrame
-    holdout_model: object = None  # fitted before the validation window, for champion comparisons
-
-
 def train_pricing_model(features: pd.DataFrame, seed: int = 0, params: dict | None = None,
                         validation_days: int = VALIDATION_DAYS, refit: bool = True,
-                        conversions_at: ConversionsAt | None = None) -> TrainedPricingModel:
+                        conversions_at: ConversionsAt | None = None) -> TrainedModel:
     """Fit before the last ``validation_days``, validate CPM on them, then (``refit``) fit on all days.
 
     The fits are deterministic; ``seed`` is accepted for a uniform training interface and recorded in params.
@@ -179,6 +168,6 @@ def train_pricing_model(features: pd.DataFrame, seed: int = 0, params: dict | No
     metrics.update({f"elasticity_{k}": v for k, v in model.cpm_fit.index_elasticity.items()})
     metrics["pooled_pressure"] = model.cpm_fit.pooled_pressure
     metrics["pooled_conversion_elasticity"] = model.conversion_fit.pooled_elasticity
-    return TrainedPricingModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
+    return TrainedModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
                                "validation_days": validation_days}, validation_score=metrics["mape_cpm"],
                                valid_df=valid, holdout_model=holdout)
