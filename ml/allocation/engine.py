@@ -16,6 +16,7 @@ from ml.allocation.inputs import AllocationInputs
 from ml.optimize import Allocation, PortfolioProblem, optimize_portfolio
 
 EXPLORATION_BISECTION_STEPS = 12  # the step share to within 1/4096
+SIMULATION_STREAM, EXPLORATION_COST_STREAM = 1, 2  # seed offsets of the posterior draws each step uses
 
 
 def build_problem(inputs: AllocationInputs, config: AllocationConfig, draw: int | None = None) -> PortfolioProblem:
@@ -72,6 +73,23 @@ def propose(inputs: AllocationInputs, config: AllocationConfig) -> Proposal:
     return Proposal(exploit, proposed, float(weight * moved / max(problem.total_budget, 1e-9)), draw)
 
 
+def posterior_problems(inputs: AllocationInputs, config: AllocationConfig, size: int,
+                       stream: int) -> list[PortfolioProblem]:
+    """Problems on ``size`` posterior draws picked by a seeded stream: every budget compared meets the same draws."""
+    draws = np.random.default_rng(config.seed + stream).integers(inputs.curves.n_draws, size=size)
+    return [build_problem(inputs, config, int(d)) for d in draws]  # loops over draws, never over campaigns
+
+
+def expected_profit(problems: list[PortfolioProblem], budget: np.ndarray) -> float:
+    """Mean portfolio daily profit of ``budget`` over the problems' posterior draws."""
+    return float(np.mean([daily_profit(problem, budget).sum() for problem in problems]))
+
+
+def exploration_cost_problems(inputs: AllocationInputs, config: AllocationConfig) -> list[PortfolioProblem]:
+    """The posterior draws that price an exploration step."""
+    return posterior_problems(inputs, config, config.exploration_cost_draws, EXPLORATION_COST_STREAM)
+
+
 def affordable_weight(inputs: AllocationInputs, config: AllocationConfig, exploit: np.ndarray,
                       step: np.ndarray) -> float:
     """The largest share of the Thompson step whose expected profit cost stays within the exploration budget.
@@ -82,34 +100,26 @@ def affordable_weight(inputs: AllocationInputs, config: AllocationConfig, exploi
     """
     if config.exploration_cost_share is None or not np.any(step):
         return 1.0
-    rng = np.random.default_rng(config.seed + 2)
-    problems = [build_problem(inputs, config, int(d))
-                for d in rng.integers(inputs.curves.n_draws, size=config.exploration_cost_draws)]
-
-    def expected_profit(budget: np.ndarray) -> float:
-        return float(np.mean([daily_profit(problem, budget).sum() for problem in problems]))
-
-    base = expected_profit(exploit)
+    problems = exploration_cost_problems(inputs, config)
+    base = expected_profit(problems, exploit)
     allowed = config.exploration_cost_share * abs(base)
-    if base - expected_profit(exploit + step) <= allowed:
+    if base - expected_profit(problems, exploit + step) <= allowed:
         return 1.0
     low, high = 0.0, 1.0
     for _ in range(EXPLORATION_BISECTION_STEPS):
         mid = 0.5 * (low + high)
-        low, high = (mid, high) if base - expected_profit(exploit + mid * step) <= allowed else (low, mid)
+        low, high = (mid, high) if base - expected_profit(problems, exploit + mid * step) <= allowed else (low, mid)
     return low
 
 
-def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray) -> dict[str, float | np.ndarray]:
+def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray,
+             problems: list[PortfolioProblem] | None = None) -> dict[str, float | np.ndarray]:
     """Monte-Carlo the daily profit of ``budget`` and of today's budgets over the curves' posterior draws."""
-    rng = np.random.default_rng(config.seed + 1)
-    draws = rng.integers(inputs.curves.n_draws, size=config.n_simulations)
+    if problems is None:
+        problems = posterior_problems(inputs, config, config.n_simulations, SIMULATION_STREAM)
     current = inputs.campaigns["current_budget"].to_numpy(float)
-    proposed_profit, current_profit = np.empty(len(draws)), np.empty(len(draws))
-    for i, d in enumerate(draws):  # loops over draws, never over campaigns
-        problem = build_problem(inputs, config, int(d))
-        proposed_profit[i] = daily_profit(problem, budget).sum()
-        current_profit[i] = daily_profit(problem, current).sum()
+    proposed_profit = np.array([daily_profit(problem, budget).sum() for problem in problems])
+    current_profit = np.array([daily_profit(problem, current).sum() for problem in problems])
     gain = proposed_profit - current_profit
     return {
         "expected_profit": float(proposed_profit.mean()),
@@ -126,9 +136,10 @@ def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndar
 def refine(inputs: AllocationInputs, config: AllocationConfig, proposed: np.ndarray) -> tuple[np.ndarray, dict, int]:
     """Pull the proposal halfway back to current budgets while its downside breaks the risk limits."""
     current = inputs.campaigns["current_budget"].to_numpy(float)
+    problems = posterior_problems(inputs, config, config.n_simulations, SIMULATION_STREAM)  # drawn once, reused
     budget = proposed.copy()
     for step in range(config.refine_steps + 1):
-        outcome = simulate(inputs, config, budget)
+        outcome = simulate(inputs, config, budget, problems)
         too_risky = outcome["probability_worse_than_current"] > config.max_loss_probability
         too_small = outcome["expected_gain"] < config.min_expected_gain
         if not (too_risky or too_small) or step == config.refine_steps:

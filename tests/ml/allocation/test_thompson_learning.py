@@ -125,7 +125,7 @@ def test_the_cap_limits_how_much_exploration_moves():
 def test_the_exploration_cost_budget_spends_on_the_uncertain_campaign_only():
     """With a budget of 0.2% of expected daily profit, a well-known portfolio moves less money to explore than one
     with a new campaign, and no exploration step costs more than the budget under the posterior."""
-    from ml.allocation.engine import affordable_weight, build_problem, daily_profit
+    from ml.allocation.engine import affordable_weight, expected_profit, exploration_cost_problems
 
     world = world_for(5)
     config = AllocationConfig(objective="profit", max_change_pct=float("inf"), exploration_cost_share=0.002)
@@ -138,12 +138,9 @@ def test_the_exploration_cost_budget_spends_on_the_uncertain_campaign_only():
                  for s in range(10)]
         weights[days] = np.mean([affordable_weight(inputs, config, exploit, step) * np.abs(step).sum() / 2
                                  for step in steps])  # money the budget lets exploration move
+        problems = exploration_cost_problems(inputs, config)
+        base = expected_profit(problems, exploit)
         for step in steps:
             w = affordable_weight(inputs, config, exploit, step)
-            draws = np.random.default_rng(config.seed + 2).integers(inputs.curves.n_draws,
-                                                                    size=config.exploration_cost_draws)
-            base = np.mean([daily_profit(build_problem(inputs, config, int(d)), exploit).sum() for d in draws])
-            moved = np.mean([daily_profit(build_problem(inputs, config, int(d)), exploit + w * step).sum()
-                             for d in draws])
-            assert base - moved <= 0.002 * abs(base) + 1e-6
+            assert base - expected_profit(problems, exploit + w * step) <= 0.002 * abs(base) + 1e-6
     assert weights[7] > weights[120]
