@@ -12,6 +12,7 @@ from ml.monitoring.accuracy import error_metrics
 from ml.monitoring.alerts import AlertThresholds, budget_cuts, raise_alerts
 from ml.monitoring.drift import DriftThresholds, drifted_metrics
 
+NEVER_RETRAINED = -(10**6)  # a day long before any loop day, so never-retrained campaigns are always judged
 BASELINE_DAYS = 7  # days before the evaluation window that show whether the model used to be right
 
 
@@ -29,18 +30,13 @@ class Monitor:
     _alert_keys: set[tuple[str, str, int]] = field(default_factory=set)
     retrained_since: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     cooldown_days: int = 0
-    _judged_from: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def __post_init__(self) -> None:
-        self.retrained_since = np.zeros(len(self.campaigns), dtype=int)
-        self._judged_from = np.zeros(len(self.campaigns), dtype=int)
+        self.retrained_since = np.full(len(self.campaigns), NEVER_RETRAINED, dtype=int)
 
     def retrained(self, day: int, campaigns: np.ndarray) -> None:
         """Move the cursor of retrained campaigns: their next judgement starts with the new model's predictions."""
         self.retrained_since[campaigns] = day
-        # A retrain right after a break sees only a few days of the new regime; its misses until the weekly refits
-        # catch up are the same drift, not a new one: one drift, one retrain.
-        self._judged_from[campaigns] = day + self.cooldown_days
 
     def record(self, day: int, version: int, budget: np.ndarray, expected_conversions: np.ndarray) -> None:
         """What the allocation predicted for the day it set budgets for."""
@@ -97,7 +93,10 @@ class Monitor:
         if first < BASELINE_DAYS:
             return none
         recent = pd.concat(self.log[first:day], ignore_index=True)
-        ready = self.campaigns["campaign_id"].to_numpy()[(self.retrained_since <= first) & (self._judged_from <= day)]
+        # A retrain right after a break sees only a few days of the new regime; its misses until the weekly refits
+        # catch up are the same drift, not a new one: one drift, one retrain (the cooldown).
+        ready = self.campaigns["campaign_id"].to_numpy()[(self.retrained_since <= first)
+                                                         & (self.retrained_since + self.cooldown_days <= day)]
         recent = recent[recent["campaign_id"].isin(ready)].assign(
             sign=lambda f: np.sign(f["actual_cpa"] - f["expected_cpa"]))
         judged = recent.groupby("campaign_id").filter(
