@@ -28,6 +28,11 @@ class PmiPaths(BaseModel):
         return self.home / "feast"
 
     @property
+    def dashboard_page(self) -> Path:
+        """The executive dashboard (one self-contained HTML page)."""
+        return self.home / "dashboard" / "index.html"
+
+    @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -89,14 +88,6 @@ def print_recommendations(console: Console, paths: PmiPaths) -> None:
     console.print(table)
 
 
-def dashboard_page(paths: PmiPaths) -> Path:
-    """The page the ``executive_dashboard`` asset wrote in this run (built here only if that asset was skipped)."""
-    from ml.reporting.dashboard import build_dashboard, dashboard_path
-
-    page = dashboard_path(paths)
-    return page if page.exists() else build_dashboard(paths).path
-
-
 def run(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 120))
     paths = pmi_paths(args.home).ensure()
@@ -112,5 +103,6 @@ def run(args: argparse.Namespace) -> int:
     print_recommendations(console, paths)
     console.print(f"Finished in {time.monotonic() - started:.0f}s. Warehouse: {paths.warehouse}")
     console.print(f"Dagster run {result.run_id}: `DAGSTER_HOME={paths.home / 'dagster'} dagster dev` shows it.")
-    console.print(f"Executive dashboard: {dashboard_page(paths)}  (`pmi dashboard --serve` serves it)")
+    # The run succeeded, so its `executive_dashboard` asset rewrote the page.
+    console.print(f"Executive dashboard: {paths.dashboard_page}  (`pmi dashboard --serve` serves it)")
     return 0

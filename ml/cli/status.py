@@ -50,7 +50,7 @@ def print_recent_activity(console: Console, paths) -> None:
     alerts = _optional(paths, "SELECT severity, count(*) AS n FROM monitoring.alerts GROUP BY ALL ORDER BY severity")
     if alerts is not None and len(alerts):
         console.print("Alerts raised so far: " + ", ".join(f"{r.n} {r.severity}" for r in alerts.itertuples()))
-    page = paths.home / "dashboard" / "index.html"
+    page = paths.dashboard_page
     if page.exists():
         built = dt.datetime.fromtimestamp(page.stat().st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         console.print(f"Executive dashboard: {page} (built {built}; `pmi dashboard --serve` serves it)")

@@ -51,7 +51,7 @@ class DashboardPage:
 
 
 def dashboard_path(paths: PmiPaths) -> Path:
-    return paths.home / "dashboard" / "index.html"
+    return paths.dashboard_page
 
 
 def build_sections(data: DashboardData) -> list[Section]:
