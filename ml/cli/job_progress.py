@@ -16,21 +16,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 POLL_SECONDS = 0.5
 
 
-def _finished_steps(instance, run_id: str) -> tuple[int, str]:
-    """Steps that succeeded, failed or were skipped so far, and the step that started last."""
-    import dagster as dg
+class StepCounter:
+    """Reads a run's step events as they arrive (from a cursor, so each poll reads only what is new)."""
 
-    done, current = 0, ""
-    finished = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED}
-    for record in instance.get_records_for_run(run_id, limit=100_000).records:
-        event = record.event_log_entry.dagster_event
-        if event is None:
-            continue
-        if event.event_type in finished:
-            done += 1
-        elif event.event_type == dg.DagsterEventType.STEP_START:
-            current = event.step_key or ""
-    return done, current
+    def __init__(self, instance, run_id: str) -> None:
+        self.instance, self.run_id = instance, run_id
+        self.cursor: str | None = None
+        self.finished, self.current = 0, ""
+
+    def poll(self) -> None:
+        import dagster as dg
+
+        kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS,
+                 dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.STEP_SKIPPED}
+        batch = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, of_type=kinds)
+        self.cursor = batch.cursor or self.cursor
+        for record in batch.records:
+            event = record.event_log_entry.dagster_event
+            if event.event_type == dg.DagsterEventType.STEP_START:
+                self.current = event.step_key or ""
+            else:
+                self.finished += 1
 
 
 def execute_with_progress(job, run_config: dict[str, Any], instance, console: Console, label: str):
@@ -49,14 +55,16 @@ def execute_with_progress(job, run_config: dict[str, Any], instance, console: Co
     worker = threading.Thread(target=work, name=f"pmi-{job.name}", daemon=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("[dim]{task.fields[step]}"))
+    steps = StepCounter(instance, run_id)
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(label, total=total, step="")
         worker.start()
         while worker.is_alive():
             worker.join(POLL_SECONDS)
-            done, current = _finished_steps(instance, run_id)
-            progress.update(task, completed=min(done, total), step=current)
-        progress.update(task, completed=_finished_steps(instance, run_id)[0], step="")
+            steps.poll()
+            progress.update(task, completed=min(steps.finished, total), step=steps.current)
+        steps.poll()
+        progress.update(task, completed=steps.finished, step="")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
