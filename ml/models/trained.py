@@ -1,4 +1,4 @@
-"""What a time-split training run of a campaign-level model returns (CAC, pricing, KPI forecaster alike)."""
+"""What a time-split training run returns, and the validation rows a champion comparison may use."""
 
 from __future__ import annotations
 
@@ -19,3 +19,10 @@ class TrainedModel:
     validation_score: float  # lower is better
     valid_df: pd.DataFrame
     holdout_model: Any = None
+
+
+def rows_known_after(frame: pd.DataFrame, known_at: pd.Series, after: pd.Timestamp | None) -> pd.DataFrame:
+    """Validation rows whose outcome was known only after ``after`` (all rows when None)."""
+    if after is None:
+        return frame
+    return frame[(pd.to_datetime(known_at) > pd.Timestamp(after)).to_numpy()]

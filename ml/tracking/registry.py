@@ -113,13 +113,6 @@ def champion_data_end(name: str) -> pd.Timestamp | None:
     return pd.Timestamp(tag) if tag else None
 
 
-def rows_known_after(frame: pd.DataFrame, known_at: pd.Series, after: pd.Timestamp | None) -> pd.DataFrame:
-    """Validation rows whose outcome was known only after ``after`` (all rows when None)."""
-    if after is None:
-        return frame
-    return frame[(pd.to_datetime(known_at) > pd.Timestamp(after)).to_numpy()]
-
-
 def _better(challenger: float, champion: float, lower_is_better: bool) -> bool:
     return challenger < champion if lower_is_better else challenger > champion
 

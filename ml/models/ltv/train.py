@@ -15,7 +15,7 @@ import pandas as pd
 from ml.models.ltv.ensemble import LtvConfig, LtvEnsemble
 from ml.models.ltv.features import is_mature
 from ml.models.ltv.learners import LearnerParams
-from ml.tracking.registry import rows_known_after
+from ml.models.trained import rows_known_after
 
 VALIDATION_METRIC = "ltv_d90_rmse"  # preferred; a history too short for mature d90 users uses its split's horizon
 

@@ -15,13 +15,13 @@ import pandas as pd
 
 from ml.features.store import training_frame
 from ml.models import cac, forecast, pricing
+from ml.models.trained import rows_known_after
 from ml.settings import PmiPaths
 from ml.tracking.registry import (
     RegisteredModel,
     champion_version,
     load_champion,
     register_if_better,
-    rows_known_after,
     training_run,
 )
 from ml.warehouse.connection import read_sql, transaction

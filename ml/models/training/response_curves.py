@@ -10,9 +10,10 @@ import pandas as pd
 from ml.models.response.fit import ResponseFitConfig, fit_response_curves
 from ml.models.response.panel import daily_panel
 from ml.models.response.result import ResponseCurveSet
+from ml.models.trained import rows_known_after
 from ml.models.training.data import delivery_frames
 from ml.settings import PmiPaths
-from ml.tracking.registry import RegisteredModel, register_if_better, rows_known_after, training_run
+from ml.tracking.registry import RegisteredModel, register_if_better, training_run
 
 MODEL_NAME = "response_curves"
 VALIDATION_DAYS = 14

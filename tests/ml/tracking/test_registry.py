@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ml.models.trained import rows_known_after
 from ml.settings import pmi_paths
 from ml.tracking.registry import (
     champion_version,
     load_champion,
     register_if_better,
-    rows_known_after,
     training_run,
 )
 
