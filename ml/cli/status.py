@@ -31,17 +31,24 @@ def _optional(paths, sql: str):
         return None
 
 
+def print_table(console: Console, title: str, columns: tuple[str, ...], rows) -> None:
+    """One rich table of already formatted cells."""
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
 def print_recent_activity(console: Console, paths) -> None:
     """Last ingests, the latest accuracy evaluation, open alerts and the dashboard: what else ran, and when."""
     ingests = _optional(paths, "SELECT * FROM audit.ingest_runs ORDER BY started_at DESC LIMIT 3")
     if ingests is not None and len(ingests):
-        table = Table(title="Last ingests (pmi ingest)")
-        for col in ("run_id", "started_at", "inserted", "replaced", "unchanged", "quarantined"):
-            table.add_column(col)
-        for row in ingests.itertuples():
-            table.add_row(row.run_id, str(row.started_at), f"{row.rows_inserted:,}", f"{row.rows_replaced:,}",
-                          f"{row.rows_unchanged:,}", f"{row.rows_quarantined:,}")
-        console.print(table)
+        print_table(console, "Last ingests (pmi ingest)",
+                    ("run_id", "started_at", "inserted", "replaced", "unchanged", "quarantined"),
+                    ((r.run_id, str(r.started_at), f"{r.rows_inserted:,}", f"{r.rows_replaced:,}",
+                      f"{r.rows_unchanged:,}", f"{r.rows_quarantined:,}") for r in ingests.itertuples()))
     accuracy = _optional(paths, """SELECT evaluation_id, evaluated_through, metric, mape FROM monitoring.model_accuracy
                                    QUALIFY evaluated_at = max(evaluated_at) OVER () ORDER BY metric""")
     if accuracy is not None and len(accuracy):
@@ -70,21 +77,16 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"Simulator clock (next hour to simulate): {clock['next_hour_ts'].iloc[0]}")
     runs = _optional(paths, "SELECT * FROM audit.allocation_runs ORDER BY applied_at DESC LIMIT 5")
     if runs is not None and len(runs):
-        table = Table(title="Last allocation runs")
-        for col in ("run_id", "applied_at", "effective_ts", "triggered_by", "total_before", "total_after"):
-            table.add_column(col)
-        for row in runs.itertuples():
-            table.add_row(row.run_id, str(row.applied_at), str(row.effective_ts), row.triggered_by,
-                          f"{row.total_before:,.2f}", f"{row.total_after:,.2f}")
-        console.print(table)
+        print_table(console, "Last allocation runs",
+                    ("run_id", "applied_at", "effective_ts", "triggered_by", "total_before", "total_after"),
+                    ((r.run_id, str(r.applied_at), str(r.effective_ts), r.triggered_by, f"{r.total_before:,.2f}",
+                      f"{r.total_after:,.2f}") for r in runs.itertuples()))
     print_recent_activity(console, paths)
     console.print("Champion models: " + ", ".join(f"{m} v{champion_version(paths, m) or '-'}" for m in MODELS))
     budgets = _optional(paths, budget_in_effect_sql() + " ORDER BY campaign_id")
     if budgets is not None:
-        table = Table(title=f"Current daily budgets (total {budgets['daily_budget'].sum():,.2f})")
-        for col in ("campaign", "daily budget", "effective from", "source"):
-            table.add_column(col)
-        for row in budgets.itertuples():
-            table.add_row(row.campaign_id, f"{row.daily_budget:,.2f}", str(row.effective_ts), row.source)
-        console.print(table)
+        print_table(console, f"Current daily budgets (total {budgets['daily_budget'].sum():,.2f})",
+                    ("campaign", "daily budget", "effective from", "source"),
+                    ((r.campaign_id, f"{r.daily_budget:,.2f}", str(r.effective_ts), r.source)
+                     for r in budgets.itertuples()))
     return 0
