@@ -11,6 +11,11 @@ import pandas as pd
 from ml.simulation import catalog
 from ml.simulation.config import SimulationConfig
 
+# Campaign-specific log-normal scatter of user value around what its network, platform, geo and targeting imply:
+# the part of a campaign's LTV no pooled model can know before seeing the campaign's own users.
+CAMPAIGN_PAYER_SHARE_LOG_SD = 0.15
+CAMPAIGN_PAYER_VALUE_LOG_SD = 0.15
+
 
 @dataclass(frozen=True)
 class Portfolio:
@@ -82,9 +87,9 @@ def draw_portfolio(config: SimulationConfig) -> Portfolio:
     half_sat_spend = base_budget * rng.uniform(0.5, 2.5, n)
     payer_share = np.clip(config.payer_share_median * net["payer_mult"].to_numpy() * plat["payer_mult"].to_numpy()
                           * geo_t["payer_mult"].to_numpy() * tgt["payer_mult"].to_numpy()
-                          * rng.lognormal(0, 0.15, n), 0.002, 0.6)
+                          * rng.lognormal(0, CAMPAIGN_PAYER_SHARE_LOG_SD, n), 0.002, 0.6)
     payer_value_median = (config.payer_value_median * net["value_mult"].to_numpy() * plat["value_mult"].to_numpy()
-                          * geo_t["value_mult"].to_numpy() * rng.lognormal(0, 0.15, n))
+                          * geo_t["value_mult"].to_numpy() * rng.lognormal(0, CAMPAIGN_PAYER_VALUE_LOG_SD, n))
     mean_payer_value = payer_value_median * np.exp(config.payer_value_sigma**2 / 2)
     truth = pd.DataFrame(
         {

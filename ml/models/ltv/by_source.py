@@ -7,28 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ml.models.ltv.development import developed_ltv_by_source
 from ml.models.ltv.evaluation import top_share
 from ml.models.ltv.features import is_mature, label_column
 
 SOURCE_COLS: tuple[str, ...] = ("network", "platform", "geo", "creative_format")
 HIGH_CONFIDENCE_MATURE = 100
 MEDIUM_CONFIDENCE_MATURE = 20
-MIN_MODEL_RELATIVE_ERROR = 0.05
-
-
-def blend_with_observed(predicted: pd.Series, observed: pd.Series, observed_var: pd.Series) -> pd.Series:
-    """Weight on the observed mature mean: its sampling variance against the model's source-level error variance.
-
-    The model's error variance is estimated across sources (mean squared gap to the observed means minus their
-    sampling variance), floored at ``MIN_MODEL_RELATIVE_ERROR`` of the prediction, so big mature sources follow
-    their own realised value and young or small ones the model.
-    """
-    has = observed.notna() & observed_var.notna()
-    gap = ((predicted - observed) ** 2 - observed_var)[has]
-    relative = float(np.sqrt(max((gap / predicted[has].clip(lower=1e-9) ** 2).mean(), 0.0))) if has.any() else 0.0
-    model_var = (max(relative, MIN_MODEL_RELATIVE_ERROR) * predicted) ** 2
-    weight = (model_var / (model_var + observed_var)).where(has, 0.0)
-    return weight.fillna(0.0)
 
 
 def confidence_label(n_mature: pd.Series | np.ndarray) -> np.ndarray:
@@ -39,12 +24,13 @@ def confidence_label(n_mature: pd.Series | np.ndarray) -> np.ndarray:
 
 def ltv_by_source(users_df: pd.DataFrame, predictions: pd.DataFrame, source_cols: Sequence[str] = SOURCE_COLS,
                   horizon: int = 90, as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
-    """Mean predicted LTV per source (a combination of ``source_cols``) beside what its mature users realised.
+    """Mean predicted LTV per source (a combination of ``source_cols``) beside what its users have realised so far.
 
     ``predictions`` is ``LtvEnsemble.predict_distribution`` output for ``users_df`` (same row order). Columns:
     n_users, n_mature (users mature at ``horizon``), ltv_d{h}_mean / median / p10 / p90 (means over users),
-    p_payer, observed_ltv_d{h} (mean realised by mature users), blended_ltv_d{h} (model and observed mean
-    combined by their error variances, ``blend_with_observed``) with its observed_weight, top10_value_share
+    p_payer, observed_ltv_d{h} (mean realised by mature users), blended_ltv_d{h} (every user's revenue so far
+    developed to the horizon, the model's prediction for users with no evidence yet: ``development``) with
+    observed_weight (the share of users whose own revenue it rests on), top10_value_share
     (share of the source's predicted value held by its top 10% of users by predicted value), confidence
     (high / medium / low).
     """
@@ -64,11 +50,10 @@ def ltv_by_source(users_df: pd.DataFrame, predictions: pd.DataFrame, source_cols
     out.insert(0, "n_users", grouped.size())
     out.insert(1, "n_mature", grouped["mature"].sum().astype(int))
     out[f"observed_ltv_d{horizon}"] = grouped["observed"].mean()
-    observed_var = grouped["observed"].var() / out["n_mature"].where(out["n_mature"] > 1)
-    weight = blend_with_observed(out[f"ltv_d{horizon}_mean"], out[f"observed_ltv_d{horizon}"], observed_var)
-    out["observed_weight"] = weight
-    out[f"blended_ltv_d{horizon}"] = (weight * out[f"observed_ltv_d{horizon}"].fillna(0.0)
-                                      + (1 - weight) * out[f"ltv_d{horizon}_mean"])
+    developed = developed_ltv_by_source(users_df, predictions[f"ltv_d{horizon}_mean"].to_numpy(), cols, horizon,
+                                        as_of)
+    out["observed_weight"] = 1.0 - developed["model_share"]
+    out[f"blended_ltv_d{horizon}"] = developed[f"developed_ltv_d{horizon}"]
     mean_col = f"ltv_d{horizon}_mean"
     out["top10_value_share"] = grouped[mean_col].apply(lambda v: top_share(v.to_numpy(), 0.1))
     out["confidence"] = confidence_label(out["n_mature"])

@@ -41,3 +41,18 @@ def test_time_curve_factor_close_to_truth(ltv_frames):
     true_factor = expected_value_share_by_day(truth, 180) / expected_value_share_by_day(truth, 90)
     fitted = curve.factor(truth["campaign_id"], 180)
     assert np.all(np.abs(fitted / true_factor - 1) < 0.08)
+
+
+def test_campaign_ltv_d90_within_sampling_error_of_truth(ltv_frames, trained_ltv):
+    """The allocator's per-campaign LTV (every user's revenue so far, developed) sits inside the sampling band of
+    the campaign's own mature users around the true expected d90."""
+    from ml.models.ltv import ltv_by_source
+
+    df = ltv_frames["features"]
+    pred = trained_ltv.model.predict_distribution(df)
+    table = ltv_by_source(df, pred, ("campaign_id",)).set_index("campaign_id")
+    truth = expected_ltv(ltv_frames["campaign_truth"], 90).reindex(table.index)
+    mature = df[df["is_mature_d90"]].groupby("campaign_id")["revenue_d90"]
+    band = 3 * mature.std() / np.sqrt(mature.size()) + 0.03 * truth
+    assert (table["observed_weight"] > 0.9).all()
+    assert (np.abs(table["blended_ltv_d90"] - truth) < band.reindex(table.index)).all()
