@@ -71,7 +71,7 @@ def ltv_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> d
 
 @dg.asset(group_name="predictions", deps=[ltv_model], kinds={"duckdb"})
 def campaign_ltv(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
-    """Predicted d90 LTV per campaign (champion model, blended with mature users' actuals), with confidence."""
+    """d90 LTV per campaign: users' revenue so far developed to day 90, the champion model for the newest users."""
     table = publish_campaign_ltv(pmi_home.paths())
     preview = table[["campaign_id", "n_users", "n_mature", "ltv_d90_mean", "blended_ltv_d90", "confidence"]]
     return dg.MaterializeResult(metadata={

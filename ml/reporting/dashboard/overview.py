@@ -96,5 +96,6 @@ def users_section(data: DashboardData) -> Section:
              f"{health_label(f['ltv_cac'])} (baseline {ratio(f['ltv_cac_base'])})"),
     ])
     return Section("users", "User metrics", body + note(
-        "LTV is the allocation's value per user (predicted by the champion LTV model, blended with mature users' "
-        f"actuals); 'Healthy' means LTV/CAC >= {HEALTHY_LTV_CAC:g}, 'Thin margin' >= 1, else 'Losing money'."))
+        "LTV is the allocation's value per user (what each campaign's users have paid so far, developed to day 90; "
+        "the champion LTV model for users too new to tell); "
+        f"'Healthy' means LTV/CAC >= {HEALTHY_LTV_CAC:g}, 'Thin margin' >= 1, else 'Losing money'."))
