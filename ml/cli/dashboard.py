@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import signal
 from pathlib import Path
 
 from ml.cli.errors import BadInputError
@@ -24,9 +25,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def stop_on_terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a process manager, a test harness) stops the server like Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def serve(directory: Path, port: int) -> None:
-    """Serve ``directory`` on localhost only (the page holds business data) until interrupted."""
+    """Serve ``directory`` on localhost only (the page holds business data) until interrupted or terminated.
+
+    The SIGTERM handler is installed explicitly: a server started from a background shell can inherit SIGTERM as
+    ignored and would then outlive whoever started it.
+    """
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    signal.signal(signal.SIGTERM, stop_on_terminate)
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         print(f"Serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -24,17 +25,26 @@ def test_missing_warehouse_is_bad_input(tmp_path, capsys):
     assert "no warehouse yet" in capsys.readouterr().err
 
 
-def test_serve_answers_on_localhost(small_warehouse, tmp_path):
+def ignore_sigterm() -> None:
+    """What a child of a background shell inherits: SIGTERM set to ignored."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def test_serve_answers_on_localhost_and_stops_on_sigterm(small_warehouse, tmp_path):
     out = tmp_path / "served" / "index.html"
     proc = subprocess.Popen([*PMI, "dashboard", "--home", str(small_warehouse.home), "--out", str(out),
                              "--serve", "--port", "0"], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[3])
+                            cwd=Path(__file__).resolve().parents[3], preexec_fn=ignore_sigterm)
     try:
         assert proc.stdout.readline().strip() == str(out)
         url = proc.stdout.readline().split()[1]
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url, timeout=30) as response:
             assert response.read().decode() == out.read_text()
-    finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        assert proc.wait(timeout=30) == 0
+        assert proc.stdout.read().strip() == "stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
