@@ -1,13 +1,13 @@
-"""Chain-ladder LTV per source: every user's revenue so far, developed to the horizon by the source's own curve.
+"""LTV per source from every user's revenue so far, developed to the horizon along the source's value curve.
 
 A source's mature users alone waste most of its evidence: a user aged 60 days has already shown whether and
-how much they pay. As actuaries develop claims, each immature user's revenue at the last complete checkpoint
-(day 1, 3, 7 or 30) is scaled by the source's development factor (sum of mature users' revenue at the horizon
-over their sum at that checkpoint, shrunk toward the portfolio's factor as if ``PRIOR_MATURE_USERS`` typical users
-of the portfolio were added, so a source with a handful of mature users cannot multiply by a wild ratio, and a
-source without any takes the portfolio's); users younger than a day, and portfolios without mature users, keep
-the model's prediction. Only checkpoints the user has
-passed at ``as_of`` are read, so nothing after ``as_of`` is used.
+how much they pay. As actuaries develop claims, each immature user's revenue at the last checkpoint they have
+passed (day 1, 3, 7 or 30) is scaled by the source's development factor ``G(horizon) / G(checkpoint)`` of its
+fitted value curve (``TimeCurve``, fitted on every user old enough to show it, so a source's pace of spending is
+read before anyone in it reaches the horizon, and sparse sources borrow the portfolio's curve). Before enough
+payers are old enough to fit curves, the portfolio's ratio of mature users' horizon revenue to their checkpoint
+revenue develops everyone; users younger than a day, and portfolios with neither, keep the model's prediction.
+Only checkpoints a user has passed at ``as_of`` are read, so nothing after ``as_of`` is used.
 """
 
 from __future__ import annotations
@@ -17,25 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ml.models.ltv.curves import TimeCurve
 from ml.models.ltv.features import is_mature, label_column, user_age_days
 
 CHECKPOINT_DAYS: tuple[int, ...] = (1, 3, 7, 30)
-PRIOR_MATURE_USERS = 200.0
-
-
-def development_factors(sums: pd.DataFrame, counts: pd.Series, day: int,
-                        prior_mature_users: float = PRIOR_MATURE_USERS) -> tuple[pd.Series, float]:
-    """Horizon revenue over checkpoint revenue per source, credibility-weighted toward the portfolio's ratio, and
-    that portfolio ratio (what a source without mature users gets; NaN when no mature user paid by the
-    checkpoint)."""
-    checkpoint = sums[f"revenue_d{day}"]
-    pooled_checkpoint = checkpoint.sum() / max(counts.sum(), 1)  # per mature user
-    if pooled_checkpoint <= 0:
-        return pd.Series(np.nan, index=sums.index), float("nan")
-    pooled_factor = float(sums["label"].sum() / checkpoint.sum())
-    prior_mass = prior_mature_users * pooled_checkpoint
-    by_source = (sums["label"] + prior_mass * pooled_factor) / (checkpoint + prior_mass)
-    return by_source.where(checkpoint + prior_mass > 0), pooled_factor
+MIN_CURVE_PAYERS = 20  # payers mature at the curve's reference checkpoint before curves are fitted
 
 
 def last_checkpoint(age_days: np.ndarray, horizon: int) -> np.ndarray:
@@ -46,9 +32,32 @@ def last_checkpoint(age_days: np.ndarray, horizon: int) -> np.ndarray:
     return checkpoint
 
 
+def curve_factors(users_df: pd.DataFrame, source_code: np.ndarray, horizon: int, as_of: pd.Timestamp | None,
+                  days: Sequence[int]) -> dict[int, np.ndarray] | None:
+    """Per user and checkpoint day, ``G(horizon) / G(day)`` of the user's source's value curve (referenced to
+    the last checkpoint); None when fewer than ``MIN_CURVE_PAYERS`` payers are mature at that checkpoint."""
+    ref = max(days)
+    end = pd.Timestamp(users_df["as_of_ts"].max()) if as_of is None else pd.Timestamp(as_of)
+    frame = users_df.assign(source_code=source_code)
+    paid = (frame[label_column(ref)].to_numpy(dtype=float) > 0) & is_mature(frame, ref, end)
+    if paid.sum() < MIN_CURVE_PAYERS:
+        return None
+    fitted = TimeCurve(ref=ref, key="source_code").fit(frame, end)
+    to_horizon = fitted.factor(source_code, horizon)
+    return {day: to_horizon / fitted.factor(source_code, day) for day in days}
+
+
+def portfolio_factors(label: np.ndarray, seen: dict[int, np.ndarray], mature: np.ndarray) -> dict[int, float]:
+    """Mature users' total horizon revenue over their total revenue at each checkpoint (NaN if nobody paid)."""
+    out = {}
+    for day, revenue in seen.items():
+        total = revenue[mature].sum()
+        out[day] = float(label[mature].sum() / total) if total > 0 else float("nan")
+    return out
+
+
 def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_cols: Sequence[str],
-                         horizon: int = 90, as_of: pd.Timestamp | None = None,
-                         prior_mature_users: float = PRIOR_MATURE_USERS) -> pd.DataFrame:
+                         horizon: int = 90, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """Per user: ``developed`` value at ``horizon`` and how it was obtained (``basis``: mature / developed / model).
 
     ``predicted`` is the model's mean at ``horizon`` per user (same row order), the fallback where there is no
@@ -58,40 +67,33 @@ def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_c
     age = user_age_days(users_df, as_of)
     mature = is_mature(users_df, horizon, as_of)
     checkpoint = last_checkpoint(age, horizon)
-    frame = users_df[cols].reset_index(drop=True).copy()
     label = users_df[label_column(horizon)].to_numpy(dtype=float)
-    frame["label"] = np.where(mature, label, 0.0)
     days = [d for d in CHECKPOINT_DAYS if d < horizon]
-    for day in days:
-        frame[f"revenue_d{day}"] = np.where(age >= day, users_df[label_column(day)].to_numpy(dtype=float), np.nan)
+    seen = {d: np.where(age >= d, users_df[label_column(d)].to_numpy(dtype=float), np.nan) for d in days}
+    source_code = users_df[cols].groupby(cols, observed=True, sort=True, dropna=False).ngroup().to_numpy()
 
-    matured = frame[mature].groupby(cols, observed=True, dropna=False)
-    sums = matured[["label", *(f"revenue_d{d}" for d in days)]].sum()
-    counts = matured.size()
+    curves = curve_factors(users_df, source_code, horizon, as_of, days) if len(users_df) else None
+    pooled = portfolio_factors(label, seen, mature)
     developed = np.where(mature, label, np.nan)
-    keys = pd.MultiIndex.from_frame(frame[cols])
     for day in days:
-        factor, pooled = development_factors(sums, counts, day, prior_mature_users)
-        user_factor = factor.reindex(keys if len(cols) > 1 else frame[cols[0]]).fillna(pooled).to_numpy()
+        factor = curves[day] if curves is not None else np.full(len(users_df), pooled[day])
         take = ~mature & (checkpoint == day)
-        developed = np.where(take, frame[f"revenue_d{day}"].to_numpy() * user_factor, developed)
+        developed = np.where(take, seen[day] * factor, developed)
     from_model = np.isnan(developed)
-    out = frame[cols].copy()
+    out = users_df[cols].reset_index(drop=True)
     out["developed"] = np.where(from_model, np.asarray(predicted, dtype=float), developed)
     out["basis"] = np.where(mature, "mature", np.where(from_model, "model", "developed"))
     return out
 
 
 def developed_ltv_by_source(users_df: pd.DataFrame, predicted: np.ndarray, source_cols: Sequence[str],
-                            horizon: int = 90, as_of: pd.Timestamp | None = None,
-                            prior_mature_users: float = PRIOR_MATURE_USERS) -> pd.DataFrame:
+                            horizon: int = 90, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
     """Per source: developed mean LTV at ``horizon``, its sampling variance, and the share of users the model
     had to fill in (``model_share``)."""
     cols = list(source_cols)
-    per_user = developed_user_value(users_df, predicted, cols, horizon, as_of, prior_mature_users)
+    per_user = developed_user_value(users_df, predicted, cols, horizon, as_of)
     per_user["from_model"] = per_user["basis"] == "model"
     grouped = per_user.groupby(cols, observed=True, sort=True, dropna=False)
-    out = pd.DataFrame({f"developed_ltv_d{horizon}": grouped["developed"].mean(),
-                        "developed_var": grouped["developed"].var() / grouped.size(),
-                        "model_share": grouped["from_model"].mean()})
-    return out
+    return pd.DataFrame({f"developed_ltv_d{horizon}": grouped["developed"].mean(),
+                         "developed_var": grouped["developed"].var() / grouped.size(),
+                         "model_share": grouped["from_model"].mean()})

@@ -1,11 +1,12 @@
-"""Chain-ladder development: exact on hand-computed cases, equal to the mature mean when all are mature, blind to
-anything after ``as_of``."""
+"""Development of users' revenue so far: exact on hand-computed cases, equal to the mature mean when all are mature,
+along each source's own value curve once curves can be fitted, blind to anything after ``as_of``."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ml.models.ltv.curves import curve
 from ml.models.ltv.development import developed_ltv_by_source, developed_user_value, last_checkpoint
 
 NOW = pd.Timestamp("2026-10-01")
@@ -13,7 +14,8 @@ NOW = pd.Timestamp("2026-10-01")
 
 def _users(ages: list[float], revenue: dict[int, list[float]], source: str = "s") -> pd.DataFrame:
     return pd.DataFrame({"campaign_id": source, "install_ts": [NOW - pd.Timedelta(days=a) for a in ages],
-                         "as_of_ts": NOW, **{f"revenue_d{d}": v for d, v in revenue.items()}})
+                         "as_of_ts": NOW, **{f"revenue_d{d}": v for d, v in revenue.items()},
+                         "revenue_total": np.nan})
 
 
 def test_last_checkpoint_is_the_latest_passed_day():
@@ -26,10 +28,10 @@ def test_immature_users_are_developed_by_the_sources_mature_factor():
     # Two mature users: 10 at d30 -> 15 at d90 (factor 1.5); 4 at d7 -> 15 at d90 (factor 15 / 4).
     users = _users([100, 100, 40, 10, 0.2], {1: [2, 0, 1, 1, 0], 3: [2, 0, 1, 2, 0], 7: [4, 0, 3, 2, 0],
                                              30: [10, 0, 4, 0, 0], 90: [15, 0, 0, 0, 0]})
-    per_user = developed_user_value(users, np.full(5, 0.7), ["campaign_id"], prior_mature_users=0)
+    per_user = developed_user_value(users, np.full(5, 0.7), ["campaign_id"])
     assert per_user["basis"].tolist() == ["mature", "mature", "developed", "developed", "model"]
     assert np.allclose(per_user["developed"], [15, 0, 4 * 1.5, 2 * 15 / 4, 0.7])
-    out = developed_ltv_by_source(users, np.full(5, 0.7), ["campaign_id"], prior_mature_users=0).iloc[0]
+    out = developed_ltv_by_source(users, np.full(5, 0.7), ["campaign_id"]).iloc[0]
     assert np.isclose(out["developed_ltv_d90"], (15 + 6 + 7.5 + 0.7) / 5)
     assert np.isclose(out["model_share"], 0.2)
 
@@ -65,17 +67,27 @@ def test_nothing_after_as_of_reaches_the_estimate():
     assert np.isclose(early["developed_ltv_d90"].iloc[0], 1.0)
 
 
-def test_a_source_with_few_mature_users_borrows_the_portfolios_factor():
-    """Big source: d7 -> d90 factor 2; small source (2 mature users): raw factor 10, shrunk most of the way to 2."""
-    big = _users([100] * 2_000 + [20], {d: [1.0] * 2_001 for d in (1, 3, 7)} | {30: [1.5] * 2_001, 90: [2.0] * 2_001},
-                 "big")
-    small = _users([100, 100, 20], {d: [1.0, 0.0, 1.0] for d in (1, 3, 7)} | {30: [5.0, 0.0, 5.0],
-                                                                              90: [10.0, 0.0, 10.0]}, "small")
-    users = pd.concat([big, small], ignore_index=True)
+
+def _curve_users(source: str, ages: np.ndarray, burst: float, tau: float, value: float = 10.0) -> pd.DataFrame:
+    """Payers whose revenue follows ``G(d) = burst + 1 - exp(-d / tau)`` exactly (value reached at day 180)."""
+    share = {d: curve(min(d, 180), burst, tau) / curve(180, burst, tau) for d in (1, 3, 7, 30, 90, 180)}
+    frame = pd.DataFrame({"campaign_id": source, "install_ts": NOW - pd.to_timedelta(ages, unit="D"), "as_of_ts": NOW,
+                          "revenue_total": value * curve(np.minimum(ages, 180), burst, tau) / curve(180, burst, tau)})
+    for d, s in share.items():
+        frame[f"revenue_d{d}"] = np.where(ages >= d, value * s, np.nan)
+    return frame
+
+
+def test_each_source_develops_along_its_own_curve_even_before_anyone_reaches_the_horizon():
+    rng = np.random.default_rng(1)
+    users = pd.concat([_curve_users("fast", rng.uniform(0, 179, 3_000), 0.3, 10.0),
+                       _curve_users("slow", rng.uniform(0, 179, 3_000), 0.3, 60.0),
+                       _curve_users("young_slow", rng.uniform(0, 80, 3_000), 0.3, 60.0)], ignore_index=True)
     per_user = developed_user_value(users, np.zeros(len(users)), ["campaign_id"])
-    young_big, young_small = per_user["developed"].iloc[2_000], per_user["developed"].iloc[-1]
-    pooled = (2_000 * 2.0 + 10.0) / (2_000 + 1.0)
-    assert abs(young_big - 2.0) < 0.01
-    assert young_small < 0.5 * 10.0 and abs(young_small - pooled) < abs(10.0 - pooled)
-    raw = developed_user_value(users, np.zeros(len(users)), ["campaign_id"], prior_mature_users=0)
-    assert np.isclose(raw["developed"].iloc[-1], 10.0)
+    developed = per_user[per_user["basis"] == "developed"]
+    truth = {tau: 10.0 * curve(90, 0.3, tau) / curve(180, 0.3, tau) for tau in (10.0, 60.0)}
+    expected = developed["campaign_id"].map({"fast": truth[10.0], "slow": truth[60.0], "young_slow": truth[60.0]})
+    assert (per_user.loc[users.index[users["campaign_id"] == "young_slow"], "basis"] != "mature").all()
+    assert np.allclose(developed["developed"], expected, rtol=0.05)
+    # One portfolio-wide ratio would have over-developed the fast source and under-developed the slow ones.
+    assert truth[60.0] / truth[10.0] < 0.9
