@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
+from scipy import sparse
 
 from ml.models.ltv.features import is_mature, label_column, user_age_days
 
@@ -26,6 +26,7 @@ LABELLED_DAYS: tuple[int, ...] = (1, 3, 7, 30, 90, 180)
 AGE_BIN_DAYS = 15
 SHRINK_PAYERS = 100.0
 MIN_POINT_REVENUE = 1.0
+DEFAULT_CURVE = (0.1, 30.0)  # (burst, tau) before any ratio point exists: a 10% day-0 burst, a month's decay
 
 
 def curve(days: np.ndarray | float, c: float, tau: float) -> np.ndarray:
@@ -59,20 +60,106 @@ def ratio_points(df: pd.DataFrame, ref: int, as_of: pd.Timestamp, key: str) -> p
                          "weight": agg["weight"]})
 
 
-def fit_curve(points: pd.DataFrame, ref: int) -> tuple[float, float]:
-    """Least-squares (c, tau) of ``G(d) / G(ref)`` on ratio points weighted by their revenue."""
-    if len(points) < 2:
-        return 0.1, 30.0
+C_BOUNDS = (1e-4, 20.0)
+TAU_BOUNDS = (1.0, 1000.0)
+COARSE_GRID = (25, 30)  # burst x tau points of the first, portfolio-wide search (log-spaced within the bounds)
+REFINE_POINTS = 9  # per axis, in each of the narrowing local searches
+REFINE_ROUNDS = 3
+CANDIDATE_BLOCK = 32
+POLISH_STEPS = 30
+FINITE_STEP = 1e-5
+DAMPING = 1e-3
+
+
+def _weighted_sse(points: pd.DataFrame, codes: np.ndarray, n_keys: int, c: np.ndarray, tau: np.ndarray,
+                  ref: int) -> np.ndarray:
+    """Weighted squared error of ``G(d) / G(ref)`` per key (rows) and candidate (columns); candidates are
+    ``(n_keys or 1, m)`` arrays of burst and time constant, one row per key or one shared row. Candidates are
+    taken ``CANDIDATE_BLOCK`` at a time so memory stays at points x block."""
+    day = points["day"].to_numpy()[:, None]
+    ratio = points["ratio"].to_numpy()[:, None]
+    rows = codes if c.shape[0] > 1 else np.zeros(len(codes), dtype=np.int64)
+    weight = points["weight"].to_numpy()
+    weight = weight / np.bincount(codes, weights=weight, minlength=n_keys)[codes]
+    by_key = sparse.csr_matrix((weight, (codes, np.arange(len(codes)))), shape=(n_keys, len(codes)))
+    out = np.empty((n_keys, c.shape[1]))
+    for start in range(0, c.shape[1], CANDIDATE_BLOCK):
+        block = slice(start, start + CANDIDATE_BLOCK)
+        cc, tt = c[rows, block], tau[rows, block]
+        out[:, block] = by_key @ (curve(day, cc, tt) / curve(ref, cc, tt) - ratio) ** 2
+    return out
+
+
+def fit_curves(points: pd.DataFrame, ref: int) -> pd.DataFrame:
+    """Weighted least-squares (c, tau) of ``G(d) / G(ref)`` per key of ratio points, all keys at once.
+
+    A log-spaced grid search over the bounds, then ``REFINE_ROUNDS`` local grids around each key's best point,
+    each a few times finer: vectorised over keys, so thousands of campaigns cost one pass of array arithmetic.
+    Keys with fewer than two points are left out (they take the portfolio curve).
+    """
+    counts = points.groupby("key")["day"].transform("size")
+    points = points[counts >= 2]
+    if points.empty:
+        return pd.DataFrame({"key": [], "c": [], "tau": []})
+    codes, keys = pd.factorize(points["key"])
+    log_c = np.linspace(*np.log(C_BOUNDS), COARSE_GRID[0])
+    log_tau = np.linspace(*np.log(TAU_BOUNDS), COARSE_GRID[1])
+    grid_c, grid_tau = (g.ravel()[None, :] for g in np.meshgrid(log_c, log_tau, indexing="ij"))
+    sse = _weighted_sse(points, codes, len(keys), np.exp(grid_c), np.exp(grid_tau), ref)
+    best = sse.argmin(axis=1)
+    centre_c, centre_tau = grid_c[0, best], grid_tau[0, best]
+    step_c, step_tau = log_c[1] - log_c[0], log_tau[1] - log_tau[0]
+    offsets = np.linspace(-1.0, 1.0, REFINE_POINTS)
+    local_c, local_tau = (g.ravel()[None, :] for g in np.meshgrid(offsets, offsets, indexing="ij"))
+    for _ in range(REFINE_ROUNDS):
+        cand_c = np.clip(centre_c[:, None] + step_c * local_c, *np.log(C_BOUNDS))
+        cand_tau = np.clip(centre_tau[:, None] + step_tau * local_tau, *np.log(TAU_BOUNDS))
+        sse = _weighted_sse(points, codes, len(keys), np.exp(cand_c), np.exp(cand_tau), ref)
+        pick = sse.argmin(axis=1)
+        centre_c, centre_tau = cand_c[np.arange(len(keys)), pick], cand_tau[np.arange(len(keys)), pick]
+        step_c, step_tau = 2 * step_c / (REFINE_POINTS - 1), 2 * step_tau / (REFINE_POINTS - 1)
+    centre_c, centre_tau = _polish(points, codes, len(keys), centre_c, centre_tau, ref)
+    return pd.DataFrame({"key": keys, "c": np.exp(centre_c), "tau": np.exp(centre_tau)})
+
+
+def _polish(points: pd.DataFrame, codes: np.ndarray, n_keys: int, log_c: np.ndarray, log_tau: np.ndarray,
+            ref: int) -> tuple[np.ndarray, np.ndarray]:
+    """Levenberg-Marquardt steps on (log c, log tau) for every key at once; a key moves only when its weighted
+    error falls, so the grid's answer is the worst case (the grid cannot follow the ridge where burst and time
+    constant trade off)."""
     day, ratio = points["day"].to_numpy(), points["ratio"].to_numpy()
-    w = np.sqrt(points["weight"].to_numpy() / points["weight"].sum())
+    weight = points["weight"].to_numpy()
+    weight = weight / np.bincount(codes, weights=weight, minlength=n_keys)[codes]
+    lower, upper = np.log([C_BOUNDS[0], TAU_BOUNDS[0]]), np.log([C_BOUNDS[1], TAU_BOUNDS[1]])
 
-    def residual(theta: np.ndarray) -> np.ndarray:
-        c, tau = np.exp(theta)
-        return w * (curve(day, c, tau) / curve(ref, c, tau) - ratio)
+    def residual(lc: np.ndarray, lt: np.ndarray) -> np.ndarray:
+        c, tau = np.exp(lc[codes]), np.exp(lt[codes])
+        return curve(day, c, tau) / curve(ref, c, tau) - ratio
 
-    fit = least_squares(residual, x0=np.log([0.1, 30.0]), bounds=(np.log([1e-4, 1.0]), np.log([20.0, 1000.0])))
-    c, tau = np.exp(fit.x)
-    return float(c), float(tau)
+    def per_key(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=weight * values, minlength=n_keys)
+
+    r = residual(log_c, log_tau)
+    sse = per_key(r**2)
+    damping = np.full(n_keys, DAMPING)
+    for _ in range(POLISH_STEPS):
+        j_c = (residual(log_c + FINITE_STEP, log_tau) - r) / FINITE_STEP
+        j_tau = (residual(log_c, log_tau + FINITE_STEP) - r) / FINITE_STEP
+        a11, a12, a22 = per_key(j_c * j_c), per_key(j_c * j_tau), per_key(j_tau * j_tau)
+        g1, g2 = per_key(j_c * r), per_key(j_tau * r)
+        a11, a22 = a11 * (1 + damping) + 1e-12, a22 * (1 + damping) + 1e-12
+        det = a11 * a22 - a12**2
+        new_c = np.clip(log_c - (a22 * g1 - a12 * g2) / det, lower[0], upper[0])
+        new_tau = np.clip(log_tau - (a11 * g2 - a12 * g1) / det, lower[1], upper[1])
+        r_new = residual(new_c, new_tau)
+        sse_new = per_key(r_new**2)
+        better = sse_new < sse
+        log_c, log_tau = np.where(better, new_c, log_c), np.where(better, new_tau, log_tau)
+        sse = np.where(better, sse_new, sse)
+        r = np.where(better[codes], r_new, r)
+        damping = np.where(better, damping / 3, damping * 10)  # Levenberg-Marquardt: trust a key's model more
+        # when its last step helped, less when it did not
+    return log_c, log_tau
 
 
 @dataclass
@@ -81,7 +168,7 @@ class TimeCurve:
 
     ref: int
     key: str = "campaign_id"
-    portfolio: tuple[float, float] = (0.1, 30.0)
+    portfolio: tuple[float, float] = DEFAULT_CURVE
     by_key: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # key -> (c, tau, n_payers)
 
     def fit(self, df: pd.DataFrame, as_of: pd.Timestamp) -> TimeCurve:
@@ -91,11 +178,14 @@ class TimeCurve:
         pooled = points.groupby("day", as_index=False).apply(
             lambda g: pd.Series({"ratio": np.average(g["ratio"], weights=g["weight"]), "weight": g["weight"].sum()}),
             include_groups=False)
-        self.portfolio = fit_curve(pooled, self.ref)
+        portfolio = fit_curves(pooled.assign(key="portfolio"), self.ref)
+        self.portfolio = ((float(portfolio["c"].iloc[0]), float(portfolio["tau"].iloc[0])) if len(portfolio)
+                          else DEFAULT_CURVE)
         payer = (df[label_column(self.ref)].to_numpy(float) > 0) & is_mature(df, self.ref, as_of)
         n_payers = pd.Series(payer).groupby(df[self.key].astype(str).to_numpy()).sum()
-        self.by_key = {str(k): (*fit_curve(group, self.ref), float(n_payers.get(k, 0.0)))
-                       for k, group in points.groupby("key") if n_payers.get(k, 0) > 0}
+        fitted = fit_curves(points[points["key"].map(n_payers).fillna(0).to_numpy() > 0], self.ref)
+        self.by_key = {str(k): (float(c), float(tau), float(n_payers[k]))
+                       for k, c, tau in zip(fitted["key"], fitted["c"], fitted["tau"], strict=True)}
         return self
 
     def factor(self, keys: pd.Series | np.ndarray, horizon: int) -> np.ndarray:
