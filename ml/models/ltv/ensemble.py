@@ -90,7 +90,9 @@ class LtvEnsemble:
 
         context = pd.concat([train_df, valid_df]) if context_df is None else context_df
         self.refresh_sources(context, as_of)
-        rows = train_df[is_mature(train_df, ref, as_of)].sort_values("install_ts", kind="stable")
+        # A total order (ties broken by user id) so the fit does not depend on the order the warehouse returned rows.
+        order = ["install_ts", "user_id"] if "user_id" in train_df else ["install_ts"]
+        rows = train_df[is_mature(train_df, ref, as_of)].sort_values(order, kind="stable")
         rng = np.random.default_rng(p.seed)
         extra, window = truncate_window(rows, cfg.truncated_share, rng)
         x_raw = pd.concat([early_features(rows, as_of=as_of, sources=self.sources),
