@@ -31,7 +31,7 @@ import pandas as pd
 
 from ml.models.ltv import ltv_by_source, train_ltv
 from ml.models.ltv.ceiling import ceiling_summary, oracle_within_tolerance
-from ml.models.ltv.truth import expected_ltv, monte_carlo_ltv
+from ml.models.ltv.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv
 
 REPO = Path(__file__).resolve().parents[1]
 END_DATE = dt.date(2026, 11, 23)
@@ -168,6 +168,12 @@ def evaluate_seed(args: argparse.Namespace, sim_seed: int) -> dict[str, dict[str
     inside = (df["revenue_d90"] >= pred["ltv_d90_p10"]) & (df["revenue_d90"] <= pred["ltv_d90_p90"])
     print(f"p10-p90 coverage, all d90-mature users: {inside[df['is_mature_d90']].mean():.3f}; "
           f"d90 payers only: {inside[payers].mean():.3f}")
+    if trained.model.curve is not None and trained.model.reference_horizon == HORIZON:
+        ids = truth["campaign_id"]
+        true_factor = expected_value_share_by_day(truth, 180) / expected_value_share_by_day(truth, HORIZON)
+        error = np.abs(trained.model.curve.factor(ids, 180) / true_factor - 1)
+        print(f"d180 / d90 time-curve factor vs truth over campaigns: mean |error| {error.mean():.1%}, "
+              f"worst {error.max():.1%}")
     true180 = df["campaign_id"].map(expected_ltv(truth, 180))
     print(f"portfolio mean LTV: d90 predicted {pred['ltv_d90_mean'].mean():.3f} vs true {df['true_d90'].mean():.3f}; "
           f"d180 predicted {pred['ltv_d180_mean'].mean():.3f} vs true {true180.mean():.3f}")
