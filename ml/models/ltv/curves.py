@@ -27,6 +27,15 @@ AGE_BIN_DAYS = 15
 SHRINK_PAYERS = 100.0
 MIN_POINT_REVENUE = 1.0
 DEFAULT_CURVE = (0.1, 30.0)  # (burst, tau) before any ratio point exists: a 10% day-0 burst, a month's decay
+C_BOUNDS = (1e-4, 20.0)
+TAU_BOUNDS = (1.0, 1000.0)
+COARSE_GRID = (25, 30)  # burst x tau points of the first, portfolio-wide search (log-spaced within the bounds)
+REFINE_POINTS = 9  # per axis, in each of the narrowing local searches
+REFINE_ROUNDS = 3
+CANDIDATE_BLOCK = 32
+POLISH_STEPS = 30
+FINITE_STEP = 1e-5
+DAMPING = 1e-3
 
 
 def curve(days: np.ndarray | float, c: float, tau: float) -> np.ndarray:
@@ -58,17 +67,6 @@ def ratio_points(df: pd.DataFrame, ref: int, as_of: pd.Timestamp, key: str) -> p
     agg = agg[agg["weight"] >= MIN_POINT_REVENUE]
     return pd.DataFrame({"key": agg["key"], "day": agg["age"], "ratio": agg["seen"] / agg["weight"],
                          "weight": agg["weight"]})
-
-
-C_BOUNDS = (1e-4, 20.0)
-TAU_BOUNDS = (1.0, 1000.0)
-COARSE_GRID = (25, 30)  # burst x tau points of the first, portfolio-wide search (log-spaced within the bounds)
-REFINE_POINTS = 9  # per axis, in each of the narrowing local searches
-REFINE_ROUNDS = 3
-CANDIDATE_BLOCK = 32
-POLISH_STEPS = 30
-FINITE_STEP = 1e-5
-DAMPING = 1e-3
 
 
 def _weighted_sse(points: pd.DataFrame, codes: np.ndarray, n_keys: int, c: np.ndarray, tau: np.ndarray,
