@@ -5,9 +5,9 @@ Run: `.venv/bin/python benchmarks/ltv_simulator_bench.py [--sim-seeds 7 1 2 3] [
 seed into a temporary directory and builds the dbt marts (~20 s each); with ``--home`` it reads an already built
 warehouse. Prints, for sources with 1,000+ users: the share whose mean d90 is within 10% of the true expected
 d90 (analytic, checked against a 200k-user Monte Carlo per campaign) for the model alone, the blended estimate
-(every user's revenue so far developed chain-ladder style, the model for users without evidence: what the
-allocator uses), the mature-user mean and
-hindsight (every user's realised d90, pending events included: pure sampling noise), and the *ceiling*: the
+(every user's revenue so far developed along the campaign's value curve, the model for users without evidence:
+what the allocator uses), the mature-user mean and hindsight (every user's realised d90, pending events
+included: pure sampling noise), and the *ceiling*: the
 share an oracle that sees every user's complete value and knows the simulator's priors is expected to reach
 (``ml.models.ltv.ceiling``), with the probability that it gets every source within 10%. Also the p10-p90
 coverage on validation users and the training time; with several seeds a pooled summary ends the output.

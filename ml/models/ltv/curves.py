@@ -69,17 +69,21 @@ def ratio_points(df: pd.DataFrame, ref: int, as_of: pd.Timestamp, key: str) -> p
                          "weight": agg["weight"]})
 
 
-def _weighted_sse(points: pd.DataFrame, codes: np.ndarray, n_keys: int, c: np.ndarray, tau: np.ndarray,
+def _key_shares(weight: np.ndarray, codes: np.ndarray, n_keys: int) -> np.ndarray:
+    """Each point's weight as a share of its key's total, so every key's error is a weighted mean."""
+    return weight / np.bincount(codes, weights=weight, minlength=n_keys)[codes]
+
+
+def _weighted_sse(points: pd.DataFrame, codes: np.ndarray, share: np.ndarray, c: np.ndarray, tau: np.ndarray,
                   ref: int) -> np.ndarray:
     """Weighted squared error of ``G(d) / G(ref)`` per key (rows) and candidate (columns); candidates are
     ``(n_keys or 1, m)`` arrays of burst and time constant, one row per key or one shared row. Candidates are
     taken ``CANDIDATE_BLOCK`` at a time so memory stays at points x block."""
+    n_keys = int(codes.max()) + 1
     day = points["day"].to_numpy()[:, None]
     ratio = points["ratio"].to_numpy()[:, None]
     rows = codes if c.shape[0] > 1 else np.zeros(len(codes), dtype=np.int64)
-    weight = points["weight"].to_numpy()
-    weight = weight / np.bincount(codes, weights=weight, minlength=n_keys)[codes]
-    by_key = sparse.csr_matrix((weight, (codes, np.arange(len(codes)))), shape=(n_keys, len(codes)))
+    by_key = sparse.csr_matrix((share, (codes, np.arange(len(codes)))), shape=(n_keys, len(codes)))
     out = np.empty((n_keys, c.shape[1]))
     for start in range(0, c.shape[1], CANDIDATE_BLOCK):
         block = slice(start, start + CANDIDATE_BLOCK)
@@ -100,10 +104,11 @@ def fit_curves(points: pd.DataFrame, ref: int) -> pd.DataFrame:
     if points.empty:
         return pd.DataFrame({"key": [], "c": [], "tau": []})
     codes, keys = pd.factorize(points["key"])
+    share = _key_shares(points["weight"].to_numpy(), codes, len(keys))
     log_c = np.linspace(*np.log(C_BOUNDS), COARSE_GRID[0])
     log_tau = np.linspace(*np.log(TAU_BOUNDS), COARSE_GRID[1])
     grid_c, grid_tau = (g.ravel()[None, :] for g in np.meshgrid(log_c, log_tau, indexing="ij"))
-    sse = _weighted_sse(points, codes, len(keys), np.exp(grid_c), np.exp(grid_tau), ref)
+    sse = _weighted_sse(points, codes, share, np.exp(grid_c), np.exp(grid_tau), ref)
     best = sse.argmin(axis=1)
     centre_c, centre_tau = grid_c[0, best], grid_tau[0, best]
     step_c, step_tau = log_c[1] - log_c[0], log_tau[1] - log_tau[0]
@@ -112,22 +117,21 @@ def fit_curves(points: pd.DataFrame, ref: int) -> pd.DataFrame:
     for _ in range(REFINE_ROUNDS):
         cand_c = np.clip(centre_c[:, None] + step_c * local_c, *np.log(C_BOUNDS))
         cand_tau = np.clip(centre_tau[:, None] + step_tau * local_tau, *np.log(TAU_BOUNDS))
-        sse = _weighted_sse(points, codes, len(keys), np.exp(cand_c), np.exp(cand_tau), ref)
+        sse = _weighted_sse(points, codes, share, np.exp(cand_c), np.exp(cand_tau), ref)
         pick = sse.argmin(axis=1)
         centre_c, centre_tau = cand_c[np.arange(len(keys)), pick], cand_tau[np.arange(len(keys)), pick]
         step_c, step_tau = 2 * step_c / (REFINE_POINTS - 1), 2 * step_tau / (REFINE_POINTS - 1)
-    centre_c, centre_tau = _polish(points, codes, len(keys), centre_c, centre_tau, ref)
+    centre_c, centre_tau = _polish(points, codes, share, centre_c, centre_tau, ref)
     return pd.DataFrame({"key": keys, "c": np.exp(centre_c), "tau": np.exp(centre_tau)})
 
 
-def _polish(points: pd.DataFrame, codes: np.ndarray, n_keys: int, log_c: np.ndarray, log_tau: np.ndarray,
+def _polish(points: pd.DataFrame, codes: np.ndarray, share: np.ndarray, log_c: np.ndarray, log_tau: np.ndarray,
             ref: int) -> tuple[np.ndarray, np.ndarray]:
     """Levenberg-Marquardt steps on (log c, log tau) for every key at once; a key moves only when its weighted
     error falls, so the grid's answer is the worst case (the grid cannot follow the ridge where burst and time
     constant trade off)."""
     day, ratio = points["day"].to_numpy(), points["ratio"].to_numpy()
-    weight = points["weight"].to_numpy()
-    weight = weight / np.bincount(codes, weights=weight, minlength=n_keys)[codes]
+    n_keys = len(log_c)
     lower, upper = np.log([C_BOUNDS[0], TAU_BOUNDS[0]]), np.log([C_BOUNDS[1], TAU_BOUNDS[1]])
 
     def residual(lc: np.ndarray, lt: np.ndarray) -> np.ndarray:
@@ -135,7 +139,7 @@ def _polish(points: pd.DataFrame, codes: np.ndarray, n_keys: int, log_c: np.ndar
         return curve(day, c, tau) / curve(ref, c, tau) - ratio
 
     def per_key(values: np.ndarray) -> np.ndarray:
-        return np.bincount(codes, weights=weight * values, minlength=n_keys)
+        return np.bincount(codes, weights=share * values, minlength=n_keys)
 
     r = residual(log_c, log_tau)
     sse = per_key(r**2)

@@ -72,13 +72,14 @@ def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_c
     seen = {d: np.where(age >= d, users_df[label_column(d)].to_numpy(dtype=float), np.nan) for d in days}
     source_code = users_df[cols].groupby(cols, observed=True, sort=True, dropna=False).ngroup().to_numpy()
 
-    curves = curve_factors(users_df, source_code, horizon, as_of, days) if len(users_df) else None
-    pooled = portfolio_factors(label, seen, mature)
+    factors = curve_factors(users_df, source_code, horizon, as_of, days) if len(users_df) else None
+    if factors is None:
+        pooled = portfolio_factors(label, seen, mature)
+        factors = {day: np.full(len(users_df), pooled[day]) for day in days}
     developed = np.where(mature, label, np.nan)
     for day in days:
-        factor = curves[day] if curves is not None else np.full(len(users_df), pooled[day])
         take = ~mature & (checkpoint == day)
-        developed = np.where(take, seen[day] * factor, developed)
+        developed = np.where(take, seen[day] * factors[day], developed)
     from_model = np.isnan(developed)
     out = users_df[cols].reset_index(drop=True)
     out["developed"] = np.where(from_model, np.asarray(predicted, dtype=float), developed)
@@ -88,12 +89,11 @@ def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_c
 
 def developed_ltv_by_source(users_df: pd.DataFrame, predicted: np.ndarray, source_cols: Sequence[str],
                             horizon: int = 90, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """Per source: developed mean LTV at ``horizon``, its sampling variance, and the share of users the model
-    had to fill in (``model_share``)."""
+    """Per source: developed mean LTV at ``horizon`` and the share of users the model had to fill in
+    (``model_share``)."""
     cols = list(source_cols)
     per_user = developed_user_value(users_df, predicted, cols, horizon, as_of)
     per_user["from_model"] = per_user["basis"] == "model"
     grouped = per_user.groupby(cols, observed=True, sort=True, dropna=False)
     return pd.DataFrame({f"developed_ltv_d{horizon}": grouped["developed"].mean(),
-                         "developed_var": grouped["developed"].var() / grouped.size(),
                          "model_share": grouped["from_model"].mean()})
