@@ -29,7 +29,7 @@ class AllocationRun:
 
 
 def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal, budget: np.ndarray) -> pd.DataFrame:
-    """The recommendation table of architecture.md (same columns as `pmi allocate --out`)."""
+    """The recommendation table of docs/contract.md §2 (same columns as `pmi allocate --out`)."""
     problem = build_problem(inputs, config)
     ids = inputs.campaigns["campaign_id"].to_numpy()
     current = problem.current_budget

@@ -1,4 +1,4 @@
-"""`pmi allocate`: recommended daily budgets per campaign from a campaign export (architecture section 2).
+"""`pmi allocate`: recommended daily budgets per campaign from a campaign export (docs/contract.md §2).
 
 Options are parsed as text and checked here rather than by argparse, so every bad value is one line on stderr
 with exit code 2; nothing is written unless the whole run succeeds (temp file + atomic rename).

@@ -1,6 +1,6 @@
 """`pmi ltv`: per-customer purchases, value, value quantiles and P(alive) for a future window, from a transaction log.
 
-Contract (architecture section 2): `--transactions` (CSV or Parquet: customer_id, date, amount; other columns are
+Contract (docs/contract.md §2): `--transactions` (CSV or Parquet: customer_id, date, amount; other columns are
 ignored), `--calibration-end DATE`, `--horizon-days N`, `--out FILE` (CSV or Parquet). Only transactions on or
 before the calibration end are used. Every input problem is reported as one line naming the file, the 1-based
 data row and the column, and nothing is written unless the whole run succeeds (temp file + atomic rename).

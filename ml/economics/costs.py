@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 
 class CostConfig(BaseModel):
-    """Rates that turn media spend into total cost; defaults follow the seed design and architecture.md."""
+    """Rates that turn media spend into total cost; defaults follow docs/contract.md §2."""
 
     attribution_pct: float = Field(0.02, ge=0, description="Attribution platform fee per media dollar.")
     infrastructure_pct: float = Field(0.01, ge=0, description="Data/infrastructure cost per media dollar.")

@@ -1,4 +1,4 @@
-"""The binding raw-table contract (architecture.md section 1) as DuckDB DDL, shared by the simulator and ingest."""
+"""The binding raw-table contract (docs/contract.md §1) as DuckDB DDL, shared by the simulator and ingest."""
 
 from __future__ import annotations
 
