@@ -12,9 +12,10 @@ full_pipeline = dg.define_asset_job(
 
 retrain = dg.define_asset_job(
     "retrain",
-    selection=dg.AssetSelection.groups("features", "models"),
-    description="Refresh the Feast features and retrain every model on the current warehouse; each is promoted "
-                "only if it beats its champion on outcomes neither has seen.",
+    selection=dg.AssetSelection.groups("staging", "intermediate", "marts", "features", "models"),
+    description="Rebuild the marts from the raw tables (so data `pmi ingest` just loaded count), refresh the Feast "
+                "features and retrain every model; each is promoted only if it beats its champion on outcomes "
+                "neither has seen.",
 )
 
 hourly_allocation = dg.define_asset_job(

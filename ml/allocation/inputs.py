@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ml.allocate_cli.curves import optimizer_curves
+from ml.allocate_cli.inputs import CURRENT_WINDOW_DAYS
 from ml.allocation.apply import next_effective_ts
+from ml.models.insufficient import InsufficientDataError
 from ml.models.response.curves import CurveParameters
 from ml.models.response.result import ResponseCurveSet
 from ml.optimize import ResponseCurves
@@ -21,7 +23,7 @@ COMPETITION_ELASTICITY = 0.8  # as in the response-curve panel: curves are fitte
 
 _CAMPAIGNS_SQL = f"""
     SELECT c.campaign_id, c.has_agency, c.creative_production_cost::DOUBLE AS creative_production_cost,
-           c.auto_optimization_enabled, coalesce(b.daily_budget, 0)::DOUBLE AS current_budget,
+           c.auto_optimization_enabled, coalesce(b.daily_budget, s.recent_daily_spend, 0)::DOUBLE AS current_budget,
            coalesce(m.cpm_index * pow(m.competition_index, ?), 1.0) AS price_index,
            l.blended_ltv_d90, l.ltv_d90_mean, l.ltv_d180_mean, l.confidence AS ltv_confidence
     FROM marts.dim_campaigns c
@@ -30,6 +32,11 @@ _CAMPAIGNS_SQL = f"""
                QUALIFY row_number() OVER (PARTITION BY network, geo ORDER BY date DESC) = 1) m
            ON m.network = c.network AND m.geo = c.geo
     LEFT JOIN predictions.campaign_ltv l USING (campaign_id)
+    -- data without budgets (a user's export): today's budget is the mean daily spend of the last week
+    LEFT JOIN (SELECT campaign_id, sum(spend) / {CURRENT_WINDOW_DAYS} AS recent_daily_spend
+               FROM marts.fct_campaign_daily
+               WHERE date > (SELECT max(date) FROM marts.fct_campaign_daily) - {CURRENT_WINDOW_DAYS}
+               GROUP BY campaign_id) s USING (campaign_id)
     ORDER BY c.campaign_id
 """
 
@@ -68,7 +75,8 @@ def load_inputs(paths: PmiPaths) -> AllocationInputs:
     """Campaigns with budgets, prices and LTV, plus the champion response curves."""
     model = load_champion(paths, "response_curves")
     if model is None:
-        raise RuntimeError("no champion response-curve model: run the `retrain` job (or `pmi run`) first")
+        raise InsufficientDataError("no response-curve model: no campaign has the history a curve needs, so there "
+                                    "is nothing to allocate on")
     # "Current" is the budget in force before the period this run plans, so re-running within one period
     # recomputes from the same base (and replaces that period's budgets) instead of compounding changes.
     con = connect(paths.warehouse, read_only=True)
@@ -78,6 +86,8 @@ def load_inputs(paths: PmiPaths) -> AllocationInputs:
         con.close()
     campaigns = read_sql(paths, _CAMPAIGNS_SQL, [COMPETITION_ELASTICITY, period.to_pydatetime()])
     campaigns = campaigns[campaigns["campaign_id"].isin(model.curves.campaign_ids)].reset_index(drop=True)
+    if campaigns.empty:
+        raise InsufficientDataError("no campaign in the warehouse has a fitted response curve: nothing to allocate")
     as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
     versions = {name: champion_version(paths, name) for name in ("response_curves", "ltv")}
     return AllocationInputs(campaigns=campaigns, curves=model.curves,

@@ -86,7 +86,8 @@ def _write_predictions(paths: PmiPaths, run_id: str, inputs: AllocationInputs, r
 
 
 def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_id: str | None = None,
-                   triggered_by: str = "manual", apply: bool = True, export_csv: bool = False) -> AllocationRun:
+                   triggered_by: str = "manual", apply: bool = True, export_csv: bool = False,
+                   webhook_url: str | None = None) -> AllocationRun:
     """Propose, simulate, refine and (optionally) apply one allocation; returns the recommendations."""
     config = config or AllocationConfig()
     run_id = run_id or f"alloc_{uuid.uuid4().hex[:12]}"
@@ -104,5 +105,5 @@ def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_
         applied = apply_allocation(paths, run_id, changes[["campaign_id", "budget_before", "budget_after", "action",
                                                            "reason"]], summary, triggered_by,
                                    csv_export=paths.home / "exports" / f"budget_changes_{run_id}.csv" if export_csv
-                                   else None)
+                                   else None, webhook_url=webhook_url)
     return AllocationRun(run_id=run_id, recommendations=recs, simulation=summary, applied=applied)

@@ -4,9 +4,14 @@ import dagster as dg
 
 from ml.allocation.config import AllocationConfig
 from ml.allocation.run import run_allocation
+from ml.ingest.source import holds_simulation
+from ml.models.insufficient import InsufficientDataError
+from ml.models.status import RAN, SKIPPED, record_step_status
 from ml.simulation.live import step_one_hour
 from orchestration.resources import PmiHomeResource
 
+ALLOCATION_STAGES = ("spend_trajectories", "allocation_proposal", "allocation_simulation", "refined_allocation",
+                     "applied_allocation")
 ALLOCATION_INPUTS = [dg.AssetKey("campaign_ltv"), dg.AssetKey("response_curves_model"),
                      dg.AssetKey(["marts", "dim_campaigns"]), dg.AssetKey(["marts", "fct_market_daily"])]
 
@@ -20,6 +25,7 @@ class AllocationRunConfig(dg.Config):
     objective: str = "profit"
     apply: bool = True
     export_csv: bool = False  # also write PMI_HOME/exports/budget_changes_<run>.csv for bulk upload
+    webhook_url: str = ""  # also POST the changes as JSON here (the user's ad-ops endpoint)
 
     def to_allocation(self, seed: int) -> AllocationConfig:
         return AllocationConfig(total_budget=self.total_budget or None, max_change_pct=self.max_change_pct,
@@ -44,9 +50,17 @@ class AllocationRunConfig(dg.Config):
 def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfig, pmi_home: PmiHomeResource):
     """Run one allocation (run id = the Dagster run id, so a retried run never applies twice)."""
     seed = int(context.run.run_id.replace("-", "")[:8], 16)
-    run = run_allocation(pmi_home.paths(), config.to_allocation(seed), run_id=context.run.run_id,
-                         triggered_by=f"dagster:{context.job_name}", apply=config.apply,
-                         export_csv=config.export_csv)
+    try:
+        run = run_allocation(pmi_home.paths(), config.to_allocation(seed), run_id=context.run.run_id,
+                             triggered_by=f"dagster:{context.job_name}", apply=config.apply,
+                             export_csv=config.export_csv, webhook_url=config.webhook_url or None)
+    except InsufficientDataError as exc:
+        context.log.warning(f"allocation skipped: {exc}")
+        record_step_status(pmi_home.paths(), "allocation", SKIPPED, str(exc))
+        for key in ALLOCATION_STAGES:
+            yield dg.MaterializeResult(asset_key=key, metadata={"skipped": str(exc)})
+        return
+    record_step_status(pmi_home.paths(), "allocation", RAN)
     recs, sim = run.recommendations, run.simulation
     top = recs.reindex(recs["expected_profit"].sub(0).abs().sort_values(ascending=False).index).head(10)
     table = top[["campaign_id", "current_budget", "recommended_budget", "action", "expected_profit", "reason"]]
@@ -64,7 +78,14 @@ def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfi
 
 @dg.asset(group_name="ingest", description="Advance the simulated world one hour using the budgets in effect.")
 def simulator_live_hour(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
-    """The live step of the simulator: closes the loop between applied budgets and what happens next."""
+    """The live step of the simulator: closes the loop between applied budgets and what happens next.
+
+    A data directory holding a user's ingested data has no simulator: its new hours arrive through `pmi ingest`,
+    so this step observes nothing new and the rest of the hourly cycle runs on what is there.
+    """
+    if not holds_simulation(pmi_home.paths()):
+        context.log.info("no simulator in this data directory: new hours arrive through `pmi ingest`")
+        return dg.MaterializeResult(metadata={"simulated": False})
     step = step_one_hour(pmi_home.paths())
     context.log.info(f"simulated {step['hour_ts']}: spend {step['spend']:.2f}, {step['conversions']} conversions")
     return dg.MaterializeResult(metadata={k: str(v) for k, v in step.items()})

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from ml.models.insufficient import InsufficientDataError
+from ml.models.status import SKIPPED, TRAINED, record_step_status
 from ml.models.training.campaign_models import train_cac, train_kpi_forecast, train_pricing
 from ml.models.training.ltv import publish_campaign_ltv, train_ltv_model
 from ml.models.training.response_curves import train_response_curves
@@ -24,12 +26,32 @@ def registration_metadata(result: RegisteredModel) -> dict:
     }
 
 
+def train_or_skip(
+    context: dg.AssetExecutionContext, pmi_home: PmiHomeResource, step_name: str, train, describe
+) -> dg.MaterializeResult:
+    """Train and register a model; data that cannot support it skip it in one line and the run goes on."""
+    paths = pmi_home.paths()
+    try:
+        result = train(paths)
+    except InsufficientDataError as exc:
+        context.log.warning(f"{step_name} model skipped: {exc}")
+        record_step_status(paths, step_name, SKIPPED, str(exc))
+        return dg.MaterializeResult(metadata={"skipped": str(exc)})
+    record_step_status(paths, step_name, TRAINED)
+    context.log.info(describe(result))
+    return dg.MaterializeResult(metadata=registration_metadata(result))
+
+
 @dg.asset(group_name="models", deps=DELIVERY_MARTS, kinds={"mlflow"})
 def response_curves_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """Per-campaign saturating response curves of conversions to daily spend, with posterior draws."""
-    result = train_response_curves(pmi_home.paths())
-    context.log.info(f"response curves v{result.version}: WAPE {result.score:.3f}, promoted={result.promoted}")
-    return dg.MaterializeResult(metadata=registration_metadata(result))
+    return train_or_skip(
+        context,
+        pmi_home,
+        "response_curves",
+        train_response_curves,
+        lambda r: f"response curves v{r.version}: WAPE {r.score:.3f}, promoted={r.promoted}",
+    )
 
 
 # Campaign models train on Feast point-in-time joins (outcomes from the mart): both must be current.
@@ -39,34 +61,53 @@ CAMPAIGN_FEATURES = [dg.AssetKey(["marts", "fct_campaign_day_features"]), dg.Ass
 @dg.asset(group_name="models", deps=CAMPAIGN_FEATURES, kinds={"lightgbm", "mlflow"})
 def cac_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """LightGBM model of a campaign-day's cost per acquisition from features known before the day."""
-    result = train_cac(pmi_home.paths())
-    context.log.info(f"CAC v{result.version}: validation MAPE {result.score:.3f}, promoted={result.promoted}")
-    return dg.MaterializeResult(metadata=registration_metadata(result))
+    return train_or_skip(
+        context,
+        pmi_home,
+        "cac",
+        train_cac,
+        lambda r: f"CAC v{r.version}: validation MAPE {r.score:.3f}, promoted={r.promoted}",
+    )
 
 
 @dg.asset(group_name="models", deps=CAMPAIGN_FEATURES, kinds={"mlflow"})
 def pricing_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """Dynamic CPM and CPA at any spend level given the market indices (the price of scale)."""
-    result = train_pricing(pmi_home.paths())
-    context.log.info(f"pricing v{result.version}: CPM MAPE {result.score:.4f}, promoted={result.promoted}")
-    return dg.MaterializeResult(metadata=registration_metadata(result))
+    return train_or_skip(
+        context,
+        pmi_home,
+        "pricing",
+        train_pricing,
+        lambda r: f"pricing v{r.version}: CPM MAPE {r.score:.4f}, promoted={r.promoted}",
+    )
 
 
 @dg.asset(group_name="models", deps=CAMPAIGN_FEATURES, kinds={"lightgbm", "mlflow"})
 def kpi_forecast_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """Global quantile model forecasting spend, conversions, CPA and ROAS at 7/14/30/90 days."""
-    result = train_kpi_forecast(pmi_home.paths())
-    context.log.info(f"KPI forecaster v{result.version}: MAPE {result.score:.3f}, promoted={result.promoted}")
-    return dg.MaterializeResult(metadata=registration_metadata(result))
+    return train_or_skip(
+        context,
+        pmi_home,
+        "kpi_forecast",
+        train_kpi_forecast,
+        lambda r: f"KPI forecaster v{r.version}: MAPE {r.score:.3f}, promoted={r.promoted}",
+    )
 
 
-@dg.asset(group_name="models", deps=[dg.AssetKey(["marts", "fct_user_features"]), dg.AssetKey("feast_registry")],
-          kinds={"lightgbm", "xgboost", "scikitlearn", "mlflow"})
+@dg.asset(
+    group_name="models",
+    deps=[dg.AssetKey(["marts", "fct_user_features"]), dg.AssetKey("feast_registry")],
+    kinds={"lightgbm", "xgboost", "scikitlearn", "mlflow"},
+)
 def ltv_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """Ensemble (LightGBM + XGBoost + MLP) predicting each user's 30/90/180-day value from days 0..7."""
-    result = train_ltv_model(pmi_home.paths())
-    context.log.info(f"LTV v{result.version}: d90 RMSE {result.score:.2f}, promoted={result.promoted}")
-    return dg.MaterializeResult(metadata=registration_metadata(result))
+    return train_or_skip(
+        context,
+        pmi_home,
+        "ltv",
+        train_ltv_model,
+        lambda r: f"LTV v{r.version}: d90 RMSE {r.score:.2f}, promoted={r.promoted}",
+    )
 
 
 @dg.asset(group_name="predictions", deps=[ltv_model], kinds={"duckdb"})
@@ -74,8 +115,10 @@ def campaign_ltv(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """d90 LTV per campaign: users' revenue so far developed to day 90, the champion model for the newest users."""
     table = publish_campaign_ltv(pmi_home.paths())
     preview = table[["campaign_id", "n_users", "n_mature", "ltv_d90_mean", "blended_ltv_d90", "confidence"]]
-    return dg.MaterializeResult(metadata={
-        "dagster/row_count": len(table),
-        "model_version": str(table["model_version"].iloc[0]),
-        "campaign_ltv": dg.MetadataValue.md(preview.round(2).to_markdown(index=False)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(table),
+            "model_version": str(table["model_version"].iloc[0]) if len(table) else "none",
+            "campaign_ltv": dg.MetadataValue.md(preview.round(2).to_markdown(index=False)),
+        }
+    )

@@ -18,6 +18,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml.models.insufficient import InsufficientDataError
 from ml.models.trained import TrainedModel
 
 CATEGORICAL = ("network", "platform", "geo", "creative_format", "targeting")
@@ -110,7 +111,8 @@ def fit_cac_model(train: pd.DataFrame, params: dict | None = None, seed: int = 0
     merged = {**DEFAULT_PARAMS, **(params or {})}
     rows = train[usable_rows(train)]
     if len(rows) < 50:
-        raise ValueError(f"too few usable campaign-days ({len(rows)}) to fit the CAC model")
+        raise InsufficientDataError(f"{len(rows)} usable campaign-days (a full day of hourly delivery, a week "
+                                    "of history, conversions); the CAC model needs at least 50")
     categories = {c: sorted(train[c].astype(str).unique().tolist()) for c in CATEGORICAL}
     model = CacModel(booster=None, categories=categories, params=merged)  # type: ignore[arg-type]
     lgb_params = {k: v for k, v in merged.items() if k != "num_boost_round"}

@@ -22,6 +22,7 @@ from ml.models.forecast.examples import (
     to_log_target,
 )
 from ml.models.forecast.grid import CampaignDayGrid, build_grid
+from ml.models.insufficient import InsufficientDataError
 
 QUANTILES = (0.1, 0.5, 0.9)
 QUANTILE_NAMES = ("p10", "p50", "p90")
@@ -64,7 +65,7 @@ def fit_quantile_boosters(examples: pd.DataFrame, categories: dict[str, list[str
         target = to_log_target(kpi, examples[f"actual_{kpi}"].to_numpy(), examples)
         keep = np.isfinite(target)
         if keep.sum() < 20:
-            raise ValueError(f"too few known {kpi} outcomes ({int(keep.sum())}) to fit the forecaster")
+            raise InsufficientDataError(f"{int(keep.sum())} known {kpi} outcomes; the KPI forecaster needs at least 20")
         data = lgb.Dataset(matrix[keep], label=target[keep], categorical_feature=list(CATEGORICAL),
                            free_raw_data=False)
         for q in QUANTILES:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ml.models.insufficient import InsufficientDataError
 from ml.models.ltv import learners as lr
 from ml.models.ltv.calibration import SourceCalibration
 from ml.models.ltv.curves import TimeCurve
@@ -85,7 +86,7 @@ class LtvEnsemble:
         self.trained_horizons = [h for h in sorted(cfg.horizons)
                                  if n_train[h] >= cfg.min_train_mature and n_valid[h] >= cfg.min_valid_mature]
         if not self.trained_horizons:
-            raise ValueError(f"no horizon has enough mature users: train {n_train}, valid {n_valid}")
+            raise InsufficientDataError(f"no horizon has enough mature users: train {n_train}, valid {n_valid}")
         ref = self.reference_horizon = max(self.trained_horizons)
 
         context = pd.concat([train_df, valid_df]) if context_df is None else context_df

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from ml.models.insufficient import InsufficientDataError
 from ml.models.ltv.ensemble import LtvConfig, LtvEnsemble
 from ml.models.ltv.features import is_mature
 from ml.models.ltv.learners import LearnerParams
@@ -73,7 +74,9 @@ def time_split(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = Non
         if in_valid.sum() >= min_valid_mature and n_train > 0:
             return LtvSplit(train=df[(install < valid_start).to_numpy()], valid=df[in_valid], as_of=as_of,
                             split_horizon=horizon, valid_start=valid_start, valid_end=valid_end, context=df)
-    raise ValueError(f"not enough history before {as_of} for a validation cohort of {valid_days} days")
+    raise InsufficientDataError(f"too few users installed before {as_of} for a {valid_days}-day validation "
+                                    f"cohort ({min_valid_mature} mature users needed): the LTV model needs "
+                                    "user-level installs and revenue")
 
 
 def train_ltv(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None, seed: int = 0,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ml.models.insufficient import InsufficientDataError
 from ml.models.pricing.fit import (
     DEMAND_INDICES,
     PRICE_INDICES,
@@ -124,7 +125,8 @@ def fit_pricing_model(frame: pd.DataFrame, params: dict | None = None,
     merged = {**DEFAULT_PARAMS, **(params or {})}
     rows = pricing_rows(frame)
     if rows["campaign_id"].nunique() < 1 or len(rows) < 30:
-        raise ValueError(f"too few usable campaign-days ({len(rows)}) to fit the pricing model")
+        raise InsufficientDataError(f"{len(rows)} usable campaign-days (spend, impressions and a market feed); the "
+                                    "pricing model needs at least 30")
     typical = typical_spend(rows)
     return PricingModel(cpm_fit=fit_cpm(rows, typical, merged["pressure_prior_sd"]),
                         conversion_fit=fit_conversions(rows, merged["conversion_shrinkage"]),

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from scipy import special
 
+from ml.models.insufficient import InsufficientDataError
 from ml.models.response.curves import FAMILIES, HILL, CurveParameters, spend_at_saturation
 from ml.models.response.estimation import (
     CampaignData,
@@ -174,7 +175,8 @@ def fit_response_curves(panel: pd.DataFrame, campaigns: pd.DataFrame | None = No
     bandwidth = config.dispersion_bandwidth_days if "date" in panel.columns else 0
     cells = _campaign_arrays(panel, config.min_rows)
     if not cells:
-        raise ValueError("no campaign has enough rows with positive spend to fit a response curve")
+        raise InsufficientDataError(f"no campaign has {config.min_rows} complete days with spend; a response curve "
+                                    "needs them")
     ids = np.array([c.campaign_id for c in cells], dtype=object)
     groups = campaign_groups(ids, campaigns, config.pool_by)
     cov_cols = covariate_columns(panel) if config.demand_covariates else []

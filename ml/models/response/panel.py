@@ -22,7 +22,9 @@ def daily_totals(campaign_hourly: pd.DataFrame) -> pd.DataFrame:
     value_cols = [c for c in ("spend", "impressions", "clicks", "conversions", "revenue") if c in hours]
     daily = hours.groupby(["campaign_id", "date"], as_index=False).agg(
         **{c: (c, "sum") for c in value_cols}, n_hours=("hour_ts", "size"))
-    keep = (daily["n_hours"] >= MIN_HOURS_PER_DAY) & (daily["spend"] > 0)
+    # A campaign reported by day (one row per day, as ingested daily exports are) has complete days of one row.
+    daily_grain = daily.groupby("campaign_id")["n_hours"].transform("max") == 1
+    keep = ((daily["n_hours"] >= MIN_HOURS_PER_DAY) | daily_grain) & (daily["spend"] > 0)
     return daily[keep].drop(columns="n_hours").reset_index(drop=True)
 
 
@@ -39,8 +41,8 @@ def daily_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame | None = 
     for d, name in enumerate(WEEKDAY_COVARIATES, start=1):
         daily[name] = (weekday == d).astype(float)
     daily["price_index"] = 1.0
-    if market_daily is None or campaigns is None:
-        return daily
+    if market_daily is None or campaigns is None or market_daily.empty:
+        return daily  # no market feed (common in a user's own data): market-neutral means nominal
     market = market_daily.assign(date=pd.to_datetime(market_daily["date"]))
     keyed = daily.merge(campaigns[["campaign_id", "network", "geo"]], on="campaign_id", how="left")
     keyed = keyed.merge(market, on=["date", "network", "geo"], how="left")

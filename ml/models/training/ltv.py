@@ -11,6 +11,7 @@ import mlflow
 import pandas as pd
 
 from ml.features.store import training_frame
+from ml.models.insufficient import InsufficientDataError
 from ml.models.ltv import ltv_by_source, train_ltv
 from ml.settings import PmiPaths
 from ml.tracking.registry import RegisteredModel, champion_version, load_champion, register_if_better, training_run
@@ -37,6 +38,9 @@ def ltv_training_set(paths: PmiPaths) -> pd.DataFrame:
 
 def train_ltv_model(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     """Fit the ensemble with a time split and register it; the champion is re-scored on the same validation users."""
+    if read_sql(paths, "SELECT count(*) AS n FROM marts.fct_user_features")["n"].iloc[0] == 0:
+        raise InsufficientDataError("no user-level installs in the warehouse (raw.users is empty): conversions are "
+                                    "valued at the revenue reported with them instead")
     frame = ltv_training_set(paths)
     trained = train_ltv(frame, seed=seed)
     with training_run(paths, MODEL_NAME, dict(trained.params) | {"feature_service": FEATURE_SERVICE}):
@@ -45,11 +49,49 @@ def train_ltv_model(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
                                   data_end=trained.as_of)
 
 
+# Campaigns with fewer reported conversions than this are valued at the portfolio's revenue per conversion.
+MIN_CONVERSIONS_FOR_OWN_VALUE = 30
+REPORTED_VALUE = "reported revenue per conversion"
+
+
+def reported_value_by_campaign(paths: PmiPaths) -> pd.DataFrame:
+    """Value of a conversion from the revenue the networks report with it, when there is no user-level value.
+
+    A campaign with few conversions borrows the portfolio's ratio (its own would be noise). The figure is the
+    revenue reported so far, not a lifetime value: it is what a user's export supports.
+    """
+    totals = read_sql(paths, """SELECT campaign_id, sum(conversions)::DOUBLE AS conversions,
+                                       sum(revenue)::DOUBLE AS revenue
+                                FROM marts.fct_campaign_daily GROUP BY campaign_id ORDER BY campaign_id""")
+    portfolio = totals["revenue"].sum() / max(totals["conversions"].sum(), 1.0)
+    own = totals["revenue"] / totals["conversions"].where(totals["conversions"] >= MIN_CONVERSIONS_FOR_OWN_VALUE)
+    value = own.fillna(portfolio)
+    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
+    return pd.DataFrame({
+        "campaign_id": totals["campaign_id"], "n_users": 0, "n_mature": 0, "observed_weight": 0.0,
+        "ltv_d90_mean": value, "blended_ltv_d90": value, "ltv_d30_mean": value, "ltv_d180_mean": value,
+        "confidence": REPORTED_VALUE, "model_version": None, "as_of_ts": as_of,
+    })
+
+
+def _write_campaign_ltv(paths: PmiPaths, by_campaign: pd.DataFrame) -> None:
+    with transaction(paths.warehouse) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
+        con.register("campaign_ltv_frame", by_campaign)
+        con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
+
+
 def publish_campaign_ltv(paths: PmiPaths) -> pd.DataFrame:
-    """Score every user with the champion and write LTV per campaign to ``predictions.campaign_ltv`` (replaced)."""
+    """Score every user with the champion and write LTV per campaign to ``predictions.campaign_ltv`` (replaced).
+
+    Without user-level data or an LTV champion, a conversion is valued at the reported revenue per conversion.
+    """
     model = load_champion(paths, MODEL_NAME)
-    if model is None:
-        raise RuntimeError("no champion LTV model registered: run the `retrain` job first")
+    n_users = read_sql(paths, "SELECT count(*) AS n FROM marts.fct_user_features")["n"].iloc[0]
+    if model is None or n_users == 0:
+        by_campaign = reported_value_by_campaign(paths)
+        _write_campaign_ltv(paths, by_campaign)
+        return by_campaign
     frame = ltv_training_set(paths)
     predictions = model.predict_distribution(frame)
     by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=90)
@@ -57,8 +99,5 @@ def publish_campaign_ltv(paths: PmiPaths) -> pd.DataFrame:
     by_campaign = by_campaign.merge(longer[["ltv_d30_mean", "ltv_d180_mean"]].mean(), on="campaign_id", how="left")
     by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
     by_campaign["as_of_ts"] = frame["as_of_ts"].max()
-    with transaction(paths.warehouse) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
-        con.register("campaign_ltv_frame", by_campaign)
-        con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
+    _write_campaign_ltv(paths, by_campaign)
     return by_campaign

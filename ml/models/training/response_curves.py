@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml.models.insufficient import InsufficientDataError
 from ml.models.response.fit import ResponseFitConfig, fit_response_curves
 from ml.models.response.panel import daily_panel
 from ml.models.response.result import ResponseCurveSet
@@ -56,6 +57,9 @@ def train_response_curves(paths: PmiPaths, config: ResponseFitConfig | None = No
     config = config or ResponseFitConfig()
     frames = delivery_frames(paths)
     panel = daily_panel(frames["campaign_hourly"], frames["campaigns"], frames["market_daily"])
+    if panel.empty or panel["conversions"].sum() <= 0:
+        raise InsufficientDataError("no campaign reports conversions: per-campaign response curves need "
+                                    "conversions per campaign, and the data hold spend only")
     train, validation = split_by_date(panel, VALIDATION_DAYS)
     with training_run(paths, MODEL_NAME, config.model_dump() | {"validation_days": VALIDATION_DAYS,
                                                                  "feature_service": "delivery_panel"}):

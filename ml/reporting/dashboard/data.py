@@ -38,7 +38,8 @@ QUERIES: dict[str, str] = {
                                           - INTERVAL 30 DAY""",
     "segment_days": """
         SELECT d.campaign_id, c.platform, c.creative_format, c.geo, sum(d.spend)::DOUBLE AS spend,
-               sum(d.conversions)::DOUBLE AS conversions, sum(d.cohort_revenue_d7)::DOUBLE AS revenue_d7
+               sum(d.conversions)::DOUBLE AS conversions, sum(d.cohort_revenue_d7)::DOUBLE AS revenue_d7,
+               sum(d.revenue)::DOUBLE AS reported_revenue, sum(d.new_users)::DOUBLE AS new_users
         FROM marts.fct_campaign_daily d JOIN marts.dim_campaigns c USING (campaign_id)
         WHERE d.is_cohort_mature_d7 GROUP BY ALL""",
     "hours": """
@@ -54,7 +55,11 @@ QUERIES: dict[str, str] = {
              (SELECT max(date) AS last FROM marts.fct_campaign_daily WHERE is_complete_day)
         WHERE is_complete_day GROUP BY campaign_id""",
     "as_of": "SELECT max(as_of_ts) AS as_of FROM intermediate.int_warehouse_as_of",
+    "skipped_steps": "SELECT step_name, reason FROM monitoring.step_status WHERE status = 'skipped' ORDER BY step_name",
 }
+# What a skipped step means for the reader, in the words of the section it leaves empty.
+STEP_LABELS = {"response_curves": "Response curves", "ltv": "User LTV model", "cac": "CAC model",
+               "pricing": "Pricing model", "kpi_forecast": "KPI forecaster", "allocation": "Allocation"}
 
 
 @dataclass
@@ -66,6 +71,19 @@ class DashboardData:
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames.get(name, pd.DataFrame())
+
+    def skip_reason(self, step: str) -> str | None:
+        """Why ``step`` did not run on this data (None when it ran or never tried)."""
+        skipped = self["skipped_steps"]
+        if skipped.empty:
+            return None
+        match = skipped.loc[skipped["step_name"] == step, "reason"]
+        return str(match.iloc[0]) if len(match) else None
+
+    def no_allocation(self) -> str:
+        """What an allocation section says when there is none: the data's reason, else how to make one."""
+        reason = self.skip_reason("allocation")
+        return f"No allocation on this data: {reason}." if reason else "No allocation has run yet: run `pmi run`."
 
     @property
     def run_id(self) -> str | None:

@@ -54,7 +54,7 @@ def opportunities(data: DashboardData) -> pd.DataFrame:
 def opportunities_section(data: DashboardData) -> Section:
     title = "Opportunities (priority ranked)"
     if data["recommendations"].empty or data["scenarios"].empty:
-        return Section("opportunities", title, empty("No allocation has run yet: run `pmi run`."))
+        return Section("opportunities", title, empty(data.no_allocation()))
     ranked = opportunities(data)
     if ranked.empty:
         return Section("opportunities", title, empty("Every campaign holds its budget: no action recommended."))
@@ -74,7 +74,7 @@ def opportunities_section(data: DashboardData) -> Section:
 def before_after_section(data: DashboardData) -> Section:
     recs = data["recommendations"]
     if recs.empty:
-        return Section("before-after", "Allocation before / after", empty("No allocation has run yet."))
+        return Section("before-after", "Allocation before / after", empty(data.no_allocation()))
     fig = go.Figure([
         go.Bar(name="before (current)", x=recs["campaign_name"], y=recs["current_budget"]),
         go.Bar(name="after (recommended)", x=recs["campaign_name"], y=recs["recommended_budget"]),
@@ -89,7 +89,8 @@ def before_after_section(data: DashboardData) -> Section:
 def response_curves_section(data: DashboardData) -> Section:
     curves, recs = data["trajectories"], data["recommendations"]
     if curves.empty or recs.empty:
-        return Section("response-curves", "Response curves", empty("No response curves stored yet."))
+        reason = data.skip_reason("response_curves") or "No response curves stored yet."
+        return Section("response-curves", "Response curves", empty(reason))
     names = recs.set_index("campaign_id")["campaign_name"]
     ids = list(recs["campaign_id"])
     cols = min(4, len(ids))

@@ -27,7 +27,8 @@ def forecast_section(data: DashboardData) -> Section:
     title = f"{HORIZON_DAYS}-day forecast"
     forecast = data["kpi_forecast"]
     if forecast.empty:
-        return Section("forecast", title, empty("The KPI forecaster has not published a forecast yet."))
+        reason = data.skip_reason("kpi_forecast") or "The KPI forecaster has not published a forecast yet."
+        return Section("forecast", title, empty(reason))
     totals, recent = portfolio_forecast(forecast), data["recent_actuals"]
     fig = make_subplots(rows=1, cols=len(FORECAST_KPIS), subplot_titles=list(FORECAST_KPIS.values()))
     for col, kpi in enumerate(FORECAST_KPIS, start=1):
@@ -84,7 +85,7 @@ def what_if_table(scenarios: pd.DataFrame) -> pd.DataFrame:
 def scenarios_section(data: DashboardData) -> Section:
     samples = data["profit_samples"]
     if samples.empty:
-        return Section("scenarios", "Scenarios", empty("No allocation simulation stored yet."))
+        return Section("scenarios", "Scenarios", empty(data.no_allocation()))
     bands = scenario_bands(samples["daily_profit"].to_numpy())
     expected = float((bands["probability"] * bands["profit_30d"]).sum())
     shown = pd.DataFrame({"scenario": bands["scenario"], "probability": bands["probability"].map(pct),
@@ -102,7 +103,7 @@ def profit_distribution_section(data: DashboardData) -> Section:
     title = "Simulated profit distribution"
     samples = data["profit_samples"]
     if samples.empty:
-        return Section("profit-distribution", title, empty("No allocation simulation stored yet."))
+        return Section("profit-distribution", title, empty(data.no_allocation()))
     profit = samples["daily_profit"].to_numpy()
     fig = go.Figure(go.Histogram(x=profit, nbinsx=40, name="simulated daily profit", marker_color="#4c78a8"))
     fig.add_vline(x=0, line_color="#e45756", line_dash="dash")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.reporting.dashboard.data import DashboardData
-from ml.reporting.dashboard.layout import Section, card, cards, empty, money, note, pct, ratio
+from ml.reporting.dashboard.data import STEP_LABELS, DashboardData
+from ml.reporting.dashboard.layout import Section, card, cards, empty, money, note, pct, ratio, table
 
 HORIZON_DAYS = 30
 HEALTHY_LTV_CAC = 3.0  # the usual rule of thumb: a user should return three times what acquiring them cost
@@ -63,7 +63,7 @@ def user_figures(recs: pd.DataFrame, base: pd.DataFrame, recent: pd.DataFrame) -
 def portfolio_section(data: DashboardData) -> Section:
     recs, base = data["recommendations"], baseline(data)
     if recs.empty or base.empty:
-        return Section("portfolio", "Portfolio overview", empty("No allocation has run yet: run `pmi run`."))
+        return Section("portfolio", "Portfolio overview", empty(data.no_allocation()))
     f = portfolio_figures(recs, base)
     body = cards([
         card("Total budget (today)", money(f["budget"]),
@@ -84,7 +84,7 @@ def portfolio_section(data: DashboardData) -> Section:
 def users_section(data: DashboardData) -> Section:
     recs, base = data["recommendations"], baseline(data)
     if recs.empty or base.empty:
-        return Section("users", "User metrics", empty("No allocation has run yet: run `pmi run`."))
+        return Section("users", "User metrics", empty(data.no_allocation()))
     f = user_figures(recs, base, data["recent_actuals"])
     body = cards([
         card(f"New users ({HORIZON_DAYS} days)", money(f["users"]),
@@ -99,3 +99,16 @@ def users_section(data: DashboardData) -> Section:
         "LTV is the allocation's value per user (what each campaign's users have paid so far, developed to day 90; "
         "the champion LTV model for users too new to tell); "
         f"'Healthy' means LTV/CAC >= {HEALTHY_LTV_CAC:g}, 'Thin margin' >= 1, else 'Losing money'."))
+
+
+def coverage_section(data: DashboardData) -> Section:
+    """Which models and steps this data could not support, and why (a user's export often lacks user value)."""
+    title = "Data coverage"
+    skipped = data["skipped_steps"]
+    if skipped.empty:
+        return Section("coverage", title, note("Every model and the allocation ran on this data."))
+    rows = pd.DataFrame({"step": skipped["step_name"].map(STEP_LABELS).fillna(skipped["step_name"]),
+                         "why it did not run": skipped["reason"]})
+    return Section("coverage", title, table(rows) + note(
+        "The rest of the page uses the models this data supports: e.g. without user-level revenue a conversion is "
+        "valued at the revenue the networks reported with it."))

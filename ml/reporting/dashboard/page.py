@@ -4,20 +4,20 @@ write it atomically to ``PMI_HOME/dashboard/index.html``."""
 from __future__ import annotations
 
 import html
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
+from ml.io.atomic import write_atomically
 from ml.reporting.dashboard import opportunities, outlook, overview, risk, segments
 from ml.reporting.dashboard.data import DashboardData, load_dashboard_data
 from ml.reporting.dashboard.layout import Section
 from ml.settings import PmiPaths
 
 SECTION_BUILDERS = (
-    overview.portfolio_section, overview.users_section, opportunities.opportunities_section,
+    overview.coverage_section, overview.portfolio_section, overview.users_section, opportunities.opportunities_section,
     outlook.forecast_section, outlook.scenarios_section, opportunities.response_curves_section,
     opportunities.before_after_section, outlook.profit_distribution_section, risk.risk_section,
     risk.accuracy_section, segments.segments_section,
@@ -71,16 +71,6 @@ def render(data: DashboardData, sections: list[Section]) -> str:
             f"<p>Data as of {html.escape(as_of_text)} &middot; allocation run {html.escape(str(data.run_id))} "
             f"&middot; generated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC</p></header>"
             f"<nav>{nav}</nav><main>{body}</main></body></html>")
-
-
-def write_atomically(path: Path, text: str) -> int:
-    """Write next to the target and rename, so a reader (or `--serve`) never sees half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    data = text.encode("utf-8")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-    return len(data)
 
 
 def build_dashboard(paths: PmiPaths, out: Path | None = None) -> DashboardPage:

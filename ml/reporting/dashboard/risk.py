@@ -24,7 +24,7 @@ def risk_section(data: DashboardData) -> Section:
     title = "Risk indicators and open alerts"
     recs, samples = data["recommendations"], data["profit_samples"]
     if recs.empty or samples.empty:
-        return Section("risk", title, empty("No allocation has run yet: no risk to report."))
+        return Section("risk", title, empty(data.no_allocation()))
     profit, budget = samples["daily_profit"].to_numpy(), recs["recommended_budget"]
     saturated = budget[recs["saturation_level"] >= HIGH_SATURATION].sum() / budget.sum()
     unprofitable = int((recs["expected_roas"] < 1).sum())

@@ -1,0 +1,1 @@
+"""File helpers shared by every layer (no layer above is imported here)."""
