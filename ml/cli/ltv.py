@@ -4,6 +4,8 @@ Contract (docs/contract.md §2): `--transactions` (CSV or Parquet: customer_id, 
 ignored), `--calibration-end DATE`, `--horizon-days N`, `--out FILE` (CSV or Parquet). Only transactions on or
 before the calibration end are used. Every input problem is reported as one line naming the file, the 1-based
 data row and the column, and nothing is written unless the whole run succeeds (temp file + atomic rename).
+Other layouts (whitespace or ';' separated, other column names, dates like 01/31/1997, no header line) are read
+through `--mapping FILE` or `--separator` / `--date-format` (ml/cli/ltv_mapping.py).
 """
 
 from __future__ import annotations
@@ -16,36 +18,86 @@ import pandas as pd
 from rich.console import Console
 
 from ml.cli.errors import BadInputError
+from ml.cli.ltv_mapping import (
+    PLAIN,
+    TRANSACTION_COLUMNS,
+    TransactionFormat,
+    parse_formatted_dates,
+    read_delimited,
+    resolve_format,
+    select_columns,
+)
 from ml.cli.steps import step
 from ml.cli.table_files import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
 
-REQUIRED = ("customer_id", "date", "amount")
+REQUIRED = TRANSACTION_COLUMNS  # the contract columns of --transactions
 _PARQUET = PARQUET_SUFFIXES
 _CSV = (".csv", ".csv.gz", ".txt")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "ltv", help="Predict customer lifetime value over a future window from a transaction log.",
+        "ltv",
+        help="Predict customer lifetime value over a future window from a transaction log.",
         description="Fit BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend) on transactions up to the calibration "
-                    "end, optionally a LightGBM+XGBoost ensemble trained on an inner time split, and write one row "
-                    "per customer: customer_id, predicted_purchases, predicted_value, value_p10, value_p50, "
-                    "value_p90, p_alive for the window (calibration end, calibration end + N days].")
-    p.add_argument("--transactions", required=True, metavar="FILE",
-                   help="CSV or Parquet (by extension) with columns customer_id, date (ISO or YYYYMMDD), amount (>= 0);"
-                        " other columns are ignored.")
-    p.add_argument("--calibration-end", required=True, metavar="DATE",
-                   help="Last day of history to use, inclusive (ISO or YYYYMMDD); later transactions are ignored.")
+        "end, optionally a LightGBM+XGBoost ensemble trained on an inner time split, and write one row "
+        "per customer: customer_id, predicted_purchases, predicted_value, value_p10, value_p50, "
+        "value_p90, p_alive for the window (calibration end, calibration end + N days].",
+    )
+    p.add_argument(
+        "--transactions",
+        required=True,
+        metavar="FILE",
+        help="CSV or Parquet (by extension) with columns customer_id, date (ISO or YYYYMMDD), amount (>= 0);"
+        " other columns are ignored. Other layouts: --mapping, --separator, --date-format.",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="YAML saying how to read --transactions: columns: {customer_id: COL, date: COL, amount: COL},"
+        " separator (whitespace or one character), date_format (e.g. %%Y%%m%%d), header: false with "
+        "names: [...]. Example: examples/cdnow/mapping.yaml.",
+    )
+    p.add_argument(
+        "--separator",
+        metavar="SEP",
+        help="Cell separator of a text --transactions file: whitespace or one character (default: comma);"
+        " overrides the mapping's.",
+    )
+    p.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="strptime format of the date column, e.g. %%Y%%m%%d or %%d/%%m/%%Y (default: ISO dates or "
+        "YYYYMMDD); overrides the mapping's.",
+    )
+    p.add_argument(
+        "--calibration-end",
+        required=True,
+        metavar="DATE",
+        help="Last day of history to use, inclusive (ISO or YYYYMMDD); later transactions are ignored.",
+    )
     p.add_argument("--horizon-days", required=True, metavar="N", help="Length of the prediction window in days.")
     p.add_argument("--out", required=True, metavar="FILE", help="Output file, CSV or Parquet (.parquet/.pq).")
-    p.add_argument("--model", choices=("auto", "bgnbd", "ensemble"), default="auto",
-                   help="Source of predicted_value: auto (default) uses the ensemble when it beats BG/NBD+Gamma-Gamma "
-                        "on an inner time split of the calibration period; bgnbd never trains it; ensemble always "
-                        "uses it when there is enough history.")
-    p.add_argument("--draws", default="500", metavar="N",
-                   help="Monte Carlo draws per customer for the value quantiles (default 500).")
-    p.add_argument("--seed", default="0", metavar="N",
-                   help="Random seed (default 0); the output is deterministic for a given seed.")
+    p.add_argument(
+        "--model",
+        choices=("auto", "bgnbd", "ensemble"),
+        default="auto",
+        help="Source of predicted_value: auto (default) uses the ensemble when it beats BG/NBD+Gamma-Gamma "
+        "on an inner time split of the calibration period; bgnbd never trains it; ensemble always "
+        "uses it when there is enough history.",
+    )
+    p.add_argument(
+        "--draws",
+        default="500",
+        metavar="N",
+        help="Monte Carlo draws per customer for the value quantiles (default 500).",
+    )
+    p.add_argument(
+        "--seed",
+        default="0",
+        metavar="N",
+        help="Random seed (default 0); the output is deterministic for a given seed.",
+    )
     p.set_defaults(handler=run)
 
 
@@ -58,8 +110,9 @@ def run(args: argparse.Namespace) -> int:
     cal_end = _parse_date_option("--calibration-end", args.calibration_end)
     out = _check_out(args.out)
     path = Path(args.transactions)
+    fmt = resolve_format(None if args.mapping is None else Path(args.mapping), args.separator, args.date_format)
     with step(f"Reading {path}"):
-        tx = read_transactions(path)
+        tx = read_transactions(path, fmt)
     tx = tx[tx["date"] <= cal_end]
     if tx.empty:
         raise BadInputError(f"{path}: column date: no transaction on or before the calibration end {cal_end.date()}")
@@ -71,49 +124,63 @@ def run(args: argparse.Namespace) -> int:
     console = Console(soft_wrap=True, highlight=False)
     bg, gg = result.fit.bgnbd, result.fit.gamma_gamma
     console.print(f"ltv: {len(table):,} customers at {cal_end.date()}, {horizon}-day window -> {out}", markup=False)
-    console.print(f"BG/NBD (days): r={bg.r:.4f} alpha={bg.alpha:.3f} a={bg.a:.4f} b={bg.b:.4f}; spend: "
-                  + (f"Gamma-Gamma p={gg.p:.4f} q={gg.q:.4f} gamma={gg.gamma:.4f}"
-                     if result.fit.spend_model == "gamma-gamma" else result.fit.spend_model), markup=False)
+    console.print(
+        f"BG/NBD (days): r={bg.r:.4f} alpha={bg.alpha:.3f} a={bg.a:.4f} b={bg.b:.4f}; spend: "
+        + (
+            f"Gamma-Gamma p={gg.p:.4f} q={gg.q:.4f} gamma={gg.gamma:.4f}"
+            if result.fit.spend_model == "gamma-gamma"
+            else result.fit.spend_model
+        ),
+        markup=False,
+    )
     source = "ensemble (LightGBM+XGBoost)" if result.value_source == "ensemble" else "BG/NBD + Gamma-Gamma"
     console.print(f"predicted_value from {source}: {result.reason}", markup=False)
-    console.print(f"total: {table['predicted_purchases'].sum():,.1f} purchases, {table['predicted_value'].sum():,.2f} "
-                  f"value", markup=False)
+    console.print(
+        f"total: {table['predicted_purchases'].sum():,.1f} purchases, {table['predicted_value'].sum():,.2f} value",
+        markup=False,
+    )
     return 0
 
 
-def read_transactions(path: Path) -> pd.DataFrame:
+def read_transactions(path: Path, fmt: TransactionFormat = PLAIN) -> pd.DataFrame:
     """Read and validate a transaction file; returns customer_id, date (datetime64, day), amount (float)."""
     if not path.is_file():
         raise BadInputError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise BadInputError(f"{path}: empty file")
-    raw = _read_parquet(path) if path.name.lower().endswith(_PARQUET) else _read_csv(path)
-    names = {str(c).strip().lower(): c for c in raw.columns}
-    missing = [c for c in REQUIRED if c not in names]
-    if missing:
-        found = ", ".join(str(c) for c in raw.columns) or "none"
-        raise BadInputError(f"{path}: column {missing[0]}: missing (columns found: {found})")
-    raw = raw[[names[c] for c in REQUIRED]].set_axis(list(REQUIRED), axis=1)
+    if path.name.lower().endswith(_PARQUET):
+        raw = _read_parquet(path)  # typed columns: only the mapping's column names and date format apply
+    else:
+        raw = _read_csv(path) if fmt.comma_with_header else read_delimited(path, fmt)
+    raw = select_columns(raw, path, fmt)
     if len(raw) == 0:
         raise BadInputError(f"{path}: header only, no data rows")
 
     ids = raw["customer_id"]
     id_text = ids.astype("string").str.strip()
     bad_id = ids.isna().to_numpy() | (id_text == "").fillna(True).to_numpy()
-    dates, date_problem = _parse_dates(raw["date"])
+    dates, date_problem = (
+        _parse_dates(raw["date"]) if fmt.date_format is None else parse_formatted_dates(raw["date"], fmt.date_format)
+    )
     amounts, amount_problem = _parse_amounts(raw["amount"])
     id_problem = np.where(bad_id, "missing customer id", "").astype(object)
     problems = [(id_problem, "customer_id"), (date_problem, "date"), (amount_problem, "amount")]
-    first = [(int(np.argmax(labels != "")), order)
-             for order, (labels, _) in enumerate(problems) if (labels != "").any()]
+    first = [
+        (int(np.argmax(labels != "")), order) for order, (labels, _) in enumerate(problems) if (labels != "").any()
+    ]
     if first:
         pos, order = min(first)
         labels, column = problems[order]
         shown = _show(raw[column].iloc[pos])
         row = int(raw.index[pos]) + 1  # index labels survive dropped blank lines, so this is the row in the file
         raise BadInputError(f"{path}: row {row}, column {column}: {labels[pos]}" + (f": {shown}" if shown else ""))
-    return pd.DataFrame({"customer_id": id_text.to_numpy(dtype=object) if ids.dtype == object else ids.to_numpy(),
-                         "date": dates, "amount": amounts})
+    return pd.DataFrame(
+        {
+            "customer_id": id_text.to_numpy(dtype=object) if ids.dtype == object else ids.to_numpy(),
+            "date": dates,
+            "amount": amounts,
+        }
+    )
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
