@@ -38,8 +38,13 @@ bench: setup
 	$(BIN)/python benchmarks/optimizer_bench.py
 	$(BIN)/python benchmarks/allocate_uplift_bench.py
 
+# The Dagster UI on http://127.0.0.1:3000 over the data directory of `make run` (PMI_HOME, default ./data) and the
+# runs `pmi run` keeps in its dagster/ folder; `make dagster PMI_HOME=/x DAGSTER_PORT=3001` overrides either.
+dagster: DATA_DIR = $(abspath $(or $(PMI_HOME),data))
 dagster: setup
-	PATH=$(CURDIR)/$(BIN):$$PATH DAGSTER_HOME=$(CURDIR)/data/dagster $(BIN)/dagster dev -w workspace.yaml
+	@mkdir -p "$(DATA_DIR)/dagster" && touch "$(DATA_DIR)/dagster/dagster.yaml"
+	PMI_HOME="$(DATA_DIR)" DAGSTER_HOME="$(DATA_DIR)/dagster" PATH="$(CURDIR)/$(BIN):$$PATH" \
+	  $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(or $(DAGSTER_PORT),3000)
 
 clean:
 	rm -rf data dbt_project/target dbt_project/logs

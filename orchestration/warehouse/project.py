@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
+from filelock import FileLock
 
-from ml.settings import pmi_paths
+from ml.settings import DEFAULT_HOME, pmi_paths
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # dbt is installed beside this interpreter; don't rely on the caller's PATH.
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt")) if Path(sys.executable).with_name("dbt").exists() \
+DBT_EXECUTABLE = (
+    str(Path(sys.executable).with_name("dbt"))
+    if Path(sys.executable).with_name("dbt").exists()
     else (shutil.which("dbt") or "dbt")
+)
+
+# dbt's profile reads PMI_HOME: a code location started with no environment (`dagster dev`) serves the
+# repository's ./data, whatever the caller's cwd; a relative PMI_HOME is made absolute for dbt's subprocesses.
+pmi_paths(os.environ.get("PMI_HOME") or REPO_ROOT / DEFAULT_HOME)
 
 pmi_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-pmi_dbt_project.prepare_if_dev()
 
 
 def prepare_dbt_manifest() -> Path:
@@ -24,9 +33,27 @@ def prepare_dbt_manifest() -> Path:
     from dbt.cli.main import dbtRunner
 
     pmi_paths()  # dbt's profile reads PMI_HOME
-    result = dbtRunner().invoke(["parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-                                 "--profiles-dir", str(DBT_PROJECT_DIR),
-                                 "--target-path", str(pmi_dbt_project.target_path)])
+    target = DBT_PROJECT_DIR / pmi_dbt_project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target / "manifest.lock"), timeout=600):  # code servers and runs may parse at once
+        result = dbtRunner().invoke(
+            [
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(target),
+            ]
+        )
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
     return pmi_dbt_project.manifest_path
+
+
+# Under `dagster dev` re-parse so model edits show up (in-process: no `dbt` needed on PATH); a deployment ships
+# a prepared manifest and `pmi run` prepares its own.
+if pmi_dbt_project.preparer.using_dagster_dev():
+    prepare_dbt_manifest()
