@@ -75,8 +75,8 @@ def load_inputs(paths: PmiPaths) -> AllocationInputs:
     """Campaigns with budgets, prices and LTV, plus the champion response curves."""
     model = load_champion(paths, "response_curves")
     if model is None:
-        raise InsufficientDataError("no response-curve model: no campaign has the history a curve needs, so there "
-                                    "is nothing to allocate on")
+        raise InsufficientDataError("no response curve was fitted on this data (see the response-curve step), so "
+                                    "there is nothing to allocate on")
     # "Current" is the budget in force before the period this run plans, so re-running within one period
     # recomputes from the same base (and replaces that period's budgets) instead of compounding changes.
     con = connect(paths.warehouse, read_only=True)

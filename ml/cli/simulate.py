@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import track
 
 from ml.cli.errors import BadInputError
+from ml.ingest.source import SIMULATOR, holds_simulation, resolve_source
 from ml.settings import pmi_paths
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import run_backfill
@@ -33,13 +34,15 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     paths = pmi_paths(args.home).ensure()
     if args.live_hours > 0:
-        if not paths.warehouse.exists():
-            raise BadInputError(f"{paths.warehouse}: no simulation to advance; run `pmi simulate` first")
+        if not holds_simulation(paths):
+            raise BadInputError(f"{paths.warehouse}: holds no simulation to advance (ingested data get new hours "
+                                "through `pmi ingest`); run `pmi simulate` first")
         for _ in track(range(args.live_hours), description="Advancing the simulation", console=console):
             step = step_one_hour(paths)
         console.print(f"Simulated up to {step['hour_ts']} (last hour: spend {step['spend']:,.2f}, "
                       f"{step['conversions']} conversions).")
         return 0
+    resolve_source(paths, SIMULATOR)  # a backfill replaces raw: never over data a user ingested
     try:
         fields = {"n_campaigns": args.campaigns, "days": args.days, "seed": args.seed}
         if args.end_date:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ml.economics.costs import CostConfig
 from ml.settings import PmiPaths
-from ml.warehouse.connection import read_sql, transaction
+from ml.warehouse.connection import read_sql, table_exists, transaction
 
 # metric -> (predicted column, actual column)
 METRICS = {"conversions": ("expected_conversions", "conversions"), "cpa": ("expected_cpa", "cpa"),
@@ -118,6 +118,8 @@ def accuracy_table(pairs: pd.DataFrame, metrics: tuple[str, ...] = DELIVERY_METR
 
 def evaluate_predictions(paths: PmiPaths) -> pd.DataFrame:
     """Score every stored prediction whose day is complete; append to ``monitoring.model_accuracy``."""
+    if not table_exists(paths, "predictions.allocation_predictions"):
+        return pd.DataFrame()  # no allocation has predicted anything on this data yet
     pairs = read_sql(paths, _PAIRS_SQL)
     if pairs.empty:
         return pd.DataFrame()

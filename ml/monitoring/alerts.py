@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from ml.monitoring.accuracy import SAME_DAY_DAILY_CTE
 from ml.settings import PmiPaths
 from ml.warehouse.budgets import budget_in_effect_sql
-from ml.warehouse.connection import read_sql, transaction
+from ml.warehouse.connection import read_sql, table_exists, transaction
 
 VOLUME_CAUSES = ("audience saturation", "creative fatigue", "rising competition (CPM)", "tracking or attribution loss")
 
@@ -131,6 +131,8 @@ def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None) ->
     from ml.allocation.apply import apply_allocation
 
     thresholds = thresholds or AlertThresholds()
+    if not table_exists(paths, "predictions.allocation_predictions"):
+        return {"new_alerts": 0, "auto_actions": 0}  # nothing was predicted, so nothing to compare
     pairs = read_sql(paths, _PAIRS_SQL)
     new = store_new_alerts(paths, raise_alerts(pairs, thresholds)) if len(pairs) else pd.DataFrame()
     if new.empty:

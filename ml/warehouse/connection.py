@@ -45,3 +45,14 @@ def read_sql(paths: PmiPaths, sql: str, params: list | None = None) -> pd.DataFr
         return con.execute(sql, params or []).df()
     finally:
         con.close()
+
+
+def table_exists(paths: PmiPaths, qualified: str) -> bool:
+    """True when ``schema.table`` exists in the warehouse (a step that has not run yet has not created it)."""
+    schema, table = qualified.split(".", 1)
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                                [schema, table]).fetchall()[0][0])
+    finally:
+        con.close()

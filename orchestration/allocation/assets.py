@@ -7,13 +7,16 @@ from ml.allocation.run import run_allocation
 from ml.ingest.source import holds_simulation
 from ml.models.insufficient import InsufficientDataError
 from ml.models.status import RAN, SKIPPED, record_step_status
+from ml.models.training.campaign_models import publish_kpi_forecast_at_budgets
 from ml.simulation.live import step_one_hour
 from orchestration.resources import PmiHomeResource
 
 ALLOCATION_STAGES = ("spend_trajectories", "allocation_proposal", "allocation_simulation", "refined_allocation",
                      "applied_allocation")
+# The KPI forecaster comes first so that the allocation can re-publish its forecast at the recommended budgets.
 ALLOCATION_INPUTS = [dg.AssetKey("campaign_ltv"), dg.AssetKey("response_curves_model"),
-                     dg.AssetKey(["marts", "dim_campaigns"]), dg.AssetKey(["marts", "fct_market_daily"])]
+                     dg.AssetKey("kpi_forecast_model"), dg.AssetKey(["marts", "dim_campaigns"]),
+                     dg.AssetKey(["marts", "fct_market_daily"])]
 
 
 class AllocationRunConfig(dg.Config):
@@ -61,6 +64,9 @@ def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfi
             yield dg.MaterializeResult(asset_key=key, metadata={"skipped": str(exc)})
         return
     record_step_status(pmi_home.paths(), "allocation", RAN)
+    if config.apply:  # the dashboard's forecast describes the plan applied, not the budgets it replaced
+        budgets = run.recommendations.set_index("campaign_id")["recommended_budget"]
+        publish_kpi_forecast_at_budgets(pmi_home.paths(), budgets, context.run.run_id)
     recs, sim = run.recommendations, run.simulation
     top = recs.reindex(recs["expected_profit"].sub(0).abs().sort_values(ascending=False).index).head(10)
     table = top[["campaign_id", "current_budget", "recommended_budget", "action", "expected_profit", "reason"]]

@@ -127,10 +127,17 @@ class KpiForecaster:
         examples = build_examples(grid, campaign, day, self.horizons, holidays)
         return examples[examples["active_days_7d"] > 0].reset_index(drop=True)
 
-    def predict(self, df: pd.DataFrame, origins: Sequence | None = None) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame, origins: Sequence | None = None,
+                daily_budgets: pd.Series | None = None) -> pd.DataFrame:
         """Long forecast table: campaign_id, origin_date, horizon_days, kpi, p10, p50, p90 (campaigns that
-        delivered in the week before the origin; ``df`` as in :meth:`examples_at`)."""
+        delivered in the week before the origin; ``df`` as in :meth:`examples_at`).
+
+        ``daily_budgets`` (campaign_id -> budget) forecasts at those budgets instead of the ones in force at the
+        origin, e.g. an allocation's recommended budgets, so the forecast describes the plan being applied.
+        """
         examples = self.examples_at(df, origins)
+        if daily_budgets is not None:
+            examples = with_budgets(examples, daily_budgets)
         wide = self.predict_examples(examples)
         parts = []
         for kpi in self.kpis:
@@ -140,6 +147,22 @@ class KpiForecaster:
                 part[name] = wide[f"{kpi}_{name}"].to_numpy()
             parts.append(part)
         return pd.concat(parts, ignore_index=True)
+
+
+def with_budgets(examples: pd.DataFrame, daily_budgets: pd.Series) -> pd.DataFrame:
+    """Examples with their budget features moved to ``daily_budgets`` (campaigns not in it keep theirs).
+
+    Each budget feature is log(budget / something known at the origin), so moving the budget shifts every one of
+    them by the same log ratio; a budget of 0 (paused) is the smallest budget seen, as the model never saw 0.
+    """
+    new = examples["campaign_id"].map(daily_budgets).astype(float)
+    floor = float(np.exp(examples["log_budget"].min()))
+    shift = np.log(np.maximum(new, floor)) - examples["log_budget"]
+    shift = shift.where(new.notna() & np.isfinite(examples["log_budget"]), 0.0)
+    out = examples.copy()
+    for col in ("log_budget", "budget_vs_spend_7d", "budget_vs_spend_28d"):
+        out[col] = examples[col] + shift
+    return out
 
 
 def category_levels(examples: pd.DataFrame) -> dict[str, list[str]]:

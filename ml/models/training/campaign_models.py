@@ -102,8 +102,21 @@ def train_kpi_forecast(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
     return result
 
 
+def publish_kpi_forecast_at_budgets(paths: PmiPaths, daily_budgets: pd.Series, run_id: str) -> bool:
+    """Re-publish the champion's forecast at an allocation's budgets (False when there is no forecaster)."""
+    champion = load_champion(paths, "kpi_forecast")
+    if champion is None:
+        return False
+    features = campaign_day_features(paths, FEATURE_SERVICE["kpi_forecast"])
+    table = champion.predict(features, daily_budgets=daily_budgets)
+    publish_kpi_forecast(paths, table.assign(budget_basis=f"allocation {run_id}"), None)
+    return True
+
+
 def publish_kpi_forecast(paths: PmiPaths, table: pd.DataFrame, version: str | None) -> None:
     """Store the champion's forecast from now (per campaign, KPI, horizon: p10/p50/p90) for the dashboard."""
+    if "budget_basis" not in table.columns:
+        table = table.assign(budget_basis="budgets in force")
     table = table.assign(model_version=version or champion_version(paths, "kpi_forecast"))
     with transaction(paths.warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS predictions")

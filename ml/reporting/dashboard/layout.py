@@ -24,11 +24,21 @@ class Section:
                 f"{self.body}</section>")
 
 
+CURRENCY = "USD"
+
+
 def money(value: float, signed: bool = False) -> str:
-    """Currency with thousands separators; a missing value shows as a dash, never as 'nan'."""
+    """Money with its currency and thousands separators; a missing value shows as a dash, never as 'nan'."""
     if value is None or not math.isfinite(value):
         return "-"
-    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
+    return f"{value:+,.0f} {CURRENCY}" if signed else f"{value:,.0f} {CURRENCY}"
+
+
+def count(value: float) -> str:
+    """A count of users or conversions: a whole number, never money."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{round(value):,}"
 
 
 def pct(value: float, signed: bool = False, digits: int = 0) -> str:

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ml.reporting.dashboard.data import DashboardData
-from ml.reporting.dashboard.layout import Section, empty, figure, money, note, pct, table
+from ml.reporting.dashboard.layout import Section, count, empty, figure, money, note, pct, table
 from ml.reporting.dashboard.overview import HORIZON_DAYS
 
 FORECAST_KPIS = {"spend": "Spend", "conversions": "New users (conversions)"}
@@ -49,12 +49,14 @@ def forecast_section(data: DashboardData) -> Section:
     fig.update_layout(title="Cumulative portfolio totals")
     end = totals[totals["horizon_days"] == totals["horizon_days"].max()].set_index("kpi")
     version = forecast["model_version"].iloc[0] if "model_version" in forecast else "?"
+    basis = forecast["budget_basis"].iloc[0] if "budget_basis" in forecast else "budgets in force"
+    basis = f"the recommended budgets of {basis}" if basis.startswith("allocation") else basis
     return Section("forecast", title, figure(fig, "chart-forecast") + note(
-        f"KPI forecaster v{version} from {pd.Timestamp(forecast['origin_date'].iloc[0]):%Y-%m-%d}: "
+        f"KPI forecaster v{version} from {pd.Timestamp(forecast['origin_date'].iloc[0]):%Y-%m-%d} at {basis}: "
         f"{HORIZON_DAYS}-day spend {money(end.loc['spend', 'p50'])} "
         f"({money(end.loc['spend', 'p10'])}-{money(end.loc['spend', 'p90'])}), new users "
-        f"{money(end.loc['conversions', 'p50'])} ({money(end.loc['conversions', 'p10'])}-"
-        f"{money(end.loc['conversions', 'p90'])}). Campaign quantiles are summed, which makes the band at least "
+        f"{count(end.loc['conversions', 'p50'])} ({count(end.loc['conversions', 'p10'])}-"
+        f"{count(end.loc['conversions', 'p90'])}). Campaign quantiles are summed, which makes the band at least "
         "as wide as the portfolio's own 80% interval."), ["chart-forecast"])
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ml.reporting.dashboard.data import STEP_LABELS, DashboardData
-from ml.reporting.dashboard.layout import Section, card, cards, empty, money, note, pct, ratio, table
+from ml.reporting.dashboard.layout import Section, card, cards, count, empty, money, note, pct, ratio, table
 
 HORIZON_DAYS = 30
 HEALTHY_LTV_CAC = 3.0  # the usual rule of thumb: a user should return three times what acquiring them cost
@@ -66,7 +66,7 @@ def portfolio_section(data: DashboardData) -> Section:
         return Section("portfolio", "Portfolio overview", empty(data.no_allocation()))
     f = portfolio_figures(recs, base)
     body = cards([
-        card("Total budget (today)", money(f["budget"]),
+        card("Daily budget (recommended)", money(f["budget"]),
              f"{f['active']} active campaigns; {money(f['budget'] - f['budget_base'], True)} vs current"),
         card(f"Predicted revenue ({HORIZON_DAYS} days)", money(f["revenue"]),
              f"{money(f['revenue'] - f['revenue_base'], True)} vs not re-allocating"),
@@ -87,8 +87,8 @@ def users_section(data: DashboardData) -> Section:
         return Section("users", "User metrics", empty(data.no_allocation()))
     f = user_figures(recs, base, data["recent_actuals"])
     body = cards([
-        card(f"New users ({HORIZON_DAYS} days)", money(f["users"]),
-             f"{pct(f['users'] / f['users_last'] - 1, True)} vs last {HORIZON_DAYS} days ({money(f['users_last'])})"),
+        card(f"New users ({HORIZON_DAYS} days)", count(f["users"]),
+             f"{pct(f['users'] / f['users_last'] - 1, True)} vs last {HORIZON_DAYS} days ({count(f['users_last'])})"),
         card("Average LTV", f"{f['ltv']:,.2f}", f"{f['ltv'] - f['ltv_base']:+,.2f} vs baseline"),
         card("Average CAC", f"{f['cac']:,.2f}",
              f"{f['cac'] - f['cac_base']:+,.2f} vs baseline; last {HORIZON_DAYS} days {f['cac_last']:,.2f}"),

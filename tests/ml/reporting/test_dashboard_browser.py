@@ -12,8 +12,8 @@ from ml.reporting.dashboard import dashboard_path
 from ml.reporting.dashboard.page import SECTION_BUILDERS
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-SECTIONS = ["portfolio", "users", "opportunities", "forecast", "scenarios", "response-curves", "before-after",
-            "profit-distribution", "risk", "accuracy", "segments"]
+SECTIONS = ["coverage", "portfolio", "users", "opportunities", "forecast", "scenarios", "response-curves",
+            "before-after", "profit-distribution", "risk", "accuracy", "segments"]
 
 
 def test_pipeline_dashboard_renders_every_chart_with_data(dashboard_pipeline, browser_check, tmp_path):

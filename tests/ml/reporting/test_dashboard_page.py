@@ -37,13 +37,13 @@ def test_budget_card_follows_the_warehouse(dashboard_pipeline, tmp_path):
             SELECT sum(recommended_budget) FROM predictions.allocation_predictions
             WHERE run_id = (SELECT run_id FROM audit.allocation_runs ORDER BY applied_at DESC LIMIT 1)""").fetchall()
     before = build_dashboard(home).path.read_text()
-    assert card_value(before, "Total budget (today)") == money(total[0][0])
+    assert card_value(before, "Daily budget (recommended)") == money(total[0][0])
     with duckdb.connect(str(home.warehouse)) as con:
         con.execute("UPDATE predictions.allocation_predictions SET recommended_budget = recommended_budget + 1000")
         con.execute("UPDATE predictions.allocation_profit_distribution SET daily_profit = -1 - abs(daily_profit)")
     after = build_dashboard(home).path.read_text()
     n_campaigns = int(re.search(r"(\d+) active campaigns", after).group(1))
-    assert card_value(after, "Total budget (today)") == money(total[0][0] + 1000 * n_campaigns)
+    assert card_value(after, "Daily budget (recommended)") == money(total[0][0] + 1000 * n_campaigns)
     assert card_value(after, "Probability of loss") == "100.0%"
     with duckdb.connect(str(home.warehouse)) as con:
         con.execute("UPDATE predictions.allocation_profit_distribution SET daily_profit = -daily_profit")

@@ -12,7 +12,7 @@ import pytest
 from ml.models.forecast import KpiForecaster, backtest, score, train_kpi_forecaster
 from ml.models.forecast.examples import KPIS, build_examples, holiday_days, seasonal_naive
 from ml.models.forecast.grid import build_grid
-from ml.models.forecast.model import FEATURES, known_examples
+from ml.models.forecast.model import FEATURES, known_examples, with_budgets
 from ml.models.forecast.train import all_examples
 
 OUTCOMES = ("spend", "impressions", "clicks", "conversions", "cohort_revenue_d7", "n_active_hours")
@@ -89,6 +89,28 @@ def test_quantiles_never_cross_and_cover_every_kpi_and_horizon(trained, features
     assert np.isfinite(values).all() and (values >= 0).all()
     assert (values[:, 0] <= values[:, 1]).all() and (values[:, 1] <= values[:, 2]).all()
     assert (forecast["origin_date"] == pd.Timestamp(features["date"].max()) + pd.Timedelta(days=1)).all()
+
+
+def test_forecast_at_other_budgets_moves_only_the_campaigns_given(trained, features):
+    """An allocation's budgets reach the forecast: budget features shift by the log ratio, others stay."""
+    base_examples = trained.model.examples_at(features)
+    ids = base_examples["campaign_id"].to_numpy()
+    current = np.exp(base_examples.groupby("campaign_id")["log_budget"].first())
+    doubled = (2 * current).iloc[:2]
+    moved = with_budgets(base_examples, doubled)
+    touched = np.isin(ids, doubled.index)
+    for col in ("log_budget", "budget_vs_spend_7d", "budget_vs_spend_28d"):
+        shift = (moved[col] - base_examples[col]).to_numpy()
+        assert np.allclose(shift[touched], np.log(2)) and np.allclose(shift[~touched], 0.0)
+    assert moved.drop(columns=["log_budget", "budget_vs_spend_7d", "budget_vs_spend_28d"]).equals(
+        base_examples.drop(columns=["log_budget", "budget_vs_spend_7d", "budget_vs_spend_28d"]))
+    base = trained.model.predict(features).set_index(["campaign_id", "kpi", "horizon_days"])["p50"]
+    at_double = trained.model.predict(features, daily_budgets=doubled).set_index(
+        ["campaign_id", "kpi", "horizon_days"])["p50"]
+    spend = at_double.xs("spend", level="kpi") / base.xs("spend", level="kpi")
+    assert (spend.loc[list(doubled.index)] > 1.0).mean() > 0.5  # more budget, more spend forecast
+    untouched = [c for c in set(ids) if c not in doubled.index]
+    assert np.allclose(at_double.loc[untouched], base.loc[untouched])
 
 
 def test_training_reports_holdout_metrics_that_can_be_rescored(trained, model_frames):

@@ -1,0 +1,109 @@
+"""`pmi loop`: the hourly allocation cycle a user switches on (observe -> re-score -> allocate -> check -> apply).
+
+Each cycle is one run of the Dagster job `hourly_allocation`, the same job the Dagster schedule launches, so the
+command line and the schedule run the same code. The data directory's run lock is taken per cycle (waiting for a
+`pmi ingest` in progress), never while the loop sleeps, so the user's loads can land between cycles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import threading
+import time
+
+from rich.console import Console
+
+from ml.cli.errors import BadInputError
+from ml.cli.job_progress import execute_with_progress
+from ml.cli.pipeline import dagster_instance, home_run_config, pmi_job
+from ml.cli.run_summary import usd
+from ml.ingest.source import ingested_row_counts
+from ml.models.status import skipped_steps
+from ml.settings import PmiPaths, pmi_paths
+from ml.warehouse.connection import read_sql
+from ml.warehouse.run_lock import hold_run_lock
+
+INTERVAL = re.compile(r"^(\d+)\s*([smh])$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("loop", help="Run the hourly allocation cycle on the warehouse (once, or every N).",
+                              description="Observe the newest data, re-score LTV, re-allocate the budget, check the "
+                                          "predictions against actuals and apply, through the `hourly_allocation` "
+                                          "Dagster job (the one the hourly schedule launches).")
+    p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
+    p.add_argument("--every", default="", help="Repeat every interval, e.g. 1h, 30m, 90s (default: one cycle).")
+    p.add_argument("--cycles", type=int, default=0, help="Stop after this many cycles (default: 1 without --every, "
+                                                         "else until stopped with Ctrl-C or SIGTERM).")
+    p.add_argument("--total-budget", type=float, default=0.0, help="Daily portfolio budget (default: today's).")
+    p.add_argument("--max-change-pct", type=float, default=0.25, help="Max move of any budget per run (0.25).")
+    p.add_argument("--export-csv", action="store_true",
+                   help="Also write each cycle's budget changes to PMI_HOME/exports/budget_changes_<run>.csv.")
+    p.add_argument("--webhook", default="", help="Also POST each cycle's budget changes as JSON to this URL.")
+    p.set_defaults(handler=run)
+
+
+def interval_seconds(text: str) -> float:
+    """'1h' -> 3600; '' -> 0 (one cycle). Anything else is bad input."""
+    if not text:
+        return 0.0
+    match = INTERVAL.match(text.strip())
+    if not match or int(match.group(1)) <= 0:
+        raise BadInputError(f"--every {text}: expected a positive interval like 1h, 30m or 90s")
+    return float(int(match.group(1)) * UNIT_SECONDS[match.group(2)])
+
+
+def cycle_config(paths: PmiPaths, args: argparse.Namespace) -> dict:
+    allocation = {"total_budget": args.total_budget, "max_change_pct": args.max_change_pct,
+                  "export_csv": args.export_csv, "webhook_url": args.webhook}
+    return {"ops": {"allocation_run": {"config": allocation}}} | home_run_config(paths)
+
+
+def cycle_line(paths: PmiPaths, run_id: str) -> str:
+    """One line per cycle: what was applied (or why nothing was)."""
+    applied = read_sql(paths, "SELECT * FROM audit.allocation_runs WHERE run_id = ?", [run_id]) \
+        if _has_table(paths, "audit", "allocation_runs") else None
+    if applied is None or applied.empty:
+        skipped = skipped_steps(paths)
+        why = skipped.loc[skipped["step_name"] == "allocation", "reason"]
+        return f"run {run_id}: no allocation applied" + (f": {why.iloc[0]}" if len(why) else "")
+    row = applied.iloc[0]
+    changed = read_sql(paths, "SELECT count(*) AS n FROM audit.budget_changes WHERE run_id = ? "
+                              "AND abs(budget_after - budget_before) >= 0.01", [run_id])["n"].iloc[0]
+    return (f"run {run_id}: effective {row['effective_ts']}, daily budget {usd(row['total_before'])} -> "
+            f"{usd(row['total_after'])}, {changed} campaigns changed, expected daily gain "
+            f"{usd(row['expected_gain'], signed=True)}, adapter {row['adapter']}")
+
+
+def _has_table(paths: PmiPaths, schema: str, table: str) -> bool:
+    return bool(read_sql(paths, "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                         [schema, table])["n"].iloc[0])
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(width=max(Console().width, 120))
+    paths = pmi_paths(args.home)
+    every = interval_seconds(args.every)
+    cycles = args.cycles or (0 if every else 1)
+    ingested_row_counts(paths)  # one line, exit 2, on a data directory with nothing to allocate
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    done = 0
+    while not stop.is_set():
+        with hold_run_lock(paths, "pmi loop", wait=True):
+            result = execute_with_progress(pmi_job("hourly_allocation"), cycle_config(paths, args),
+                                           dagster_instance(paths), console, "hourly cycle")
+        done += 1
+        if not result.success:
+            failed = [e.step_key for e in result.all_events if e.is_step_failure]
+            console.print(f"[red]cycle {done} failed at {failed}; see the Dagster run {result.run_id}[/red]")
+            return 1
+        console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cycle {done}: {cycle_line(paths, result.run_id)}")
+        if cycles and done >= cycles:
+            break
+        stop.wait(every)
+    return 0
