@@ -84,7 +84,7 @@ def _has_table(paths: PmiPaths, schema: str, table: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 120), soft_wrap=True)
     paths = pmi_paths(args.home)
     every = interval_seconds(args.every)
     cycles = args.cycles or (0 if every else 1)

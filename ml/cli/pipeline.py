@@ -84,7 +84,7 @@ def run_full_pipeline(paths: PmiPaths, campaigns: int = 24, days: int = 180, see
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 120), soft_wrap=True)
     paths = pmi_paths(args.home).ensure()
     source = resolve_source(paths, args.source)
     if source == SIMULATOR:

@@ -83,8 +83,7 @@ def print_recommendations(console: Console, paths: PmiPaths, limit: int = 10) ->
     title = (f"Recommendations of the applied allocation for {len(recs):,} campaigns (daily budgets; the "
              f"{min(limit, len(recs))} largest moves)")
     table = Table(title=title)
-    for col in ("campaign", "daily budget now", "recommended daily budget", "change", "action",
-                "expected daily profit", "reason"):
+    for col in ("campaign", "daily budget", "recommended", "change", "action", "profit/day", "reason"):
         table.add_column(col, justify="left" if col in ("campaign", "action", "reason") else "right")
     for row in recs.head(limit).itertuples():
         table.add_row(label(row), usd(row.current_budget), usd(row.recommended_budget), f"{row.change_pct:+.0%}",
