@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ml.allocation.gate import BudgetRules
 from ml.economics.costs import CostConfig
 
 
@@ -12,7 +13,11 @@ class AllocationConfig(BaseModel):
 
     total_budget: float | None = Field(None, gt=0, description="Daily portfolio budget; default: today's total.")
     objective: str = Field("profit", pattern="^(profit|revenue|conversions)$")
-    max_change_pct: float = Field(0.25, ge=0, description="Safety net: max move of any budget per run.")
+    max_change_pct: float = Field(0.25, ge=0, description="Safety net: max move of any budget within a period, "
+                                  "against the budget in force at the period's start (any number of runs).")
+    min_change: float = Field(10.0, ge=0, description="Absolute floor of the period's change limit (a minimum test "
+                              "budget), so a campaign at budget 0 can be launched or relaunched.")
+    period_hours: int = Field(24, ge=1, description="Length of the period the change limit applies to (1 day).")
     min_budget: float = Field(0.0, ge=0, description="Floor of every campaign's daily budget.")
     exploration_share: float = Field(0.05, ge=0, le=1, description="Max budget share Thompson sampling may move.")
     exploration_cost_share: float | None = Field(
@@ -26,3 +31,8 @@ class AllocationConfig(BaseModel):
     refine_steps: int = Field(4, ge=0, description="Times a proposal may be pulled halfway back to current budgets.")
     seed: int = 0
     costs: CostConfig = Field(default_factory=CostConfig)
+
+    def rules(self) -> BudgetRules:
+        """The period limit and bounds the gate holds every change of this run to."""
+        return BudgetRules(max_change_pct=self.max_change_pct, min_change=self.min_change,
+                           period_hours=self.period_hours, min_budget=self.min_budget)

@@ -92,8 +92,9 @@ def spend_box(problem: PortfolioProblem) -> SpendBox:
     """Intersect min/max with the change limit (which wins on conflict), cap at thresholds, apply locks."""
     current, pct = problem.current_budget, problem.max_change_pct
     with np.errstate(invalid="ignore"):
-        change_floor = np.where(np.isinf(pct), 0.0, np.maximum(current * (1.0 - pct), 0.0))
-        change_ceiling = np.where(np.isinf(pct), np.inf, current * (1.0 + pct))
+        width = np.where(np.isinf(pct), np.inf, np.maximum(current * pct, problem.min_change))
+        change_floor = np.where(np.isinf(width), 0.0, np.maximum(current - width, 0.0))
+        change_ceiling = np.where(np.isinf(width), np.inf, current + width)
     floor = np.maximum(problem.min_spend, change_floor)
     ceiling = np.minimum(problem.max_spend, change_ceiling)
     floor_code = np.where(problem.min_spend >= change_floor, CODE[Reason.MIN_SPEND],

@@ -28,7 +28,7 @@ class InfeasibleBudgetError(ProblemValidationError):
 
 
 _PER_CAMPAIGN_FLOAT = ("current_budget", "value_per_conversion", "creative_production_cost", "min_spend",
-                       "max_spend", "max_change_pct", "min_roas", "max_cpa")
+                       "max_spend", "max_change_pct", "min_change", "min_roas", "max_cpa")
 _PER_CAMPAIGN_BOOL = ("has_agency", "locked")
 
 
@@ -37,7 +37,8 @@ class PortfolioProblem:
     """Everything the allocator needs, one entry per campaign (scalars broadcast to every campaign).
 
     Spends are daily media spend in the account currency. `max_change_pct` is the safety net against the
-    current budget (inf = no limit; a campaign with current budget 0 can only be launched with inf).
+    current budget (inf = no limit); `min_change` is an absolute floor of that limit (a minimum test budget: the
+    allowed move is max(max_change_pct x current, min_change)), so a campaign at budget 0 can be launched.
     `min_roas` caps spend where the marginal ROAS (value per extra media dollar) falls to it; `max_cpa` caps
     spend where the marginal CPA (media dollars per extra conversion) rises to it.
     """
@@ -52,6 +53,7 @@ class PortfolioProblem:
     min_spend: np.ndarray = 0.0  # type: ignore[assignment]
     max_spend: np.ndarray = np.inf  # type: ignore[assignment]
     max_change_pct: np.ndarray = DEFAULT_MAX_CHANGE_PCT  # type: ignore[assignment]
+    min_change: np.ndarray = 0.0  # type: ignore[assignment]
     min_roas: np.ndarray = 0.0  # type: ignore[assignment]
     max_cpa: np.ndarray = np.inf  # type: ignore[assignment]
     locked: np.ndarray = False  # type: ignore[assignment]
@@ -133,7 +135,7 @@ class PortfolioProblem:
         for name in finite_nonneg:
             value = getattr(self, name)
             self._fail(~(np.isfinite(value) & (value >= 0)), name, "must be finite and >= 0")
-        for name in ("max_spend", "max_change_pct", "min_roas"):
+        for name in ("max_spend", "max_change_pct", "min_change", "min_roas"):
             self._fail(~(getattr(self, name) >= 0), name, "must be >= 0 (inf allowed)")
         self._fail(~(self.max_cpa > 0), "max_cpa", "must be > 0 (inf for no cap)")
         self._fail(self.max_spend < self.min_spend, "max_spend", "must be >= min_spend")

@@ -66,7 +66,7 @@ def test_pausing_is_exact_when_the_budget_is_slack(problem, weights):
 def _one(problem: PortfolioProblem, i: int) -> PortfolioProblem:
     """Campaign i alone, with an unlimited budget."""
     fields = ("current_budget", "value_per_conversion", "has_agency", "creative_production_cost", "min_spend",
-              "max_spend", "max_change_pct", "min_roas", "max_cpa", "locked")
+              "max_spend", "max_change_pct", "min_change", "min_roas", "max_cpa", "locked")
     return problem.replace(total_budget=1e12, curves=problem.curves.take(np.array([i])), campaign_id=None,
                            **{name: getattr(problem, name)[[i]] for name in fields})
 
