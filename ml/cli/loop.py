@@ -43,6 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--export-csv", action="store_true",
                    help="Also write each cycle's budget changes to PMI_HOME/exports/budget_changes_<run>.csv.")
     p.add_argument("--webhook", default="", help="Also POST each cycle's budget changes as JSON to this URL.")
+    p.add_argument("--verbose", action="store_true",
+                   help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.")
     p.set_defaults(handler=run)
 
 
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     while not stop.is_set():
         with hold_run_lock(paths, "pmi loop", wait=True):
             result = execute_with_progress(pmi_job("hourly_allocation"), cycle_config(paths, args),
-                                           dagster_instance(paths), console, "hourly cycle")
+                                           dagster_instance(paths), console, "hourly cycle", verbose=args.verbose)
         done += 1
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]

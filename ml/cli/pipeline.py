@@ -32,6 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--campaigns", type=int, default=24, help="Number of simulated campaigns (default 24).")
     p.add_argument("--days", type=int, default=180, help="Days of hourly history to simulate (default 180).")
     p.add_argument("--seed", type=int, default=7, help="Simulator seed (default 7).")
+    p.add_argument("--verbose", action="store_true",
+                   help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.")
     p.set_defaults(handler=run)
 
 
@@ -73,14 +75,14 @@ def home_run_config(paths: PmiPaths) -> dict:
 
 
 def run_full_pipeline(paths: PmiPaths, campaigns: int = 24, days: int = 180, seed: int = 7, end_date: str = "",
-                      console: Console | None = None, source: str = SIMULATOR):
+                      console: Console | None = None, source: str = SIMULATOR, verbose: bool = False):
     """Materialise every asset of the `full_pipeline` job in this process; return the Dagster result."""
     job = pmi_job("full_pipeline")
     simulator = {"n_campaigns": campaigns, "days": days, "seed": seed, "end_date": end_date, "source": source}
     run_config = {"ops": {"simulator_backfill": {"config": simulator}}} | home_run_config(paths)
     if console is None:
         return job.execute_in_process(run_config=run_config, instance=dagster_instance(paths), raise_on_error=False)
-    return execute_with_progress(job, run_config, dagster_instance(paths), console, "full pipeline")
+    return execute_with_progress(job, run_config, dagster_instance(paths), console, "full pipeline", verbose=verbose)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         what = f"drop folder {source}, ingested first"
     started = time.monotonic()
     console.print(f"Running the full pipeline into {paths.home} ({what})")
-    result = run_full_pipeline(paths, args.campaigns, args.days, args.seed, console=console, source=source)
+    result = run_full_pipeline(paths, args.campaigns, args.days, args.seed, console=console, source=source,
+                               verbose=args.verbose)
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         console.print(f"[red]pipeline failed at {failed}; see the Dagster run {result.run_id}[/red]")

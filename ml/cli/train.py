@@ -20,6 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                           "registered in MLflow and becomes champion only if it beats the "
                                           "current champion on the same validation data.")
     p.add_argument("--home", help="Data directory holding the warehouse (default: $PMI_HOME or ./data).")
+    p.add_argument("--verbose", action="store_true",
+                   help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.")
     p.set_defaults(handler=run)
 
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if not paths.warehouse.exists():
         raise BadInputError(f"{paths.warehouse}: no warehouse to train on; run `pmi run` or `pmi ingest` first")
     result = execute_with_progress(pmi_job("retrain"), home_run_config(paths), dagster_instance(paths), console,
-                                   "retrain")
+                                   "retrain", verbose=args.verbose)
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         console.print(f"[red]retrain failed at {failed}; see the Dagster run {result.run_id}[/red]")
