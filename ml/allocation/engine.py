@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.allocation.config import AllocationConfig
+from ml.allocation.gate import gate
 from ml.allocation.inputs import AllocationInputs
 from ml.optimize import Allocation, PortfolioProblem, optimize_portfolio
 
@@ -19,13 +20,21 @@ EXPLORATION_BISECTION_STEPS = 12  # the step share to within 1/4096
 SIMULATION_STREAM, EXPLORATION_COST_STREAM = 1, 2  # seed offsets of the posterior draws each step uses
 
 
+def total_budget(inputs: AllocationInputs, config: AllocationConfig) -> float:
+    """The run's total: the configured one, else today's (the budgets in force)."""
+    return float(config.total_budget or inputs.current.sum())
+
+
 def build_problem(inputs: AllocationInputs, config: AllocationConfig, draw: int | None = None) -> PortfolioProblem:
-    """The optimiser's problem for today's budgets, costs and curves (point estimate or one posterior draw)."""
+    """The optimiser's problem for today's costs and curves (point estimate or one posterior draw).
+
+    Its ``current_budget`` is the budget in force at the period's start: the change limit (with its absolute floor
+    ``min_change``) is a property of the period, not of one run.
+    """
     c = inputs.campaigns
-    current = c["current_budget"].to_numpy(float)
     return PortfolioProblem(
-        total_budget=config.total_budget or float(current.sum()),
-        current_budget=current,
+        total_budget=total_budget(inputs, config),
+        current_budget=inputs.period_start,
         curves=inputs.optimizer_curves(draw),
         value_per_conversion=inputs.value_per_conversion,
         campaign_id=c["campaign_id"].to_numpy(),
@@ -33,6 +42,7 @@ def build_problem(inputs: AllocationInputs, config: AllocationConfig, draw: int 
         creative_production_cost=c["creative_production_cost"].to_numpy(float),
         min_spend=config.min_budget,
         max_change_pct=config.max_change_pct,
+        min_change=config.min_change,
         overhead_pct=config.costs.overhead_pct,
         agency_fee_pct=config.costs.agency_fee_pct,
         amortisation_days=config.costs.creative_amortisation_days,
@@ -117,7 +127,7 @@ def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndar
     """Monte-Carlo the daily profit of ``budget`` and of today's budgets over the curves' posterior draws."""
     if problems is None:
         problems = posterior_problems(inputs, config, config.n_simulations, SIMULATION_STREAM)
-    current = inputs.campaigns["current_budget"].to_numpy(float)
+    current = inputs.current
     proposed_profit = np.array([daily_profit(problem, budget).sum() for problem in problems])
     current_profit = np.array([daily_profit(problem, current).sum() for problem in problems])
     gain = proposed_profit - current_profit
@@ -133,9 +143,22 @@ def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndar
     }
 
 
+def safe_budget(inputs: AllocationInputs, config: AllocationConfig) -> np.ndarray | None:
+    """Today's budgets held to the period's limits and the run's total: the feasible end refine pulls back toward.
+
+    With a total below today's, today's budgets themselves break the total, so pulling back toward them would
+    overspend; the gate scales them back into the feasible set instead. None when no split is feasible.
+    """
+    held = gate(inputs.period_start, inputs.current, total_budget(inputs, config), config.rules())
+    return None if held.refused else held.budget
+
+
 def refine(inputs: AllocationInputs, config: AllocationConfig, proposed: np.ndarray) -> tuple[np.ndarray, dict, int]:
-    """Pull the proposal halfway back to current budgets while its downside breaks the risk limits."""
-    current = inputs.campaigns["current_budget"].to_numpy(float)
+    """Pull the proposal halfway back toward today's budgets (held to the period's limits and the total) while its
+    downside breaks the risk limits; both ends are feasible, so every step is."""
+    current = safe_budget(inputs, config)
+    if current is None:
+        current = proposed
     problems = posterior_problems(inputs, config, config.n_simulations, SIMULATION_STREAM)  # drawn once, reused
     budget = proposed.copy()
     for step in range(config.refine_steps + 1):

@@ -7,27 +7,32 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import optimizer_curves
+from ml.allocate_cli.curves import curves_for, optimizer_curves
 from ml.allocate_cli.inputs import CURRENT_WINDOW_DAYS
-from ml.allocation.apply import next_effective_ts
+from ml.allocation.apply import next_effective_ts, period_start_budgets
+from ml.allocation.demand import day_covariates, demand_factor
+from ml.allocation.gate import BudgetRules
 from ml.models.insufficient import InsufficientDataError
 from ml.models.response.curves import CurveParameters
+from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY, covariate_columns, daily_panel
 from ml.models.response.result import ResponseCurveSet
+from ml.models.training.data import delivery_frames
 from ml.optimize import ResponseCurves
 from ml.settings import PmiPaths
-from ml.tracking.registry import champion_version, load_champion
+from ml.tracking.registry import champion_data_end, champion_version, load_champion
 from ml.warehouse.budgets import budget_in_effect_sql
 from ml.warehouse.connection import connect, read_sql
 
-COMPETITION_ELASTICITY = 0.8  # as in the response-curve panel: curves are fitted in market-neutral dollars
+COMPETITION_ELASTICITY = DEFAULT_COMPETITION_ELASTICITY  # as in the response-curve panel (market-neutral dollars)
 
 _CAMPAIGNS_SQL = f"""
-    SELECT c.campaign_id, c.has_agency, c.creative_production_cost::DOUBLE AS creative_production_cost,
+    SELECT c.campaign_id, c.network, c.geo, c.has_agency,
+           c.creative_production_cost::DOUBLE AS creative_production_cost,
            c.auto_optimization_enabled, coalesce(b.daily_budget, s.recent_daily_spend, 0)::DOUBLE AS current_budget,
            coalesce(m.cpm_index * pow(m.competition_index, ?), 1.0) AS price_index,
            l.blended_ltv_d90, l.ltv_d90_mean, l.ltv_d180_mean, l.confidence AS ltv_confidence
     FROM marts.dim_campaigns c
-    LEFT JOIN ({budget_in_effect_sql("<")}) b USING (campaign_id)
+    LEFT JOIN ({budget_in_effect_sql("<=")}) b USING (campaign_id)
     LEFT JOIN (SELECT network, geo, cpm_index, competition_index FROM marts.fct_market_daily
                QUALIFY row_number() OVER (PARTITION BY network, geo ORDER BY date DESC) = 1) m
            ON m.network = c.network AND m.geo = c.geo
@@ -43,13 +48,31 @@ _CAMPAIGNS_SQL = f"""
 
 @dataclass
 class AllocationInputs:
-    """Per-campaign arrays aligned on ``campaigns.campaign_id`` (only campaigns with a fitted curve)."""
+    """Per-campaign arrays aligned on ``campaigns.campaign_id`` (only campaigns with a fitted curve).
+
+    ``campaigns`` has ``current_budget`` (in force now) and, optionally, ``period_start_budget`` (in force at the
+    start of the period the run plans for: what the change limit is measured on; default the current budget).
+    ``demand`` scales each curve to the demand expected on the day being allocated (default 1).
+    """
 
     campaigns: pd.DataFrame
     curves: ResponseCurveSet
     value_per_conversion: np.ndarray
     model_versions: dict[str, str | None]
     as_of: pd.Timestamp
+    demand: np.ndarray | None = None
+    target_date: pd.Timestamp | None = None
+
+    @property
+    def current(self) -> np.ndarray:
+        """Budgets in force now."""
+        return self.campaigns["current_budget"].to_numpy(float)
+
+    @property
+    def period_start(self) -> np.ndarray:
+        """Budgets in force at the period's start (the change limit's base)."""
+        column = "period_start_budget" if "period_start_budget" in self.campaigns else "current_budget"
+        return self.campaigns[column].to_numpy(float)
 
     def optimizer_curves(self, draw: int | None = None) -> ResponseCurves:
         """Curves in nominal dollars of today's market (point estimate, or one posterior draw)."""
@@ -61,6 +84,8 @@ class AllocationInputs:
             scale, k, shape = c.scale[idx], c.k[idx], c.shape[idx]
         else:
             scale, k, shape = (self.curves.draws[idx, draw, j] for j in range(3))
+        if self.demand is not None:
+            scale = scale * self.demand
         return optimizer_curves(CurveParameters(family, scale, k * price, shape))
 
 
@@ -71,25 +96,61 @@ def value_per_conversion(campaigns: pd.DataFrame) -> np.ndarray:
     return value.fillna(value.median()).fillna(0.0).to_numpy(float)
 
 
-def load_inputs(paths: PmiPaths) -> AllocationInputs:
-    """Campaigns with budgets, prices and LTV, plus the champion response curves."""
+def expected_demand(paths: PmiPaths, campaigns: pd.DataFrame, curves: ResponseCurveSet, day: pd.Timestamp,
+                    competition_elasticity: float = COMPETITION_ELASTICITY) -> np.ndarray:
+    """Each campaign's demand on ``day`` against the average day its champion curve was fitted on.
+
+    The curve's covariate means are recomputed from the data the champion was trained on (up to its data end);
+    the day's covariates are its weekday and the latest market feed published by then.
+    """
+    if not curves.demand_effects:
+        return np.ones(len(campaigns))
+    frames = delivery_frames(paths)
+    try:
+        panel = daily_panel(frames["campaign_hourly"], frames["campaigns"], frames["market_daily"],
+                            competition_elasticity)
+    except ValueError:  # a market feed with holes: the curves were not fitted with market effects either
+        return np.ones(len(campaigns))
+    end = champion_data_end("response_curves")
+    if end is not None:
+        panel = panel[panel["date"] < end]
+    means = panel.groupby("campaign_id")[covariate_columns(panel)].mean().reindex(campaigns["campaign_id"])
+    market = frames["market_daily"]
+    if not market.empty:
+        market = market.assign(date=pd.to_datetime(market["date"]))
+        market = market[market["date"] <= day.normalize()]
+        market = market.sort_values("date").groupby(["network", "geo"], as_index=False).tail(1)
+    today = day_covariates(campaigns, market, day.dayofweek, competition_elasticity)
+    return demand_factor(curves.demand_effects, means.reset_index(drop=True), today)
+
+
+def load_inputs(paths: PmiPaths, rules: BudgetRules | None = None) -> AllocationInputs:
+    """Campaigns with budgets, prices and LTV, plus the champion response curves (draws sanitised) and the demand
+    expected on the day the run's budgets take effect."""
+    rules = rules or BudgetRules()
     model = load_champion(paths, "response_curves")
     if model is None:
         raise InsufficientDataError("no response curve was fitted on this data (see the response-curve step), so "
                                     "there is nothing to allocate on")
-    # "Current" is the budget in force before the period this run plans, so re-running within one period
-    # recomputes from the same base (and replaces that period's budgets) instead of compounding changes.
     con = connect(paths.warehouse, read_only=True)
     try:
-        period = next_effective_ts(con)
+        effective = next_effective_ts(con)
+        campaigns = con.execute(_CAMPAIGNS_SQL, [COMPETITION_ELASTICITY, effective.to_pydatetime()]).df()
+        campaigns = campaigns[campaigns["campaign_id"].isin(model.curves.campaign_ids)].reset_index(drop=True)
+        if campaigns.empty:
+            raise InsufficientDataError("no campaign in the warehouse has a fitted response curve: nothing to "
+                                        "allocate")
+        # The change limit is measured on the budget in force at the period's start, so any number of runs within
+        # the period stays inside it (the gate in apply holds every change to the same rule).
+        campaigns["period_start_budget"] = period_start_budgets(
+            con, rules, effective, campaigns["campaign_id"].to_numpy(), campaigns["current_budget"]).to_numpy()
     finally:
         con.close()
-    campaigns = read_sql(paths, _CAMPAIGNS_SQL, [COMPETITION_ELASTICITY, period.to_pydatetime()])
-    campaigns = campaigns[campaigns["campaign_id"].isin(model.curves.campaign_ids)].reset_index(drop=True)
-    if campaigns.empty:
-        raise InsufficientDataError("no campaign in the warehouse has a fitted response curve: nothing to allocate")
+    curves = curves_for(model.curves, campaigns["campaign_id"].to_numpy(dtype=object))  # one sanitising step
     as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
     versions = {name: champion_version(paths, name) for name in ("response_curves", "ltv")}
-    return AllocationInputs(campaigns=campaigns, curves=model.curves,
+    return AllocationInputs(campaigns=campaigns, curves=curves,
                             value_per_conversion=value_per_conversion(campaigns), model_versions=versions,
-                            as_of=pd.Timestamp(as_of))
+                            as_of=pd.Timestamp(as_of),
+                            demand=expected_demand(paths, campaigns, curves, effective.normalize()),
+                            target_date=effective.normalize())

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.allocation.apply import apply_allocation
+from ml.allocation.apply import apply_allocation, record_refusal
 from ml.allocation.config import AllocationConfig
-from ml.allocation.engine import build_problem, profit_quantiles, propose, refine
+from ml.allocation.engine import build_problem, profit_quantiles, propose, refine, total_budget
+from ml.allocation.gate import gate
 from ml.allocation.inputs import AllocationInputs, load_inputs
 from ml.allocation.scenarios import scenario_table
 from ml.allocation.trajectories import optimal_spend, spend_trajectories
@@ -28,20 +29,31 @@ class AllocationRun:
     applied: dict
 
 
-def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal, budget: np.ndarray) -> pd.DataFrame:
-    """The recommendation table of docs/contract.md §2 (same columns as `pmi allocate --out`)."""
+def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal, budget: np.ndarray,
+                    outcome: dict | None = None) -> pd.DataFrame:
+    """The recommendation table of docs/contract.md §2 (same columns as `pmi allocate --out`).
+
+    The reason says "Thompson sampling explores" only where the exploration step moved the campaign, and says
+    where refine pulled the proposal back toward today's budgets (with its criterion).
+    """
     problem = build_problem(inputs, config)
     ids = inputs.campaigns["campaign_id"].to_numpy()
-    current = problem.current_budget
+    current = inputs.current
     conversions = problem.curves.value(budget)
     revenue = conversions * problem.value_per_conversion
     cost = config.costs.total_cost(budget, problem.has_agency, problem.creative_production_cost)
     change = np.divide(budget - current, current, out=np.zeros_like(budget), where=current > 0)
-    action = np.select([(budget <= 0) & (current > 0), change > ACTION_THRESHOLD, change < -ACTION_THRESHOLD],
-                       ["pause", "scale_up", "reduce"], "hold")
+    action = np.select([(budget <= 0) & (current > 0), change > ACTION_THRESHOLD, change < -ACTION_THRESHOLD,
+                        (current <= 0) & (budget > 0)], ["pause", "scale_up", "reduce", "scale_up"], "hold")
     reason = np.asarray(proposal.exploit.reason, dtype=object)
-    explored = np.abs(budget - proposal.exploit.daily_budget) > 0.01
+    explored = np.abs(proposal.proposed_budget - proposal.exploit.daily_budget) > 0.01
     reason = np.where(explored, reason + "; Thompson sampling explores a nearby level.", reason)
+    pulled = np.abs(budget - proposal.proposed_budget) > 0.01
+    if outcome is not None and pulled.any():
+        note = (f"; pulled back toward today's budget by the risk check (P(worse than today) "
+                f"{outcome.get('probability_worse_than_current', float('nan')):.0%}, limit "
+                f"{config.max_loss_probability:.0%}).")
+        reason = np.where(pulled, reason + note, reason)
     price = inputs.campaigns["price_index"].to_numpy(float)
     frame = pd.DataFrame({
         "campaign_id": ids, "current_budget": current, "recommended_budget": budget, "change_pct": change,
@@ -52,6 +64,29 @@ def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal
         "action": action, "reason": reason,
     })
     return pd.concat([frame, profit_quantiles(inputs, config, budget)], axis=1)
+
+
+class AllocationRefusedError(RuntimeError):
+    """The engine's budgets break the total or the period's bounds: nothing is applied (an audit row says why)."""
+
+
+def check_budgets(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray) -> str | None:
+    """Why ``budget`` may not be applied (total or period bounds broken, to the cent), or None when it may."""
+    total = total_budget(inputs, config)
+    rules = config.rules()
+    held = gate(inputs.period_start, budget, total, rules)
+    if not np.all(np.isfinite(budget)):
+        return "the allocation holds non-finite budgets"
+    if held.refused:
+        return (f"the period's limits need {held.lower.sum():,.2f}, above the total {total:,.2f}")
+    if budget.sum() > total + 0.005 * len(budget):
+        return f"the budgets sum to {budget.sum():,.2f}, above the total {total:,.2f}"
+    outside = (budget < held.lower - 0.01) | (budget > held.upper + 0.01)
+    if outside.any():
+        i = int(np.argmax(outside))
+        return (f"campaign {inputs.campaigns['campaign_id'].iloc[i]}: {budget[i]:,.2f} is outside the period's "
+                f"bounds [{held.lower[i]:,.2f}, {held.upper[i]:,.2f}] ({int(outside.sum())} campaign(s))")
+    return None
 
 
 def add_missing_columns(con, table: str, relation: str) -> None:
@@ -67,6 +102,8 @@ def _write_predictions(paths: PmiPaths, run_id: str, inputs: AllocationInputs, r
                        samples: np.ndarray) -> None:
     """Store what this run predicted (for accuracy tracking) beside the model versions it used."""
     logged = recs.assign(run_id=run_id, predicted_at=inputs.as_of, horizon="next_day",
+                         target_date=inputs.target_date, demand_factor=(inputs.demand if inputs.demand is not None
+                                                                        else 1.0),
                          ltv=inputs.value_per_conversion,
                          ltv_d90=inputs.campaigns["blended_ltv_d90"].astype(float).to_numpy(),
                          expected_cpa=np.divide(recs["recommended_budget"], recs["expected_conversions"]),
@@ -91,12 +128,18 @@ def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_
     """Propose, simulate, refine and (optionally) apply one allocation; returns the recommendations."""
     config = config or AllocationConfig()
     run_id = run_id or f"alloc_{uuid.uuid4().hex[:12]}"
-    inputs = load_inputs(paths)
+    inputs = load_inputs(paths, config.rules())
     proposal = propose(inputs, config)
     budget, outcome, steps = refine(inputs, config, proposal.proposed_budget)
-    recs = recommendations(inputs, config, proposal, budget)
     summary = {k: v for k, v in outcome.items() if k != "profit_samples"} | {
         "refine_steps": steps, "explored_share": proposal.explored_share, "thompson_draw": proposal.thompson_draw}
+    problem = check_budgets(inputs, config, budget)
+    if problem is not None:
+        message = f"allocation {run_id} refused, nothing applied: {problem}"
+        if apply:
+            record_refusal(paths, run_id, triggered_by, message, summary, config.rules())
+        raise AllocationRefusedError(message)
+    recs = recommendations(inputs, config, proposal, budget, outcome)
     _write_predictions(paths, run_id, inputs, recs, spend_trajectories(inputs, config), optimal_spend(inputs, config),
                        scenario_table(inputs, config), outcome["profit_samples"])
     applied = {"applied": False}
@@ -105,5 +148,6 @@ def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_
         applied = apply_allocation(paths, run_id, changes[["campaign_id", "budget_before", "budget_after", "action",
                                                            "reason"]], summary, triggered_by,
                                    csv_export=paths.home / "exports" / f"budget_changes_{run_id}.csv" if export_csv
-                                   else None, webhook_url=webhook_url)
+                                   else None, webhook_url=webhook_url, rules=config.rules(),
+                                   total_budget=total_budget(inputs, config))
     return AllocationRun(run_id=run_id, recommendations=recs, simulation=summary, applied=applied)

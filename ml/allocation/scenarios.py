@@ -30,7 +30,7 @@ def scenario_table(inputs: AllocationInputs, config: AllocationConfig) -> pd.Dat
     ids = inputs.campaigns["campaign_id"].to_numpy()
     frames = []
     for name, (budget_mult, ltv_adj, cpa_adj) in SCENARIOS.items():
-        budget = problem.current_budget * budget_mult
+        budget = inputs.current * budget_mult
         users = problem.curves.value(budget) / (1.0 + cpa_adj)
         ltv = problem.value_per_conversion * (1.0 + ltv_adj)
         cost = config.costs.total_cost(budget, problem.has_agency, problem.creative_production_cost)
@@ -62,7 +62,7 @@ def target_efficiency_spend(inputs: AllocationInputs, config: AllocationConfig, 
         return spend <= target_cpa * users
 
     low = np.zeros(problem.n_campaigns)
-    high = np.maximum(problem.current_budget, 1.0) * 64.0
+    high = np.maximum(inputs.current, 1.0) * 64.0
     achievable = meets(np.full(problem.n_campaigns, 1e-6))
     for _ in range(60):
         mid = 0.5 * (low + high)

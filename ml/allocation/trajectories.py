@@ -19,7 +19,7 @@ SPEND_MULTIPLES = np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0])
 def spend_trajectories(inputs: AllocationInputs, config: AllocationConfig) -> pd.DataFrame:
     """Long table: one row per campaign x spend level, with CPA, users, saturation, ROAS, ROI, profit, marginal ROAS."""
     problem = build_problem(inputs, config)
-    current = np.maximum(problem.current_budget, 1.0)
+    current = np.maximum(inputs.current, 1.0)
     spend = current[:, None] * SPEND_MULTIPLES[None, :]
     # the optimiser's curves evaluate one spend per campaign: loop over the few grid columns, not campaigns
     users = np.column_stack([problem.curves.value(spend[:, j]) for j in range(len(SPEND_MULTIPLES))])
@@ -60,7 +60,7 @@ def optimal_spend(inputs: AllocationInputs, config: AllocationConfig) -> pd.Data
         "no spend level covers the creative and media costs at the predicted LTV: pause",
     )
     return pd.DataFrame({
-        "campaign_id": inputs.campaigns["campaign_id"].to_numpy(), "current_budget": problem.current_budget,
+        "campaign_id": inputs.campaigns["campaign_id"].to_numpy(), "current_budget": inputs.current,
         "optimal_spend": best, "profit_at_optimal": profit_at(best, 1.0),
         "profit_if_ltv_10pct_lower": profit_at(best, 0.9), "profit_if_ltv_10pct_higher": profit_at(best, 1.1),
         "reasoning": reasoning,

@@ -7,6 +7,10 @@ import datetime as dt
 from pydantic import BaseModel, Field, model_validator
 
 POLICIES = ("static", "equal", "greedy", "pmi", "oracle")
+LIMITED_POLICIES = ("greedy", "pmi", "oracle")  # the policies held to the period change limit
+# Seeds 0-4 were used while tuning pmi's rules (min_z, the exploration-cost budget); seeds 5 and up never were, so
+# their figures are the headline.
+TUNING_SEEDS = frozenset(range(5))
 DRIFTS = ("cpm_shock", "audience_saturation", "none")
 
 
@@ -23,7 +27,9 @@ class BacktestConfig(BaseModel):
     drift_factor: float = Field(0.4, gt=0, description="Audience size multiplier (saturation) or 1/CPM multiplier.")
     fit_window_days: int = Field(120, ge=14, description="Trailing days the response curves are fitted on.")
     refit_every_days: int = Field(7, ge=1, description="Scheduled refit cadence of greedy and pmi.")
-    max_change_pct: float = Field(0.25, ge=0, description="Safety net shared by every optimising policy.")
+    max_change_pct: float = Field(0.25, ge=0, description="Safety net shared by every optimising policy: max move "
+                                  "of a budget per day (the period) against the day's start.")
+    min_change: float = Field(10.0, ge=0, description="Absolute floor of that limit (a minimum test budget).")
     exploration_share: float = Field(0.05, ge=0, le=1, description="pmi's Thompson exploration cap.")
     n_simulations: int = Field(100, ge=10, description="Posterior draws pmi's simulate/refine step uses.")
     posterior_draws: int = Field(100, ge=10, description="Posterior draws kept per fitted curve.")
@@ -41,6 +47,12 @@ class BacktestConfig(BaseModel):
             raise ValueError(f"days: {self.days} is too short for a drift event; need at least "
                              f"{2 * (self.drift_window_days + 1)} days or --drift none")
         return self
+
+    def rules(self):
+        """The gate's rules: the period is the day (one allocation per day), as in production."""
+        from ml.allocation.gate import BudgetRules
+
+        return BudgetRules(max_change_pct=self.max_change_pct, min_change=self.min_change, period_hours=24)
 
     @property
     def drift_day(self) -> int:

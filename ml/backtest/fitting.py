@@ -13,13 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ml.allocate_cli.curves import curves_for, optimizer_curves
+from ml.allocation.demand import day_covariates, demand_factor
 from ml.models.response import CurveParameters, ResponseCurveSet, ResponseFitConfig, daily_panel, fit_response_curves
-from ml.models.response.panel import (
-    DEFAULT_COMPETITION_ELASTICITY,
-    MARKET_DEMAND_INDICES,
-    WEEKDAY_COVARIATES,
-    covariate_columns,
-)
+from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY, covariate_columns
 from ml.optimize import ResponseCurves
 
 MIN_FIT_DAYS = 3  # days with spend a campaign needs for a curve (pooled priors carry the rest)
@@ -31,15 +27,9 @@ def history_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame, market
 
 
 def market_covariates(campaigns: pd.DataFrame, market: pd.DataFrame, weekday: int) -> pd.DataFrame:
-    """Price index and demand covariates per campaign (portfolio order) from one day's market feed and a weekday."""
-    keyed = campaigns[["network", "geo"]].merge(market, on=["network", "geo"], how="left")
-    out = pd.DataFrame({"price_index": (keyed["cpm_index"] * keyed["competition_index"]
-                                        ** DEFAULT_COMPETITION_ELASTICITY).to_numpy()})
-    for day, name in enumerate(WEEKDAY_COVARIATES, start=1):
-        out[name] = float(weekday == day)
-    for column in MARKET_DEMAND_INDICES:
-        out[f"log_{column}"] = np.log(keyed[column].to_numpy())
-    return out
+    """Price index and demand covariates per campaign (portfolio order) from one day's market feed and a weekday
+    (production's definition: ``ml.allocation.demand.day_covariates``)."""
+    return day_covariates(campaigns, market, weekday, DEFAULT_COMPETITION_ELASTICITY)
 
 
 def panel_rows(campaigns: pd.DataFrame, market: pd.DataFrame, date: pd.Timestamp, spend: np.ndarray,
@@ -63,11 +53,9 @@ class FittedModel:
     version: int
 
     def demand_factor(self, covariates: pd.DataFrame) -> np.ndarray:
-        """Predicted demand of a day against the average day of each fitted campaign's window."""
-        names = [c for c in self.covariate_means.columns if c in self.curves.demand_effects]
-        beta = np.array([self.curves.demand_effects[c] for c in names])
-        today = covariates.loc[self.fitted, names].to_numpy(float)
-        return np.exp((today - self.covariate_means[names].to_numpy(float)) @ beta)
+        """Predicted demand of a day against the average day of each fitted campaign's window (as production)."""
+        return demand_factor(self.curves.demand_effects, self.covariate_means.reset_index(drop=True),
+                             covariates.loc[self.fitted].reset_index(drop=True))
 
     def nominal_curves(self, price_index: np.ndarray) -> ResponseCurves:
         """Point curves of the fitted campaigns in today's nominal dollars."""

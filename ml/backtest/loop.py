@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.backtest.config import POLICIES, BacktestConfig
+from ml.allocation.gate import violations
+from ml.backtest.config import LIMITED_POLICIES, POLICIES, BacktestConfig
 from ml.backtest.fitting import fit_model, history_panel
 from ml.backtest.policies import FittedPolicy, FixedPolicy, OraclePolicy
 from ml.backtest.values import value_per_conversion
@@ -31,6 +32,7 @@ class BacktestResult:
     retrained_campaigns: dict[str, list[list[str]]]
     alerts: dict[str, int]
     total_budget: float
+    limit_violations: dict[str, int]  # campaign-days outside the day's change limit, the bounds or the total
     drifted_campaigns: list[str]
 
 
@@ -64,13 +66,18 @@ def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> Ba
     world = World(config)
     policies, total = build_policies(world)
     rows = []
+    broken = {name: 0 for name in LIMITED_POLICIES}
     for policy in policies:
         offset = np.zeros(config.n_campaigns, dtype=np.int64)
+        start = world.static_budgets()  # the budgets in force before day 0
         for day in range(config.days):
             budgets = policy.budgets(day)
             if budgets.sum() > total * (1 + 1e-9) + 1e-6 or (budgets < 0).any():
                 raise RuntimeError(f"policy {policy.name} set budgets summing to {budgets.sum():,.2f} on day {day}, "
                                    f"above the total {total:,.2f}")
+            if policy.name in broken:  # every applied budget inside the day's limit against the day's start
+                broken[policy.name] += int(violations(start, budgets, total, config.rules()))
+            start = np.asarray(budgets, float)
             outcome = world.deliver(day, budgets, offset)
             offset = outcome.value_offset
             policy.observe(day, budgets, outcome)
@@ -87,5 +94,5 @@ def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> Ba
         config=config, daily=daily, total_budget=total,
         retrain_days={p.name: list(p.retrain_days) for p in fitted},
         retrained_campaigns={p.name: list(p.retrained_campaigns) for p in fitted},
-        alerts={p.name: p.monitor.alert_count for p in fitted if p.monitor is not None},
+        alerts={p.name: p.monitor.alert_count for p in fitted if p.monitor is not None}, limit_violations=broken,
         drifted_campaigns=world.campaigns["campaign_id"].to_numpy()[world.drifted].tolist())

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ml.allocation.config import AllocationConfig
 from ml.allocation.engine import propose, refine
+from ml.allocation.gate import gate
 from ml.allocation.inputs import AllocationInputs
 from ml.backtest.config import BacktestConfig
 from ml.backtest.fitting import FittedModel, fit_model, market_covariates, panel_rows
@@ -52,9 +53,11 @@ class OraclePolicy:
             total_budget=self.total, current_budget=self.current, curves=ResponseCurves.hill(max_conv, half_sat, shape),
             value_per_conversion=self.world.truth["expected_value_per_user"].to_numpy(float),
             has_agency=c["has_agency"].to_numpy(bool), creative_production_cost=c["creative_production_cost"],
-            max_change_pct=self.world.config.max_change_pct, overhead_pct=costs.overhead_pct,
-            agency_fee_pct=costs.agency_fee_pct, amortisation_days=costs.creative_amortisation_days)
-        return optimize_portfolio(problem, "profit").daily_budget
+            max_change_pct=self.world.config.max_change_pct, min_change=self.world.config.min_change,
+            overhead_pct=costs.overhead_pct, agency_fee_pct=costs.agency_fee_pct,
+            amortisation_days=costs.creative_amortisation_days)
+        budget = optimize_portfolio(problem, "profit").daily_budget
+        return gate(self.current, budget, self.total, self.world.config.rules()).budget
 
     def observe(self, day: int, budgets: np.ndarray, outcome: DayOutcome) -> None:
         self.current = np.asarray(budgets, float)
@@ -101,6 +104,8 @@ class FittedPolicy:
         budgets = self._allocate(day, covariates)
         if alerts is not None and not alerts.empty:
             budgets = self.monitor.cut_budgets(alerts, budgets)
+        # every change passes the production gate: the day's limit against its start, the total (cuts never stack)
+        budgets = gate(self.current, budgets, self.total, self.config.rules()).budget
         if self.monitor is not None:
             self.monitor.record(day, self.model.version, budgets, self._predict(budgets, covariates))
         return budgets
@@ -135,12 +140,13 @@ class FittedPolicy:
                                     "creative_production_cost": c["creative_production_cost"].to_numpy(float)[fitted],
                                     "current_budget": self.current[fitted],
                                     "price_index": covariates["price_index"].to_numpy()[fitted]}),
-            curves=self.model.curves,
-            value_per_conversion=self.value_per_conversion[fitted] * self.model.demand_factor(covariates),
-            model_versions={"response_curves": str(self.model.version)}, as_of=self.world.dates[day])
+            curves=self.model.curves, value_per_conversion=self.value_per_conversion[fitted],
+            demand=self.model.demand_factor(covariates),  # the day's demand, as production predicts it
+            model_versions={"response_curves": str(self.model.version)}, as_of=self.world.dates[day],
+            target_date=self.world.dates[day])
         config = AllocationConfig(
             total_budget=max(self.total - float(budgets[~fitted].sum()), 1e-9),
-            max_change_pct=self.config.max_change_pct,
+            max_change_pct=self.config.max_change_pct, min_change=self.config.min_change,
             exploration_share=self.config.exploration_share if self.full else 0.0,
             n_simulations=self.config.n_simulations, seed=self.config.seed * 10_007 + day,
             costs=self.world.costs)

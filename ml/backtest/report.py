@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.backtest.config import POLICIES
+from ml.backtest.config import LIMITED_POLICIES, POLICIES, TUNING_SEEDS
 from ml.backtest.loop import BacktestResult
 from ml.cli.table_files import write_table_atomic
 
@@ -25,21 +25,37 @@ def daily_series(results: list[BacktestResult]) -> pd.DataFrame:
     return daily[list(DAILY_COLUMNS)]
 
 
-def summary_table(results: list[BacktestResult]) -> pd.DataFrame:
-    """Per policy, averaged over seeds: profit, uplift over static, share of the oracle's uplift, retrains, alerts.
+def _span(seeds: list[int]) -> str:
+    seeds = sorted(seeds)
+    if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1:
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
 
-    The share is (policy - static) / (oracle - static) on the seed-averaged profits, the same scoring as the
-    one-shot allocation benchmark, so one lucky or unlucky seed cannot dominate through a small denominator.
-    """
+
+def seed_sets(results: list[BacktestResult]) -> list[tuple[str, list[BacktestResult]]]:
+    """The results split into held-out seeds (never used while tuning: the headline) and tuning seeds."""
+    held = [r for r in results if r.config.seed not in TUNING_SEEDS]
+    tuning = [r for r in results if r.config.seed in TUNING_SEEDS]
+    sets = []
+    if held:
+        sets.append((f"held-out seeds {_span([r.config.seed for r in held])}", held))
+    if tuning:
+        sets.append((f"tuning seeds {_span([r.config.seed for r in tuning])}", tuning))
+    return sets
+
+
+def _summary(results: list[BacktestResult], label: str) -> pd.DataFrame:
     totals = pd.concat([r.daily for r in results]).groupby(["policy", "seed"])["profit"].sum().unstack("seed")
     mean = totals.mean(axis=1)
     static, oracle = mean["static"], mean["oracle"]
     per_seed = (totals - totals.loc["static"]) / (totals.loc["oracle"] - totals.loc["static"])
+    pmi_vs_greedy = totals.loc["pmi"] - totals.loc["greedy"]
     rows = []
     for policy in POLICIES:
         retrains = [d for r in results for d in r.retrain_days.get(policy, [])]
         rows.append({
-            "policy": policy, "cumulative_profit": mean[policy], "uplift_over_static": mean[policy] - static,
+            "seeds": label, "policy": policy, "cumulative_profit": mean[policy],
+            "uplift_over_static": mean[policy] - static,
             "share_of_oracle_uplift": (mean[policy] - static) / (oracle - static) if oracle != static else np.nan,
             "min_share_over_seeds": float(per_seed.loc[policy].min()),
             "retrains": len(retrains) if policy in results[0].retrain_days else np.nan,
@@ -47,22 +63,46 @@ def summary_table(results: list[BacktestResult]) -> pd.DataFrame:
                 "/".join(map(str, r.retrain_days.get(policy, []))) or "-" for r in results)
             if policy in results[0].retrain_days else "",
             "alerts": sum(r.alerts.get(policy, 0) for r in results) / len(results) if policy == "pmi" else np.nan,
+            "limit_violations": (sum(r.limit_violations.get(policy, 0) for r in results)
+                                 if policy in LIMITED_POLICIES else np.nan),
+            "pmi_minus_greedy_per_seed": float(pmi_vs_greedy.mean()) if policy == "pmi" else np.nan,
+            "pmi_ahead_of_greedy_seeds": int((pmi_vs_greedy > 0).sum()) if policy == "pmi" else np.nan,
+            "n_seeds": len(results),
         })
     return pd.DataFrame(rows)
 
 
+def summary_table(results: list[BacktestResult]) -> pd.DataFrame:
+    """Per seed set (held-out seeds first: the headline; then the seeds used while tuning) and policy, averaged over
+    its seeds: profit, uplift over static, share of the oracle's uplift, retrains, alerts, limit violations.
+
+    The share is (policy - static) / (oracle - static) on the seed-averaged profits, the same scoring as the
+    one-shot allocation benchmark, so one lucky or unlucky seed cannot dominate through a small denominator.
+    """
+    return pd.concat([_summary(group, label) for label, group in seed_sets(results)], ignore_index=True)
+
+
 def format_table(table: pd.DataFrame, n_seeds: int) -> str:
-    """The summary as aligned text for the console."""
-    lines = [f"{'policy':<8} {'cum. profit':>14} {'uplift vs static':>17} {'share of oracle':>16} "
-             f"{'min/seed':>9} {'retrains':>9}  retrain days (per seed)   alerts/seed",
-             "-" * 118]
-    for row in table.itertuples():
-        retrains = "" if np.isnan(row.retrains) else f"{int(row.retrains):>9}"
-        alerts = "" if np.isnan(row.alerts) else f"{row.alerts:,.0f}"
-        lines.append(f"{row.policy:<8} {row.cumulative_profit:>14,.0f} {row.uplift_over_static:>17,.0f} "
-                     f"{row.share_of_oracle_uplift:>16.1%} {row.min_share_over_seeds:>9.1%} {retrains:>9}  "
-                     f"{row.retrain_days:<25} {alerts}")
-    lines.append(f"(mean over {n_seeds} seed(s); profit = users' full value - total cost, summed over the run)")
+    """The summary as aligned text for the console, one block per seed set (the first is the headline)."""
+    lines = []
+    for i, (label, block) in enumerate(table.groupby("seeds", sort=False)):
+        lines += [f"{label}{' (headline: never used while tuning)' if i == 0 and label.startswith('held') else ''}",
+                  f"{'policy':<8} {'cum. profit':>14} {'uplift vs static':>17} {'share of oracle':>16} "
+                  f"{'min/seed':>9} {'retrains':>9}  retrain days (per seed)   alerts/seed  limit violations",
+                  "-" * 136]
+        for row in block.itertuples():
+            retrains = "" if np.isnan(row.retrains) else f"{int(row.retrains):>9}"
+            alerts = "" if np.isnan(row.alerts) else f"{row.alerts:,.0f}"
+            broken = "" if np.isnan(row.limit_violations) else f"{int(row.limit_violations)}"
+            lines.append(f"{row.policy:<8} {row.cumulative_profit:>14,.0f} {row.uplift_over_static:>17,.0f} "
+                         f"{row.share_of_oracle_uplift:>16.1%} {row.min_share_over_seeds:>9.1%} {retrains:>9}  "
+                         f"{row.retrain_days:<25} {alerts:>11}  {broken}")
+        pmi = block.set_index("policy").loc["pmi"]
+        lines.append(f"pmi - greedy: {pmi['pmi_minus_greedy_per_seed']:+,.0f} profit per seed, pmi ahead in "
+                     f"{int(pmi['pmi_ahead_of_greedy_seeds'])} of {int(pmi['n_seeds'])} seeds")
+        lines.append("")
+    lines.append(f"(mean over the seeds of each set, {n_seeds} seed(s) in all; profit = users' full value - total "
+                 f"cost, summed over the run)")
     return "\n".join(lines)
 
 

@@ -13,6 +13,8 @@ metric and day: hourly re-evaluations of the same day never raise it twice.
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -39,19 +41,23 @@ class AlertThresholds(BaseModel):
 
 
 _PAIRS_SQL = f"""
-    WITH {SAME_DAY_DAILY_CTE}
-    SELECT p.campaign_id, p.predicted_at::DATE AS date, p.run_id, p.expected_cpa, p.expected_conversions,
+    WITH {SAME_DAY_DAILY_CTE}, p AS (SELECT *, {{day}} AS day FROM predictions.allocation_predictions)
+    SELECT p.campaign_id, p.day AS date, p.run_id, p.expected_cpa, p.expected_conversions,
            p.expected_conversions * d.same_day_value_per_conversion / nullif(p.recommended_budget, 0)
                AS expected_same_day_roas,
            d.cpa AS actual_cpa, d.conversions AS actual_conversions,
            d.revenue / nullif(d.spend, 0) AS actual_same_day_roas,
            c.auto_optimization_enabled
-    FROM predictions.allocation_predictions p
-    JOIN daily d ON d.campaign_id = p.campaign_id AND d.date = p.predicted_at::DATE
+    FROM p
+    JOIN daily d ON d.campaign_id = p.campaign_id AND d.date = p.day
     JOIN marts.dim_campaigns c ON c.campaign_id = p.campaign_id
     WHERE d.is_complete_day
-    QUALIFY row_number() OVER (PARTITION BY p.campaign_id, p.predicted_at::DATE ORDER BY p.predicted_at DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY p.campaign_id, p.day ORDER BY p.predicted_at DESC) = 1
 """
+# A prediction is for the day its budgets take effect (``target_date``, demand-adjusted for that day); rows logged
+# before that column existed are keyed by the day they were made.
+_PREDICTED_DAY = {True: "coalesce(target_date::DATE, predicted_at::DATE)", False: "predicted_at::DATE"}
+ACTION_UNTRACKED = "before_retry_tracking"
 
 
 def _rule(pairs: pd.DataFrame, breached: pd.Series, deviation: pd.Series, **fields: object) -> pd.DataFrame:
@@ -101,6 +107,10 @@ def store_new_alerts(paths: PmiPaths, alerts: pd.DataFrame) -> pd.DataFrame:
             campaign_id VARCHAR, date DATE, run_id VARCHAR, metric VARCHAR, severity VARCHAR, predicted DOUBLE,
             actual DOUBLE, deviation DOUBLE, action VARCHAR, detail VARCHAR, auto_optimization_enabled BOOLEAN,
             raised_at TIMESTAMP, PRIMARY KEY (campaign_id, metric, date))""")
+        columns = {row[0] for row in con.execute("DESCRIBE monitoring.alerts").fetchall()}
+        if "action_run_id" not in columns:  # the run that carried out the alert's auto-action (NULL: pending)
+            con.execute("ALTER TABLE monitoring.alerts ADD COLUMN action_run_id VARCHAR")
+            con.execute("UPDATE monitoring.alerts SET action_run_id = ?", [ACTION_UNTRACKED])
         seen = con.execute("SELECT campaign_id, metric, date FROM monitoring.alerts").df()
         seen["date"] = pd.to_datetime(seen["date"])
         alerts = alerts.assign(date=pd.to_datetime(alerts["date"]))
@@ -114,8 +124,13 @@ def store_new_alerts(paths: PmiPaths, alerts: pd.DataFrame) -> pd.DataFrame:
 
 
 def budget_cuts(alerts: pd.DataFrame, budgets: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
-    """Auto-actions: a budget cut for each new high-severity CPA alert of an auto-optimised campaign."""
+    """Auto-actions: a budget cut for each high-severity CPA alert of an auto-optimised campaign (one per campaign).
+
+    The cut is what the rule asks for; the gate every change passes (``ml/allocation/gate.py``) holds it to the
+    period's change limit, so it never stacks on the allocator's own move beyond that limit.
+    """
     cuts = alerts[(alerts["metric"] == "cpa") & alerts["auto_optimization_enabled"].astype(bool)]
+    cuts = cuts.sort_values("date").drop_duplicates("campaign_id", keep="last")
     merged = cuts.merge(budgets, on="campaign_id")
     return pd.DataFrame({
         "campaign_id": merged["campaign_id"], "budget_before": merged["daily_budget"],
@@ -126,25 +141,52 @@ def budget_cuts(alerts: pd.DataFrame, budgets: pd.DataFrame, thresholds: AlertTh
     })
 
 
-def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None) -> dict:
-    """Raise new alerts and apply auto-actions through the allocation apply path (one audit run per check)."""
+def pending_actions(paths: PmiPaths) -> pd.DataFrame:
+    """Stored CPA alerts of auto-optimised campaigns whose budget cut no applied run has carried out yet."""
+    if not table_exists(paths, "monitoring.alerts"):
+        return pd.DataFrame()
+    return read_sql(paths, """SELECT * FROM monitoring.alerts
+                              WHERE metric = 'cpa' AND auto_optimization_enabled AND action_run_id IS NULL
+                              ORDER BY date, campaign_id""")
+
+
+def act_on_pending(paths: PmiPaths, thresholds: AlertThresholds, rules=None) -> int:
+    """Apply the pending alert cuts through the gate (one run per set of alerts); returns campaigns changed.
+
+    An alert stays pending until a run carrying its cut is applied, so a cut that failed (or an alert raised for a
+    day already acted on) is retried by the next check instead of being reported "already applied".
+    """
     from ml.allocation.apply import apply_allocation
 
+    pending = pending_actions(paths)
+    if pending.empty:
+        return 0
+    cuts = budget_cuts(pending, read_sql(paths, budget_in_effect_sql()), thresholds)
+    keys = sorted(f"{c}|{pd.Timestamp(d):%Y%m%d}" for c, d in zip(pending["campaign_id"], pending["date"],
+                                                                   strict=True))
+    run_id = "alerts_" + hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
+    applied = {"applied": False, "changed_campaigns": 0}
+    if not cuts.empty:
+        applied = apply_allocation(paths, run_id, cuts, {"expected_gain": None},
+                                   triggered_by="alert:cpa_above_prediction", rules=rules)
+    if applied["applied"] or applied.get("reason") == "already applied" or cuts.empty:
+        with transaction(paths.warehouse) as con:
+            con.register("acted", pending[["campaign_id", "metric", "date"]])
+            con.execute("""UPDATE monitoring.alerts a SET action_run_id = ? FROM acted
+                           WHERE a.campaign_id = acted.campaign_id AND a.metric = acted.metric
+                             AND a.date = acted.date""", [run_id])
+    return int(applied.get("changed_campaigns", 0))
+
+
+def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None, rules=None) -> dict:
+    """Raise new alerts and apply pending auto-actions through the allocation apply path and its gate."""
     thresholds = thresholds or AlertThresholds()
     if not table_exists(paths, "predictions.allocation_predictions"):
         return {"new_alerts": 0, "auto_actions": 0}  # nothing was predicted, so nothing to compare
-    pairs = read_sql(paths, _PAIRS_SQL)
+    logged = set(read_sql(paths, "DESCRIBE predictions.allocation_predictions")["column_name"])
+    pairs = read_sql(paths, _PAIRS_SQL.format(day=_PREDICTED_DAY["target_date" in logged]))
     new = store_new_alerts(paths, raise_alerts(pairs, thresholds)) if len(pairs) else pd.DataFrame()
-    if new.empty:
-        return {"new_alerts": 0, "auto_actions": 0}
-    budgets = read_sql(paths, budget_in_effect_sql())
-    cuts = budget_cuts(new, budgets, thresholds)
-    applied = {"changed_campaigns": 0}
-    if not cuts.empty:
-        run_id = "alerts_" + "_".join(sorted({f"{d:%Y%m%d}" for d in pd.to_datetime(new["date"])}))
-        applied = apply_allocation(paths, run_id, cuts, {"expected_gain": None},
-                                   triggered_by="alert:cpa_above_prediction")
-    return {"new_alerts": len(new), "auto_actions": int(applied.get("changed_campaigns", 0))}
+    return {"new_alerts": len(new), "auto_actions": act_on_pending(paths, thresholds, rules)}
 
 
 def open_alerts(paths: PmiPaths, days: int = 7) -> pd.DataFrame:

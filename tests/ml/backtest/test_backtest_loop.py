@@ -80,3 +80,19 @@ def test_a_seed_replays_identically():
     columns = ["policy", "day", "budget", "spend", "conversions", "revenue", "cost"]
     pd.testing.assert_frame_equal(first.daily[columns], second.daily[columns])
     assert summary_table([first])["cumulative_profit"].tolist() == summary_table([second])["cumulative_profit"].tolist()
+
+
+def test_every_applied_budget_is_inside_the_days_limit_and_alert_cuts_do_not_stack(result):
+    """pmi's CPA alerts cut 15% on top of its allocation; the gate holds the sum of both to the day's limit."""
+    assert result.alerts["pmi"] > 0
+    assert result.limit_violations == {"greedy": 0, "pmi": 0, "oracle": 0}
+
+
+def test_the_summary_names_its_seed_sets_with_held_out_seeds_first(result):
+    import dataclasses
+
+    held_out = dataclasses.replace(result, config=result.config.model_copy(update={"seed": 7}),
+                                   daily=result.daily.assign(seed=7))
+    table = summary_table([result, held_out])
+    assert table["seeds"].unique().tolist() == ["held-out seeds 7", "tuning seeds 3"]
+    assert set(table.columns) >= {"limit_violations", "pmi_minus_greedy_per_seed"}

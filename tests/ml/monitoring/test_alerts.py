@@ -77,3 +77,55 @@ def test_cpa_and_volume_alerts_need_a_shortfall_beyond_noise():
     fired = raise_alerts(big, AlertThresholds()).query("metric != 'roas'")
     assert set(zip(fired["campaign_id"], fired["metric"], strict=True)) == {
         ("cpa_bad", "cpa"), ("both_bad", "cpa"), ("volume_bad", "conversions"), ("both_bad", "conversions")}
+
+
+def _warehouse_with_budgets(tmp_path):
+    from ml.warehouse.raw_schema import create_table_sql
+
+    paths = pmi_paths(tmp_path / "home").ensure()
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("CREATE SCHEMA raw")
+        for table in ("campaign_hourly", "budgets"):
+            con.execute(create_table_sql(table))
+        con.execute("INSERT INTO raw.campaign_hourly VALUES ('cpa_bad', '2026-10-02 05:00', 10, 1000, 10, 1, 0)")
+        con.execute("""INSERT INTO raw.budgets VALUES ('cpa_bad', '2026-10-01 00:00', 1000, 'x'),
+                       ('other', '2026-10-01 00:00', 400, 'x')""")
+    return paths
+
+
+def _budgets(paths) -> dict[str, float]:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return dict(con.execute("""SELECT campaign_id, daily_budget::DOUBLE FROM raw.budgets
+                                   QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1
+                                """).fetchall())
+
+
+def test_an_alert_cut_not_applied_is_retried_and_a_later_alert_of_the_same_day_is_acted_on(tmp_path, monkeypatch):
+    """Alert run ids were keyed by date: a second alert of an already-cut date was 'already applied' and a cut that
+    failed was never retried. An alert now stays pending until a run carrying its cut is applied."""
+    import ml.allocation.apply as apply_module
+    from ml.monitoring.alerts import act_on_pending, pending_actions
+
+    paths = _warehouse_with_budgets(tmp_path)
+    first = raise_alerts(pairs(), AlertThresholds())
+    store_new_alerts(paths, first[first["campaign_id"] == "cpa_bad"])
+    real_apply = apply_module.apply_allocation
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("warehouse busy")
+
+    monkeypatch.setattr(apply_module, "apply_allocation", failing)
+    try:
+        act_on_pending(paths, AlertThresholds())
+    except RuntimeError:
+        pass
+    assert len(pending_actions(paths)) == 1 and _budgets(paths)["cpa_bad"] == 1000.0  # not applied, still pending
+    monkeypatch.setattr(apply_module, "apply_allocation", real_apply)
+    assert act_on_pending(paths, AlertThresholds()) == 1
+    assert _budgets(paths)["cpa_bad"] == 850.0 and pending_actions(paths).empty
+    # a second CPA alert for the same day, on another auto-optimised campaign, is acted on too
+    later = first[first["campaign_id"] == "cpa_bad"].assign(campaign_id="other")
+    store_new_alerts(paths, later)
+    assert act_on_pending(paths, AlertThresholds()) == 1
+    assert _budgets(paths) == {"cpa_bad": 850.0, "other": 340.0}
+    assert act_on_pending(paths, AlertThresholds()) == 0  # and nothing twice
