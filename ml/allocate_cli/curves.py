@@ -61,13 +61,21 @@ def curves_for(fitted: ResponseCurveSet, campaign_ids: np.ndarray) -> ResponseCu
     return _with_sane_draws(subset)
 
 
+MAX_DRAW_RATIO = 1e3  # a draw's level or spend scale this far from the point estimate is a degenerate posterior
+
+
 def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
     """Replace draws the optimiser cannot use by the point curve: non-finite or non-positive parameters, Hill
-    shapes above 1, and every draw of a campaign without a single conversion, whose Laplace posterior is
-    degenerate (the level is unbounded below, so draws span dozens of orders of magnitude)."""
+    shapes above 1, level or spend scale more than ``MAX_DRAW_RATIO`` from the point estimate, and every draw of
+    a campaign without a single conversion, whose Laplace posterior is degenerate (the level is unbounded below,
+    so draws span dozens of orders of magnitude: seen 1e-39 to 1e28, an expected gain of -5.3e13)."""
     draws = fitted.draws.copy()
     point = np.column_stack([fitted.curves.scale, fitted.curves.k, fitted.curves.shape])[:, None, :]
     bad = ~(np.isfinite(draws).all(axis=2) & (draws[..., 0] > 0) & (draws[..., 1] > 0) & (draws[..., 2] > 0))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j in (0, 1):
+            ratio = np.abs(np.log(draws[..., j] / point[..., j]))
+            bad |= ~(ratio <= np.log(MAX_DRAW_RATIO))
     if "mean_conversions" in fitted.stats:
         bad |= (fitted.stats["mean_conversions"].to_numpy() == 0)[:, None]
     draws = np.where(bad[..., None], point, draws)

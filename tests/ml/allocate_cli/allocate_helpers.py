@@ -32,14 +32,29 @@ from ml.simulation.portfolio import draw_portfolio
 END_DATE = dt.date(2026, 10, 1)
 
 
+REVENUE_BASES = ("true_value", "observed")
+
+
 @cache
-def simulated(seed: int, n_campaigns: int = 8, days: int = 60) -> tuple[pd.DataFrame, SimulationFrames]:
-    """A daily campaign export from the simulator (see the module docstring) and the simulation's frames."""
+def simulated(seed: int, n_campaigns: int = 8, days: int = 60,
+              revenue: str = "true_value") -> tuple[pd.DataFrame, SimulationFrames]:
+    """A daily campaign export from the simulator (see the module docstring) and the simulation's frames.
+
+    ``revenue="observed"`` values each day's installs at the revenue they made up to the export's end (the released
+    revenue events), as a user's own export would: the simulator's true user value is never seen.
+    """
+    if revenue not in REVENUE_BASES:
+        raise ValueError(f"revenue: one of {REVENUE_BASES}, got {revenue!r}")
     frames = simulate_backfill(SimulationConfig(n_campaigns=n_campaigns, days=days, seed=seed, end_date=END_DATE))
     hourly = frames.raw["campaign_hourly"]
     daily = (hourly.assign(date=hourly["hour_ts"].dt.normalize())
              .groupby(["campaign_id", "date"])[["spend", "impressions", "clicks", "conversions"]].sum())
-    users = frames.raw["users"].merge(frames.truth["user_value"], on="user_seq")
+    if revenue == "observed":
+        to_date = frames.raw["revenue_events"].groupby("user_seq")["revenue"].sum().rename("observed")
+        users = frames.raw["users"].join(to_date, on="user_seq").fillna({"observed": 0.0})
+        users = users.rename(columns={"observed": "true_value"})  # one column name below, whatever the basis
+    else:
+        users = frames.raw["users"].merge(frames.truth["user_value"], on="user_seq")
     value = users.assign(date=users["install_ts"].dt.normalize()).groupby(["campaign_id", "date"])["true_value"].sum()
     daily = daily.join(value.rename("revenue")).fillna({"revenue": 0.0}).reset_index()
     attributes = frames.raw["campaigns"][["campaign_id", "network", "platform", "has_agency",

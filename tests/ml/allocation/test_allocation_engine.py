@@ -135,3 +135,27 @@ def test_only_campaigns_moved_by_exploration_say_so_and_refine_says_why():
     assert (says_explored == explored).all()
     moved_by_refine = np.abs(pulled - proposal.proposed_budget) > 0.01
     assert (recs["reason"].str.contains("pulled back").to_numpy() == moved_by_refine).all()
+
+
+def test_degenerate_posterior_draws_are_sanitised_before_they_reach_the_audit():
+    """A zero-conversion campaign's draws spanned 1e-39 to 1e28 on the production path (expected gain -5.3e13);
+    the production loader now passes champion curves through the same sanitising step as `pmi allocate`."""
+    import inspect
+
+    from ml.allocate_cli.curves import curves_for
+    from ml.allocation import inputs as production
+    from ml.allocation.engine import simulate
+
+    inputs = synthetic_inputs(seed=1)
+    wild = inputs.curves.draws.copy()
+    wild[0, :, 0] = np.logspace(-39, 28, wild.shape[1])
+    wild[1, :25, 1] = 1e30
+    inputs.curves.draws = wild
+    inputs.curves.stats = pd.DataFrame({"mean_conversions": np.r_[0.0, np.ones(len(wild) - 1)]})
+    config = AllocationConfig(n_simulations=50)
+    raw = simulate(inputs, config, inputs.campaigns["current_budget"].to_numpy() * 1.1)
+    inputs.curves = curves_for(inputs.curves, inputs.curves.campaign_ids)
+    clean = simulate(inputs, config, inputs.campaigns["current_budget"].to_numpy() * 1.1)
+    assert abs(raw["expected_gain"]) > 1e6 and abs(clean["expected_gain"]) < 1e4
+    assert np.isfinite(inputs.curves.draws).all() and (inputs.curves.draws[0] == inputs.curves.draws[0, 0]).all()
+    assert "curves_for(model.curves" in inspect.getsource(production.load_inputs)
