@@ -9,7 +9,7 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: setup run test lint bench dagster clean browser
+.PHONY: setup run test lint sqllint bench dagster clean browser
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,12 +26,17 @@ run: setup
 browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
-test: setup browser
+test: setup browser sqllint
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-lint: setup
+lint: setup sqllint
 	$(BIN)/ruff check .
+
+# SQL style of dbt_project/ (.sqlfluff). The dbt templater parses the project and opens the profile's DuckDB file,
+# so it gets a throwaway PMI_HOME (never ./data, which a running pipeline may hold).
+sqllint: setup
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && PMI_HOME="$$tmp" $(BIN)/sqlfluff lint dbt_project
 
 bench: setup
 	$(BIN)/python benchmarks/simulator_bench.py

@@ -29,22 +29,26 @@ mart_totals as (
     union all
     {%- endfor %}
     select
-        'dim_campaigns',
-        coalesce(sum(lifetime_spend), 0),
-        coalesce(sum(lifetime_impressions), 0),
-        coalesce(sum(lifetime_clicks), 0),
-        coalesce(sum(lifetime_conversions), 0),
-        coalesce(sum(lifetime_revenue), 0)
+        'dim_campaigns' as relation,
+        coalesce(sum(lifetime_spend), 0) as spend,
+        coalesce(sum(lifetime_impressions), 0) as impressions,
+        coalesce(sum(lifetime_clicks), 0) as clicks,
+        coalesce(sum(lifetime_conversions), 0) as conversions,
+        coalesce(sum(lifetime_revenue), 0) as revenue
     from {{ ref('dim_campaigns') }}
 
 )
 
-select mart_totals.*, raw_totals.spend as raw_spend, raw_totals.conversions as raw_conversions,
-       raw_totals.revenue as raw_revenue
+select
+    mart_totals.*,
+    raw_totals.spend as raw_spend,
+    raw_totals.conversions as raw_conversions,
+    raw_totals.revenue as raw_revenue
 from mart_totals
 cross join raw_totals
-where mart_totals.spend <> raw_totals.spend
-   or mart_totals.impressions <> raw_totals.impressions
-   or mart_totals.clicks <> raw_totals.clicks
-   or mart_totals.conversions <> raw_totals.conversions
-   or mart_totals.revenue <> raw_totals.revenue
+where
+    mart_totals.spend <> raw_totals.spend
+    or mart_totals.impressions <> raw_totals.impressions
+    or mart_totals.clicks <> raw_totals.clicks
+    or mart_totals.conversions <> raw_totals.conversions
+    or mart_totals.revenue <> raw_totals.revenue

@@ -2,12 +2,16 @@
 -- and their revenue is their revenue_dN (N = 1 via revenue_d0, then 7, 14, 30, 90, 180).
 {%- set horizons = [(1, 'd0')] %}
 {%- for n in revenue_horizons() %}{%- do horizons.append((n, 'd' ~ n)) %}{%- endfor %}
+{%- set curve_days = [] %}
+{%- for n, suffix in horizons %}{%- do curve_days.append(n - 1) %}{%- endfor %}
 
 with
 
 users as (
 
-    select *, cast(date_trunc('week', install_ts) as date) as install_week
+    select
+        *,
+        cast(date_trunc('week', install_ts) as date) as install_week
     from {{ ref('fct_user_value') }}
 
 ),
@@ -31,9 +35,14 @@ expected as (
 
 curves as (
 
-    select campaign_id, install_week, day_since_install, users_reached_age, revenue_reached
+    select
+        campaign_id,
+        install_week,
+        day_since_install,
+        users_reached_age,
+        revenue_reached
     from {{ ref('fct_cohort_curves') }}
-    where day_since_install in ({% for n, suffix in horizons %}{{ n - 1 }}{% if not loop.last %}, {% endif %}{% endfor %})
+    where day_since_install in ({{ curve_days | join(', ') }})
 
 )
 
@@ -50,7 +59,8 @@ full outer join curves
     on expected.campaign_id = curves.campaign_id
     and expected.install_week = curves.install_week
     and expected.day_since_install = curves.day_since_install
-where expected.campaign_id is null
-   or curves.campaign_id is null
-   or expected.users_reached_age <> curves.users_reached_age
-   or expected.revenue_reached <> curves.revenue_reached
+where
+    expected.campaign_id is null
+    or curves.campaign_id is null
+    or expected.users_reached_age <> curves.users_reached_age
+    or expected.revenue_reached <> curves.revenue_reached

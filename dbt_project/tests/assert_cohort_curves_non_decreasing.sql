@@ -17,13 +17,24 @@ curves as (
 
 )
 
-select campaign_id, install_week, day_since_install, prev_day, cumulative_revenue, prev_cumulative_revenue,
-       cumulative_revenue_per_user_chained, prev_chained, users_reached_age, prev_users_reached_age,
-       cumulative_revenue_per_user, prev_per_user
+select
+    campaign_id,
+    install_week,
+    day_since_install,
+    prev_day,
+    cumulative_revenue,
+    prev_cumulative_revenue,
+    cumulative_revenue_per_user_chained,
+    prev_chained,
+    users_reached_age,
+    prev_users_reached_age,
+    cumulative_revenue_per_user,
+    prev_per_user
 from curves
-where (prev_day is null and day_since_install <> 0)
-   or (prev_day is not null and day_since_install <> prev_day + 1)
-   or cumulative_revenue < prev_cumulative_revenue
-   or cumulative_revenue_per_user_chained < prev_chained
-   or users_reached_age > prev_users_reached_age
-   or (users_reached_age = users_in_cohort and cumulative_revenue_per_user < prev_per_user)
+where
+    (prev_day is null and day_since_install <> 0)
+    or (prev_day is not null and day_since_install <> prev_day + 1)
+    or cumulative_revenue < prev_cumulative_revenue
+    or cumulative_revenue_per_user_chained < prev_chained
+    or users_reached_age > prev_users_reached_age
+    or (users_reached_age = users_in_cohort and cumulative_revenue_per_user < prev_per_user)

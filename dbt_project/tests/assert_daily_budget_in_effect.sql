@@ -5,7 +5,12 @@ with
 
 days as (
 
-    select campaign_id, date, daily_budget, daily_budget_end_of_day from {{ ref('fct_campaign_daily') }}
+    select
+        campaign_id,
+        date,
+        daily_budget,
+        daily_budget_end_of_day
+    from {{ ref('fct_campaign_daily') }}
 
 ),
 
@@ -21,18 +26,22 @@ expected as (
         days.campaign_id,
         days.date,
         arg_max(budgets.daily_budget, budgets.effective_ts)
-            filter (where budgets.effective_ts <= cast(days.date as timestamp)) as start_budget,
+        filter (where budgets.effective_ts <= cast(days.date as timestamp)) as start_budget,
         arg_max(budgets.daily_budget, budgets.effective_ts) as end_budget
     from days
     left join budgets
-        on budgets.campaign_id = days.campaign_id
+        on days.campaign_id = budgets.campaign_id
         and budgets.effective_ts < cast(days.date as timestamp) + interval 1 day
     group by days.campaign_id, days.date
 
 )
 
-select days.*, expected.start_budget, expected.end_budget
+select
+    days.*,
+    expected.start_budget,
+    expected.end_budget
 from days
 inner join expected on days.campaign_id = expected.campaign_id and days.date = expected.date
-where days.daily_budget is distinct from expected.start_budget
-   or days.daily_budget_end_of_day is distinct from expected.end_budget
+where
+    days.daily_budget is distinct from expected.start_budget
+    or days.daily_budget_end_of_day is distinct from expected.end_budget

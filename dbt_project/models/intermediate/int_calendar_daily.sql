@@ -20,9 +20,10 @@ bounds as (
 
 dates as (
 
-    select cast(unnest(generate_series(
-        cast(first_date as timestamp), cast(last_date as timestamp), interval 1 day
-    )) as date) as date
+    select
+        cast(unnest(generate_series(
+            cast(first_date as timestamp), cast(last_date as timestamp), interval 1 day
+        )) as date) as date
     from bounds
 
 ),
@@ -33,7 +34,7 @@ next_holiday as (
         dates.date,
         holidays.holiday_date as next_holiday_date
     from dates
-    asof left join holidays on holidays.holiday_date >= dates.date
+    asof left join holidays on dates.date <= holidays.holiday_date
 
 )
 

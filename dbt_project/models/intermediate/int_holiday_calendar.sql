@@ -10,26 +10,26 @@ holidays as (
 
 data_years as (
 
-    select extract('year' from date) as year from {{ ref('stg_market_daily') }}
+    select extract('year' from date) as data_year from {{ ref('stg_market_daily') }}
     union all
-    select extract('year' from hour_ts) from {{ ref('stg_campaign_hourly') }}
+    select extract('year' from hour_ts) as data_year from {{ ref('stg_campaign_hourly') }}
     union all
-    select extract('year' from install_ts) from {{ ref('stg_users') }}
+    select extract('year' from install_ts) as data_year from {{ ref('stg_users') }}
 
 ),
 
 year_bounds as (
 
     select
-        coalesce(min(year), extract('year' from current_date)) - 1 as first_year,
-        coalesce(max(year), extract('year' from current_date)) + 1 as last_year
+        coalesce(min(data_year), extract('year' from current_date)) - 1 as first_year,
+        coalesce(max(data_year), extract('year' from current_date)) + 1 as last_year
     from data_years
 
 ),
 
 years as (
 
-    select unnest(range(cast(first_year as bigint), cast(last_year as bigint) + 1)) as year
+    select unnest(range(cast(first_year as bigint), cast(last_year as bigint) + 1)) as calendar_year
     from year_bounds
 
 ),
@@ -38,7 +38,7 @@ dated as (
 
     select
         cast(try_strptime(
-            cast(years.year as varchar) || '-' || cast(holidays.month as varchar) || '-'
+            cast(years.calendar_year as varchar) || '-' || cast(holidays.month as varchar) || '-'
             || cast(holidays.day as varchar), '%Y-%m-%d'
         ) as date) as holiday_date,
         holidays.holiday_name

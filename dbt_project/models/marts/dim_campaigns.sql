@@ -35,7 +35,9 @@ as_of as (
 
 active_days as (
 
-    select distinct campaign_id, date
+    select distinct
+        campaign_id,
+        date
     from {{ ref('stg_campaign_hourly') }}
     where spend > 0 or impressions > 0
 

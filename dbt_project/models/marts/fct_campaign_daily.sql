@@ -108,8 +108,8 @@ budget_changes as (
     from day_bounds
     inner join budgets
         on day_bounds.campaign_id = budgets.campaign_id
-        and budgets.effective_ts > day_bounds.day_start_ts
-        and budgets.effective_ts < day_bounds.day_end_ts
+        and day_bounds.day_start_ts < budgets.effective_ts
+        and day_bounds.day_end_ts > budgets.effective_ts
     group by day_bounds.campaign_id, day_bounds.date
 
 )

@@ -52,11 +52,11 @@ windowed as (
         numbered.*,
         {%- for n in windows %}
         {%- for measure in ['spend', 'impressions', 'clicks', 'conversions', 'revenue', 'is_active_day'] %}
-        sum({{ measure }}) over prior_{{ n }}d as trailing_{{ n }}d_sum_{{ measure }},
+        sum(numbered.{{ measure }}) over prior_{{ n }}d as trailing_{{ n }}d_sum_{{ measure }},
         {%- endfor %}
         {%- endfor %}
-        sum(spend) over prior_1d as prev_day_spend,
-        sum(daily_budget) over prior_1d as prev_day_budget
+        sum(numbered.spend) over prior_1d as prev_day_spend,
+        sum(numbered.daily_budget) over prior_1d as prev_day_budget
     from numbered
     window
         {%- for n in windows %}

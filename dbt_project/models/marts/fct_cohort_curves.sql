@@ -80,7 +80,11 @@ spine as (
 
 reach_counts as (
 
-    select campaign_id, install_week, max_reached_day as day_since_install, count(*) as n_users
+    select
+        campaign_id,
+        install_week,
+        max_reached_day as day_since_install,
+        count(*) as n_users
     from user_reach
     where max_reached_day >= 0
     group by campaign_id, install_week, max_reached_day
@@ -104,7 +108,11 @@ user_days as (
 -- revenue of every cohort user by the day it happened
 day_revenue as (
 
-    select campaign_id, install_week, days_since_install as day_since_install, sum(revenue) as revenue
+    select
+        campaign_id,
+        install_week,
+        days_since_install as day_since_install,
+        sum(revenue) as revenue
     from user_days
     group by campaign_id, install_week, days_since_install
 
@@ -113,7 +121,11 @@ day_revenue as (
 -- revenue of users who reached the day it happened on (enters revenue_reached at d = k ...)
 reached_revenue_in as (
 
-    select campaign_id, install_week, days_since_install as day_since_install, sum(revenue) as revenue
+    select
+        campaign_id,
+        install_week,
+        days_since_install as day_since_install,
+        sum(revenue) as revenue
     from user_days
     where days_since_install <= max_reached_day
     group by campaign_id, install_week, days_since_install
@@ -123,7 +135,11 @@ reached_revenue_in as (
 -- (... and leaves it at d = max_reached_day + 1, when its user no longer counts as reached)
 reached_revenue_out as (
 
-    select campaign_id, install_week, max_reached_day + 1 as day_since_install, sum(revenue) as revenue
+    select
+        campaign_id,
+        install_week,
+        max_reached_day + 1 as day_since_install,
+        sum(revenue) as revenue
     from user_days
     where days_since_install <= max_reached_day
     group by campaign_id, install_week, max_reached_day
@@ -184,12 +200,16 @@ select
     cast(curves.revenue_reached as decimal(18, 2)) as revenue_reached,
     {{ safe_divide('curves.revenue_reached', 'curves.users_reached_age') }} as cumulative_revenue_per_user,
     -- increments summed as DECIMAL(38, 12): exact, so the running total can never step down by float rounding
-    cast(sum(cast({{ safe_divide('curves.day_revenue_reached', 'curves.users_reached_age') }} as decimal(38, 12)))
-        over (
-            partition by curves.campaign_id, curves.install_week order by curves.day_since_install
-            rows between unbounded preceding and current row
-        ) as double) as cumulative_revenue_per_user_chained,
+    cast(
+        sum(cast({{ safe_divide('curves.day_revenue_reached', 'curves.users_reached_age') }} as decimal(38, 12)))
+            over cohort_running
+        as double
+    ) as cumulative_revenue_per_user_chained,
     cast(curves.cumulative_revenue as decimal(18, 2)) as cumulative_revenue,
     cast(curves.cumulative_revenue as double) / curves.users_in_cohort as cumulative_revenue_per_cohort_user
 from curves
 left join campaigns on curves.campaign_id = campaigns.campaign_id
+window cohort_running as (
+    partition by curves.campaign_id, curves.install_week order by curves.day_since_install
+    rows between unbounded preceding and current row
+)

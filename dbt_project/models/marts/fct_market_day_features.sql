@@ -15,13 +15,13 @@ with_windows as (
 
     select
         market.*,
-        {%- for index in ['cpm_index', 'competition_index'] %}
-        avg(market.{{ index }}) over (
-            partition by market.network, market.geo order by market.date
-            range between interval 6 day preceding and current row
-        ) as {{ index }}_ma_7d{{ ',' if not loop.last }}
-        {%- endfor %}
+        avg(market.cpm_index) over trailing_7d as cpm_index_ma_7d,
+        avg(market.competition_index) over trailing_7d as competition_index_ma_7d
     from market
+    window trailing_7d as (
+        partition by market.network, market.geo order by market.date
+        range between interval '6 days' preceding and current row
+    )
 
 )
 
@@ -33,8 +33,10 @@ select
     current_day.{{ index }},
     {%- endfor %}
     {%- for index in indices %}
-    case when week_ago.{{ index }} is null or week_ago.{{ index }} = 0 then null
-         else current_day.{{ index }} / week_ago.{{ index }} - 1 end as {{ index }}_change_7d,
+    case
+        when week_ago.{{ index }} is null or week_ago.{{ index }} = 0 then null
+        else current_day.{{ index }} / week_ago.{{ index }} - 1
+    end as {{ index }}_change_7d,
     {%- endfor %}
     current_day.cpm_index_ma_7d,
     current_day.competition_index_ma_7d,
@@ -45,5 +47,5 @@ select
 from with_windows as current_day
 left join market as week_ago
     on week_ago.date = current_day.date - 7
-    and week_ago.network = current_day.network
-    and week_ago.geo = current_day.geo
+    and current_day.network = week_ago.network
+    and current_day.geo = week_ago.geo

@@ -10,16 +10,16 @@ renamed as (
 
     select
         ----------  ids
-        campaign_id,
+        source.campaign_id,
 
         ---------- text
         source.source as budget_source,
 
         ---------- numerics
-        cast(daily_budget as decimal(18, 2)) as daily_budget,
+        cast(source.daily_budget as decimal(18, 2)) as daily_budget,
 
         ---------- timestamps
-        effective_ts
+        source.effective_ts
 
     from source
 
