@@ -23,7 +23,22 @@ from ml.tracking.registry import champion_data_end, champion_version, load_champ
 from ml.warehouse.budgets import budget_in_effect_sql
 from ml.warehouse.connection import connect, read_sql
 
-COMPETITION_ELASTICITY = DEFAULT_COMPETITION_ELASTICITY  # as in the response-curve panel (market-neutral dollars)
+
+def competition_elasticity(paths: PmiPaths, curves: ResponseCurveSet) -> float:
+    """The CPM elasticity to competition that re-prices the curves in today's dollars.
+
+    The one the curves were deflated with (the pricing model's CPM fit on their panel, kept in the curves'
+    hyperparameters); for curves fitted before that was kept, the pricing champion's estimate; the constant only
+    when neither exists (e.g. a user's data without a market feed, where the pricing model is skipped and every
+    price index is 1 anyway).
+    """
+    recorded = curves.hyperparameters.get("competition_elasticity")
+    if recorded is not None and np.isfinite(recorded):
+        return float(recorded)
+    pricing = load_champion(paths, "pricing")
+    fit = getattr(pricing, "cpm_fit", None) or getattr(getattr(pricing, "model", None), "cpm_fit", None)
+    estimate = getattr(fit, "index_elasticity", {}).get("competition_index") if fit is not None else None
+    return float(estimate) if estimate is not None and np.isfinite(estimate) else DEFAULT_COMPETITION_ELASTICITY
 
 _CAMPAIGNS_SQL = f"""
     SELECT c.campaign_id, c.network, c.geo, c.has_agency,
@@ -97,7 +112,7 @@ def value_per_conversion(campaigns: pd.DataFrame) -> np.ndarray:
 
 
 def expected_demand(paths: PmiPaths, campaigns: pd.DataFrame, curves: ResponseCurveSet, day: pd.Timestamp,
-                    competition_elasticity: float = COMPETITION_ELASTICITY) -> np.ndarray:
+                    elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> np.ndarray:
     """Each campaign's demand on ``day`` against the average day its champion curve was fitted on.
 
     The curve's covariate means are recomputed from the data the champion was trained on (up to its data end);
@@ -107,8 +122,7 @@ def expected_demand(paths: PmiPaths, campaigns: pd.DataFrame, curves: ResponseCu
         return np.ones(len(campaigns))
     frames = delivery_frames(paths)
     try:
-        panel = daily_panel(frames["campaign_hourly"], frames["campaigns"], frames["market_daily"],
-                            competition_elasticity)
+        panel = daily_panel(frames["campaign_hourly"], frames["campaigns"], frames["market_daily"], elasticity)
     except ValueError:  # a market feed with holes: the curves were not fitted with market effects either
         return np.ones(len(campaigns))
     end = champion_data_end("response_curves")
@@ -120,7 +134,7 @@ def expected_demand(paths: PmiPaths, campaigns: pd.DataFrame, curves: ResponseCu
         market = market.assign(date=pd.to_datetime(market["date"]))
         market = market[market["date"] <= day.normalize()]
         market = market.sort_values("date").groupby(["network", "geo"], as_index=False).tail(1)
-    today = day_covariates(campaigns, market, day.dayofweek, competition_elasticity)
+    today = day_covariates(campaigns, market, day.dayofweek, elasticity)
     return demand_factor(curves.demand_effects, means.reset_index(drop=True), today)
 
 
@@ -132,10 +146,11 @@ def load_inputs(paths: PmiPaths, rules: BudgetRules | None = None) -> Allocation
     if model is None:
         raise InsufficientDataError("no response curve was fitted on this data (see the response-curve step), so "
                                     "there is nothing to allocate on")
+    elasticity = competition_elasticity(paths, model.curves)
     con = connect(paths.warehouse, read_only=True)
     try:
         effective = next_effective_ts(con)
-        campaigns = con.execute(_CAMPAIGNS_SQL, [COMPETITION_ELASTICITY, effective.to_pydatetime()]).df()
+        campaigns = con.execute(_CAMPAIGNS_SQL, [elasticity, effective.to_pydatetime()]).df()
         campaigns = campaigns[campaigns["campaign_id"].isin(model.curves.campaign_ids)].reset_index(drop=True)
         if campaigns.empty:
             raise InsufficientDataError("no campaign in the warehouse has a fitted response curve: nothing to "
@@ -152,5 +167,5 @@ def load_inputs(paths: PmiPaths, rules: BudgetRules | None = None) -> Allocation
     return AllocationInputs(campaigns=campaigns, curves=curves,
                             value_per_conversion=value_per_conversion(campaigns), model_versions=versions,
                             as_of=pd.Timestamp(as_of),
-                            demand=expected_demand(paths, campaigns, curves, effective.normalize()),
+                            demand=expected_demand(paths, campaigns, curves, effective.normalize(), elasticity),
                             target_date=effective.normalize())

@@ -15,6 +15,7 @@ from ml.allocation.gate import gate
 from ml.allocation.inputs import AllocationInputs, load_inputs
 from ml.allocation.scenarios import scenario_table
 from ml.allocation.trajectories import optimal_spend, spend_trajectories
+from ml.optimize import InfeasibleBudgetError
 from ml.settings import PmiPaths
 from ml.warehouse.connection import transaction
 
@@ -129,7 +130,13 @@ def run_allocation(paths: PmiPaths, config: AllocationConfig | None = None, run_
     config = config or AllocationConfig()
     run_id = run_id or f"alloc_{uuid.uuid4().hex[:12]}"
     inputs = load_inputs(paths, config.rules())
-    proposal = propose(inputs, config)
+    try:
+        proposal = propose(inputs, config)
+    except InfeasibleBudgetError as exc:  # the total is below what the period's limits require
+        message = f"allocation {run_id} refused, nothing applied: {exc}"
+        if apply:
+            record_refusal(paths, run_id, triggered_by, message, None, config.rules())
+        raise AllocationRefusedError(message) from exc
     budget, outcome, steps = refine(inputs, config, proposal.proposed_budget)
     summary = {k: v for k, v in outcome.items() if k != "profit_samples"} | {
         "refine_steps": steps, "explored_share": proposal.explored_share, "thompson_draw": proposal.thompson_draw}

@@ -26,16 +26,18 @@ def history_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame, market
     return daily_panel(campaign_hourly, campaigns, market)
 
 
-def market_covariates(campaigns: pd.DataFrame, market: pd.DataFrame, weekday: int) -> pd.DataFrame:
+def market_covariates(campaigns: pd.DataFrame, market: pd.DataFrame, weekday: int,
+                      elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> pd.DataFrame:
     """Price index and demand covariates per campaign (portfolio order) from one day's market feed and a weekday
-    (production's definition: ``ml.allocation.demand.day_covariates``)."""
-    return day_covariates(campaigns, market, weekday, DEFAULT_COMPETITION_ELASTICITY)
+    (production's definition: ``ml.allocation.demand.day_covariates``); ``elasticity`` is the one the history
+    panel estimated (``history_panel(...).attrs["competition_elasticity"]``)."""
+    return day_covariates(campaigns, market, weekday, elasticity)
 
 
 def panel_rows(campaigns: pd.DataFrame, market: pd.DataFrame, date: pd.Timestamp, spend: np.ndarray,
-               conversions: np.ndarray) -> pd.DataFrame:
+               conversions: np.ndarray, elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> pd.DataFrame:
     """One observed loop day as panel rows (campaigns that spent), with the day's own market feed."""
-    rows = market_covariates(campaigns, market, date.dayofweek)
+    rows = market_covariates(campaigns, market, date.dayofweek, elasticity)
     rows.insert(0, "campaign_id", campaigns["campaign_id"].to_numpy())
     rows.insert(1, "date", date)
     rows.insert(2, "spend", spend)

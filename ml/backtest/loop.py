@@ -18,6 +18,7 @@ from ml.backtest.fitting import fit_model, history_panel
 from ml.backtest.policies import FittedPolicy, FixedPolicy, OraclePolicy
 from ml.backtest.values import value_per_conversion
 from ml.backtest.world import World
+from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY
 
 Progress = Callable[[str], None]  # called once per simulated policy-day with the policy's name
 
@@ -52,7 +53,8 @@ def build_policies(world: World) -> tuple[list, float]:
 
     def fitted(name: str, full: bool) -> FittedPolicy:
         return FittedPolicy(name=name, world=world, total=total, current=static.copy(), panel=panel,
-                            value_per_conversion=value, model=model, full=full)
+                            value_per_conversion=value, model=model, full=full,
+                            elasticity=panel.attrs.get("competition_elasticity", DEFAULT_COMPETITION_ELASTICITY))
 
     policies = {"static": FixedPolicy("static", static),
                 "equal": FixedPolicy("equal", np.full(len(static), total / len(static))),

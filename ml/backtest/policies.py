@@ -20,6 +20,7 @@ from ml.backtest.config import BacktestConfig
 from ml.backtest.fitting import FittedModel, fit_model, market_covariates, panel_rows
 from ml.backtest.monitor import Monitor
 from ml.backtest.world import DayOutcome, World
+from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY
 from ml.monitoring.drift import DriftThresholds
 from ml.optimize import PortfolioProblem, ResponseCurves, optimize_portfolio
 
@@ -76,6 +77,7 @@ class FittedPolicy:
     model: FittedModel
     full: bool
     monitor: Monitor | None = None
+    elasticity: float = DEFAULT_COMPETITION_ELASTICITY  # the history panel's estimate (pricing model's CPM fit)
     retrain_days: list[int] = field(default_factory=list)
     retrained_campaigns: list[list[str]] = field(default_factory=list)
     model_since: int = 0
@@ -100,7 +102,7 @@ class FittedPolicy:
         if day > 0 and day % self.config.refit_every_days == 0 and self.model_since != day:
             self._refit(day)
         covariates = market_covariates(self.world.campaigns, self.world.observed_market(day),
-                                       self.world.dates[day].dayofweek)
+                                       self.world.dates[day].dayofweek, self.elasticity)
         budgets = self._allocate(day, covariates)
         if alerts is not None and not alerts.empty:
             budgets = self.monitor.cut_budgets(alerts, budgets)
@@ -166,7 +168,8 @@ class FittedPolicy:
     def observe(self, day: int, budgets: np.ndarray, outcome: DayOutcome) -> None:
         """Add the day to the panel the next fit reads, and to the monitor's actuals."""
         market = self.world.market[self.world.market["date"] == self.world.dates[day].date()]
-        rows = panel_rows(self.world.campaigns, market, self.world.dates[day], outcome.spend, outcome.conversions)
+        rows = panel_rows(self.world.campaigns, market, self.world.dates[day], outcome.spend, outcome.conversions,
+                          self.elasticity)
         self.panel = pd.concat([self.panel, rows], ignore_index=True)
         self.current = np.asarray(budgets, float)
         if self.monitor is not None:

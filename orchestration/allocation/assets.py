@@ -23,7 +23,9 @@ class AllocationRunConfig(dg.Config):
     """Budget, safety net and exploration of an allocation run (defaults: keep today's total budget)."""
 
     total_budget: float = 0.0  # 0 = today's total
-    max_change_pct: float = 0.25
+    max_change_pct: float = 0.25  # per period (below), against the budgets in force at the period's start
+    min_change: float = 10.0  # absolute floor of that limit (a minimum test budget: campaigns at 0 can launch)
+    period_hours: int = 24  # the period the change limit applies to, however many runs it holds
     exploration_share: float = 0.05
     objective: str = "profit"
     apply: bool = True
@@ -32,6 +34,7 @@ class AllocationRunConfig(dg.Config):
 
     def to_allocation(self, seed: int) -> AllocationConfig:
         return AllocationConfig(total_budget=self.total_budget or None, max_change_pct=self.max_change_pct,
+                                min_change=self.min_change, period_hours=self.period_hours,
                                 exploration_share=self.exploration_share, objective=self.objective, seed=seed)
 
 

@@ -170,6 +170,7 @@ def fit_response_curves(panel: pd.DataFrame, campaigns: pd.DataFrame | None = No
     covariate columns become shared demand effects. ``campaigns`` supplies the pooling attributes.
     """
     config = config or ResponseFitConfig()
+    elasticity = panel.attrs.get("competition_elasticity")  # what the panel's spend was deflated with
     panel = panel[panel["spend"] > 0]  # no spend, no information about the curve (and zero expected conversions)
     panel = panel.sort_values([c for c in ("campaign_id", "date") if c in panel.columns]).reset_index(drop=True)
     bandwidth = config.dispersion_bandwidth_days if "date" in panel.columns else 0
@@ -189,6 +190,8 @@ def fit_response_curves(panel: pd.DataFrame, campaigns: pd.DataFrame | None = No
                            for c, f in zip(cells, anchor_fits, strict=True)])
     shape_prior = _shape_prior(cells, weak, dispersion, config) if HILL in families else (weak.shape_a, weak.shape_b)
     hyper = {"hill_shape_prior_a": shape_prior[0], "hill_shape_prior_b": shape_prior[1]}
+    if elasticity is not None:
+        hyper["competition_elasticity"] = float(elasticity)
     priors = _log_k_priors(cells, groups, weak, shape_prior, dispersion, families, config, hyper)
 
     rng = np.random.default_rng(config.seed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DEFAULT_COMPETITION_ELASTICITY = 0.8
+DEFAULT_COMPETITION_ELASTICITY = 0.8  # fallback only: data without impressions or a market feed to estimate it on
 MARKET_DEMAND_INDICES = ("seasonality_index", "economic_index", "sentiment_index")
 WEEKDAY_COVARIATES = tuple(f"weekday_{d}" for d in range(1, 7))  # Monday is the baseline
 MIN_HOURS_PER_DAY = 20
@@ -28,13 +28,34 @@ def daily_totals(campaign_hourly: pd.DataFrame) -> pd.DataFrame:
     return daily[keep].drop(columns="n_hours").reset_index(drop=True)
 
 
+def estimate_competition_elasticity(keyed: pd.DataFrame) -> float:
+    """CPM elasticity to the competition index, by the pricing model's own CPM fit (``ml.models.pricing``) on the
+    panel's campaign-days; the fallback constant when the rows cannot identify it (no impressions, no variation)."""
+    from ml.models.pricing.fit import fit_cpm, typical_spend
+
+    need = {"spend", "impressions", "cpm_index", "competition_index"}
+    if not need <= set(keyed.columns):
+        return DEFAULT_COMPETITION_ELASTICITY
+    rows = keyed[(keyed["spend"] > 0) & (keyed["impressions"] > 0)].reset_index(drop=True)
+    if len(rows) < 30 or rows["competition_index"].nunique() < 3:
+        return DEFAULT_COMPETITION_ELASTICITY
+    try:
+        value = float(fit_cpm(rows, typical_spend(rows)).index_elasticity["competition_index"])
+    except (ValueError, np.linalg.LinAlgError):
+        return DEFAULT_COMPETITION_ELASTICITY
+    return value if np.isfinite(value) else DEFAULT_COMPETITION_ELASTICITY
+
+
 def daily_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame | None = None,
                 market_daily: pd.DataFrame | None = None,
-                competition_elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> pd.DataFrame:
+                competition_elasticity: float | None = None) -> pd.DataFrame:
     """Campaign-day panel with ``price_index`` and demand covariates ready for :func:`fit_response_curves`.
 
     ``price_index = cpm_index * competition_index ** competition_elasticity`` of the campaign's network x geo
-    (1 without a market feed); covariates are weekday dummies and the log of each market demand index.
+    (1 without a market feed); covariates are weekday dummies and the log of each market demand index. The
+    elasticity is the pricing model's estimate on these campaign-days unless given (recorded in
+    ``panel.attrs["competition_elasticity"]``, and by the fit in the curves' hyperparameters, so allocation
+    re-prices the curves with the elasticity they were deflated with).
     """
     daily = daily_totals(campaign_hourly)
     weekday = daily["date"].dt.dayofweek.to_numpy()
@@ -49,9 +70,12 @@ def daily_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame | None = 
     missing = keyed["cpm_index"].isna()
     if missing.any():
         raise ValueError(f"market feed lacks {int(missing.sum())} campaign-days (network x geo x date)")
+    if competition_elasticity is None:
+        competition_elasticity = estimate_competition_elasticity(keyed)
     daily["price_index"] = (keyed["cpm_index"] * keyed["competition_index"] ** competition_elasticity).to_numpy()
     for col in MARKET_DEMAND_INDICES:
         daily[f"log_{col}"] = np.log(keyed[col].to_numpy())
+    daily.attrs["competition_elasticity"] = float(competition_elasticity)
     return daily
 
 
