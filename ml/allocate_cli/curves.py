@@ -22,10 +22,11 @@ POOLING_ATTRIBUTES = ("network", "platform")
 
 
 def optimizer_curves(curves: CurveParameters) -> ResponseCurves:
-    """The optimiser's view of fitted curves: same formulas, family codes instead of names, shape 1 off Hill."""
+    """The optimiser's view of fitted curves: same formulas, family codes instead of names, shape 1 off Hill (a Hill
+    shape above 1, an S-shaped curve, is kept: the optimiser decides such campaigns on/off on its envelope)."""
     family = np.array([CurveFamily[str(f).upper()] for f in curves.family], dtype=np.int8)
     hill = family == CurveFamily.HILL
-    shape = np.where(hill, np.minimum(np.asarray(curves.shape, dtype=float), 1.0), 1.0)
+    shape = np.where(hill, np.asarray(curves.shape, dtype=float), 1.0)
     return ResponseCurves.build(family, np.asarray(curves.scale, float), np.asarray(curves.k, float), shape)
 
 
@@ -65,8 +66,8 @@ MAX_DRAW_RATIO = 1e3  # a draw's level or spend scale this far from the point es
 
 
 def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
-    """Replace draws the optimiser cannot use by the point curve: non-finite or non-positive parameters, Hill
-    shapes above 1, level or spend scale more than ``MAX_DRAW_RATIO`` from the point estimate, and every draw of
+    """Replace draws the optimiser cannot use by the point curve: non-finite or non-positive parameters, level or
+    spend scale more than ``MAX_DRAW_RATIO`` from the point estimate, and every draw of
     a campaign without a single conversion, whose Laplace posterior is degenerate (the level is unbounded below,
     so draws span dozens of orders of magnitude: seen 1e-39 to 1e28, an expected gain of -5.3e13)."""
     draws = fitted.draws.copy()
@@ -79,7 +80,6 @@ def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
     if "mean_conversions" in fitted.stats:
         bad |= (fitted.stats["mean_conversions"].to_numpy() == 0)[:, None]
     draws = np.where(bad[..., None], point, draws)
-    draws[..., 2] = np.minimum(draws[..., 2], 1.0)
     fitted.draws = draws
     return fitted
 

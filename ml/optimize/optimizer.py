@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml.optimize.constraints import check_feasible, spend_box
+from ml.optimize.nonconcave import decide_on_off
 from ml.optimize.objective import ObjectiveName, ObjectiveWeights, utility
 from ml.optimize.pausing import objective_value, pause_unprofitable
 from ml.optimize.problem import PortfolioProblem
@@ -31,10 +32,16 @@ def optimize_portfolio(problem: PortfolioProblem, objective: ObjectiveName | Obj
     check_feasible(problem, box)
     coefficients = utility(problem, weights)
     budget = problem.total_budget
-    solution = solve_continuous(problem.curves, coefficients, box.floor, box.ceiling, budget)
+    s_shaped = problem.curves.s_shaped.any()
+    # S-shaped curves: the continuous passes run on their concave envelope over the box (see nonconcave.py)
+    curves = problem.curves.envelope(box.floor, box.ceiling) if s_shaped else problem.curves
+    solution = solve_continuous(curves, coefficients, box.floor, box.ceiling, budget)
     paused = np.zeros(problem.n_campaigns, dtype=bool)
     if pause_unprofitable_campaigns:
-        solution, paused = pause_unprofitable(problem.curves, coefficients, box, budget, solution,
+        solution, paused = pause_unprofitable(curves, coefficients, box, budget, solution,
                                               max_checks=max_pause_checks)
+    if s_shaped:
+        solution = decide_on_off(problem.curves, curves, coefficients, box.floor,
+                                 np.where(paused, 0.0, box.ceiling), budget, solution)
     value = objective_value(problem.curves, coefficients, solution.spend)
     return build_allocation(problem, weights.label, value, box, solution, paused)

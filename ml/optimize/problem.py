@@ -129,8 +129,8 @@ class PortfolioProblem:
         self._fail(~(np.isfinite(c.spend_scale) & (c.spend_scale > 0)), "curve spend_scale",
                    "must be finite and > 0", c.spend_scale)
         hill = c.family == CurveFamily.HILL
-        self._fail(hill & ~((c.shape > 0) & (c.shape <= 1)), "hill shape", "must be in (0, 1] (concave)",
-                   c.shape)
+        self._fail(hill & ~(np.isfinite(c.shape) & (c.shape > 0)), "hill shape",
+                   "must be finite and > 0 (above 1: S-shaped, decided on/off on its concave envelope)", c.shape)
         finite_nonneg = ("current_budget", "value_per_conversion", "creative_production_cost", "min_spend")
         for name in finite_nonneg:
             value = getattr(self, name)

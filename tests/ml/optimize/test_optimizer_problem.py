@@ -42,8 +42,9 @@ def test_max_spend_below_min_spend_is_refused():
 
 
 def test_curve_parameters_are_checked():
-    with pytest.raises(ProblemValidationError, match=r"'beta' \(row 1\): hill shape must be in \(0, 1\]"):
-        problem(curves=ResponseCurves.hill(50.0, 100.0, [0.5, 1.5, 1.0]))
+    with pytest.raises(ProblemValidationError, match=r"'beta' \(row 1\): hill shape must be finite and > 0"):
+        problem(curves=ResponseCurves.hill(50.0, 100.0, [0.5, -1.5, 1.0]))
+    problem(curves=ResponseCurves.hill(50.0, 100.0, [0.5, 2.5, 1.0]))  # S-shaped curves are allowed
     with pytest.raises(ProblemValidationError, match=r"'alpha' \(row 0\): curve spend_scale"):
         problem(curves=ResponseCurves.log(50.0, [0.0, 1.0, 1.0]))
 
