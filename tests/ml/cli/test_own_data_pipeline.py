@@ -188,3 +188,20 @@ def test_retail_weekly_file_runs_to_the_end_and_says_why_there_is_no_allocation(
     assert "No allocation on this data: no response curve was fitted" in section_html(text, "portfolio")
     assert "no campaign reports conversions" in section_html(text, "coverage")
     assert query(home, "SELECT count(*) FROM raw.campaign_hourly")[0][0] == 2090
+
+
+def test_facebook_ads_one_row_each_run_to_the_end_and_say_no_campaign_has_history(tmp_path):
+    """The export through its shipped per-ad mapping: 1,143 campaigns of one daily row each (no curve possible)."""
+    if not FACEBOOK.is_file():
+        pytest.skip(f"{FACEBOOK} not available")
+    home = tmp_path / "home"
+    ingested = pmi("ingest", "--campaigns", str(FACEBOOK), "--daily", str(FACEBOOK), "--mapping",
+                   str(ROOT / "examples/facebook_ads/mapping.yaml"), home=home)
+    assert ingested.returncode == 0, ingested.stderr
+    run = pmi("run", "--source", "warehouse", home=home)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    out = " ".join(run.stdout.split())
+    assert "TOTAL (1,143 campaigns)" in out and "the 1,123 smaller campaigns are in the total" in out
+    assert "Not run on this data: response_curves: no campaign has 3 complete days with spend" in out
+    assert query(home, "SELECT count(*) FROM raw.campaigns")[0][0] == 1143
+    assert query(home, "SELECT sum(spend)::DOUBLE FROM raw.campaign_hourly")[0][0] == pytest.approx(58705.23, abs=1)
