@@ -16,6 +16,22 @@ from scipy import linalg, optimize, special
 from ml.models.response.curves import EXPONENTIAL, HILL, N_PARAMS
 
 THETA_BOUNDS = {"log_k": (-8.0, 8.0), "shape": (-7.0, 7.0)}
+# Hill shape n = HILL_SHAPE_MAX * expit(theta[2]); the Beta prior is on n / HILL_SHAPE_MAX. Above 1 a curve is
+# S-shaped (a threshold before it responds), which the optimiser handles (``ml/optimize/nonconcave.py``) and
+# `pmi allocate`, the warehouse loop and the backtest pass through. Raising it to 3 lets the data take shapes past 1,
+# but on the simulator (concave truth) it spreads posterior mass past 1 and costs interval coverage, which the
+# response model's own tests guard; so it stays 1 (concave) until that trade-off is decided.
+HILL_SHAPE_MAX = 1.0
+
+
+def hill_shape(eta: np.ndarray | float) -> np.ndarray:
+    """The Hill shape of a logit-shape parameter."""
+    return HILL_SHAPE_MAX * special.expit(eta)
+
+
+def hill_logit(shape: np.ndarray | float) -> np.ndarray:
+    """The logit-shape parameter of a Hill shape in (0, HILL_SHAPE_MAX)."""
+    return special.logit(np.asarray(shape, dtype=float) / HILL_SHAPE_MAX)
 MAX_STEP = 2.0  # largest Newton move in any parameter (log or logit units)
 
 
@@ -31,19 +47,21 @@ class CampaignData:
 
 @dataclass(frozen=True)
 class Prior:
-    """Normal prior on (level, log relative k) and a Beta(shape_a, shape_b) prior on the Hill shape.
+    """Normal prior on (level, log relative k) and a Beta(shape_a, shape_b) prior on the Hill shape's share of its
+    range, ``p = n / HILL_SHAPE_MAX``.
 
-    A Beta handles what a normal on the logit cannot: real shapes crowd against the concavity bound of 1.
-    On the logit scale it is the log-concave density ``n**a * (1 - n)**b`` (Jacobian included).
+    A Beta handles what a normal on the logit cannot: real shapes crowd against bounds. On the logit scale it is
+    the log-concave density ``p**a * (1 - p)**b`` (Jacobian included). The default centres n on 0.8.
     """
 
     mean: np.ndarray  # (2,)
     precision: np.ndarray  # (2,)
-    shape_a: float = 1.6
-    shape_b: float = 0.4
+    shape_a: float = 1.6 / HILL_SHAPE_MAX
+    shape_b: float = 2.0 - 1.6 / HILL_SHAPE_MAX
 
     @property
     def shape_mean(self) -> float:
+        """Prior mean of p = n / HILL_SHAPE_MAX."""
         return self.shape_a / (self.shape_a + self.shape_b)
 
     def shape_penalty(self, eta: float | np.ndarray) -> np.ndarray:
@@ -69,12 +87,13 @@ def log_shape(family: str, u: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray
     """Log of the un-normalised curve at relative spend ``u`` and its gradient w.r.t. ``theta[1:]``."""
     psi = np.clip(theta[1], *THETA_BOUNDS["log_k"])
     if family == HILL:
-        n = special.expit(np.clip(theta[2], *THETA_BOUNDS["shape"]))
+        p = special.expit(np.clip(theta[2], *THETA_BOUNDS["shape"]))
+        n = HILL_SHAPE_MAX * p
         log_x = np.log(u) - psi
         log_r = n * log_x
         damp = special.expit(-log_r)  # 1 / (1 + r)
         value = -np.logaddexp(0.0, -log_r)
-        return value, np.stack([-n * damp, log_x * damp * n * (1.0 - n)], axis=-1)
+        return value, np.stack([-n * damp, log_x * damp * HILL_SHAPE_MAX * p * (1.0 - p)], axis=-1)
     x = u * np.exp(-psi)
     if family == EXPONENTIAL:
         value = np.log(-np.expm1(-x))
@@ -266,7 +285,7 @@ def natural_parameters(family: str, theta: np.ndarray, reference_spend: float | 
     level, psi = theta[:, 0], theta[:, 1]
     x_ref = np.exp(-psi)  # reference spend relative to k
     if family == HILL:
-        n = special.expit(theta[:, 2])
+        n = hill_shape(theta[:, 2])
         scale = np.exp(level) * (1.0 + np.exp(n * psi))
     else:
         n = np.ones_like(psi)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from scipy import special
 
 from ml.models.insufficient import InsufficientDataError
+from ml.models.response import estimation
 from ml.models.response.curves import FAMILIES, HILL, CurveParameters, spend_at_saturation
 from ml.models.response.estimation import (
     CampaignData,
@@ -29,6 +29,7 @@ from ml.models.response.estimation import (
     Prior,
     fit_family,
     hac_dispersion,
+    hill_logit,
     log_mean,
     natural_parameters,
     poisson_deviance,
@@ -52,10 +53,12 @@ class ResponseFitConfig(BaseModel):
     demand_rounds: int = Field(2, ge=0, description="Alternations between curves and shared demand effects.")
     dispersion_bandwidth_days: int = Field(14, ge=0, description="Newey-West lag window; 0 for undated rows.")
     weak_prior_sd: float = Field(1.5, gt=0, description="Unpooled prior sd of log(k / mean spend).")
-    hill_shape_prior: float = Field(0.8, gt=0, lt=1, description="Unpooled prior mean of the Hill shape.")
+    hill_shape_prior: float = Field(0.8, gt=0, description="Unpooled prior mean of the Hill shape (below "
+                                    "estimation.HILL_SHAPE_MAX).")
     prior_sd_floor: float = Field(0.5, gt=0, description="Floor of the pooled log-k prior sd (EB underestimates it).")
     shape_prior_max_concentration: float = Field(10.0, gt=1, description="Cap on a + b of the Beta shape prior.")
-    shape_grid: tuple[float, float] = (0.2, 0.995)
+    shape_grid: tuple[float, float] | None = Field(None, description="Hill shapes the profiles and the grid "
+                                                   "posterior span; default (0.2, 0.995 x HILL_SHAPE_MAX).")
     shape_grid_points: int = Field(16, ge=4)
     hill_preference: float = Field(2.0, ge=0, description="Quasi-AIC margin an alternative must beat Hill by.")
     min_rows: int = Field(3, ge=1)
@@ -85,7 +88,7 @@ def _campaign_arrays(panel: pd.DataFrame, min_rows: int) -> list[_Campaign]:
 
 def _weak_prior(config: ResponseFitConfig) -> Prior:
     """Unpooled prior: k near the campaign's typical spend, shape around ``hill_shape_prior`` (Beta, a + b = 2)."""
-    m = config.hill_shape_prior
+    m = config.hill_shape_prior / estimation.HILL_SHAPE_MAX  # the Beta is on the shape's share of its range
     return Prior(np.zeros(2), np.array([LEVEL_PRIOR_PRECISION, config.weak_prior_sd**-2]), 2.0 * m, 2.0 * (1.0 - m))
 
 
@@ -124,7 +127,8 @@ def _demand_rounds(cells: list[_Campaign], design: np.ndarray, conversions: np.n
 
 def _shape_grid(config: ResponseFitConfig) -> np.ndarray:
     """Logit Hill shapes at which likelihood profiles and the nested-Laplace posterior are evaluated."""
-    return np.linspace(*special.logit(config.shape_grid), config.shape_grid_points)
+    bounds = config.shape_grid or (0.2, 0.995 * estimation.HILL_SHAPE_MAX)
+    return np.linspace(*hill_logit(bounds), config.shape_grid_points)
 
 
 def _shape_prior(cells: list[_Campaign], weak: Prior, dispersion: np.ndarray, config: ResponseFitConfig

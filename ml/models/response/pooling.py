@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
+from ml.models.response import estimation
+
 _LOG_SD_BOUNDS = (np.log(0.01), np.log(5.0))
 
 
@@ -128,7 +130,8 @@ def pooled_shape_prior(grid: np.ndarray, log_marginal: np.ndarray, max_concentra
         return -float(np.sum(np.log(weights @ density + 1e-300)))
 
     bounds = [(special.logit(0.05), special.logit(0.995)), (0.0, float(np.log(max_concentration)))]
-    starts = [np.array([special.logit(m), np.log(c)]) for m in (0.6, 0.8, 0.9) for c in (2.0, max_concentration)]
+    starts = [np.array([special.logit(m / estimation.HILL_SHAPE_MAX), np.log(c)]) for m in (0.6, 0.8, 0.9)
+              for c in (2.0, max_concentration)]  # shapes below 1 first: most campaigns are concave
     best = min((optimize.minimize(neg_log_lik, x0, method="L-BFGS-B", bounds=bounds) for x0 in starts),
                key=lambda r: r.fun)
     mean, concentration = special.expit(best.x[0]), np.exp(best.x[1])
