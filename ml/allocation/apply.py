@@ -85,7 +85,8 @@ def period_start_budgets(con, rules: BudgetRules, effective: pd.Timestamp, campa
 
 def record_refusal(paths: PmiPaths, run_id: str, triggered_by: str, message: str, summary: dict | None = None,
                    rules: BudgetRules | None = None) -> None:
-    """An audit row for a run that applied nothing because it would have broken a rule (and why)."""
+    """An audit row for a run that applied nothing because it would have broken a rule (and why); ``applied_at`` stays
+    NULL, so "the latest applied run" never picks it."""
     summary = summary or {}
     rules = rules or BudgetRules()
     with transaction(paths.warehouse) as con:
@@ -93,7 +94,7 @@ def record_refusal(paths: PmiPaths, run_id: str, triggered_by: str, message: str
             con.execute(ddl)
         effective = next_effective_ts(con)
         con.execute("""INSERT OR REPLACE INTO audit.allocation_runs BY NAME
-                       SELECT ? AS run_id, now()::TIMESTAMP AS applied_at, ? AS effective_ts, ? AS triggered_by,
+                       SELECT ? AS run_id, NULL::TIMESTAMP AS applied_at, ? AS effective_ts, ? AS triggered_by,
                               ? AS expected_gain, ? AS probability_of_loss, ? AS probability_worse_than_current,
                               ? AS refine_steps, ? AS status, ? AS period_start""",
                     [run_id, effective.to_pydatetime(), triggered_by, summary.get("expected_gain"),
@@ -124,6 +125,8 @@ def apply_allocation(paths: PmiPaths, run_id: str, changes: pd.DataFrame, summar
     with transaction(paths.warehouse) as con:
         for ddl in AUDIT_DDL:
             con.execute(ddl)
+        # a run refused before may be tried again (its audit row is replaced); an applied one never is
+        con.execute("DELETE FROM audit.allocation_runs WHERE run_id = ? AND status LIKE 'refused%'", [run_id])
         if con.execute("SELECT count(*) FROM audit.allocation_runs WHERE run_id = ?", [run_id]).fetchall()[0][0]:
             return {"run_id": run_id, "applied": False, "changed_campaigns": 0, "reason": "already applied"}
         effective = next_effective_ts(con)
@@ -141,7 +144,7 @@ def apply_allocation(paths: PmiPaths, run_id: str, changes: pd.DataFrame, summar
                        f"{period} moved at most max({rules.max_change_pct:.0%}, {rules.min_change:,.2f}) each), "
                        f"above the total {total:,.2f}")
             con.execute("""INSERT INTO audit.allocation_runs BY NAME
-                           SELECT ? AS run_id, now()::TIMESTAMP AS applied_at, ? AS effective_ts, ? AS triggered_by,
+                           SELECT ? AS run_id, NULL::TIMESTAMP AS applied_at, ? AS effective_ts, ? AS triggered_by,
                                   ? AS total_before, ? AS status, ? AS period_start""",
                         [run_id, effective.to_pydatetime(), triggered_by, float(before.sum()),
                          f"refused: {message}", period.to_pydatetime()])

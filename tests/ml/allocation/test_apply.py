@@ -114,3 +114,6 @@ def test_a_paused_campaign_can_be_relaunched_and_an_infeasible_total_is_refused_
         status = con.execute("SELECT status FROM audit.allocation_runs WHERE run_id = 'squeeze'").fetchall()[0][0]
     assert status.startswith("refused: the period's limits need 150.00")
     assert _in_force(paths) == {"a": 20.0, "b": 150.0}
+    # the same run id may be tried again once the total allows it (an applied run id never is)
+    assert apply_allocation(paths, "squeeze", squeeze, {}, "test", rules=rules, total_budget=200.0)["applied"]
+    assert _in_force(paths) == {"a": 0.0, "b": 150.0}  # paused again; b held at its floor
