@@ -11,7 +11,8 @@ from ml.economics.costs import CostConfig
 class AllocationConfig(BaseModel):
     """Budget, safety net, exploration and risk limits of one allocation run."""
 
-    total_budget: float | None = Field(None, gt=0, description="Daily portfolio budget; default: today's total.")
+    total_budget: float | None = Field(None, gt=0, description="Daily portfolio budget; default: the total in force "
+                                       "at the period's start.")
     objective: str = Field("profit", pattern="^(profit|revenue|conversions)$")
     max_change_pct: float = Field(0.25, ge=0, description="Safety net: max move of any budget within a period, "
                                   "against the budget in force at the period's start (any number of runs).")

@@ -21,8 +21,9 @@ SIMULATION_STREAM, EXPLORATION_COST_STREAM = 1, 2  # seed offsets of the posteri
 
 
 def total_budget(inputs: AllocationInputs, config: AllocationConfig) -> float:
-    """The run's total: the configured one, else today's (the budgets in force)."""
-    return float(config.total_budget or inputs.current.sum())
+    """The run's total: the configured one, else the period's (the budgets in force at its start), so a run that
+    spent below it does not lower the cap for the period's later runs."""
+    return float(config.total_budget or inputs.period_start.sum())
 
 
 def build_problem(inputs: AllocationInputs, config: AllocationConfig, draw: int | None = None) -> PortfolioProblem:
