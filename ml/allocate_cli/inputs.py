@@ -14,6 +14,7 @@ import pandas as pd
 from ml.allocate_cli.history import CampaignHistory
 from ml.allocate_cli.tables import parse_flags, parse_ids, parse_numbers, raise_first, read_table
 from ml.cli.errors import BadInputError
+from ml.quality.plausibility import printable
 
 CURRENT_WINDOW_DAYS = 7
 CONSTRAINT_NUMBERS = ("min_budget", "max_budget", "max_change_pct", "min_roas", "max_cpa",
@@ -47,8 +48,8 @@ def read_constraints(path: Path, history: CampaignHistory) -> pd.DataFrame:
     raw = read_table(path, ("campaign_id",))
     unknown = [c for c in raw.columns if c not in CONSTRAINT_COLUMNS]
     if unknown:
-        raise BadInputError(f"{path}: column {unknown[0]}: not a constraint (expected campaign_id and any of "
-                            f"{', '.join(CONSTRAINT_COLUMNS[1:])})")
+        raise BadInputError(f"{path}: column {printable(unknown[0])}: not a constraint (expected campaign_id and "
+                            f"any of {', '.join(CONSTRAINT_COLUMNS[1:])})")
     ids, id_problem = parse_ids(raw["campaign_id"])
     problems = [("campaign_id", _keyed_problems(ids, id_problem, history))]
     parsed: dict[str, np.ndarray] = {}

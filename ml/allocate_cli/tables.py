@@ -14,6 +14,7 @@ import pandas as pd
 
 from ml.cli.errors import BadInputError
 from ml.cli.table_files import PARQUET_SUFFIXES, read_csv_cells, text_cells
+from ml.quality.plausibility import MAX_AMOUNT, printable
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
@@ -30,10 +31,10 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     duplicated = raw.columns[raw.columns.duplicated()]
     if len(duplicated):
-        raise BadInputError(f"{path}: column {duplicated[0]}: appears more than once in the header")
+        raise BadInputError(f"{path}: column {printable(duplicated[0])}: appears more than once in the header")
     missing = [c for c in required if c not in raw.columns]
     if missing:
-        found = ", ".join(raw.columns) or "none"
+        found = printable(", ".join(raw.columns)) or "none"
         raise BadInputError(f"{path}: column {missing[0]}: missing (columns found: {found})")
     if raw.empty:
         raise BadInputError(f"{path}: header only, no data rows")
@@ -43,8 +44,19 @@ def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
 def _read_csv(path: Path) -> pd.DataFrame:
     """All cells as text, rows labelled 1.. as numbered in the file (header excluded), blank lines dropped."""
     frame = read_csv_cells(path)
+    refuse_shifted_rows(path, frame)
     frame.index = frame.index + 1
     return frame
+
+
+def refuse_shifted_rows(path: Path, frame: pd.DataFrame) -> None:
+    """Rows one cell longer than the header make pandas take the first column as the index, shifting every cell
+    one column left (a history without a spend header would read dates as campaign ids): refuse that file."""
+    if isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index):
+        return
+    width = len(frame.columns) + frame.index.nlevels
+    raise BadInputError(f"{path}: row 1, column {width} (no header): the row has {width} cells, the header "
+                        f"{len(frame.columns)}")
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -72,6 +84,9 @@ def parse_numbers(values: pd.Series, what: str, *, allow_empty: bool = False, al
         number = pd.to_numeric(text.mask(empty), errors="coerce").astype(float).to_numpy()
     with np.errstate(invalid="ignore"):
         problem[(number <= 0) if positive else (number < 0)] = f"{what} must be {'> 0' if positive else '>= 0'}"
+    with np.errstate(invalid="ignore"):  # the bound ingest shares: 1e308 parses, then breaks the curve fits
+        too_large = np.isfinite(number) & (number > MAX_AMOUNT)
+    problem[too_large] = f"{what} is implausibly large (at most {MAX_AMOUNT:,.0f})"
     if not allow_inf:
         problem[np.isinf(number)] = f"{what} is not finite"
     problem[np.isnan(number) & ~empty] = f"{what} is not a number"

@@ -9,8 +9,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ml.cli.errors import BadInputError
 from ml.ingest.load import STATUSES
 from ml.ingest.run import ingest
+from ml.quality.plausibility import printable
 from ml.settings import pmi_paths
 
 FILE_ARG = {"type": Path, "metavar": "FILE"}
@@ -58,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
             progress.console.print(step)
             progress.update(task, description=step[:60], advance=1)
 
-        report = ingest(paths, inputs, args.mapping, args.allow_partial, on_step)
+        try:
+            report = ingest(paths, inputs, args.mapping, args.allow_partial, on_step)
+        except BadInputError as exc:  # a message quoting a user's bytes (a path, a header) stays one line
+            raise BadInputError(printable(str(exc))) from exc
     for warning in report.warnings:
         print(f"pmi ingest: warning: {warning}", file=sys.stderr)
     _summary(console, report.tables)

@@ -24,11 +24,13 @@ from ml.cli.ltv_mapping import (
     TransactionFormat,
     parse_formatted_dates,
     read_delimited,
+    refuse_shifted_rows,
     resolve_format,
     select_columns,
 )
 from ml.cli.steps import step
 from ml.cli.table_files import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
+from ml.quality.plausibility import MAX_AMOUNT, printable
 
 REQUIRED = TRANSACTION_COLUMNS  # the contract columns of --transactions
 _PARQUET = PARQUET_SUFFIXES
@@ -102,6 +104,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Predict and write; a bad-input message quoting the user's bytes (a header name, a key) stays one line."""
+    try:
+        return _run(args)
+    except BadInputError as exc:
+        raise BadInputError(printable(str(exc))) from exc
+
+
+def _run(args: argparse.Namespace) -> int:
     from ml.models.clv.predict import OUTPUT_COLUMNS, predict_ltv  # deferred: keeps `pmi --help` fast
 
     horizon = _parse_int("--horizon-days", args.horizon_days, minimum=1, what="a positive whole number of days")
@@ -184,7 +194,9 @@ def read_transactions(path: Path, fmt: TransactionFormat = PLAIN) -> pd.DataFram
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    return read_csv_cells(path)
+    frame = read_csv_cells(path)
+    refuse_shifted_rows(path, frame)
+    return frame
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -212,6 +224,7 @@ def _parse_amounts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         number = pd.to_numeric(text.mask(missing), errors="coerce").astype(float).to_numpy()
     with np.errstate(invalid="ignore"):
         problem[number < 0] = "negative amount"
+    problem[np.isfinite(number) & (number > MAX_AMOUNT)] = f"amount is implausibly large (at most {MAX_AMOUNT:,.0f})"
     problem[np.isinf(number)] = "amount is not finite"
     problem[np.isnan(number) & ~missing] = "amount is not a number"
     problem[missing] = "missing amount"

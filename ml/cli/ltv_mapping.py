@@ -11,8 +11,9 @@ date_format: "%Y%m%d"        # strptime directives; default: ISO dates/timestamp
 header: true                 # false: the file has no header line; then names: [...] names its columns
 ```
 
-The mapping is untrusted input: `yaml.safe_load` only, at most 64 KB, no anchors or aliases (no alias bombs), and
-every mistake is one BadInputError line naming the file and the key or column.
+The mapping is untrusted input, read by the loader `pmi ingest` shares (ml/io/yaml_safe.py): safe_load only, at
+most 64 KB, no anchors or aliases (no alias bombs), no key twice; every mistake is one BadInputError line naming
+the file and the key or column.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ml.cli.errors import BadInputError
 from ml.cli.table_files import text_cells
+from ml.io.yaml_safe import YamlRefused, load_small_yaml
+from ml.quality.plausibility import printable
 
 TRANSACTION_COLUMNS = ("customer_id", "date", "amount")
-MAX_MAPPING_BYTES = 64 * 1024
 WHITESPACE = "whitespace"
 _KEYS = ("columns", "separator", "date_format", "header", "names")
 _FORBIDDEN_SEPARATORS = {'"', "\n", "\r"}
@@ -84,33 +85,12 @@ def check_date_format(value: object, where: str) -> str:
     return value
 
 
-def _refuse_anchors(path: Path, text: str) -> None:
-    """Anchors and aliases let a few bytes expand into a huge document; a column mapping never needs them."""
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-                raise BadInputError(
-                    f"{path}: line {event.start_mark.line + 1}: YAML anchors and aliases are not allowed in a mapping"
-                )
-    except yaml.YAMLError as exc:
-        raise BadInputError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
-
-
 def _read_document(path: Path) -> object:
-    if not path.is_file():
-        raise BadInputError(f"{path}: mapping file not found")
-    size = path.stat().st_size
-    if size > MAX_MAPPING_BYTES:
-        raise BadInputError(f"{path}: {size:,} bytes; a mapping file may hold at most 64 KB")
+    """The mapping through the safe loader `pmi ingest --mapping` shares (ml/io/yaml_safe.py)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    _refuse_anchors(path, text)
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise BadInputError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        return load_small_yaml(path)
+    except YamlRefused as exc:
+        raise BadInputError(printable(str(exc))) from exc
 
 
 def _column_name(path: Path, where: str, value: object) -> str:
@@ -194,8 +174,19 @@ def read_delimited(path: Path, fmt: TransactionFormat) -> pd.DataFrame:
         raise BadInputError(f"{path}: {where}malformed row ({str(exc).strip().splitlines()[-1]})") from exc
     except UnicodeDecodeError as exc:
         raise BadInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    refuse_shifted_rows(path, frame)
     blank = frame.apply(lambda col: col.isna() | (col.astype("string").str.strip() == "")).all(axis=1)
     return frame[~blank.to_numpy()]
+
+
+def refuse_shifted_rows(path: Path, frame: pd.DataFrame) -> None:
+    """Rows one cell longer than the header make pandas take the first column as the index, shifting every cell
+    one column left (customer ids read as dates, dates as amounts): refuse the file instead."""
+    if isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index):
+        return
+    width = len(frame.columns) + frame.index.nlevels
+    raise BadInputError(f"{path}: row 1, column {width} (no header): the row has {width} cells, the header "
+                        f"{len(frame.columns)}")
 
 
 def select_columns(raw: pd.DataFrame, path: Path, fmt: TransactionFormat) -> pd.DataFrame:

@@ -10,7 +10,7 @@ class ColumnSpec:
     """One contract column; optional columns get ``default`` (SQL literal) when the file does not have them."""
 
     name: str
-    kind: str  # id | text | money | count | float | timestamp | date | bool | enum
+    kind: str  # id | text | money | count | index | timestamp | date | bool | enum (bounds: ml/quality/plausibility)
     required: bool = True
     default: str = "NULL"
     choices: tuple[str, ...] = ()
@@ -97,7 +97,7 @@ MARKET = FileKind(
         ColumnSpec("date", "date"),
         ColumnSpec("network", "text"),
         ColumnSpec("geo", "text"),
-        *(ColumnSpec(f"{index}_index", "float") for index in
+        *(ColumnSpec(f"{index}_index", "index") for index in
           ("cpm", "competition", "seasonality", "economic", "sentiment")),
     ),
 )

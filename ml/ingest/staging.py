@@ -25,12 +25,27 @@ def _text(source: str) -> str:
     return f"NULLIF(trim(CAST({quote_ident(source)} AS VARCHAR)), '')"
 
 
+def _refuse_shadowing(kind: FileKind, name: str, mapping: FileMapping, source: str | None, names: list[str],
+                      path: Path) -> None:
+    """A contract column taken from elsewhere while the file has a column of that very name is ambiguous."""
+    if name not in names or source == name:
+        return
+    given = f"sets {kind.name}.{name} to the constant {mapping.constants[name]!r}" if source is None else \
+        f"takes {kind.name}.{name} from column {source}"
+    raise BadInputError(f"{path}: column {name}: the mapping {given}, but the file has a column {name} too; "
+                        "rename or drop one of them")
+
+
 def _column_expression(kind: FileKind, name: str, mapping: FileMapping, overrides: dict[str, str],
                        names: list[str], path: Path, used: set[str]) -> str:
     spec = kind.column(name)
     if name in mapping.constants:
+        _refuse_shadowing(kind, name, mapping, None, names, path)
         return quote_literal(mapping.constants[name])
-    source = overrides.get(name) or mapping.columns.get(name) or (name if name in names else None)
+    mapped = overrides.get(name) or mapping.columns.get(name)
+    if mapped in names:  # a mapped column missing from the file is reported below, naming it
+        _refuse_shadowing(kind, name, mapping, mapped, names, path)
+    source = mapped or (name if name in names else None)
     if source is None:
         if spec.required:
             hint = " (or map it in --mapping)" if not mapping.columns else ""
@@ -50,6 +65,9 @@ def build_stage(con: duckdb.DuckDBPyConnection, kind: FileKind, mapping: FileMap
     used: set[str] = set()
     groups = mapping.campaigns_from_columns or {"": {}}
     selects = []
+    if mapping.campaigns_from_columns and "campaign_id" in names:
+        raise BadInputError(f"{path}: column campaign_id: the mapping's campaigns_from_columns names the campaigns, "
+                            "but the file has a campaign_id column too; rename or drop one of them")
     for campaign, overrides in groups.items():
         parts = ["(s.rowid + 1) AS _row"]
         for name in kind.column_names:

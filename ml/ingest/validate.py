@@ -11,9 +11,9 @@ import duckdb
 
 from ml.cli.errors import BadInputError
 from ml.ingest.checks import FAULTS_DDL, build_typed, insert_row_faults
-from ml.ingest.crossfile import insert_cross_faults
+from ml.ingest.crossfile import insert_cross_faults, insert_install_faults
 from ml.ingest.mapping import FileMapping
-from ml.ingest.readers import stage_file
+from ml.ingest.readers import read_header, stage_file
 from ml.ingest.specs import FILE_KINDS, FileKind
 from ml.ingest.staging import build_stage
 from ml.warehouse.raw_schema import RAW_TABLES
@@ -37,7 +37,7 @@ def _contract_select(kind: FileKind) -> str:
 
 def _build_valid(con: duckdb.DuckDBPyConnection, kind: FileKind) -> str:
     table = f"valid_{kind.name}"
-    con.execute(f"CREATE TABLE {table} AS SELECT {_contract_select(kind)} FROM typed_{kind.name} "
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {_contract_select(kind)} FROM typed_{kind.name} "
                 f"WHERE _row NOT IN (SELECT _row FROM faults WHERE kind = ?)", [kind.name])
     return table
 
@@ -57,8 +57,14 @@ def first_fault(con: duckdb.DuckDBPyConnection) -> str | None:
     return f"{file}: row {row}, column {col}: {reason}"
 
 
-def validate_inputs(con: duckdb.DuckDBPyConnection, inputs: dict[str, Path], mappings: dict[str, FileMapping],
-                    allow_partial: bool, now: dt.datetime,
+def read_headers(inputs: dict[str, Path], warnings: list[str]) -> dict[str, list[str] | None]:
+    """File-level checks of every input (exists, type, header) before any staging database is created: cheap, and
+    a file that cannot be read at all is named before the row faults of the others."""
+    return {name: read_header(inputs[name], warnings) for name in FILE_KINDS if name in inputs}
+
+
+def validate_inputs(con: duckdb.DuckDBPyConnection, inputs: dict[str, Path], headers: dict[str, list[str] | None],
+                    mappings: dict[str, FileMapping], allow_partial: bool, now: dt.datetime,
                     on_step: Callable[[str], None] | None = None) -> Validation:
     """Stage, type and check every file (in dependency order); all-or-nothing unless ``allow_partial``."""
     result = Validation()
@@ -68,7 +74,7 @@ def validate_inputs(con: duckdb.DuckDBPyConnection, inputs: dict[str, Path], map
         kind, path, mapping = FILE_KINDS[name], inputs[name], mappings.get(name, FileMapping())
         if on_step:
             on_step(f"checking {path}")
-        names = stage_file(con, path, f"src_{name}", result.warnings)
+        names = stage_file(con, path, f"src_{name}", headers[name])
         build_stage(con, kind, mapping, f"src_{name}", names, path, result.warnings)
         build_typed(con, kind)
         insert_row_faults(con, kind, str(path), order, mapping.view_through_conversions, now)
@@ -79,6 +85,12 @@ def validate_inputs(con: duckdb.DuckDBPyConnection, inputs: dict[str, Path], map
         if kind.table == "campaign_hourly":
             _view_through_warning(con, kind, path, result.warnings)
         loaded.add(name)
+    if "users" in loaded:
+        order = list(k for k in FILE_KINDS if k in inputs).index("users")
+        insert_install_faults(con, FILE_KINDS["users"], str(inputs["users"]), order, loaded)
+        if not allow_partial and (fault := first_fault(con)):
+            raise BadInputError(fault)
+        _build_valid(con, FILE_KINDS["users"])  # without users the check above rejected
     counts = con.execute("SELECT kind, count(DISTINCT _row) FROM faults GROUP BY kind").fetchall()
     result.rejected = {kind: int(n) for kind, n in counts}
     return result

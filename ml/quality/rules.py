@@ -7,9 +7,16 @@ from dataclasses import dataclass, field
 
 import great_expectations.expectations as gxe
 
+from ml.quality.plausibility import (
+    CONTROL_CHARACTERS,
+    EARLIEST_TS,
+    label_columns,
+    label_limit,
+    number_columns,
+)
+
 ERROR = "critical"  # an invariant is broken: the data must not reach the models
 WARNING = "warning"  # the value is merely unusual: say so, keep going
-EARLIEST_TS = dt.datetime(2000, 1, 1)
 EPOCH_SUFFIX = "_epoch_s"
 
 
@@ -66,6 +73,23 @@ def timestamps_in_range(now: dt.datetime | None, *columns: str, earliest: dt.dat
     """
     return [rule(f"{c}_{name}", gxe.ExpectColumnValuesToBeBetween, column=f"{c}{EPOCH_SUFFIX}",
                  min_value=epoch_seconds(earliest), max_value=epoch_seconds(now) if now else None) for c in columns]
+
+
+def within_bounds(table: str) -> list[gxe.Expectation]:
+    """The upper plausibility bound of every numeric column (ml/quality/plausibility.py, which ingest enforces too).
+
+    Lower bounds are the not-negative and positive rules; infinity fails the upper bound, NaN the not-null rules.
+    """
+    return [rule(f"{c}_within_bound", gxe.ExpectColumnValuesToBeBetween, column=c, max_value=bounds.high)
+            for c, bounds in number_columns(table).items()]
+
+
+def printable_labels(table: str) -> list[gxe.Expectation]:
+    """Ids and names hold no control characters (NUL, tab, line breaks) and are not absurdly long."""
+    return [expectation for c in label_columns(table) for expectation in (
+        rule(f"{c}_printable", gxe.ExpectColumnValuesToNotMatchRegex, column=c, regex=CONTROL_CHARACTERS),
+        rule(f"{c}_length_within_bound", gxe.ExpectColumnValueLengthsToBeBetween, column=c,
+             max_value=label_limit(c)))]
 
 
 def plausible(column: str, low: float, high: float, mostly: float = 1.0) -> gxe.Expectation:

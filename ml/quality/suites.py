@@ -15,10 +15,12 @@ from ml.quality.rules import (
     not_negative,
     not_null,
     plausible,
+    printable_labels,
     references,
     rule,
     timestamps_in_range,
     unique_key,
+    within_bounds,
 )
 from ml.warehouse.raw_schema import RAW_TABLES
 
@@ -66,42 +68,52 @@ def _delivery_rules(mostly: float) -> list[gxe.Expectation]:
     ]
 
 
+def _plausibility(table: str) -> list[gxe.Expectation]:
+    """The bounds `pmi ingest` enforces too (ml/quality/plausibility.py): numbers within bounds, printable labels."""
+    return [*within_bounds(table), *printable_labels(table)]
+
+
 def raw_suites(now: dt.datetime) -> list[TableSuite]:
-    """Suites of the six raw contract tables as of ``now`` (naive UTC)."""
+    """Suites of the six raw contract tables as of ``now`` (naive UTC).
+
+    launched_at may be missing (ingest makes it optional and no model reads it); where present it is in range.
+    """
     return [
         TableSuite("raw.campaigns", "SELECT * FROM raw.campaigns", ("campaign_id",), [
             _has_rows(), *unique_key("campaign_id"),
-            *not_null("network", "platform", "geo", "has_agency", "auto_optimization_enabled", "launched_at"),
+            *not_null("network", "platform", "geo", "has_agency", "auto_optimization_enabled"),
             *not_negative("creative_production_cost"), in_set("platform", PLATFORMS),
-            *timestamps_in_range(now, "launched_at"),
+            *timestamps_in_range(now, "launched_at"), *_plausibility("campaigns"),
         ], _contract("campaigns"), context=("launched_at",)),
         TableSuite("raw.campaign_hourly", HOURLY_SQL, ("campaign_id", "hour_ts"), [
             _has_rows(), *unique_key("campaign_id", "hour_ts"),
             *not_null("spend", "impressions", "clicks", "conversions", "revenue"),
             references("campaign_ref", "raw.campaigns"), *timestamps_in_range(now, "hour_ts"),
-            fresh("hour_ts", now, FRESHNESS), *_delivery_rules(mostly=0.99),
+            fresh("hour_ts", now, FRESHNESS), *_delivery_rules(mostly=0.99), *_plausibility("campaign_hourly"),
         ], _contract("campaign_hourly")),
         TableSuite("raw.users", USERS_SQL, ("user_id",), [
             *unique_key("user_id"), *not_null("campaign_id", "install_ts"),
             references("campaign_ref", "raw.campaigns"), *timestamps_in_range(now, "install_ts"),
-            in_set("platform", PLATFORMS),
+            in_set("platform", PLATFORMS), *_plausibility("users"),
         ], _contract("users"), context=("campaign_id", "install_ts")),
         TableSuite("raw.revenue_events", EVENTS_SQL, ("event_id",), [
             *unique_key("event_id"), *not_null("user_id", "event_ts", "revenue"), *not_negative("revenue"),
             references("user_ref", "raw.users"), at_most("install_ts", "event_ts", name="event_after_install"),
             *timestamps_in_range(now, "event_ts"), in_set("event_type", EVENT_TYPES),
+            *_plausibility("revenue_events"),
         ], _contract("revenue_events"), context=("user_id", "event_ts", "install_ts")),
         TableSuite("raw.market_daily", "SELECT * FROM raw.market_daily", ("date", "network", "geo"), [
             *unique_key("date", "network", "geo"), *not_null(*MARKET_INDICES),
             *[rule(f"{c}_positive", gxe.ExpectColumnValuesToBeBetween, column=c, min_value=0, strict_min=True)
               for c in MARKET_INDICES],
             *[plausible(c, 0.2, 5.0) for c in MARKET_INDICES], *timestamps_in_range(now, "date"),
+            *_plausibility("market_daily"),
         ], _contract("market_daily")),
         TableSuite("raw.budgets", BUDGETS_SQL, ("campaign_id", "effective_ts"), [
             *unique_key("campaign_id", "effective_ts"), *not_null("daily_budget", "source"),
             *not_negative("daily_budget"), references("campaign_ref", "raw.campaigns"),
             # allocations schedule budgets for the next hour, so only the lower bound applies here
-            *timestamps_in_range(None, "effective_ts", name="in_range"),
+            *timestamps_in_range(None, "effective_ts", name="in_range"), *_plausibility("budgets"),
         ], _contract("budgets")),
     ]
 
