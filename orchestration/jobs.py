@@ -1,13 +1,23 @@
-"""Jobs: the whole pipeline, and retraining every model."""
+"""Jobs: the whole pipeline, retraining every model, and the hourly allocation cycle.
+
+Every job carries the housekeeping hook (``orchestration/housekeeping.py``): once per run it marks runs whose
+process is gone as failed and prunes old run history, dbt targets and run logs, so a schedule that runs for weeks
+keeps a bounded data directory.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.housekeeping import housekeeping_hook
+
+HOOKS = {housekeeping_hook}
+
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
     selection=dg.AssetSelection.all() - dg.AssetSelection.assets("simulator_live_hour"),
     description="Simulate (or ingest) raw data, then build and test every dbt model.",
+    hooks=HOOKS,
 )
 
 retrain = dg.define_asset_job(
@@ -16,14 +26,20 @@ retrain = dg.define_asset_job(
     description="Rebuild the marts from the raw tables (so data `pmi ingest` just loaded count), refresh the Feast "
                 "features and retrain every model; each is promoted only if it beats its champion on outcomes "
                 "neither has seen.",
+    hooks=HOOKS,
 )
+
+# The hour's new users and today's changed rows reach scoring through the Parquet exports (every user keeps their
+# campaign) and the online store; the registry (definitions) and the models are left to `pmi run` / `pmi train`.
+HOURLY_FEATURES = ("feature_exports", "feast_online_store")
 
 hourly_allocation = dg.define_asset_job(
     "hourly_allocation",
-    selection=dg.AssetSelection.assets("simulator_live_hour", "campaign_ltv")
+    selection=dg.AssetSelection.assets("simulator_live_hour", *HOURLY_FEATURES, "campaign_ltv")
     | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation", "monitoring", "reporting"),
-    description="Advance the simulator one hour, rebuild the warehouse, re-score LTV, re-allocate the budget and "
-                "refresh the executive dashboard.",
+    description="Advance the simulator one hour, rebuild the warehouse, refresh the feature exports and online "
+                "store, re-score LTV, re-allocate the budget and refresh the executive dashboard.",
+    hooks=HOOKS,
 )
 
 hourly_allocation_schedule = dg.ScheduleDefinition(

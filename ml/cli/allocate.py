@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
 from ml.cli.errors import BadInputError
 from ml.cli.steps import step
+from ml.operations.output_safety import check_output_path
+from ml.settings import DEFAULT_HOME, PmiPaths
 
 OBJECTIVES = ("profit", "revenue", "conversions")
 EXPLORATIONS = ("none", "thompson")
@@ -37,7 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "platform pool the curve fits).")
     p.add_argument("--total-budget", required=True, metavar="AMOUNT",
                    help="Total daily budget; the recommended budgets never add up to more.")
-    p.add_argument("--out", required=True, metavar="FILE", help="Output file, CSV (or Parquet by extension).")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="Output file, CSV (or Parquet by extension); never one of the inputs, a directory or pmi's "
+                        "state in PMI_HOME.")
     p.add_argument("--current", metavar="FILE",
                    help="campaign_id, daily_budget. Default (and for campaigns it omits): each campaign's mean "
                         "daily spend over the last 7 days of history.")
@@ -74,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         exploration=_choice("--exploration", args.exploration, EXPLORATIONS),
         seed=_seed(args.seed),
     )
-    out = _check_out(args.out)
+    out = _check_out(args.out, [Path(f) for f in (args.history, args.current, args.constraints) if f])
     with step(f"Reading {args.history}"):
         history = read_history(Path(args.history))
         current = read_current(Path(args.current), history) if args.current else None
@@ -123,11 +128,10 @@ def _seed(value: str) -> int:
     return seed
 
 
-def _check_out(value: str) -> Path:
-    """Fail before any fitting if the output could not be written anyway."""
-    out = Path(value)
-    if not out.name.lower().endswith(_OUT_SUFFIXES):
-        raise BadInputError(f"--out: {out}: expected a .csv or .parquet file name")
+def _check_out(value: str, inputs: list[Path]) -> Path:
+    """Fail before any fitting if the output could not be written, or would overwrite an input or pmi's state."""
+    out = check_output_path(value, "--out", suffixes=_OUT_SUFFIXES, inputs=inputs,
+                            state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())])
     if not out.parent.is_dir():
-        raise BadInputError(f"--out: {out}: directory {out.parent} does not exist")
-    return out
+        raise BadInputError(f"--out: {value}: directory {out.parent} does not exist")
+    return Path(value)

@@ -48,14 +48,21 @@ def check_simulation_size(campaigns: int, days: int) -> None:
 
 
 def dagster_instance(paths: PmiPaths):
-    """A persistent Dagster instance under PMI_HOME so `dagster dev` shows the runs pmi made."""
+    """A persistent Dagster instance under PMI_HOME so `dagster dev` shows the runs pmi made.
+
+    Opening it marks runs a killed pmi left "STARTED" as failed and prunes old history (orchestration/housekeeping.py).
+    """
     import dagster as dg
+
+    from orchestration.housekeeping import housekeeping
 
     dagster_home = paths.home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     (dagster_home / "dagster.yaml").touch(exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(dagster_home)
-    return dg.DagsterInstance.get()
+    instance = dg.DagsterInstance.get()
+    housekeeping(instance, paths)
+    return instance
 
 
 def pmi_job(name: str):

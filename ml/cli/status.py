@@ -6,9 +6,11 @@ import argparse
 import datetime as dt
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ml.cli.errors import BadInputError
+from ml.operations.freshness import IN_STEP, describe, warehouse_freshness
 from ml.settings import pmi_paths
 from ml.tracking.registry import champion_version
 from ml.warehouse.budgets import budget_in_effect_sql
@@ -63,6 +65,17 @@ def print_recent_activity(console: Console, paths) -> None:
         console.print(f"Executive dashboard: {page} (built {built}; `pmi dashboard --serve` serves it)")
 
 
+def print_freshness(console: Console, paths) -> None:
+    """Whether the marts reconcile with raw; a warehouse older than raw or mixed (a killed dbt build) says so."""
+    try:
+        freshness = warehouse_freshness(paths)
+    except Exception:  # noqa: BLE001 - no raw tables yet: nothing to compare
+        return
+    line = describe(freshness)
+    console.print(escape(line) if freshness.state == IN_STEP else f"[bold red]{escape(line)}[/bold red]",
+                  highlight=False, soft_wrap=True)
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 120))
     paths = pmi_paths(args.home)
@@ -75,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"Data as of: {as_of['as_of'].iloc[0]}")
     if clock is not None:
         console.print(f"Simulator clock (next hour to simulate): {clock['next_hour_ts'].iloc[0]}")
+    print_freshness(console, paths)
     runs = _optional(paths, "SELECT * FROM audit.allocation_runs ORDER BY applied_at DESC LIMIT 5")
     if runs is not None and len(runs):
         print_table(console, "Last allocation runs",

@@ -30,6 +30,11 @@ def _as_feast_types(con, sql: str) -> str:
     return f"SELECT {select} FROM ({sql})"
 
 
+def sql_literal(value: object) -> str:
+    """A value as a SQL string literal: a data directory may hold quotes or spaces (COPY takes no parameters)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def feature_data_dir(paths: PmiPaths) -> Path:
     return paths.feast_dir / "data"
 
@@ -44,9 +49,9 @@ def export_feature_tables(paths: PmiPaths) -> dict[str, int]:
         for name, sql in FEATURE_EXPORTS.items():
             final = target / f"{name}.parquet"
             partial = target / f".{name}.parquet.partial"
-            con.execute(f"COPY ({_as_feast_types(con, sql)}) TO '{partial}' (FORMAT PARQUET)")
+            con.execute(f"COPY ({_as_feast_types(con, sql)}) TO {sql_literal(partial)} (FORMAT PARQUET)")
             os.replace(partial, final)
-            counts[name] = con.execute(f"SELECT count(*) FROM read_parquet('{final}')").fetchone()[0]
+            counts[name] = con.execute("SELECT count(*) FROM read_parquet(?)", [str(final)]).fetchone()[0]
     finally:
         con.close()
     return counts

@@ -70,6 +70,28 @@ def apply_definitions(paths: PmiPaths) -> list[str]:
     return sorted(f"{type(o).__name__}:{o.name}" for o in objects)
 
 
+def registry_reads_here(paths: PmiPaths) -> bool:
+    """True if the registry exists and its file sources are this data directory's exports.
+
+    Sources are stored with absolute paths when applied: in a data directory that was moved or copied, Feast would
+    go on reading the old one's files (stale, or gone).
+    """
+    if not (paths.feast_dir / "registry.db").exists():
+        return False
+    data_dir = (paths.feast_dir / "data").resolve()
+    with registry_lock(paths):
+        sources = feature_store(paths).list_data_sources()
+    return bool(sources) and all(Path(getattr(s, "path", "")).resolve().parent == data_dir for s in sources)
+
+
+def ensure_registry(paths: PmiPaths) -> bool:
+    """Apply the definitions if the registry does not read this data directory's exports; True if it applied."""
+    if registry_reads_here(paths):
+        return False
+    apply_definitions(paths)
+    return True
+
+
 ONLINE_LOOKBACK = dt.timedelta(days=3)
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from ml.features.export import export_feature_tables
-from ml.features.store import ONLINE_VIEWS, apply_definitions, materialize_online
+from ml.features.store import ONLINE_VIEWS, apply_definitions, ensure_registry, materialize_online
 from ml.warehouse.connection import connect
 from orchestration.resources import PmiHomeResource
 
@@ -15,9 +15,15 @@ FEATURE_MARTS = [dg.AssetKey(["marts", name]) for name in
 
 @dg.asset(group_name="features", deps=FEATURE_MARTS, kinds={"parquet"})
 def feature_exports(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
-    """Parquet exports of the user, campaign-day and market-day feature marts that Feast reads."""
+    """Parquet exports of the user, campaign-day and market-day feature marts that Feast reads.
+
+    All three are rewritten each time (0.4 s for 416k users): cheaper than finding the rows new hours changed
+    (every young user's features move with the clock, and today's campaign-day row with every hour).
+    """
     counts = export_feature_tables(pmi_home.paths())
     context.log.info(f"exported feature tables: {counts}")
+    if ensure_registry(pmi_home.paths()):  # a moved or copied data directory: point Feast at these exports
+        context.log.info("re-applied the Feast registry: its sources named another data directory")
     return dg.MaterializeResult(metadata={f"rows/{name}": n for name, n in counts.items()})
 
 
@@ -28,9 +34,12 @@ def feast_registry(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"objects": dg.MetadataValue.md("\n".join(f"- {a}" for a in applied))})
 
 
-@dg.asset(group_name="features", deps=[feast_registry], kinds={"feast", "sqlite"})
+@dg.asset(group_name="features", deps=[feast_registry, feature_exports], kinds={"feast", "sqlite"})
 def feast_online_store(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
-    """Latest campaign and market features in the sqlite online store, for hourly predictions."""
+    """Latest campaign and market features in the sqlite online store, for hourly predictions.
+
+    It reads the exports directly (the hourly job refreshes them without re-applying the registry).
+    """
     paths = pmi_home.paths()
     con = connect(paths.warehouse, read_only=True)
     try:

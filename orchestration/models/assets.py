@@ -110,7 +110,8 @@ def ltv_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> d
     )
 
 
-@dg.asset(group_name="predictions", deps=[ltv_model], kinds={"duckdb"})
+# Scoring reads the users' features from the Parquet exports: the hourly job refreshes them before it re-scores.
+@dg.asset(group_name="predictions", deps=[ltv_model, dg.AssetKey("feature_exports")], kinds={"duckdb"})
 def campaign_ltv(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """d90 LTV per campaign: users' revenue so far developed to day 90, the champion model for the newest users."""
     table = publish_campaign_ltv(pmi_home.paths())

@@ -1,16 +1,18 @@
 """dbt models as Dagster assets, grouped by layer (staging, intermediate, marts)."""
 
-
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from ml.operations.retention import dbt_target_dir
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.project import pmi_dbt_project
 
 LAYERS = ("staging", "intermediate", "marts")
+LIVE_HOUR = dg.AssetKey("simulator_live_hour")
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -23,10 +25,20 @@ class LayeredTranslator(DagsterDbtTranslator):
                 return layer
         return super().get_group_name(dbt_resource_props)
 
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        """Models reading raw tables also wait for the live simulator hour, which appends to raw outside dbt."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        upstream = manifest.get("nodes", {}).get(unique_id, {}).get("depends_on", {}).get("nodes", [])
+        if any(node.startswith("source.") for node in upstream):
+            return spec.merge_attributes(deps=[dg.AssetDep(LIVE_HOUR)])
+        return spec
+
 
 @dbt_assets(manifest=pmi_dbt_project.manifest_path, project=pmi_dbt_project,
             dagster_dbt_translator=LayeredTranslator())
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi_home: PmiHomeResource):
     """Build and test the dbt models against the warehouse under PMI_HOME."""
-    pmi_home.paths()  # exports the resolved PMI_HOME for dbt's profile
-    yield from dbt.cli(["build"], context=context).stream()
+    paths = pmi_home.paths()  # exports the resolved PMI_HOME for dbt's profile
+    # dbt's per-run artefacts go to the data directory (pruned by ml.operations.retention), not the checkout.
+    target = dbt_target_dir(paths) / f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()

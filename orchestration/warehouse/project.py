@@ -15,11 +15,16 @@ from ml.settings import DEFAULT_HOME, pmi_paths
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # dbt is installed beside this interpreter; don't rely on the caller's PATH.
-DBT_EXECUTABLE = (
+REAL_DBT_EXECUTABLE = (
     str(Path(sys.executable).with_name("dbt"))
     if Path(sys.executable).with_name("dbt").exists()
     else (shutil.which("dbt") or "dbt")
 )
+# Dagster runs dbt through a guard that dies with the process that started it (ml/operations/dbt_guard.py), so a
+# killed run leaves no `dbt build` holding the warehouse; the guard runs this interpreter and then that dbt.
+DBT_EXECUTABLE = str(Path(__file__).with_name("dbt_guard"))
+os.environ.setdefault("PMI_DBT_PYTHON", sys.executable)
+os.environ.setdefault("PMI_DBT_REAL", REAL_DBT_EXECUTABLE)
 
 # dbt's profile reads PMI_HOME: a code location started with no environment (`dagster dev`) serves the
 # repository's ./data, whatever the caller's cwd; a relative PMI_HOME is made absolute for dbt's subprocesses.

@@ -1,0 +1,68 @@
+"""What must hold after every hourly cycle of a loop left running: checks the soak test and benchmark share.
+
+- the marts reconcile with raw (spend, conversions and revenue to the cent; users; the newest hour);
+- every user acquired is in their campaign's LTV (no row without a campaign, per-campaign user counts = raw);
+- disk: the data directory's size by part, so a benchmark can show it stays bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ml.operations.freshness import IN_STEP, warehouse_freshness
+from ml.operations.retention import disk_usage
+from ml.settings import PmiPaths
+from ml.warehouse.connection import connect
+
+RECONCILE_SQL = """
+    SELECT '{mart}' AS mart, r.spend - m.spend, r.conversions - m.conversions, r.revenue - m.revenue
+    FROM (SELECT sum(spend) AS spend, sum(conversions) AS conversions, sum(revenue) AS revenue
+          FROM raw.campaign_hourly) r,
+         (SELECT sum(spend) AS spend, sum(conversions) AS conversions, sum(revenue) AS revenue FROM {mart}) m
+"""
+LTV_USERS_SQL = """
+    SELECT count(*) FILTER (WHERE l.campaign_id IS NULL) AS null_campaign_rows,
+           coalesce(sum(l.n_users) FILTER (WHERE l.campaign_id IS NULL), 0) AS users_without_campaign,
+           count(*) FILTER (WHERE l.campaign_id IS NOT NULL AND l.n_users IS DISTINCT FROM coalesce(u.n, 0))
+               AS campaigns_miscounted,
+           coalesce(sum(l.n_users), 0) AS ltv_users, (SELECT count(*) FROM raw.users) AS users
+    FROM predictions.campaign_ltv l FULL JOIN (SELECT campaign_id, count(*) AS n FROM raw.users GROUP BY ALL) u
+         USING (campaign_id)
+"""
+DISK_PARTS = ("warehouse.duckdb", "dagster", "dbt_target", "mlflow", "feast", "gx_data_docs", "dashboard", "logs")
+
+
+@dataclass
+class CycleCheck:
+    """One cycle's outcome; ``problems`` is empty when everything holds."""
+
+    null_campaign_rows: int
+    ltv_users: int
+    users: int
+    disk_bytes: int
+    disk_parts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def check_cycle(paths: PmiPaths) -> CycleCheck:
+    """Run every check on the data directory as it is now."""
+    problems = []
+    freshness = warehouse_freshness(paths)
+    if freshness.state != IN_STEP:
+        problems.append(f"warehouse {freshness.state}: {freshness.message}")
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        for mart in ("marts.fct_campaign_hourly", "marts.fct_campaign_daily"):
+            name, *gaps = con.execute(RECONCILE_SQL.format(mart=mart)).fetchone()
+            if any(gap != 0 for gap in gaps):
+                problems.append(f"{name} differs from raw (spend, conversions, revenue): {gaps}")
+        null_rows, without, miscounted, ltv_users, users = con.execute(LTV_USERS_SQL).fetchone()
+    finally:
+        con.close()
+    if null_rows:
+        problems.append(f"predictions.campaign_ltv: {null_rows} row(s) without a campaign ({without} users)")
+    if miscounted or ltv_users != users:
+        problems.append(f"LTV counts {ltv_users:,} users of {users:,} acquired ({miscounted} campaigns differ)")
+    parts = {part: disk_usage(paths.home / part) if (paths.home / part).is_dir()
+             else (paths.home / part).stat().st_size if (paths.home / part).exists() else 0 for part in DISK_PARTS}
+    return CycleCheck(null_rows, int(ltv_users), int(users), disk_usage(paths.home), parts, problems)

@@ -1,0 +1,68 @@
+"""A short soak of the hourly loop, in a data directory whose path has a space and an apostrophe.
+
+The full pipeline, then `pmi simulate --live-hours` to 22:00, then `pmi loop` cycles through midnight: after each
+cycle the marts reconcile with raw, every user acquired is in their campaign's LTV (no row without a campaign), and
+the retention policy keeps the history bounded. `benchmarks/hourly_soak_bench.py` runs 48 such cycles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ml.cli.main import main
+from ml.features.store import registry_reads_here
+from ml.operations.retention import dbt_target_dir
+from ml.operations.soak import check_cycle
+from ml.settings import pmi_paths
+
+CYCLES = 4
+
+
+@pytest.fixture(scope="module")
+def quirky_home(tmp_path_factory):
+    """`pmi run`'s pipeline on a small simulation in ".../Ops team's data" (space and apostrophe)."""
+    from ml.cli.pipeline import run_full_pipeline
+
+    paths = pmi_paths(tmp_path_factory.mktemp("soak") / "Ops team's data").ensure()
+    result = run_full_pipeline(paths, campaigns=6, days=60, seed=3, end_date="2026-10-01")
+    return paths, result
+
+
+def sim_clock(paths) -> dt.datetime:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return con.execute("SELECT next_hour_ts FROM sim.state").fetchone()[0]
+
+
+def test_pipeline_runs_where_the_path_has_a_space_and_an_apostrophe(quirky_home):
+    paths, result = quirky_home
+    assert result.success, [e.step_key for e in result.all_events if e.is_step_failure]
+    assert {p.name for p in (paths.feast_dir / "data").glob("*.parquet")} == {
+        "user_features.parquet", "campaign_day_features.parquet", "market_day_features.parquet"}
+    assert registry_reads_here(paths)
+    assert not check_cycle(paths).problems
+
+
+def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirky_home, monkeypatch, capsys):
+    paths, result = quirky_home
+    assert result.success
+    monkeypatch.setenv("PMI_KEEP_RUNS", "2")
+    monkeypatch.setenv("PMI_KEEP_DBT_TARGETS", "2")
+    assert main(["simulate", "--home", str(paths.home), "--live-hours", "22"]) == 0
+    assert sim_clock(paths) == dt.datetime(2026, 10, 1, 22)
+    disk = []
+    for cycle in range(1, CYCLES + 1):
+        assert main(["loop", "--home", str(paths.home), "--cycles", "1"]) == 0, capsys.readouterr()
+        check = check_cycle(paths)
+        assert not check.problems, (cycle, check.problems)
+        assert check.null_campaign_rows == 0 and check.ltv_users == check.users
+        disk.append(check.disk_bytes)
+    assert sim_clock(paths) == dt.datetime(2026, 10, 2, 2)  # hours 22, 23, 00 and 01 ran: midnight crossed
+
+    instance = dg.DagsterInstance.get()  # the data directory's (pmi's commands set DAGSTER_HOME to it)
+    assert len(instance.get_runs(filters=dg.RunsFilter(job_name="hourly_allocation"))) == 2
+    assert len(list(dbt_target_dir(paths).iterdir())) <= 3  # the kept ones and the last cycle's own
+    assert disk[-1] <= disk[1] * 1.10, disk
