@@ -43,6 +43,13 @@ def test_no_sequence_of_changes_within_a_period_breaks_a_rule(rules):
         refused += int(result.refused.sum())
         applied |= ~result.refused
         assert violations(start, state, np.where(applied, total, np.inf), rules).sum() == 0
+        # the same promises checked from their definitions, independently of the gate's own window
+        width = np.maximum(start * rules.max_change_pct, rules.min_change)
+        assert (np.abs(state - start) <= width + 0.005).all()  # within the period limit of the period's start
+        assert (state.sum(axis=1)[applied] <= total[applied] + 1e-6).all()  # the total
+        conflict = (rules.min_budget > start + width) | (rules.max_budget < start - width)  # the limit wins there
+        assert ((state >= rules.min_budget - 0.005) & (state <= rules.max_budget + 0.005) | conflict).all()
+        assert (state >= 0).all() and np.isfinite(state).all()
         checked += N_SEQUENCES
     assert checked == N_SEQUENCES * N_STEPS
     assert refused < checked  # most changes apply
