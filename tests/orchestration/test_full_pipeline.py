@@ -158,12 +158,18 @@ def test_alert_actions_apply_once_and_only_to_auto_optimised_campaigns(pipeline)
 
     paths, _ = pipeline
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        cut = con.execute("""SELECT b.campaign_id, c.auto_optimization_enabled, b.budget_after / b.budget_before
+        cut = con.execute("""SELECT b.campaign_id, c.auto_optimization_enabled, b.budget_after / b.budget_before,
+                                    b.bound_by
                              FROM audit.budget_changes b JOIN raw.campaigns c USING (campaign_id)
                              WHERE b.triggered_by = 'alert:cpa_above_prediction'""").fetchall()
         budgets_before = con.execute("SELECT count(*), sum(daily_budget) FROM raw.budgets").fetchall()
     assert cut, "the drift's CPA alerts cut no budget"
-    assert all(auto and abs(ratio - 0.85) < 0.01 for _, auto, ratio in cut)
+    assert all(auto for _, auto, _, _ in cut)
+    # The rule asks for -15%; the gate may hold a cut short where the period's limit or a bound binds, and says so.
+    assert all(ratio >= 0.85 - 0.01 for _, _, ratio, _ in cut)
+    held = [(ratio, bound) for _, _, ratio, bound in cut if ratio > 0.85 + 0.01]
+    assert all(bound in {"period_change_limit_down", "min_budget"} for _, bound in held), held
+    assert any(abs(ratio - 0.85) < 0.01 or bound != "none" for _, _, ratio, bound in cut)
     assert check_and_act(paths) == {"new_alerts": 0, "auto_actions": 0}
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*), sum(daily_budget) FROM raw.budgets").fetchall() == budgets_before
