@@ -14,7 +14,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[dev,production]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
