@@ -11,6 +11,7 @@ from rich.console import Console
 from ml.cli.errors import BadInputError
 from ml.cli.job_progress import execute_with_progress
 from ml.cli.run_summary import print_recommendations, print_skipped, print_summary
+from ml.cli.simulate import USERS_PER_CAMPAIGN_HELP
 from ml.ingest.source import AUTO, SIMULATOR, WAREHOUSE, ingested_row_counts, resolve_source
 from ml.settings import PmiPaths, pmi_paths
 
@@ -32,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--campaigns", type=int, default=24, help="Number of simulated campaigns (default 24).")
     p.add_argument("--days", type=int, default=180, help="Days of hourly history to simulate (default 180).")
     p.add_argument("--seed", type=int, default=7, help="Simulator seed (default 7).")
+    p.add_argument("--users-per-campaign", type=int, default=None, help=USERS_PER_CAMPAIGN_HELP)
     p.add_argument("--verbose", action="store_true",
                    help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.")
     p.set_defaults(handler=run)
@@ -82,10 +84,12 @@ def home_run_config(paths: PmiPaths) -> dict:
 
 
 def run_full_pipeline(paths: PmiPaths, campaigns: int = 24, days: int = 180, seed: int = 7, end_date: str = "",
-                      console: Console | None = None, source: str = SIMULATOR, verbose: bool = False):
+                      console: Console | None = None, source: str = SIMULATOR, verbose: bool = False,
+                      users_per_campaign: int | None = None):
     """Materialise every asset of the `full_pipeline` job in this process; return the Dagster result."""
     job = pmi_job("full_pipeline")
-    simulator = {"n_campaigns": campaigns, "days": days, "seed": seed, "end_date": end_date, "source": source}
+    simulator = {"n_campaigns": campaigns, "days": days, "seed": seed, "end_date": end_date, "source": source,
+                 "users_per_campaign": users_per_campaign or 0}
     run_config = {"ops": {"simulator_backfill": {"config": simulator}}} | home_run_config(paths)
     if console is None:
         return job.execute_in_process(run_config=run_config, instance=dagster_instance(paths), raise_on_error=False)
@@ -98,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     source = resolve_source(paths, args.source)
     if source == SIMULATOR:
         check_simulation_size(args.campaigns, args.days)
+        if args.users_per_campaign is not None and args.users_per_campaign < 1:
+            raise BadInputError(f"--users-per-campaign {args.users_per_campaign}: must be at least 1")
         what = f"simulator: {args.campaigns} campaigns x {args.days} days, seed {args.seed}"
     elif source == WAREHOUSE:
         counts = ingested_row_counts(paths)
@@ -107,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     console.print(f"Running the full pipeline into {paths.home} ({what})")
     result = run_full_pipeline(paths, args.campaigns, args.days, args.seed, console=console, source=source,
-                               verbose=args.verbose)
+                               verbose=args.verbose, users_per_campaign=args.users_per_campaign)
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         console.print(f"[red]pipeline failed at {failed}; see the Dagster run {result.run_id}[/red]")

@@ -15,6 +15,9 @@ from ml.simulation import SimulationConfig
 from ml.simulation.backfill import run_backfill
 from ml.simulation.live import step_one_hour
 
+USERS_PER_CAMPAIGN_HELP = ("Expected users per campaign over the history (default: the natural volume, about 17k per "
+                           "campaign over 180 days); scales budgets and conversions, keeps CPA, CPM and user value.")
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("simulate", help="Simulate campaign history, or advance the live simulation.",
@@ -24,6 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--campaigns", type=int, default=24, help="Number of campaigns (default 24).")
     p.add_argument("--days", type=int, default=180, help="Days of history (default 180).")
     p.add_argument("--seed", type=int, default=7, help="Random seed (default 7).")
+    p.add_argument("--users-per-campaign", type=int, default=None, help=USERS_PER_CAMPAIGN_HELP)
     p.add_argument("--end-date", help="History ends at 00:00 UTC of this ISO date (default today).")
     p.add_argument("--live-hours", type=int, default=0,
                    help="Instead of a backfill, advance the existing simulation this many hours.")
@@ -43,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
                       f"{step['conversions']} conversions).")
         return 0
     resolve_source(paths, SIMULATOR)  # a backfill replaces raw: never over data a user ingested
+    if args.users_per_campaign is not None and args.users_per_campaign < 1:
+        raise BadInputError(f"--users-per-campaign {args.users_per_campaign}: must be at least 1")
     try:
-        fields = {"n_campaigns": args.campaigns, "days": args.days, "seed": args.seed}
+        fields = {"n_campaigns": args.campaigns, "days": args.days, "seed": args.seed,
+                  "users_per_campaign": args.users_per_campaign}
         if args.end_date:
             fields["end_date"] = dt.date.fromisoformat(args.end_date)
         config = SimulationConfig(**fields)

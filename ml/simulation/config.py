@@ -21,6 +21,11 @@ class SimulationConfig(BaseModel):
                               description="Backfill history ends at 00:00 UTC of this date (exclusive).")
     revenue_horizon_days: int = Field(180, ge=1, le=720, description="How long a user keeps generating revenue.")
     daily_budget_median: float = Field(1500.0, gt=0, description="Median daily budget of a campaign, USD.")
+    users_per_campaign: int | None = Field(None, ge=1, le=10_000_000, description=(
+        "Expected users (installs) per campaign over the history: scales every campaign's budgets, response "
+        "curve, inventory and creative cost by one factor (CPA, CPM and user value unchanged), so a large "
+        "portfolio can be simulated at a smaller advertiser's volume; None keeps the natural volume "
+        "(about 17k users per campaign over 180 days)."))
     cpa_at_half_saturation_median: float = Field(18.0, gt=0, description="Median CPA at half saturation, USD.")
     payer_share_median: float = Field(0.06, gt=0, lt=1)
     payer_value_median: float = Field(100.0, gt=0, description="Median 180-day value of a payer, USD.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,12 +83,12 @@ def hourly_frame(campaign_ids: np.ndarray, hourly: pd.DataFrame, revenue: pd.Dat
     })
 
 
-def corrupt_clicks(hourly: pd.DataFrame, share: float, seed: int) -> pd.DataFrame:
+def corrupt_clicks(hourly: pd.DataFrame, share: float, seed: int, chunk_no: int = 0) -> pd.DataFrame:
     """Break ``share`` of the hourly rows (clicks = impressions + 1) so tests can prove the quality gates block them."""
     n_bad = int(round(share * len(hourly)))
     if n_bad == 0:
         return hourly
-    rows = np.random.default_rng([seed, 99]).choice(len(hourly), size=n_bad, replace=False)
+    rows = np.random.default_rng([seed, 99, chunk_no]).choice(len(hourly), size=n_bad, replace=False)
     broken = hourly.copy()
     broken.loc[rows, "clicks"] = broken.loc[rows, "impressions"] + 1
     return broken
@@ -109,38 +110,46 @@ def budget_frame(config: SimulationConfig, portfolio: Portfolio, budgets: np.nda
     })
 
 
-def concat_users(parts: list[UsersAndEvents]) -> UsersAndEvents:
-    """Join per-chunk user draws, re-basing event->user indices."""
-    offsets = np.cumsum([0] + [len(p.user_seq) for p in parts[:-1]])
-    return UsersAndEvents(**{
-        name: np.concatenate([getattr(p, name) + (off if name == "event_user" else 0)
-                              for p, off in zip(parts, offsets, strict=True)])
-        for name in UsersAndEvents.__dataclass_fields__
-    })
+def static_frames(config: SimulationConfig, portfolio: Portfolio, market: pd.DataFrame,
+                  budgets: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The tables whose size grows with campaigns and days only (never with users), keyed ``schema.table``."""
+    return {"raw.campaigns": portfolio.campaigns, "raw.market_daily": market,
+            "raw.budgets": budget_frame(config, portfolio, budgets), "truth.campaign_truth": portfolio.truth}
 
 
-def build_frames(config: SimulationConfig, portfolio: Portfolio, market: pd.DataFrame, budgets: np.ndarray,
-                 hourly: pd.DataFrame, user_parts: list[UsersAndEvents], now_s: int) -> SimulationFrames:
-    """Assemble the backfill's tables."""
+def chunk_frames(config: SimulationConfig, portfolio: Portfolio, hourly: pd.DataFrame, users: UsersAndEvents,
+                 now_s: int, chunk_no: int) -> dict[str, pd.DataFrame]:
+    """One day chunk's hourly rows, users, events (happened and pending) and user truth, keyed ``schema.table``."""
     ids = portfolio.campaigns["campaign_id"].to_numpy()
-    users = concat_users(user_parts)
     uf = user_frames(ids, portfolio.campaigns, portfolio.truth, users, now_s)
-    state = pd.DataFrame({
-        "config_json": [config.model_dump_json()],
-        "next_hour_ts": [pd.Timestamp(now_s, unit="s")],
-        "next_user_seq": [len(users.user_seq)],
-        "next_event_seq": [len(users.event_seq)],
-    })
-    return SimulationFrames(
-        raw={
-            "campaigns": portfolio.campaigns,
-            "campaign_hourly": corrupt_clicks(hourly_frame(ids, hourly, in_hour_revenue(users)),
-                                              config.corrupt_click_share, config.seed),
-            "users": uf["users"],
-            "revenue_events": uf["revenue_events"],
-            "market_daily": market,
-            "budgets": budget_frame(config, portfolio, budgets),
-        },
-        truth={"campaign_truth": portfolio.truth, "user_value": uf["user_value"]},
-        sim={"state": state, "pending_revenue_events": uf["pending_revenue_events"]},
-    )
+    campaign_hourly = hourly_frame(ids, hourly, in_hour_revenue(users))
+    return {
+        "raw.campaign_hourly": corrupt_clicks(campaign_hourly, config.corrupt_click_share, config.seed, chunk_no),
+        "raw.users": uf["users"], "raw.revenue_events": uf["revenue_events"],
+        "truth.user_value": uf["user_value"], "sim.pending_revenue_events": uf["pending_revenue_events"],
+    }
+
+
+def state_frame(config: SimulationConfig, now_s: int, next_user_seq: int, next_event_seq: int) -> pd.DataFrame:
+    """The live mode's clock and id counters after a backfill."""
+    return pd.DataFrame({"config_json": [config.model_dump_json()], "next_hour_ts": [pd.Timestamp(now_s, unit="s")],
+                         "next_user_seq": [next_user_seq], "next_event_seq": [next_event_seq]})
+
+
+def collect_frames(config: SimulationConfig, static: dict[str, pd.DataFrame],
+                   chunks: Iterable[dict[str, pd.DataFrame]], now_s: int) -> SimulationFrames:
+    """Concatenate a backfill's chunks in memory (small simulations, tests and benchmarks)."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for chunk in chunks:
+        for name, frame in chunk.items():
+            parts.setdefault(name, []).append(frame)
+    tables = static | {name: pd.concat(frames, ignore_index=True) for name, frames in parts.items()}
+    events = len(tables["raw.revenue_events"]) + len(tables["sim.pending_revenue_events"])
+    tables["sim.state"] = state_frame(config, now_s, len(tables["raw.users"]), events)
+    grouped: dict[str, dict[str, pd.DataFrame]] = {"raw": {}, "truth": {}, "sim": {}}
+    for name, frame in tables.items():
+        schema, table = name.split(".")
+        grouped[schema][table] = frame
+    raw_order = ("campaigns", "campaign_hourly", "users", "revenue_events", "market_daily", "budgets")
+    return SimulationFrames(raw={t: grouped["raw"][t] for t in raw_order}, truth=grouped["truth"],
+                            sim=grouped["sim"])

@@ -38,10 +38,12 @@ class SimulatorBackfillConfig(dg.Config):
     # left as it is), or a drop folder's path (ingested first, as `pmi ingest` would).
     source: str = Field(SIMULATOR, description="simulator | warehouse | a drop folder's path")
     corrupt_click_share: float = 0.0  # > 0 writes a broken feed the quality gates must block (tests)
+    users_per_campaign: int = 0  # expected users per campaign over the history; 0 = the natural volume
 
     def to_simulation(self) -> SimulationConfig:
         fields = {"seed": self.seed, "n_campaigns": self.n_campaigns, "days": self.days,
-                  "corrupt_click_share": self.corrupt_click_share}
+                  "corrupt_click_share": self.corrupt_click_share,
+                  "users_per_campaign": self.users_per_campaign or None}
         if self.end_date:
             fields["end_date"] = dt.date.fromisoformat(self.end_date)
         return SimulationConfig(**fields)
