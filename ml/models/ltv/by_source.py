@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ml.models.ltv.curves import TimeCurve
 from ml.models.ltv.development import developed_ltv_by_source
 from ml.models.ltv.evaluation import top_share
 from ml.models.ltv.features import is_mature, label_column
@@ -23,7 +24,8 @@ def confidence_label(n_mature: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def ltv_by_source(users_df: pd.DataFrame, predictions: pd.DataFrame, source_cols: Sequence[str] = SOURCE_COLS,
-                  horizon: int = 90, as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+                  horizon: int = 90, as_of: pd.Timestamp | str | None = None,
+                  curve: TimeCurve | None = None) -> pd.DataFrame:
     """Mean predicted LTV per source (a combination of ``source_cols``) beside what its users have realised so far.
 
     ``predictions`` is ``LtvEnsemble.predict_distribution`` output for ``users_df`` (same row order). Columns:
@@ -32,7 +34,8 @@ def ltv_by_source(users_df: pd.DataFrame, predictions: pd.DataFrame, source_cols
     developed to the horizon, the model's prediction for users with no evidence yet: ``development``) with
     observed_weight (the share of users whose own revenue it rests on), top10_value_share
     (share of the source's predicted value held by its top 10% of users by predicted value), confidence
-    (high / medium / low).
+    (high / medium / low). ``curve``: development curves fitted beforehand (``fit_development_curve``), for
+    scoring users in chunks.
     """
     cols = list(source_cols)
     if len(users_df) != len(predictions):
@@ -51,7 +54,7 @@ def ltv_by_source(users_df: pd.DataFrame, predictions: pd.DataFrame, source_cols
     out.insert(1, "n_mature", grouped["mature"].sum().astype(int))
     out[f"observed_ltv_d{horizon}"] = grouped["observed"].mean()
     developed = developed_ltv_by_source(users_df, predictions[f"ltv_d{horizon}_mean"].to_numpy(), cols, horizon,
-                                        as_of)
+                                        as_of, curve)
     out["observed_weight"] = 1.0 - developed["model_share"]
     out[f"blended_ltv_d{horizon}"] = developed[f"developed_ltv_d{horizon}"]
     mean_col = f"ltv_d{horizon}_mean"

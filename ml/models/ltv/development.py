@@ -32,19 +32,30 @@ def last_checkpoint(age_days: np.ndarray, horizon: int) -> np.ndarray:
     return checkpoint
 
 
-def curve_factors(users_df: pd.DataFrame, source_code: np.ndarray, horizon: int, as_of: pd.Timestamp | None,
-                  days: Sequence[int]) -> dict[int, np.ndarray] | None:
-    """Per user and checkpoint day, ``G(horizon) / G(day)`` of the user's source's value curve (referenced to
-    the last checkpoint); None when fewer than ``MIN_CURVE_PAYERS`` payers are mature at that checkpoint."""
-    ref = max(days)
+def development_reference(horizon: int) -> int:
+    """The last checkpoint before ``horizon``: development curves are fitted relative to it."""
+    return max(d for d in CHECKPOINT_DAYS if d < horizon)
+
+
+def fit_development_curve(users_df: pd.DataFrame, key: str, horizon: int,
+                          as_of: pd.Timestamp | None = None) -> TimeCurve | None:
+    """The value curves that develop users to ``horizon``, per ``key`` (referenced to the last checkpoint); None
+    when fewer than ``MIN_CURVE_PAYERS`` payers are mature at that checkpoint.
+
+    Fitted once (on every user, or a stratified sample of them), it lets users be developed in chunks.
+    """
+    ref = development_reference(horizon)
     end = pd.Timestamp(users_df["as_of_ts"].max()) if as_of is None else pd.Timestamp(as_of)
-    frame = users_df.assign(source_code=source_code)
-    paid = (frame[label_column(ref)].to_numpy(dtype=float) > 0) & is_mature(frame, ref, end)
+    paid = (users_df[label_column(ref)].to_numpy(dtype=float) > 0) & is_mature(users_df, ref, end)
     if paid.sum() < MIN_CURVE_PAYERS:
         return None
-    fitted = TimeCurve(ref=ref, key="source_code").fit(frame, end)
-    to_horizon = fitted.factor(source_code, horizon)
-    return {day: to_horizon / fitted.factor(source_code, day) for day in days}
+    return TimeCurve(ref=ref, key=key).fit(users_df, end)
+
+
+def curve_factors(fitted: TimeCurve, keys: np.ndarray, horizon: int, days: Sequence[int]) -> dict[int, np.ndarray]:
+    """Per user and checkpoint day, ``G(horizon) / G(day)`` of the user's source's value curve."""
+    to_horizon = fitted.factor(keys, horizon)
+    return {day: to_horizon / fitted.factor(keys, day) for day in days}
 
 
 def portfolio_factors(label: np.ndarray, seen: dict[int, np.ndarray], mature: np.ndarray) -> dict[int, float]:
@@ -57,11 +68,14 @@ def portfolio_factors(label: np.ndarray, seen: dict[int, np.ndarray], mature: np
 
 
 def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_cols: Sequence[str],
-                         horizon: int = 90, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+                         horizon: int = 90, as_of: pd.Timestamp | None = None,
+                         curve: TimeCurve | None = None) -> pd.DataFrame:
     """Per user: ``developed`` value at ``horizon`` and how it was obtained (``basis``: mature / developed / model).
 
     ``predicted`` is the model's mean at ``horizon`` per user (same row order), the fallback where there is no
-    development factor for the user's checkpoint.
+    development factor for the user's checkpoint. ``curve`` (``fit_development_curve``, keyed by a column of
+    ``users_df``) is used instead of fitting curves on ``users_df`` itself, so a chunk of users is developed
+    exactly as it would be among all of them.
     """
     cols = list(source_cols)
     age = user_age_days(users_df, as_of)
@@ -72,7 +86,12 @@ def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_c
     seen = {d: np.where(age >= d, users_df[label_column(d)].to_numpy(dtype=float), np.nan) for d in days}
     source_code = users_df[cols].groupby(cols, observed=True, sort=True, dropna=False).ngroup().to_numpy()
 
-    factors = curve_factors(users_df, source_code, horizon, as_of, days) if len(users_df) else None
+    if curve is None and len(users_df):
+        curve = fit_development_curve(users_df.assign(source_code=source_code), "source_code", horizon, as_of)
+    factors = None
+    if curve is not None:
+        keys = source_code if curve.key == "source_code" else users_df[curve.key].to_numpy()
+        factors = curve_factors(curve, keys, horizon, days)
     if factors is None:
         pooled = portfolio_factors(label, seen, mature)
         factors = {day: np.full(len(users_df), pooled[day]) for day in days}
@@ -88,11 +107,12 @@ def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_c
 
 
 def developed_ltv_by_source(users_df: pd.DataFrame, predicted: np.ndarray, source_cols: Sequence[str],
-                            horizon: int = 90, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+                            horizon: int = 90, as_of: pd.Timestamp | None = None,
+                            curve: TimeCurve | None = None) -> pd.DataFrame:
     """Per source: developed mean LTV at ``horizon`` and the share of users the model had to fill in
     (``model_share``)."""
     cols = list(source_cols)
-    per_user = developed_user_value(users_df, predicted, cols, horizon, as_of)
+    per_user = developed_user_value(users_df, predicted, cols, horizon, as_of, curve)
     per_user["from_model"] = per_user["basis"] == "model"
     grouped = per_user.groupby(cols, observed=True, sort=True, dropna=False)
     return pd.DataFrame({f"developed_ltv_d{horizon}": grouped["developed"].mean(),

@@ -3,16 +3,26 @@
 The features come from Feast's ``ltv_model`` service joined at each user's prediction moment (day 7, or the
 warehouse's as-of time for younger users), so nothing known later reaches a row; labels and maturity flags come
 from the user-value mart.
+
+Memory budget: training holds at most ``LtvDataConfig.train_user_budget`` users (a stratified sample, about
+2 KB each through the point-in-time join and the learners); scoring holds one group of whole campaigns of at most
+``score_chunk_users`` users plus one row per campaign. Neither grows with the portfolio's total users; the
+warehouse scans for the sample and the groups run in DuckDB.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import mlflow
 import pandas as pd
 
 from ml.features.store import training_frame
 from ml.models.insufficient import InsufficientDataError
-from ml.models.ltv import ltv_by_source, train_ltv
+from ml.models.ltv import LtvEnsemble, ltv_by_source, train_ltv
+from ml.models.ltv.curves import TimeCurve
+from ml.models.ltv.development import fit_development_curve
+from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
 from ml.settings import PmiPaths
 from ml.tracking.registry import RegisteredModel, champion_version, load_champion, register_if_better, training_run
 from ml.warehouse.connection import read_sql, transaction
@@ -24,10 +34,15 @@ MART_COLUMNS = """user_id, install_ts, install_date, as_of_ts, age_days, has_age
     is_mature_d1, is_mature_d3, is_mature_d7, revenue_d30, is_mature_d30, revenue_d90, is_mature_d90,
     revenue_d180, is_mature_d180, revenue_total"""
 
+# What the development curves read: revenue at each checkpoint and so far (no features, so no Feast join).
+CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
+    f"{c}::DOUBLE AS {c}" for c in ("revenue_d1", "revenue_d3", "revenue_d7", "revenue_d30", "revenue_d90",
+                                    "revenue_d180", "revenue_total"))
 
-def ltv_training_set(paths: PmiPaths) -> pd.DataFrame:
-    """Mart labels joined with Feast features as of each user's prediction moment."""
-    labels = read_sql(paths, f"SELECT {MART_COLUMNS} FROM marts.fct_user_features")
+
+def ltv_training_set(paths: PmiPaths, where: str = "TRUE") -> pd.DataFrame:
+    """Mart labels of the users ``where`` selects, joined with Feast features as of each one's prediction moment."""
+    labels = read_sql(paths, f"SELECT {MART_COLUMNS} FROM marts.fct_user_features WHERE {where} ORDER BY user_id")
     for col in ("revenue_d30", "revenue_d90", "revenue_d180", "revenue_total"):
         labels[col] = labels[col].astype(float)
     moment = pd.concat([labels["install_ts"] + pd.Timedelta(days=7), labels["as_of_ts"]], axis=1).min(axis=1)
@@ -36,14 +51,18 @@ def ltv_training_set(paths: PmiPaths) -> pd.DataFrame:
     return labels.merge(features, on="user_id", how="left", validate="one_to_one")
 
 
-def train_ltv_model(paths: PmiPaths, seed: int = 0) -> RegisteredModel:
-    """Fit the ensemble with a time split and register it; the champion is re-scored on the same validation users."""
+def train_ltv_model(paths: PmiPaths, seed: int = 0, data: LtvDataConfig | None = None) -> RegisteredModel:
+    """Fit the ensemble with a time split on a stratified sample of at most ``train_user_budget`` users and
+    register it; the champion is re-scored on the same validation users."""
+    data = data or LtvDataConfig()
     if read_sql(paths, "SELECT count(*) AS n FROM marts.fct_user_features")["n"].iloc[0] == 0:
         raise InsufficientDataError("no user-level installs in the warehouse (raw.users is empty): conversions are "
                                     "valued at the revenue reported with them instead")
-    frame = ltv_training_set(paths)
+    where, share = training_user_filter(paths, data)
+    frame = ltv_training_set(paths, where)
     trained = train_ltv(frame, seed=seed)
-    with training_run(paths, MODEL_NAME, dict(trained.params) | {"feature_service": FEATURE_SERVICE}):
+    sampling = {"train_user_share": share, "train_users_read": len(frame), "train_user_budget": data.train_user_budget}
+    with training_run(paths, MODEL_NAME, dict(trained.params) | {"feature_service": FEATURE_SERVICE} | sampling):
         mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if isinstance(v, int | float)})
         return register_if_better(paths, MODEL_NAME, trained.model, trained.validation_score, evaluate=trained.score,
                                   data_end=trained.as_of)
@@ -81,23 +100,43 @@ def _write_campaign_ltv(paths: PmiPaths, by_campaign: pd.DataFrame) -> None:
         con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
 
 
-def publish_campaign_ltv(paths: PmiPaths) -> pd.DataFrame:
+def campaign_ltv_table(chunks: Iterable[pd.DataFrame], model: LtvEnsemble, curve: TimeCurve | None,
+                       horizon: int = 90) -> pd.DataFrame:
+    """LTV per campaign from chunks of users that each hold whole campaigns, one chunk in memory at a time.
+
+    ``curve`` develops every chunk's young users (fitted once, so chunking changes nothing).
+    """
+    parts = []
+    for frame in chunks:
+        predictions = model.predict_distribution(frame)
+        by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=horizon, curve=curve)
+        longer = predictions.assign(campaign_id=frame["campaign_id"].to_numpy()).groupby("campaign_id")
+        parts.append(by_campaign.merge(longer[["ltv_d30_mean", "ltv_d180_mean"]].mean(), on="campaign_id",
+                                       how="left").assign(as_of_ts=frame["as_of_ts"].max()))
+    table = pd.concat(parts, ignore_index=True).sort_values("campaign_id", ignore_index=True)
+    return table.assign(as_of_ts=table["as_of_ts"].max())
+
+
+def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> pd.DataFrame:
     """Score every user with the champion and write LTV per campaign to ``predictions.campaign_ltv`` (replaced).
 
-    Without user-level data or an LTV champion, a conversion is valued at the reported revenue per conversion.
+    The development curves are fitted once on the training sample; users are then read and scored in groups of
+    whole campaigns. Without user-level data or an LTV champion, a conversion is valued at the reported revenue
+    per conversion.
     """
+    data = data or LtvDataConfig()
     model = load_champion(paths, MODEL_NAME)
     n_users = read_sql(paths, "SELECT count(*) AS n FROM marts.fct_user_features")["n"].iloc[0]
     if model is None or n_users == 0:
         by_campaign = reported_value_by_campaign(paths)
         _write_campaign_ltv(paths, by_campaign)
         return by_campaign
-    frame = ltv_training_set(paths)
-    predictions = model.predict_distribution(frame)
-    by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=90)
-    longer = predictions.assign(campaign_id=frame["campaign_id"].to_numpy()).groupby("campaign_id", as_index=False)
-    by_campaign = by_campaign.merge(longer[["ltv_d30_mean", "ltv_d180_mean"]].mean(), on="campaign_id", how="left")
+    where, _ = training_user_filter(paths, data)
+    curve = fit_development_curve(read_sql(paths, f"SELECT {CURVE_COLUMNS} FROM marts.fct_user_features WHERE {where}"),
+                                  "campaign_id", horizon=90)
+    chunks = (ltv_training_set(paths, campaign_filter(group)) for group in scoring_chunks(paths, data))
+    by_campaign = campaign_ltv_table(chunks, model, curve)
     by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
-    by_campaign["as_of_ts"] = frame["as_of_ts"].max()
+    by_campaign = by_campaign[[c for c in by_campaign.columns if c != "as_of_ts"] + ["as_of_ts"]]
     _write_campaign_ltv(paths, by_campaign)
     return by_campaign
