@@ -42,7 +42,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "ltv",
         help="Predict customer lifetime value over a future window from a transaction log.",
         description="Fit BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend) on transactions up to the calibration "
-        "end, optionally a LightGBM+XGBoost ensemble trained on an inner time split, and write one row "
+        "end, optionally a LightGBM+XGBoost ensemble trained on an inner time split (which also calibrates the "
+        "portfolio total), and write one row "
         "per customer: customer_id, predicted_purchases, predicted_value, value_p10, value_p50, "
         "value_p90, p_alive for the window (calibration end, calibration end + N days].",
     )

@@ -4,8 +4,12 @@
 - value_p10/p50/p90 come from Monte Carlo draws of the joint posterior predictive (alive or not, how many
   purchases, how much each), because the value distribution is a zero-inflated mixture whose quantiles have no
   closed form, and a normal approximation around the mean would hide that most customers buy nothing (p10 = 0).
-- predicted_value is BG/NBD x Gamma-Gamma unless the gradient-boosted ensemble (`ensemble.py`) beats it on an
-  inner time split of the calibration period; the quantiles always describe the probabilistic model.
+- predicted_value is the expected value: BG/NBD x Gamma-Gamma unless the gradient-boosted ensemble (`ensemble.py`)
+  beats it on an inner time split of the calibration period (Poisson deviance, a proper score for a mean), then
+  multiplied by the total calibration factor learned on that split (`calibration.py`), so the portfolio total is
+  unbiased. The quantiles are the probabilistic model's, moved to the calibrated mean customer by customer.
+- The expected value is what sums to a budget; the absolute error of one customer is smallest at the median
+  (value_p50), which is 0 for most customers. Report MAE of value_p50 and totals of predicted_value.
 """
 
 from __future__ import annotations
@@ -88,6 +92,15 @@ class LTVResult:
     value_source: str  # "ensemble" or "bgnbd+gg"
     reason: str
     validation: dict[str, float] = field(default_factory=dict)
+    calibration_factor: float = 1.0
+
+
+def poisson_deviance(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean Poisson deviance: a proper score for an expected value that, unlike squared error, a few big spenders
+    do not dominate."""
+    mu = np.maximum(predicted, 1e-9)
+    term = np.where(actual > 0, actual * np.log(np.maximum(actual, 1e-300) / mu), 0.0)
+    return float(2.0 * np.mean(term - (actual - mu)))
 
 
 def predict_ltv(transactions: pd.DataFrame, calibration_end: pd.Timestamp | str, horizon_days: int,
@@ -95,8 +108,10 @@ def predict_ltv(transactions: pd.DataFrame, calibration_end: pd.Timestamp | str,
     """Predict every calibration customer's purchases and value in (calibration_end, calibration_end + horizon].
 
     Only transactions on or before `calibration_end` are read. `model`: "auto" uses the ensemble when it beats
-    BG/NBD+GG on the inner split (MAE), "bgnbd" never trains it, "ensemble" uses it whenever it can be trained.
+    BG/NBD+GG on the inner split, "bgnbd" never trains it, "ensemble" uses it whenever it can be trained. Either
+    source is then total-calibrated on the same split.
     """
+    from ml.models.clv.calibration import inner_split, rescale_quantiles, total_factor
     from ml.models.clv.ensemble import fit_predict_ensemble  # deferred: only pay the LightGBM/XGBoost import if used
 
     if model not in MODEL_CHOICES:
@@ -109,29 +124,46 @@ def predict_ltv(transactions: pd.DataFrame, calibration_end: pd.Timestamp | str,
     summary = rfm_summary(daily, cal_end, daily=daily)
     fit = fit_parametric(summary)
     expect = parametric_expectations(fit, summary, float(horizon_days))
+    bg_value = expect["predicted_value"].to_numpy()
     q = simulate_value_quantiles(fit, summary, float(horizon_days), draws=draws, seed=seed)
-    table = pd.DataFrame({
+    split = inner_split(daily, cal_end, int(horizon_days))
+    if split is None:
+        table = _table(summary, expect, bg_value, q)
+        reason = "uncalibrated BG/NBD + Gamma-Gamma: too little history before the calibration end for an inner split"
+        return LTVResult(table=table, fit=fit, value_source="bgnbd+gg", reason=reason)
+
+    actual, bg_inner = split.actual, split.parametric_value()
+    bg_factor = total_factor(actual, bg_inner)
+    validation = {"inner_window_days": float(split.window_days), "inner_customers": float(len(actual)),
+                  "inner_mae_bgnbd_gg": float(np.mean(np.abs(bg_inner - actual))),
+                  "inner_deviance_bgnbd_gg": poisson_deviance(actual, bg_factor * bg_inner),
+                  "calibration_factor_bgnbd_gg": bg_factor}
+    source, value, factor = "bgnbd+gg", bg_value, bg_factor
+    if model != "bgnbd":
+        ens = fit_predict_ensemble(daily, split, int(horizon_days), summary, fit, seed=seed)
+        ens_factor = total_factor(actual, ens.oof)
+        validation.update({"inner_mae_ensemble": ens.mae_ensemble,
+                           "inner_deviance_ensemble": poisson_deviance(actual, ens_factor * ens.oof),
+                           "calibration_factor_ensemble": ens_factor})
+        if model == "ensemble" or validation["inner_deviance_ensemble"] < validation["inner_deviance_bgnbd_gg"]:
+            source, value, factor = "ensemble", ens.predictions, ens_factor
+    calibrated = factor * value
+    table = _table(summary, expect, calibrated, rescale_quantiles(q, calibrated, bg_value))
+    verdict = "chosen" if source == "ensemble" else ("not trained" if model == "bgnbd" else "not chosen")
+    reason = (f"{source} x total calibration factor {factor:.3f} learned on the last {split.window_days} days of "
+              f"the calibration window ({len(actual):,} customers); ensemble {verdict}"
+              + ("" if model == "bgnbd" else f" (inner Poisson deviance {validation['inner_deviance_ensemble']:.4g}"
+                 f" vs BG/NBD+GG {validation['inner_deviance_bgnbd_gg']:.4g})"))
+    return LTVResult(table=table, fit=fit, value_source=source, reason=reason, validation=validation,
+                     calibration_factor=factor)
+
+
+def _table(summary: pd.DataFrame, expect: pd.DataFrame, value: np.ndarray, quantiles: np.ndarray) -> pd.DataFrame:
+    """The contract table (OUTPUT_COLUMNS), one row per calibration customer."""
+    return pd.DataFrame({
         "customer_id": summary.index.to_numpy(),
         "predicted_purchases": expect["predicted_purchases"].to_numpy(),
-        "predicted_value": expect["predicted_value"].to_numpy(),
-        "value_p10": q[:, 0], "value_p50": q[:, 1], "value_p90": q[:, 2],
+        "predicted_value": value,
+        "value_p10": quantiles[:, 0], "value_p50": quantiles[:, 1], "value_p90": quantiles[:, 2],
         "p_alive": expect["p_alive"].to_numpy(),
     })
-    source, reason, validation = "bgnbd+gg", "BG/NBD + Gamma-Gamma requested", {}
-    if model != "bgnbd":
-        ens = fit_predict_ensemble(daily, cal_end, int(horizon_days), summary, fit, seed=seed)
-        if ens is None:
-            reason = "too little history before the calibration end to train the ensemble on an inner time split"
-        else:
-            validation = {"inner_window_days": float(ens.inner_window_days), "inner_customers": float(ens.n_train),
-                          "inner_mae_ensemble": ens.mae_ensemble, "inner_mae_bgnbd_gg": ens.mae_parametric,
-                          "inner_total_ratio_ensemble": ens.total_ratio}
-            better = ens.mae_ensemble < ens.mae_parametric
-            if model == "ensemble" or better:
-                table["predicted_value"] = ens.predictions
-                source = "ensemble"
-            verdict = "beats" if better else "does not beat"
-            reason = (f"ensemble {verdict} BG/NBD+GG on the inner split (MAE {ens.mae_ensemble:.4g} vs "
-                      f"{ens.mae_parametric:.4g}, ensemble total {ens.total_ratio:.0%} of actual; "
-                      f"{ens.n_train} customers, {ens.inner_window_days}-day window)")
-    return LTVResult(table=table, fit=fit, value_source=source, reason=reason, validation=validation)

@@ -11,7 +11,7 @@ import pytest
 
 from ml.cli import ltv
 from ml.cli.errors import BadInputError
-from ml.models.clv.predict import OUTPUT_COLUMNS, predict_ltv
+from ml.models.clv.predict import OUTPUT_COLUMNS, parametric_expectations, predict_ltv
 from ml.models.clv.summary import rfm_summary
 
 CAL_END = "1997-09-30"
@@ -94,20 +94,26 @@ def test_parquet_in_and_out_with_bgnbd_values(cdnow_sample, base_output, tmp_pat
                    "--out", str(out), "--model", "bgnbd") == 0
     got = pd.read_parquet(out)
     assert list(got.columns) == OUTPUT_COLUMNS
-    same = ["customer_id", "predicted_purchases", "value_p10", "value_p50", "value_p90", "p_alive"]
+    same = ["customer_id", "predicted_purchases", "p_alive"]
     pd.testing.assert_frame_equal(got[same], base_output[same], check_exact=False, atol=1e-6)
-    # With --model bgnbd, predicted_value is exactly BG/NBD purchases x Gamma-Gamma spend.
-    direct = predict_ltv(cdnow_sample, CAL_END, int(HORIZON), model="bgnbd", draws=10).table
-    np.testing.assert_allclose(got["predicted_value"], direct["predicted_value"], atol=1e-6)
+    # With --model bgnbd, predicted_value is BG/NBD purchases x Gamma-Gamma spend x the inner-split total factor.
+    result = predict_ltv(cdnow_sample, CAL_END, int(HORIZON), model="bgnbd", draws=10)
+    summary = rfm_summary(cdnow_sample[cdnow_sample["date"] <= CAL_END], CAL_END)
+    plain = parametric_expectations(result.fit, summary, float(HORIZON))["predicted_value"].to_numpy()
+    assert result.calibration_factor == pytest.approx(result.validation["calibration_factor_bgnbd_gg"])
+    np.testing.assert_allclose(got["predicted_value"], plain * result.calibration_factor, atol=1e-6)
 
 
 def test_predict_ltv_reports_its_choice(cdnow_sample):
     result = predict_ltv(cdnow_sample, CAL_END, 90, model="auto", draws=50)
     assert result.value_source in ("ensemble", "bgnbd+gg")
     assert result.validation["inner_window_days"] == 90
-    chose_ensemble = result.validation["inner_mae_ensemble"] < result.validation["inner_mae_bgnbd_gg"]
+    v = result.validation
+    chose_ensemble = v["inner_deviance_ensemble"] < v["inner_deviance_bgnbd_gg"]
     assert (result.value_source == "ensemble") == chose_ensemble
-    assert "inner split" in result.reason
+    source = "ensemble" if chose_ensemble else "bgnbd_gg"
+    assert result.calibration_factor == v[f"calibration_factor_{source}"]
+    assert "calibration window" in result.reason
 
 
 GOOD_HEADER = "customer_id,date,amount\n"
