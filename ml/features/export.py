@@ -1,4 +1,8 @@
-"""Export the feature marts to the Parquet files Feast reads, each with the timestamp its values became known."""
+"""Export the feature marts to the Parquet files Feast reads, each with the timestamp its values became known.
+
+Memory budget: each export is one DuckDB ``COPY ... TO`` that streams the mart to Parquet inside DuckDB (bounded by
+DuckDB's memory limit, spilling to disk beyond it); no table passes through pandas, whatever the number of users.
+"""
 
 from __future__ import annotations
 
