@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ml.cli import allocate, backtest, dashboard, ingest, loop, ltv, pipeline, simulate, status, train
+from ml.cli import allocate, backtest, dashboard, ingest, loop, ltv, mmm, pipeline, simulate, status, train
 from ml.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError
 from ml.settings import pmi_paths
 from ml.warehouse.run_lock import RunLockBusy, hold_run_lock
@@ -22,7 +22,7 @@ WAIT_ENV = "PMI_WAIT_FOR_LOCK"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmi", description="Predictive marketing intelligence.")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in (simulate, pipeline, loop, train, ingest, ltv, allocate, backtest, status, dashboard):
+    for module in (simulate, pipeline, loop, train, ingest, ltv, allocate, mmm, backtest, status, dashboard):
         module.add_parser(subparsers)
     for name in WRITER_COMMANDS & subparsers.choices.keys():
         try:

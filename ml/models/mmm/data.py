@@ -88,8 +88,15 @@ _CALENDAR = ("yr_nbr", "qtr_nbr", "prd", "wk_nbr", "wk_in_yr_nbr")
 
 def read_weekly_media(path: Path, outcome: str = "sales", spend_prefix: str = "mdsp_",
                       impressions_prefix: str = "mdip_") -> MediaData:
-    """The shipped retail layout (``weekly_sales_media.csv``): first column the week, ``mdsp_*`` spend, controls."""
-    frame = pd.read_csv(path)
+    """The shipped retail layout (``weekly_sales_media.csv``, CSV or Parquet): first column the period, spend columns
+    by prefix, every other column (but impressions and calendar numbers) a control."""
+    path = Path(path)
+    try:
+        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise MmmInputError(f"{path}: cannot read the media table: {str(exc).strip().splitlines()[-1]}") from exc
+    if frame.shape[1] < 3:
+        raise MmmInputError(f"{path}: expected a date column, the outcome and spend columns; got {frame.shape[1]}")
     date = frame.columns[0]
     spend = [c for c in frame.columns if c.startswith(spend_prefix)]
     skip = {date, outcome, *spend, *_CALENDAR}
