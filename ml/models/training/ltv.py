@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import mlflow
 import pandas as pd
 
-from ml.features.store import training_frame
+from ml.features.pushdown import point_in_time_sql, service_views
 from ml.models.insufficient import InsufficientDataError
 from ml.models.ltv import LtvEnsemble, ltv_by_source, train_ltv
 from ml.models.ltv.curves import TimeCurve
@@ -41,14 +41,15 @@ CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
 
 
 def ltv_training_set(paths: PmiPaths, where: str = "TRUE") -> pd.DataFrame:
-    """Mart labels of the users ``where`` selects, joined with Feast features as of each one's prediction moment."""
-    labels = read_sql(paths, f"SELECT {MART_COLUMNS} FROM marts.fct_user_features WHERE {where} ORDER BY user_id")
+    """Mart labels of the users ``where`` selects, with the Feast service's features as of each one's prediction
+    moment; the point-in-time join runs in DuckDB (``pushdown``), so only the selected users reach pandas."""
+    entities = f"""SELECT {MART_COLUMNS}, least(install_ts + INTERVAL 7 DAY, as_of_ts) AS event_timestamp
+                   FROM marts.fct_user_features WHERE {where}"""
+    sql = point_in_time_sql(service_views(paths, FEATURE_SERVICE), entities) + " ORDER BY user_id"
+    frame = read_sql(paths, sql).drop(columns="event_timestamp")
     for col in ("revenue_d30", "revenue_d90", "revenue_d180", "revenue_total"):
-        labels[col] = labels[col].astype(float)
-    moment = pd.concat([labels["install_ts"] + pd.Timedelta(days=7), labels["as_of_ts"]], axis=1).min(axis=1)
-    entities = pd.DataFrame({"user_id": labels["user_id"], "event_timestamp": moment.dt.tz_localize("UTC")})
-    features = training_frame(paths, entities, FEATURE_SERVICE).drop(columns="event_timestamp")
-    return labels.merge(features, on="user_id", how="left", validate="one_to_one")
+        frame[col] = frame[col].astype(float)
+    return frame
 
 
 def train_ltv_model(paths: PmiPaths, seed: int = 0, data: LtvDataConfig | None = None) -> RegisteredModel:
