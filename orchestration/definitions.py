@@ -19,6 +19,7 @@ from orchestration.models.assets import (
 )
 from orchestration.monitoring.assets import campaign_alerts, model_accuracy
 from orchestration.monitoring.sensors import mape_drift_sensor
+from orchestration.production import pipeline_executor
 from orchestration.quality.checks import quality_checks
 from orchestration.reporting.assets import executive_dashboard
 from orchestration.resources import PmiHomeResource
@@ -31,8 +32,9 @@ defs = dg.Definitions(
             allocation_run, simulator_live_hour, model_accuracy,
             campaign_alerts, executive_dashboard],
     asset_checks=quality_checks,
-    # DuckDB takes one writer at a time and dbt shares the file: run steps one after another.
-    executor=dg.in_process_executor,
+    # Embedded: DuckDB takes one writer at a time and dbt shares the file, so steps run one after another.
+    # Production profile: Celery workers run steps in parallel (orchestration/production.py).
+    executor=pipeline_executor(),
     jobs=[full_pipeline, retrain, hourly_allocation],
     schedules=[hourly_allocation_schedule],
     sensors=[mape_drift_sensor],

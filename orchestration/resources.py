@@ -7,6 +7,7 @@ from pydantic import PrivateAttr
 
 from ml.settings import PmiPaths, pmi_paths
 from ml.warehouse.run_lock import RunLockBusy, acquire_run_lock, release_run_lock
+from orchestration.production import run_lock_delegated
 
 
 class PmiHomeResource(dg.ConfigurableResource):
@@ -14,7 +15,8 @@ class PmiHomeResource(dg.ConfigurableResource):
 
     A run holds the directory's run lock from setup to teardown, so a job launched from the UI or a schedule
     never writes under a `pmi` command (or another run); a `pmi` command executing the job in its own process
-    already holds the lock, and the re-entrant acquire lets its job through.
+    already holds the lock, and the re-entrant acquire lets its job through. A step on a Celery worker (production
+    profile) runs while the launching process holds the lock for its run (``run_lock_delegated``) and takes none.
     """
 
     home: str | None = None
@@ -25,6 +27,8 @@ class PmiHomeResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         paths = self.paths()
+        if context.run is not None and run_lock_delegated(context.run.tags, paths.home):
+            return
         command = f"dagster run {context.run.run_id}" if context.run is not None else "dagster"
         try:
             acquire_run_lock(paths, command)

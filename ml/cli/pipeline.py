@@ -13,7 +13,7 @@ from ml.cli.job_progress import execute_with_progress
 from ml.cli.run_summary import print_recommendations, print_skipped, print_summary
 from ml.cli.simulate import USERS_PER_CAMPAIGN_HELP
 from ml.ingest.source import AUTO, SIMULATOR, WAREHOUSE, ingested_row_counts, resolve_source
-from ml.settings import PmiPaths, pmi_paths
+from ml.settings import PmiPaths, is_production, pmi_paths
 
 MIN_SIMULATED_DAYS = 60  # below this the 28-day features and the LTV validation cohorts have nothing to learn from
 MIN_SIMULATED_CAMPAIGNS = 2
@@ -57,10 +57,10 @@ def dagster_instance(paths: PmiPaths):
     import dagster as dg
 
     from orchestration.housekeeping import housekeeping
+    from orchestration.production import write_instance_yaml
 
     dagster_home = paths.home / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").touch(exist_ok=True)
+    write_instance_yaml(dagster_home)  # sqlite under PMI_HOME, or PostgreSQL in the production profile
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     instance = dg.DagsterInstance.get()
     housekeeping(instance, paths)
@@ -91,9 +91,21 @@ def run_full_pipeline(paths: PmiPaths, campaigns: int = 24, days: int = 180, see
     simulator = {"n_campaigns": campaigns, "days": days, "seed": seed, "end_date": end_date, "source": source,
                  "users_per_campaign": users_per_campaign or 0}
     run_config = {"ops": {"simulator_backfill": {"config": simulator}}} | home_run_config(paths)
+    if is_production():
+        return run_on_workers(paths, run_config)
     if console is None:
         return job.execute_in_process(run_config=run_config, instance=dagster_instance(paths), raise_on_error=False)
     return execute_with_progress(job, run_config, dagster_instance(paths), console, "full pipeline", verbose=verbose)
+
+
+def run_on_workers(paths: PmiPaths, run_config: dict):
+    """Production profile: hold the run lock here while Celery workers execute the steps (in parallel)."""
+    from ml.warehouse.run_lock import hold_run_lock
+    from orchestration.production import execute_on_workers
+
+    pmi_job("full_pipeline")  # prepares the dbt manifest the workers load
+    with hold_run_lock(paths, "pmi run (production)"):
+        return execute_on_workers(run_config, dagster_instance(paths))
 
 
 def run(args: argparse.Namespace) -> int:

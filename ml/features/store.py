@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 
-from ml.settings import PmiPaths
+from ml.settings import PmiPaths, is_production, production_settings
 
 FEATURE_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
 _DEFINITION_MODULES = ("entities", "sources", "feature_views", "feature_services")
@@ -42,6 +42,9 @@ def feature_store(paths: PmiPaths):
 
     paths.feast_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PMI_HOME"] = str(paths.home)
+    if is_production():  # the online store on Redis (feature_store.production.yaml)
+        os.environ["PMI_FEAST_REDIS"] = production_settings().redis_connection_string
+        return FeatureStore(repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.production.yaml")
     return FeatureStore(repo_path=str(FEATURE_REPO))
 
 
@@ -96,7 +99,7 @@ ONLINE_LOOKBACK = dt.timedelta(days=3)
 
 
 def materialize_online(paths: PmiPaths, end: dt.datetime) -> None:
-    """Load the latest feature values up to ``end`` into the sqlite online store.
+    """Load the latest feature values up to ``end`` into the online store (sqlite; Redis in the production profile).
 
     The window is anchored on the data's own clock (``end``), not on the wall clock that Feast's incremental
     mode uses, so simulated or back-dated histories materialise too.

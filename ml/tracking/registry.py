@@ -1,7 +1,8 @@
 """Track training runs and keep one champion per model: a new version wins only on the same validation data.
 
 MLflow runs on a sqlite store and a local artifact folder under ``PMI_HOME/mlflow``, so it works offline and
-tests can point it at a temporary directory.
+tests can point it at a temporary directory; the production profile keeps tracking and registry in PostgreSQL
+(``PMI_PG_MLFLOW_DB``) and the artefacts in the same folder (a shared volume or object store on a cluster).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from ml.settings import PmiPaths
+from ml.settings import PmiPaths, is_production, production_settings
 
 CHAMPION = "champion"
 EXPERIMENT = "pmi"
@@ -55,10 +56,23 @@ def run_ui_url(run_id: str) -> str:
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
+def tracking_uri(paths: PmiPaths) -> str:
+    """The sqlite file under PMI_HOME (embedded profile) or the PostgreSQL database (production profile)."""
+    if is_production():
+        settings = production_settings()
+        return settings.postgres_url(settings.mlflow_db)
+    return f"sqlite:///{paths.mlflow_dir / 'mlflow.db'}"
+
+
+def tracking_store_exists(paths: PmiPaths) -> bool:
+    """True when there may be runs to read: the sqlite file exists, or the profile's store is a server."""
+    return is_production() or (paths.mlflow_dir / "mlflow.db").exists()
+
+
 def configure(paths: PmiPaths) -> str:
-    """Point MLflow at the sqlite store under PMI_HOME and return the tracking URI."""
+    """Point MLflow at the profile's tracking store and return the tracking URI."""
     paths.mlflow_dir.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{paths.mlflow_dir / 'mlflow.db'}"
+    uri = tracking_uri(paths)
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,15 +10,29 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ml.settings import PmiPaths
+from ml.settings import PmiPaths, is_production, production_settings
+
+LOCK_RETRY_SECONDS = 0.25
 
 
 def connect(warehouse: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file; a read-only open of a missing file fails with a message saying what to run."""
+    """Open the DuckDB file; a read-only open of a missing file fails with a message saying what to run.
+
+    In the production profile steps run in parallel processes (Celery workers) and DuckDB lets one process hold the
+    file for writing, so an open that meets another process's lock waits for it (up to the profile's limit); the
+    embedded profile runs steps one after another and never waits.
+    """
     if read_only and not Path(warehouse).exists():
         raise FileNotFoundError(f"no warehouse at {warehouse}: run `pmi run` (or `make run`) first")
     Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(warehouse), read_only=read_only)
+    deadline = time.monotonic() + (production_settings().warehouse_lock_wait_seconds if is_production() else 0.0)
+    while True:
+        try:
+            return duckdb.connect(str(warehouse), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(LOCK_RETRY_SECONDS)
 
 
 @contextmanager

@@ -109,11 +109,11 @@ def _latest_run_only(frames: dict[str, pd.DataFrame], run_id: str | None) -> Non
 
 def validation_scores(paths: PmiPaths) -> pd.DataFrame:
     """Holdout validation score of every registered model version (MLflow under PMI_HOME), oldest first."""
-    if not (paths.mlflow_dir / "mlflow.db").exists():
+    from ml.tracking.registry import configure, tracking_store_exists
+
+    if not tracking_store_exists(paths):
         return pd.DataFrame()
     import mlflow
-
-    from ml.tracking.registry import configure
 
     configure(paths)
     runs = mlflow.search_runs(experiment_names=["pmi"], filter_string="tags.`pmi.model` != ''",
