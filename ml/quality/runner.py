@@ -1,4 +1,5 @@
-"""Running the suites with Great Expectations on frames read from DuckDB, and building GX Data Docs."""
+"""Running the suites: full-table SQL counts decide (ml/quality/full_table.py), Great Expectations validates a
+bounded frame (a sample plus the failing rows found) for the failing-row reports and the GX Data Docs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pandas as pd
 from great_expectations.core import ExpectationValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
+from ml.quality import full_table
 from ml.quality.results import ERROR, WARNING, RuleResult, TableReport
 from ml.quality.rules import EPOCH_SUFFIX, TableSuite, rule
 from ml.settings import PmiPaths
@@ -23,6 +25,9 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 DOCS_DIR = "gx_data_docs"
 SCHEMA_KEYS = ("column_name",)
+# Rows GX validates besides the failing ones the full-table SQL found: enough for the Data Docs' picture of the
+# table and the warning rules' examples, small enough that the gate's memory does not grow with the table.
+SAMPLE_ROWS = 50_000
 
 
 def quality_context(docs_dir: Path | None):
@@ -99,15 +104,55 @@ def with_epoch_seconds(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**epochs)
 
 
+def bounded_frame(suite: TableSuite, con: duckdb.DuckDBPyConnection, counts: list[full_table.RuleCount],
+                  max_rows: int) -> pd.DataFrame:
+    """What GX validates: the first failing rows of every failed rule plus a reservoir sample of the other rows,
+    at most SAMPLE_ROWS + max_rows per failed rule whatever the table's size."""
+    failed = [e for e, c in zip(suite.expectations, counts, strict=True) if c.failing and not c.success]
+    row_rules = [e for e in failed if not isinstance(e, full_table.UNIQUE_RULES + full_table.TABLE_RULES)]
+    fetched = [full_table.failing_rows(con, suite.sql, e, max_rows) for e in row_rules]
+    rows = pd.concat(fetched, ignore_index=True).drop_duplicates() if fetched else pd.DataFrame()
+    duplicates = [full_table.failing_rows(con, suite.sql, e, max_rows) for e in failed
+                  if isinstance(e, full_table.UNIQUE_RULES)]
+    types = full_table.column_types(con, suite.sql)
+    exclude = [full_table.fetched_sql(e, suite.sql, types, max_rows) for e in failed
+               if not isinstance(e, full_table.TABLE_RULES)]
+    sample = full_table.sample_rows(con, suite.sql, SAMPLE_ROWS, exclude)
+    parts = [frame for frame in (sample, rows, *duplicates) if not frame.empty]
+    return pd.concat(parts, ignore_index=True) if parts else sample
+
+
+def with_full_table_counts(results: list[RuleResult], suite: TableSuite,
+                           counts: list[full_table.RuleCount]) -> list[RuleResult]:
+    """GX saw a bounded frame; the verdict, failing and checked counts are the whole table's (full_table.py).
+
+    Matched by rule name (GX may order results its own way); a name used twice names the same rule."""
+    by_rule = {e.meta["rule"]: count for e, count in zip(suite.expectations, counts, strict=True)}
+    for result in results:
+        count = by_rule[result.rule]
+        result.success, result.failing_count, result.checked_count = count.success, count.failing, count.judged
+        if count.observed and not result.observed.startswith("Error"):
+            result.observed = count.observed
+        if result.success:
+            result.failing_rows = result.failing_rows.iloc[0:0]
+    return results
+
+
 def validate_table(context, suite: TableSuite, con: duckdb.DuckDBPyConnection, max_rows: int) -> TableReport:
-    """Schema first; the data rules run only when every required column is there with the contract's type."""
+    """Schema first; the data rules run only when every required column is there with the contract's type.
+
+    Memory: bounded by SAMPLE_ROWS plus max_rows per failed rule (GX on pandas) and DuckDB's memory limit (the
+    full-table counts), independent of the table's size.
+    """
     schema = run_expectations(context, f"{suite.name}__schema", schema_frame(suite, con), suite.table, SCHEMA_KEYS,
                               SCHEMA_RULES, max_rows)
     if not all(r.success for r in schema):
         return TableReport(suite.table, schema)
-    frame = with_epoch_seconds(con.execute(suite.sql).df())
-    return TableReport(suite.table, schema + run_expectations(context, suite.name, frame, suite.table,
-                                                              suite.row_columns, suite.expectations, max_rows))
+    counts = full_table.count_rules(con, suite.sql, suite.expectations)
+    frame = with_epoch_seconds(bounded_frame(suite, con, counts, max_rows))
+    results = run_expectations(context, suite.name, frame, suite.table, suite.row_columns, suite.expectations,
+                               max_rows)
+    return TableReport(suite.table, schema + with_full_table_counts(results, suite, counts))
 
 
 def validate(paths: PmiPaths, suites: list[TableSuite], docs_site: str | None = None,

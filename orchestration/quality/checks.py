@@ -65,7 +65,11 @@ def _spec(table: str, description: str) -> dg.AssetCheckSpec:
     can_subset=True, name="raw_quality_gates",
     description="Great Expectations suites on the raw tables: a broken invariant stops the models and allocation.")
 def raw_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource):
-    """Gate the raw data as of now (naive UTC, like the warehouse)."""
+    """Gate the raw data as of now (naive UTC, like the warehouse).
+
+    Memory: bounded; GX sees at most a 50k-row sample plus the failing rows shown, the full-table counts run in
+    DuckDB (ml/quality/full_table.py); time grows linearly with the rows (a few scans and one GROUP BY per key).
+    """
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     yield from run_checks(context, pmi_home, raw_suites(now), "raw")
 
@@ -76,7 +80,7 @@ def raw_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeR
     can_subset=True, name="mart_quality_gates",
     description="Great Expectations suites on the marts the models read.")
 def mart_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource):
-    """Gate the marts after every dbt build."""
+    """Gate the marts after every dbt build (memory and time as for the raw gates)."""
     yield from run_checks(context, pmi_home, mart_suites(), "marts")
 
 
