@@ -53,10 +53,16 @@ def transaction(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def read_sql(paths: PmiPaths, sql: str, params: list | None = None) -> pd.DataFrame:
-    """Run one read-only query against the warehouse and return a DataFrame (the connection is closed at once)."""
+def read_sql(paths: PmiPaths, sql: str, params: list | None = None, memory_limit: str | None = None) -> pd.DataFrame:
+    """Run one read-only query against the warehouse and return a DataFrame (the connection is closed at once).
+
+    ``memory_limit`` (e.g. ``'2GB'``) caps DuckDB's own memory for big scans, joins and windows (it spills to disk
+    beyond it); DuckDB's default is 80% of the machine's RAM.
+    """
     con = connect(paths.warehouse, read_only=True)
     try:
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
         return con.execute(sql, params or []).df()
     finally:
         con.close()

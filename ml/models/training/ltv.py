@@ -40,13 +40,13 @@ CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
                                     "revenue_d180", "revenue_total"))
 
 
-def ltv_training_set(paths: PmiPaths, where: str = "TRUE") -> pd.DataFrame:
+def ltv_training_set(paths: PmiPaths, where: str = "TRUE", memory_limit: str | None = None) -> pd.DataFrame:
     """Mart labels of the users ``where`` selects, with the Feast service's features as of each one's prediction
     moment; the point-in-time join runs in DuckDB (``pushdown``), so only the selected users reach pandas."""
     entities = f"""SELECT {MART_COLUMNS}, least(install_ts + INTERVAL 7 DAY, as_of_ts) AS event_timestamp
                    FROM marts.fct_user_features WHERE {where}"""
     sql = point_in_time_sql(service_views(paths, FEATURE_SERVICE), entities) + " ORDER BY user_id"
-    frame = read_sql(paths, sql).drop(columns="event_timestamp")
+    frame = read_sql(paths, sql, memory_limit=memory_limit).drop(columns="event_timestamp")
     for col in ("revenue_d30", "revenue_d90", "revenue_d180", "revenue_total"):
         frame[col] = frame[col].astype(float)
     return frame
@@ -60,7 +60,7 @@ def train_ltv_model(paths: PmiPaths, seed: int = 0, data: LtvDataConfig | None =
         raise InsufficientDataError("no user-level installs in the warehouse (raw.users is empty): conversions are "
                                     "valued at the revenue reported with them instead")
     where, share = training_user_filter(paths, data)
-    frame = ltv_training_set(paths, where)
+    frame = ltv_training_set(paths, where, data.duckdb_memory_limit)
     trained = train_ltv(frame, seed=seed)
     sampling = {"train_user_share": share, "train_users_read": len(frame), "train_user_budget": data.train_user_budget}
     with training_run(paths, MODEL_NAME, dict(trained.params) | {"feature_service": FEATURE_SERVICE} | sampling):
@@ -133,9 +133,11 @@ def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> 
         _write_campaign_ltv(paths, by_campaign)
         return by_campaign
     where, _ = training_user_filter(paths, data)
-    curve = fit_development_curve(read_sql(paths, f"SELECT {CURVE_COLUMNS} FROM marts.fct_user_features WHERE {where}"),
-                                  "campaign_id", horizon=90)
-    chunks = (ltv_training_set(paths, campaign_filter(group)) for group in scoring_chunks(paths, data))
+    sample = read_sql(paths, f"SELECT {CURVE_COLUMNS} FROM marts.fct_user_features WHERE {where}",
+                      memory_limit=data.duckdb_memory_limit)
+    curve = fit_development_curve(sample, "campaign_id", horizon=90)
+    chunks = (ltv_training_set(paths, campaign_filter(group), data.duckdb_memory_limit)
+              for group in scoring_chunks(paths, data))
     by_campaign = campaign_ltv_table(chunks, model, curve)
     by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
     by_campaign = by_campaign[[c for c in by_campaign.columns if c != "as_of_ts"] + ["as_of_ts"]]

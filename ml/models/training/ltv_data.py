@@ -27,6 +27,7 @@ class LtvDataConfig:
     train_user_budget: int = 500_000  # above the default portfolio's 412k users: it is trained on every user
     sample_seed: int = 0
     score_chunk_users: int = 500_000
+    duckdb_memory_limit: str = "2GB"  # DuckDB's share while it samples, joins and groups users (it spills beyond)
 
 
 def sample_share(n_users: int, budget: int) -> float:
@@ -75,7 +76,8 @@ def campaign_groups(counts: pd.DataFrame, max_users: int) -> list[list[str]]:
 
 def scoring_chunks(paths: PmiPaths, config: LtvDataConfig) -> Iterator[list[str]]:
     """The campaign groups scoring reads one at a time."""
-    counts = read_sql(paths, f"SELECT campaign_id, count(*) AS n FROM {USERS} GROUP BY 1 ORDER BY 1")
+    counts = read_sql(paths, f"SELECT campaign_id, count(*) AS n FROM {USERS} GROUP BY 1 ORDER BY 1",
+                      memory_limit=config.duckdb_memory_limit)
     yield from campaign_groups(counts, config.score_chunk_users)
 
 
