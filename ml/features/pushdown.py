@@ -5,6 +5,7 @@ timestamp field, time-to-live, join keys and features (read from the registry). 
 ``ASOF LEFT JOIN`` per view, with Feast's semantics: the latest source row with ``timestamp <= the entity's
 event_timestamp`` and not older than the view's ttl, else missing. Entities come as SQL, so neither the
 entities nor the feature table pass through pandas; only the joined result does (the caller bounds its size).
+Each view's file is first filtered to the entities' keys, so a chunk of entities joins only its own rows.
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ def point_in_time_sql(views: list[ViewSpec], entity_sql: str, timestamp: str = "
     for i, view in enumerate(views):
         alias = f"v{i}"
         keys = ", ".join(view.join_keys)
+        wanted = " AND ".join(f"{k} IN (SELECT {k} FROM e)" for k in view.join_keys)  # only the entities' rows
         source = (f"(SELECT {keys}, {view.timestamp_field} AS _ts_{i}, {', '.join(view.features)} "
-                  f"FROM read_parquet({sql_literal(view.path)}))")
+                  f"FROM read_parquet({sql_literal(view.path)}) WHERE {wanted})")
         on = " AND ".join(f"e.{k} = {alias}.{k}" for k in view.join_keys)
         joins.append(f"ASOF LEFT JOIN {source} {alias} ON {on} AND e.{timestamp} >= {alias}._ts_{i}")
         fresh = (f"{alias}._ts_{i} >= e.{timestamp} - to_seconds({view.ttl_seconds!r})" if view.ttl_seconds
                  else f"{alias}._ts_{i} IS NOT NULL")
         selects += [f"CASE WHEN {fresh} THEN {alias}.{f} END AS {f}" for f in view.features]
-    return f"SELECT e.*, {', '.join(selects)} FROM ({entity_sql}) e {' '.join(joins)}"
+    return f"WITH e AS ({entity_sql}) SELECT e.*, {', '.join(selects)} FROM e {' '.join(joins)}"
