@@ -26,10 +26,10 @@ class AllocationConfig(BaseModel):
         "mean over draws) that exploration may give up; None = only the budget-share cap.")
     exploration_cost_draws: int = Field(50, ge=1, description="Posterior draws that price an exploration step.")
     n_simulations: int = Field(400, ge=10, description="Monte-Carlo draws when simulating a proposal.")
-    max_loss_probability: float = Field(0.35, ge=0, le=1,
-                                        description="Refine when P(proposal earns less than today's split) exceeds it.")
-    min_expected_gain: float = Field(0.0, description="Refine when the expected daily gain is below this.")
-    refine_steps: int = Field(4, ge=0, description="Times a proposal may be pulled halfway back to current budgets.")
+    risk_aversion: float = Field(0.0, ge=0, description="How much the decision rule discounts a move's posterior "
+                                 "spread: it takes the share of the move maximising mean gain - risk_aversion x "
+                                 "variance of gain / expected profit (0: expected profit under the posterior).")
+    decision_grid: int = Field(16, ge=1, description="Shares of the move the decision rule compares (1/16 steps).")
     seed: int = 0
     costs: CostConfig = Field(default_factory=CostConfig)
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.allocation.config import AllocationConfig
+from ml.allocation.decision import choose_move
 from ml.allocation.gate import gate
 from ml.allocation.inputs import AllocationInputs
 from ml.optimize import Allocation, PortfolioProblem, optimize_portfolio
@@ -155,21 +156,22 @@ def safe_budget(inputs: AllocationInputs, config: AllocationConfig) -> np.ndarra
 
 
 def refine(inputs: AllocationInputs, config: AllocationConfig, proposed: np.ndarray) -> tuple[np.ndarray, dict, int]:
-    """Pull the proposal halfway back toward today's budgets (held to the period's limits and the total) while its
-    downside breaks the risk limits; both ends are feasible, so every step is."""
-    current = safe_budget(inputs, config)
-    if current is None:
-        current = proposed
-    problems = posterior_problems(inputs, config, config.n_simulations, SIMULATION_STREAM)  # drawn once, reused
-    budget = proposed.copy()
-    for step in range(config.refine_steps + 1):
-        outcome = simulate(inputs, config, budget, problems)
-        too_risky = outcome["probability_worse_than_current"] > config.max_loss_probability
-        too_small = outcome["expected_gain"] < config.min_expected_gain
-        if not (too_risky or too_small) or step == config.refine_steps:
-            return budget, outcome, step
-        budget = 0.5 * (budget + current)
-    raise AssertionError("unreachable")
+    """Move from today's budgets (held to the period's limits and the total) toward the proposal as far as the
+    posterior's expected profit says (``ml.allocation.decision``); both ends are feasible, so every step is.
+
+    Returns the budget, its simulation against today's split, and how many of the rule's ``decision_grid`` steps
+    it stopped short of the proposal (0: the proposal is kept).
+    """
+    anchor = safe_budget(inputs, config)
+    if anchor is None:
+        anchor = proposed
+    weight, _ = choose_move(inputs, config, anchor, proposed)
+    # held to the cent by the gate: a share of a move that ends on a limit may fall a fraction of a cent outside it
+    budget = gate(inputs.period_start, anchor + weight * (proposed - anchor), total_budget(inputs, config),
+                  config.rules()).budget
+    outcome = simulate(inputs, config, budget)
+    outcome["move_share"] = weight
+    return budget, outcome, int(round((1.0 - weight) * config.decision_grid))
 
 
 def profit_quantiles(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray) -> pd.DataFrame:

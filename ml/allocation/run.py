@@ -35,7 +35,7 @@ def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal
     """The recommendation table of docs/contract.md §2 (same columns as `pmi allocate --out`).
 
     The reason says "Thompson sampling explores" only where the exploration step moved the campaign, and says
-    where refine pulled the proposal back toward today's budgets (with its criterion).
+    where the decision rule stopped short of the proposal (with its criterion).
     """
     problem = build_problem(inputs, config)
     ids = inputs.campaigns["campaign_id"].to_numpy()
@@ -51,9 +51,9 @@ def recommendations(inputs: AllocationInputs, config: AllocationConfig, proposal
     reason = np.where(explored, reason + "; Thompson sampling explores a nearby level.", reason)
     pulled = np.abs(budget - proposal.proposed_budget) > 0.01
     if outcome is not None and pulled.any():
-        note = (f"; pulled back toward today's budget by the risk check (P(worse than today) "
-                f"{outcome.get('probability_worse_than_current', float('nan')):.0%}, limit "
-                f"{config.max_loss_probability:.0%}).")
+        note = (f"; moved {outcome.get('move_share', float('nan')):.0%} of the way from today's budget: the share "
+                f"with the best expected profit under the curves' posterior (P(worse than today) "
+                f"{outcome.get('probability_worse_than_current', float('nan')):.0%}).")
         reason = np.where(pulled, reason + note, reason)
     price = inputs.campaigns["price_index"].to_numpy(float)
     frame = pd.DataFrame({

@@ -37,11 +37,10 @@ class BacktestResult:
     drifted_campaigns: list[str]
 
 
-def build_policies(world: World) -> tuple[list, float]:
-    """The five policies in `POLICIES` order, and the shared total daily budget (the historical total)."""
+def fitted_policies(world: World) -> Callable[..., FittedPolicy]:
+    """A maker of fitted policies that all start from one shared fit of the history (so they differ only by what
+    they do): ``make(name, full=..., components=...)``."""
     config = world.config
-    static = world.static_budgets()
-    total = float(static.sum())
     raw = world.history.raw
     now = pd.Timestamp(config.end_of_history)
     ids = world.campaigns["campaign_id"].to_numpy()
@@ -51,11 +50,20 @@ def build_policies(world: World) -> tuple[list, float]:
     model = fit_model(panel, world.campaigns, never, now, config.fit_window_days, config.posterior_draws,
                       seed=config.seed * 1000, version=1)
 
-    def fitted(name: str, full: bool) -> FittedPolicy:
-        return FittedPolicy(name=name, world=world, total=total, current=static.copy(), panel=panel,
-                            value_per_conversion=value, model=model, full=full,
+    def make(name: str, full: bool, components: frozenset[str] | None = None) -> FittedPolicy:
+        return FittedPolicy(name=name, world=world, total=float(world.static_budgets().sum()),
+                            current=world.static_budgets(), panel=panel, value_per_conversion=value, model=model,
+                            full=full, components=components,
                             elasticity=panel.attrs.get("competition_elasticity", DEFAULT_COMPETITION_ELASTICITY))
 
+    return make
+
+
+def build_policies(world: World) -> tuple[list, float]:
+    """The five policies in `POLICIES` order, and the shared total daily budget (the historical total)."""
+    static = world.static_budgets()
+    total = float(static.sum())
+    fitted = fitted_policies(world)
     policies = {"static": FixedPolicy("static", static),
                 "equal": FixedPolicy("equal", np.full(len(static), total / len(static))),
                 "greedy": fitted("greedy", full=False), "pmi": fitted("pmi", full=True),
@@ -63,32 +71,42 @@ def build_policies(world: World) -> tuple[list, float]:
     return [policies[name] for name in POLICIES], total
 
 
+def run_policy(world: World, policy, total: float, progress: Progress | None = None) -> tuple[list[dict], int]:
+    """One policy over every loop day of the world: its daily rows and its campaign-days outside the day's limit."""
+    config = world.config
+    rows, broken = [], 0
+    offset = np.zeros(config.n_campaigns, dtype=np.int64)
+    start = world.static_budgets()  # the budgets in force before day 0
+    for day in range(config.days):
+        budgets = policy.budgets(day)
+        if budgets.sum() > total * (1 + 1e-9) + 1e-6 or (budgets < 0).any():
+            raise RuntimeError(f"policy {policy.name} set budgets summing to {budgets.sum():,.2f} on day {day}, "
+                               f"above the total {total:,.2f}")
+        broken += int(violations(start, budgets, total, config.rules()))  # against the day's start
+        start = np.asarray(budgets, float)
+        outcome = world.deliver(day, budgets, offset)
+        offset = outcome.value_offset
+        policy.observe(day, budgets, outcome)
+        rows.append({"seed": config.seed, "policy": policy.name, "day": day, "date": world.dates[day],
+                     "budget": float(budgets.sum()), "spend": float(outcome.spend.sum()),
+                     "conversions": int(outcome.conversions.sum()), "revenue": float(outcome.revenue.sum()),
+                     "cost": float(outcome.cost.sum()), "campaign_spend": outcome.spend})
+        if progress is not None:
+            progress(policy.name)
+    return rows, broken
+
+
 def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> BacktestResult:
     """Run every policy over `config.days` days of one seed's world and return the daily series."""
     world = World(config)
     policies, total = build_policies(world)
     rows = []
-    broken = {name: 0 for name in LIMITED_POLICIES}
+    broken = {}
     for policy in policies:
-        offset = np.zeros(config.n_campaigns, dtype=np.int64)
-        start = world.static_budgets()  # the budgets in force before day 0
-        for day in range(config.days):
-            budgets = policy.budgets(day)
-            if budgets.sum() > total * (1 + 1e-9) + 1e-6 or (budgets < 0).any():
-                raise RuntimeError(f"policy {policy.name} set budgets summing to {budgets.sum():,.2f} on day {day}, "
-                                   f"above the total {total:,.2f}")
-            if policy.name in broken:  # every applied budget inside the day's limit against the day's start
-                broken[policy.name] += int(violations(start, budgets, total, config.rules()))
-            start = np.asarray(budgets, float)
-            outcome = world.deliver(day, budgets, offset)
-            offset = outcome.value_offset
-            policy.observe(day, budgets, outcome)
-            rows.append({"seed": config.seed, "policy": policy.name, "day": day, "date": world.dates[day],
-                         "budget": float(budgets.sum()), "spend": float(outcome.spend.sum()),
-                         "conversions": int(outcome.conversions.sum()), "revenue": float(outcome.revenue.sum()),
-                         "cost": float(outcome.cost.sum()), "campaign_spend": outcome.spend})
-            if progress is not None:
-                progress(policy.name)
+        policy_rows, outside = run_policy(world, policy, total, progress)
+        rows.extend(policy_rows)
+        if policy.name in LIMITED_POLICIES:  # every applied budget inside the day's limit against the day's start
+            broken[policy.name] = outside
     daily = pd.DataFrame(rows)
     daily["profit"] = daily["revenue"] - daily["cost"]
     fitted = [p for p in policies if isinstance(p, FittedPolicy)]

@@ -24,6 +24,9 @@ from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY
 from ml.monitoring.drift import DriftThresholds
 from ml.optimize import PortfolioProblem, ResponseCurves, optimize_portfolio
 
+# What pmi adds to greedy: Thompson exploration, the simulate/refine risk check, alert auto-cuts, drift retrains.
+PMI_COMPONENTS = frozenset({"explore", "refine", "alerts", "retrain"})
+
 
 class FixedPolicy:
     """A split that never changes: the historical one (`static`) or an even one (`equal`)."""
@@ -76,6 +79,7 @@ class FittedPolicy:
     value_per_conversion: np.ndarray
     model: FittedModel
     full: bool
+    components: frozenset[str] | None = None  # pmi's additions switched on; default: all of them when `full`
     monitor: Monitor | None = None
     elasticity: float = DEFAULT_COMPETITION_ELASTICITY  # the history panel's estimate (pricing model's CPM fit)
     retrain_days: list[int] = field(default_factory=list)
@@ -86,7 +90,9 @@ class FittedPolicy:
     def __post_init__(self) -> None:
         n = len(self.world.campaigns)
         self._data_start = np.full(n, np.datetime64("1970-01-01", "ns"))
-        if self.full:
+        if self.components is None:
+            self.components = PMI_COMPONENTS if self.full else frozenset()
+        if self.components & {"alerts", "retrain"}:
             config = self.world.config
             self.monitor = Monitor(self.world.campaigns, config.drift_window_days, config.drift_min_conversions,
                                    drift_thresholds=DriftThresholds(mape={"cpa": config.drift_cpa_mape}),
@@ -98,7 +104,7 @@ class FittedPolicy:
 
     def budgets(self, day: int) -> np.ndarray:
         """Check yesterday, retrain if due, allocate today, apply alert actions, and log today's predictions."""
-        alerts = self._check_and_retrain(day) if self.full and day > 0 else None
+        alerts = self._check_and_retrain(day) if self.monitor is not None and day > 0 else None
         if day > 0 and day % self.config.refit_every_days == 0 and self.model_since != day:
             self._refit(day)
         covariates = market_covariates(self.world.campaigns, self.world.observed_market(day),
@@ -114,9 +120,9 @@ class FittedPolicy:
 
     def _check_and_retrain(self, day: int) -> pd.DataFrame:
         """Alerts on yesterday; a retrain (curves refitted on post-break data) when the drift rule fires."""
-        alerts = self.monitor.new_alerts(day - 1)
-        drifted = self.monitor.drifted_campaigns(day)
-        if drifted.any():
+        alerts = self.monitor.new_alerts(day - 1) if "alerts" in self.components else None
+        drifted = self.monitor.drifted_campaigns(day) if "retrain" in self.components else None
+        if drifted is not None and drifted.any():
             self.monitor.retrained(day, drifted)
             self._data_start[drifted] = np.datetime64(self.world.dates[day - self.config.drift_window_days], "ns")
             self._refit(day)
@@ -149,11 +155,12 @@ class FittedPolicy:
         config = AllocationConfig(
             total_budget=max(self.total - float(budgets[~fitted].sum()), 1e-9),
             max_change_pct=self.config.max_change_pct, min_change=self.config.min_change,
-            exploration_share=self.config.exploration_share if self.full else 0.0,
+            exploration_share=self.config.exploration_share if "explore" in self.components else 0.0,
             n_simulations=self.config.n_simulations, seed=self.config.seed * 10_007 + day,
             costs=self.world.costs)
         proposal = propose(inputs, config)
-        chosen = refine(inputs, config, proposal.proposed_budget)[0] if self.full else proposal.proposed_budget
+        refined = "refine" in self.components
+        chosen = refine(inputs, config, proposal.proposed_budget)[0] if refined else proposal.proposed_budget
         budgets[fitted] = np.maximum(chosen, 0.0)
         return budgets
 
