@@ -71,7 +71,8 @@ def full_pipeline_job() -> dg.JobDefinition:
     """`full_pipeline` of the code location (a module-level function, so Celery workers can reconstruct it)."""
     from orchestration.definitions import defs
 
-    return defs.resolve_job_def("full_pipeline")
+    # The executor is chosen now, not when the code location was first imported (a process may switch profile).
+    return defs.resolve_job_def("full_pipeline").with_executor_def(pipeline_executor())
 
 
 def execute_on_workers(run_config: dict, instance: dg.DagsterInstance) -> dg.ExecutionResult:

@@ -45,7 +45,7 @@ def admin_execute(sql: str) -> None:
         con.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def production_env():
     """Environment of the production profile with fresh databases; restores os.environ and drops them after."""
     reason = unreachable()
@@ -68,7 +68,7 @@ def production_env():
             admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_workers(production_env, tmp_path_factory):
     """One `dagster-celery` worker (2 processes) on RabbitMQ, on its own queue; stopped by its process group."""
     from ml.settings import production_settings
