@@ -28,10 +28,12 @@ browser:
 
 test: setup browser sqllint
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lint: setup sqllint
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # SQL style of dbt_project/ (.sqlfluff). The dbt templater parses the project and opens the profile's DuckDB file,
 # so it gets a throwaway PMI_HOME (never ./data, which a running pipeline may hold).

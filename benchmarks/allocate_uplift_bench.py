@@ -21,10 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ml" / "a
 from test_allocate_uplift import capture  # noqa: E402
 
 SEEDS = range(10)
-SETTINGS = [("neutral truth, 25% change limit", 0.25, False), ("neutral truth, no limit", np.inf, False),
-            ("history conditions, no limit", np.inf, True)]
-BASES = [("observed", "observed revenue to date (headline)"),
-         ("true_value", "simulator's true user value (reference, not in a user's export)")]
+SETTINGS = [
+    ("neutral truth, 25% change limit", 0.25, False),
+    ("neutral truth, no limit", np.inf, False),
+    ("history conditions, no limit", np.inf, True),
+]
+BASES = [
+    ("observed", "observed revenue to date (headline)"),
+    ("true_value", "simulator's true user value (reference, not in a user's export)"),
+]
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
@@ -33,5 +38,8 @@ if __name__ == "__main__":
             for label, limit, history_truth in SETTINGS:
                 started = time.perf_counter()
                 captures = [capture(seed, limit, Path(tmp), history_truth, basis) for seed in SEEDS]
-                print(f"  {label:<34} mean capture {np.mean(captures):6.1%}  min {np.min(captures):6.1%}  "
-                      f"({time.perf_counter() - started:.0f} s)", flush=True)
+                print(
+                    f"  {label:<34} mean capture {np.mean(captures):6.1%}  min {np.min(captures):6.1%}  "
+                    f"({time.perf_counter() - started:.0f} s)",
+                    flush=True,
+                )

@@ -50,7 +50,8 @@ if __name__ == "__main__":
             print(f"seed {seed} {name}: profit {profit:,.0f} ({time.perf_counter() - started:.0f} s)", flush=True)
     table = pd.DataFrame(rows).pivot(index="seed", columns="variant", values="profit")
     diff = table.sub(table["greedy"], axis=0)
-    print(f"\nprofit minus greedy's per seed ({args.drift}, seeds {args.first_seed}-"
-          f"{args.first_seed + args.seeds - 1}):")
+    print(
+        f"\nprofit minus greedy's per seed ({args.drift}, seeds {args.first_seed}-{args.first_seed + args.seeds - 1}):"
+    )
     print(diff.round(0).to_string())
     print("mean:", diff.mean().round(0).to_dict())

@@ -68,18 +68,27 @@ def main() -> None:
             disk[cycle], warehouse[cycle] = check.disk_bytes, check.disk_parts["warehouse.duckdb"]
             failures += bool(code or check.problems)
             parts = " ".join(f"{k.split('.')[0]}={v / MB:.0f}" for k, v in check.disk_parts.items())
-            print(f"cycle {cycle:>3}: exit {code}, {seconds[-1]:5.1f} s, LTV users {check.ltv_users:,}/"
-                  f"{check.users:,}, NULL-campaign rows {check.null_campaign_rows}, disk {check.disk_bytes / MB:.1f} "
-                  f"MB ({parts}) {'; '.join(check.problems) or 'reconciled'}", flush=True)
+            print(
+                f"cycle {cycle:>3}: exit {code}, {seconds[-1]:5.1f} s, LTV users {check.ltv_users:,}/"
+                f"{check.users:,}, NULL-campaign rows {check.null_campaign_rows}, disk {check.disk_bytes / MB:.1f} "
+                f"MB ({parts}) {'; '.join(check.problems) or 'reconciled'}",
+                flush=True,
+            )
         base, last = disk.get(args.baseline_cycle, disk[1]), disk[args.cycles]
-        print(f"\n{args.cycles} cycles, {failures} with a failed check; cycle time median "
-              f"{sorted(seconds)[len(seconds) // 2]:.1f} s, max {max(seconds):.1f} s")
-        print(f"disk after cycle {args.baseline_cycle}: {base / MB:.1f} MB, after cycle {args.cycles}: "
-              f"{last / MB:.1f} MB ({last / base - 1:+.1%})")
+        print(
+            f"\n{args.cycles} cycles, {failures} with a failed check; cycle time median "
+            f"{sorted(seconds)[len(seconds) // 2]:.1f} s, max {max(seconds):.1f} s"
+        )
+        print(
+            f"disk after cycle {args.baseline_cycle}: {base / MB:.1f} MB, after cycle {args.cycles}: "
+            f"{last / MB:.1f} MB ({last / base - 1:+.1%})"
+        )
         steady = [c for c in disk if c >= args.baseline_cycle]
-        print(f"cycles {args.baseline_cycle}-{args.cycles}: disk {min(disk[c] for c in steady) / MB:.1f}-"
-              f"{max(disk[c] for c in steady) / MB:.1f} MB, of which the warehouse file "
-              f"{min(warehouse[c] for c in steady) / MB:.1f}-{max(warehouse[c] for c in steady) / MB:.1f} MB")
+        print(
+            f"cycles {args.baseline_cycle}-{args.cycles}: disk {min(disk[c] for c in steady) / MB:.1f}-"
+            f"{max(disk[c] for c in steady) / MB:.1f} MB, of which the warehouse file "
+            f"{min(warehouse[c] for c in steady) / MB:.1f}-{max(warehouse[c] for c in steady) / MB:.1f} MB"
+        )
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

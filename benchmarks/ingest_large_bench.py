@@ -23,16 +23,19 @@ from ml.settings import pmi_paths
 
 BYTES_PER_ROW = 55  # measured on the generated format
 CHUNK_ROWS = 500_000
-CAMPAIGN_HEADER = ("campaign_id,name,network,platform,geo,creative_format,targeting,has_agency,"
-                   "creative_production_cost,auto_optimization_enabled,launched_at")
+CAMPAIGN_HEADER = (
+    "campaign_id,name,network,platform,geo,creative_format,targeting,has_agency,"
+    "creative_production_cost,auto_optimization_enabled,launched_at"
+)
 
 
 def write_files(directory: Path, rows: int, campaigns: int, seed: int = 11) -> tuple[Path, Path]:
     """A campaigns file and an hourly file of ``rows`` rows (campaign-major, one row per campaign-hour)."""
     ids = np.array([f"c{i:05d}" for i in range(campaigns)])
     campaigns_path = directory / "campaigns.csv"
-    campaigns_path.write_text("\n".join([CAMPAIGN_HEADER, *(f"{c},{c},meta,ios,US,video,broad,false,0,false,"
-                                                             "2020-01-01" for c in ids)]) + "\n")
+    campaigns_path.write_text(
+        "\n".join([CAMPAIGN_HEADER, *(f"{c},{c},meta,ios,US,video,broad,false,0,false,2020-01-01" for c in ids)]) + "\n"
+    )
     hours_per_campaign = -(-rows // campaigns)
     hours = pd.date_range("2021-01-01", periods=hours_per_campaign, freq="h").strftime("%Y-%m-%dT%H:%M:%S")
     rng = np.random.default_rng(seed)
@@ -43,13 +46,17 @@ def write_files(directory: Path, rows: int, campaigns: int, seed: int = 11) -> t
             index = np.arange(start, min(start + CHUNK_ROWS, rows))
             impressions = rng.integers(100, 50_000, len(index))
             clicks = rng.binomial(impressions, 0.02)
-            pd.DataFrame({"campaign_id": ids[index // hours_per_campaign],
-                          "hour_ts": np.asarray(hours)[index % hours_per_campaign],
-                          "spend": (rng.integers(0, 1_000_000, len(index)) / 100).round(2),
-                          "impressions": impressions, "clicks": clicks,
-                          "conversions": rng.binomial(clicks, 0.1),
-                          "revenue": (rng.integers(0, 100_000, len(index)) / 100).round(2)}
-                         ).to_csv(fh, header=False, index=False)
+            pd.DataFrame(
+                {
+                    "campaign_id": ids[index // hours_per_campaign],
+                    "hour_ts": np.asarray(hours)[index % hours_per_campaign],
+                    "spend": (rng.integers(0, 1_000_000, len(index)) / 100).round(2),
+                    "impressions": impressions,
+                    "clicks": clicks,
+                    "conversions": rng.binomial(clicks, 0.1),
+                    "revenue": (rng.integers(0, 100_000, len(index)) / 100).round(2),
+                }
+            ).to_csv(fh, header=False, index=False)
     return campaigns_path, hourly_path
 
 
@@ -79,10 +86,14 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     inserted = report.tables["campaign_hourly"]["inserted"]
     print(f"hourly CSV: {size_gb:.2f} GB, {rows:,} rows ({args.campaigns:,} campaigns), generated in {generated:.1f} s")
-    print(f"pmi ingest: {seconds:.1f} s, {inserted / seconds:,.0f} rows/s ({inserted:,} rows inserted); "
-          f"validation {marks['validated_s']:.1f} s, load {seconds - marks['validated_s']:.1f} s")
-    print(f"peak RSS: before ingest {rss_before:,.0f} MB, after validation {marks['validated_rss']:,.0f} MB "
-          f"(staging capped at {STAGING_MEMORY_LIMIT}), after the load {peak:,.0f} MB (primary-key indexes in memory)")
+    print(
+        f"pmi ingest: {seconds:.1f} s, {inserted / seconds:,.0f} rows/s ({inserted:,} rows inserted); "
+        f"validation {marks['validated_s']:.1f} s, load {seconds - marks['validated_s']:.1f} s"
+    )
+    print(
+        f"peak RSS: before ingest {rss_before:,.0f} MB, after validation {marks['validated_rss']:,.0f} MB "
+        f"(staging capped at {STAGING_MEMORY_LIMIT}), after the load {peak:,.0f} MB (primary-key indexes in memory)"
+    )
 
 
 if __name__ == "__main__":

@@ -46,67 +46,114 @@ def build_warehouse(home: Path, config: SimulationConfig) -> None:
     paths = pmi_paths(home)
     run_backfill(config, paths)
     project = str(REPO / "dbt_project")
-    result = dbtRunner().invoke(["build", "--project-dir", project, "--profiles-dir", project, "--target-path",
-                                 str(home / "target"), "--log-path", str(home / "logs"), "--exclude-resource-type",
-                                 "test", "--quiet"])
+    result = dbtRunner().invoke(
+        [
+            "build",
+            "--project-dir",
+            project,
+            "--profiles-dir",
+            project,
+            "--target-path",
+            str(home / "target"),
+            "--log-path",
+            str(home / "logs"),
+            "--exclude-resource-type",
+            "test",
+            "--quiet",
+        ]
+    )
     if not result.success:
         raise RuntimeError(f"dbt build failed: {result.exception}")
 
 
 def load(home: Path) -> dict[str, pd.DataFrame]:
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        return {"features": con.sql("select * from marts.fct_campaign_day_features").df(),
-                "holidays": con.sql("select * from reference.marketing_holidays").df(),
-                "truth": con.sql("select * from truth.campaign_truth").df()}
+        return {
+            "features": con.sql("select * from marts.fct_campaign_day_features").df(),
+            "holidays": con.sql("select * from reference.marketing_holidays").df(),
+            "truth": con.sql("select * from truth.campaign_truth").df(),
+        }
 
 
 def bench_forecaster(frames: dict[str, pd.DataFrame], args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    metrics, rows = backtest(frames["features"], frames["holidays"], first_origin=args.first_origin,
-                             every_days=args.every_days, seed=args.seed)
+    metrics, rows = backtest(
+        frames["features"],
+        frames["holidays"],
+        first_origin=args.first_origin,
+        every_days=args.every_days,
+        seed=args.seed,
+    )
     elapsed = time.perf_counter() - started
-    print(f"\n== KPI forecaster: rolling-origin backtest ({rows['origin_index'].nunique()} origins from day "
-          f"{args.first_origin}, every {args.every_days} days; {elapsed:.0f} s) ==")
-    table = metrics[["kpi", "horizon_days", "mape_model", "mape_naive", "wape_model", "wape_naive",
-                     "coverage_p10_p90", "n_origins", "n"]].copy()
+    print(
+        f"\n== KPI forecaster: rolling-origin backtest ({rows['origin_index'].nunique()} origins from day "
+        f"{args.first_origin}, every {args.every_days} days; {elapsed:.0f} s) =="
+    )
+    table = metrics[
+        [
+            "kpi",
+            "horizon_days",
+            "mape_model",
+            "mape_naive",
+            "wape_model",
+            "wape_naive",
+            "coverage_p10_p90",
+            "n_origins",
+            "n",
+        ]
+    ].copy()
     table["beats_naive"] = table["mape_model"] < table["mape_naive"]
     table["coverage_in_70_90"] = table["coverage_p10_p90"].between(0.7, 0.9)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"beats seasonal-naive MAPE everywhere: {bool(table['beats_naive'].all())}; "
-          f"p10-p90 coverage within 70-90% everywhere: {bool(table['coverage_in_70_90'].all())}")
+    print(
+        f"beats seasonal-naive MAPE everywhere: {bool(table['beats_naive'].all())}; "
+        f"p10-p90 coverage within 70-90% everywhere: {bool(table['coverage_in_70_90'].all())}"
+    )
     longest = max(HORIZONS)
     if args.days < 2 * longest + MIN_ACTIVE_DAYS:
-        print(f"note: with {args.days} days of history no {longest}-day window is complete before any origin whose "
-              f"own {longest} days fit in the data, so {longest}-day forecasts come from the horizon-pooled model "
-              f"trained on shorter windows only (try --days 365).")
+        print(
+            f"note: with {args.days} days of history no {longest}-day window is complete before any origin whose "
+            f"own {longest} days fit in the data, so {longest}-day forecasts come from the horizon-pooled model "
+            f"trained on shorter windows only (try --days 365)."
+        )
 
 
 def bench_cac(frames: dict[str, pd.DataFrame], seed: int) -> None:
     trained = train_cac_model(frames["features"], seed=seed)
     m = trained.metrics
     print(f"\n== CAC model: holdout = last 30 days ({int(m['n'])} campaign-days, trained on {int(m['n_train'])}) ==")
-    print(f"CPA MAPE  model {m['mape_model']:.3f} | trailing-28d {m['mape_trailing_28d']:.3f} | "
-          f"trailing-7d {m['mape_trailing_7d']:.3f}")
-    print(f"CPA WAPE  model {m['wape_model']:.3f} | trailing-28d {m['wape_trailing_28d']:.3f} | "
-          f"trailing-7d {m['wape_trailing_7d']:.3f}")
+    print(
+        f"CPA MAPE  model {m['mape_model']:.3f} | trailing-28d {m['mape_trailing_28d']:.3f} | "
+        f"trailing-7d {m['mape_trailing_7d']:.3f}"
+    )
+    print(
+        f"CPA WAPE  model {m['wape_model']:.3f} | trailing-28d {m['wape_trailing_28d']:.3f} | "
+        f"trailing-7d {m['wape_trailing_7d']:.3f}"
+    )
 
 
 def bench_pricing(frames: dict[str, pd.DataFrame], config: SimulationConfig, seed: int) -> None:
     trained = train_pricing_model(frames["features"], seed=seed)
     m = trained.metrics
     print(f"\n== Pricing model: holdout = last 30 days ({int(m['n'])} campaign-days) ==")
-    print(f"CPM MAPE model {m['mape_cpm']:.4f} | trailing-28d CPM {m['mape_cpm_trailing_28d']:.4f}; "
-          f"daily conversions MAPE (own log-log fit) {m['mape_conversions']:.3f}")
-    print(f"elasticity of CPM to cpm_index {m['elasticity_cpm_index']:.3f} (truth 1.0), to competition_index "
-          f"{m['elasticity_competition_index']:.3f} (truth {config.competition_elasticity})")
+    print(
+        f"CPM MAPE model {m['mape_cpm']:.4f} | trailing-28d CPM {m['mape_cpm_trailing_28d']:.4f}; "
+        f"daily conversions MAPE (own log-log fit) {m['mape_conversions']:.3f}"
+    )
+    print(
+        f"elasticity of CPM to cpm_index {m['elasticity_cpm_index']:.3f} (truth 1.0), to competition_index "
+        f"{m['elasticity_competition_index']:.3f} (truth {config.competition_elasticity})"
+    )
     table = scale_uplift_vs_truth(trained.model, frames["truth"], config.inventory_pressure)
     summary = summarize_uplift(table)
     print("log change from 0.5x to 2x typical daily spend, predicted vs truth, over campaigns:")
     for kpi in ("cpm", "cpa"):
         pred, true = table[f"{kpi}_uplift_pred"].mean(), table[f"{kpi}_uplift_true"].mean()
-        print(f"  {kpi.upper()}: direction agreement {summary[f'{kpi}_direction_agreement']:.2f}, correlation "
-              f"{summary[f'{kpi}_uplift_corr']:.3f}, mean abs error {summary[f'{kpi}_uplift_mae']:.3f} "
-              f"(mean predicted {pred:.3f} vs true {true:.3f})")
+        print(
+            f"  {kpi.upper()}: direction agreement {summary[f'{kpi}_direction_agreement']:.2f}, correlation "
+            f"{summary[f'{kpi}_uplift_corr']:.3f}, mean abs error {summary[f'{kpi}_uplift_mae']:.3f} "
+            f"(mean predicted {pred:.3f} vs true {true:.3f})"
+        )
 
 
 def main() -> None:
@@ -124,8 +171,10 @@ def main() -> None:
         if args.home is None:
             started = time.perf_counter()
             build_warehouse(home, config)
-            print(f"simulated {config.n_campaigns} campaigns x {config.days} days and built marts in "
-                  f"{time.perf_counter() - started:.0f} s")
+            print(
+                f"simulated {config.n_campaigns} campaigns x {config.days} days and built marts in "
+                f"{time.perf_counter() - started:.0f} s"
+            )
         frames = load(home)
     bench_cac(frames, args.seed)
     bench_pricing(frames, config, args.seed)

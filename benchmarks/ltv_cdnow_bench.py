@@ -39,8 +39,13 @@ HORIZON_DAYS = (HOLDOUT_END - CALIBRATION_END).days  # 273 = 39 weeks
 def load_master(path: Path) -> pd.DataFrame:
     """CDNOW_master.txt: whitespace separated, header `customer_id date number_of_cds dollar_value`."""
     raw = pd.read_csv(path, sep=r"\s+", dtype={"customer_id": str, "date": str})
-    return pd.DataFrame({"customer_id": raw["customer_id"], "date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-                         "amount": raw["dollar_value"].astype(float)})
+    return pd.DataFrame(
+        {
+            "customer_id": raw["customer_id"],
+            "date": pd.to_datetime(raw["date"], format="%Y%m%d"),
+            "amount": raw["dollar_value"].astype(float),
+        }
+    )
 
 
 def normalised_gini(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -48,6 +53,7 @@ def normalised_gini(actual: np.ndarray, predicted: np.ndarray) -> float:
 
     Tied predictions get their average rank, so the score does not depend on row order.
     """
+
     def gini(order_by: np.ndarray) -> float:
         n = len(actual)
         ranks = rankdata(order_by)  # ascending, ties averaged
@@ -58,9 +64,12 @@ def normalised_gini(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 def metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     err = predicted - actual
-    return {"MAE": float(np.mean(np.abs(err))), "RMSE": float(np.sqrt(np.mean(err ** 2))),
-            "norm. Gini": normalised_gini(actual, predicted),
-            "total rel. err": float(predicted.sum() / actual.sum() - 1.0)}
+    return {
+        "MAE": float(np.mean(np.abs(err))),
+        "RMSE": float(np.sqrt(np.mean(err**2))),
+        "norm. Gini": normalised_gini(actual, predicted),
+        "total rel. err": float(predicted.sum() / actual.sum() - 1.0),
+    }
 
 
 def evaluate(name: str, tx: pd.DataFrame) -> dict[str, object]:
@@ -80,21 +89,37 @@ def evaluate(name: str, tx: pd.DataFrame) -> dict[str, object]:
     mae_mean = float(np.mean(np.abs(table["predicted_value"].to_numpy() - actual)))
     mae_p50 = float(np.mean(np.abs(quantiles[:, 1] - actual)))
     intervals = interval_report(actual, quantiles)
-    return {"data": name, "customers": len(actual), "mae_bg": mae_bg, "total_bg": baseline.sum() / actual.sum() - 1,
-            "mae_mean": mae_mean, "mae_p50": mae_p50, "ratio_mean": mae_mean / mae_bg, "ratio_p50": mae_p50 / mae_bg,
-            "total": table["predicted_value"].sum() / actual.sum() - 1, "source": result.value_source,
-            "factor": result.calibration_factor, "gini": normalised_gini(actual, table["predicted_value"].to_numpy()),
-            "gini_bg": normalised_gini(actual, baseline), **intervals, "seconds": time.perf_counter() - started}
+    return {
+        "data": name,
+        "customers": len(actual),
+        "mae_bg": mae_bg,
+        "total_bg": baseline.sum() / actual.sum() - 1,
+        "mae_mean": mae_mean,
+        "mae_p50": mae_p50,
+        "ratio_mean": mae_mean / mae_bg,
+        "ratio_p50": mae_p50 / mae_bg,
+        "total": table["predicted_value"].sum() / actual.sum() - 1,
+        "source": result.value_source,
+        "factor": result.calibration_factor,
+        "gini": normalised_gini(actual, table["predicted_value"].to_numpy()),
+        "gini_bg": normalised_gini(actual, baseline),
+        **intervals,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    print(f"\n{'data':<26}{'BG MAE':>8}{'BG tot':>8} | {'MAE mean':>9}{'x BG':>6}{'MAE p50':>9}{'x BG':>6}"
-          f"{'total':>8}{'cover':>7}{'>p90':>6} | {'source':>9}{'factor':>7}{'Gini':>6}{'BG':>6}{'s':>5}")
+    print(
+        f"\n{'data':<26}{'BG MAE':>8}{'BG tot':>8} | {'MAE mean':>9}{'x BG':>6}{'MAE p50':>9}{'x BG':>6}"
+        f"{'total':>8}{'cover':>7}{'>p90':>6} | {'source':>9}{'factor':>7}{'Gini':>6}{'BG':>6}{'s':>5}"
+    )
     for r in rows:
-        print(f"{r['data']:<26}{r['mae_bg']:>8.2f}{r['total_bg']:>+8.1%} | {r['mae_mean']:>9.2f}"
-              f"{r['ratio_mean']:>6.3f}{r['mae_p50']:>9.2f}{r['ratio_p50']:>6.3f}{r['total']:>+8.1%}"
-              f"{r['coverage']:>7.1%}{r['above_p90']:>6.1%} | {r['source']:>9.9}{r['factor']:>7.3f}{r['gini']:>6.3f}"
-              f"{r['gini_bg']:>6.3f}{r['seconds']:>5.0f}")
+        print(
+            f"{r['data']:<26}{r['mae_bg']:>8.2f}{r['total_bg']:>+8.1%} | {r['mae_mean']:>9.2f}"
+            f"{r['ratio_mean']:>6.3f}{r['mae_p50']:>9.2f}{r['ratio_p50']:>6.3f}{r['total']:>+8.1%}"
+            f"{r['coverage']:>7.1%}{r['above_p90']:>6.1%} | {r['source']:>9.9}{r['factor']:>7.3f}{r['gini']:>6.3f}"
+            f"{r['gini_bg']:>6.3f}{r['seconds']:>5.0f}"
+        )
 
 
 def main(path: Path, seeds: list[int], customers: int) -> None:

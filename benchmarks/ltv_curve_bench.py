@@ -42,8 +42,11 @@ def per_campaign_least_squares(points: pd.DataFrame) -> pd.DataFrame:
             c, tau = np.exp(theta)
             return w * (curve(day, c, tau) / curve(REF, c, tau) - ratio)
 
-        fit = least_squares(residual, x0=np.log([0.1, 30.0]), bounds=(np.log([C_BOUNDS[0], TAU_BOUNDS[0]]),
-                                                                      np.log([C_BOUNDS[1], TAU_BOUNDS[1]])))
+        fit = least_squares(
+            residual,
+            x0=np.log([0.1, 30.0]),
+            bounds=(np.log([C_BOUNDS[0], TAU_BOUNDS[0]]), np.log([C_BOUNDS[1], TAU_BOUNDS[1]])),
+        )
         rows.append((key, *np.exp(fit.x)))
     return pd.DataFrame(rows, columns=["key", "c", "tau"])
 
@@ -68,8 +71,12 @@ def main() -> None:
             ref = per_campaign_least_squares(points)
             ref_s = time.perf_counter() - started
             ref_err = "{:.4f}/{:.4f}".format(*factor_errors(ref, true))
-            print(f"{n:>10,} {ours_s:>8.2f} {ref_s:>8.2f} {ref_s / ours_s:>8.1f}x  "
-                  "{:.4f}/{:.4f} | ".format(*factor_errors(ours, true)) + ref_err)
+            print(
+                f"{n:>10,} {ours_s:>8.2f} {ref_s:>8.2f} {ref_s / ours_s:>8.1f}x  {{:.4f}}/{{:.4f}} | ".format(
+                    *factor_errors(ours, true)
+                )
+                + ref_err
+            )
         else:
             errors = "{:.4f}/{:.4f} | -".format(*factor_errors(ours, true))
             print(f"{n:>10,} {ours_s:>8.2f} {'-':>8} {'-':>9}  " + errors)

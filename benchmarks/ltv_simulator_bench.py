@@ -61,10 +61,25 @@ def build_warehouse(home: Path, sim_seed: int) -> None:
 
     run_backfill(SimulationConfig(end_date=END_DATE, seed=sim_seed), pmi_paths(home))
     project = str(REPO / "dbt_project")
-    subprocess.run([str(Path(sys.executable).parent / "dbt"), "build", "--quiet", "--project-dir", project,
-                    "--profiles-dir", project, "--target-path", str(home / "target"), "--select",
-                    "+fct_user_features", "--exclude-resource-type", "test"],
-                   check=True, env={**os.environ, "PMI_HOME": str(home)})
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "build",
+            "--quiet",
+            "--project-dir",
+            project,
+            "--profiles-dir",
+            project,
+            "--target-path",
+            str(home / "target"),
+            "--select",
+            "+fct_user_features",
+            "--exclude-resource-type",
+            "test",
+        ],
+        check=True,
+        env={**os.environ, "PMI_HOME": str(home)},
+    )
 
 
 def load(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -80,13 +95,21 @@ def source_table(df: pd.DataFrame, pred: pd.DataFrame, cols: tuple[str, ...]) ->
     """Per source: users, predicted mean, truth (user-weighted campaign truth), baseline and hindsight means."""
     mature = df["is_mature_d90"]
     g = df.groupby(list(cols))
-    out = pd.DataFrame({"n_users": g.size(), "predicted": g["pred"].mean(), "truth": g["true_d90"].mean(),
-                        "n_mature": g["is_mature_d90"].sum(), "hindsight": g["realised_d90"].mean(),
-                        "baseline": df[mature].groupby(list(cols))["revenue_d90"].mean()})
+    out = pd.DataFrame(
+        {
+            "n_users": g.size(),
+            "predicted": g["pred"].mean(),
+            "truth": g["true_d90"].mean(),
+            "n_mature": g["is_mature_d90"].sum(),
+            "hindsight": g["realised_d90"].mean(),
+            "baseline": df[mature].groupby(list(cols))["revenue_d90"].mean(),
+        }
+    )
     by_source = ltv_by_source(df, pred, cols).set_index(list(cols))
     out["blended"] = by_source["blended_ltv_d90"]
-    truth = df.groupby(list(cols)).agg(payer_share=("true_payer_share", "mean"),
-                                       payer_value_log_sd=("true_value_log_sd", "mean"))
+    truth = df.groupby(list(cols)).agg(
+        payer_share=("true_payer_share", "mean"), payer_value_log_sd=("true_value_log_sd", "mean")
+    )
     out = out.join(oracle_within_tolerance(truth.join(out["n_users"]))[["p_within_pooled", "p_within_own"]])
     for col in ESTIMATES:
         out[f"{col}_rel_err"] = out[col] / out["truth"] - 1
@@ -111,13 +134,20 @@ def report(name: str, table: pd.DataFrame) -> dict[str, float]:
     """Print the headline figures for one source definition and the per-source table; return the headline."""
     big = table[table["n_users"] >= MIN_USERS]
     h = headline(big)
-    print(f"\n== {name}: {len(table)} sources, {len(big)} with {MIN_USERS:,}+ users "
-          f"({int(big['baseline'].isna().sum())} of them without d90-mature users)")
-    print("  within 10% of truth: " + " | ".join(f"{c} {h[f'within_{c}']:.0%}" for c in ESTIMATES)
-          + f" | ceiling (oracle) {h['expected_share_pooled']:.0%}, P(all within) {h['p_all_pooled']:.2f}")
+    print(
+        f"\n== {name}: {len(table)} sources, {len(big)} with {MIN_USERS:,}+ users "
+        f"({int(big['baseline'].isna().sum())} of them without d90-mature users)"
+    )
+    print(
+        "  within 10% of truth: "
+        + " | ".join(f"{c} {h[f'within_{c}']:.0%}" for c in ESTIMATES)
+        + f" | ceiling (oracle) {h['expected_share_pooled']:.0%}, P(all within) {h['p_all_pooled']:.2f}"
+    )
     print("  mean |relative error|: " + " | ".join(f"{c} {h[f'mean_abs_err_{c}']:.1%}" for c in ESTIMATES))
-    print("  within 10% of the same users' realised d90 (hindsight): "
-          + " | ".join(f"{c} {h[f'within_realised_{c}']:.0%}" for c in ESTIMATES if c != "hindsight"))
+    print(
+        "  within 10% of the same users' realised d90 (hindsight): "
+        + " | ".join(f"{c} {h[f'within_realised_{c}']:.0%}" for c in ESTIMATES if c != "hindsight")
+    )
     cols = ["n_users", "n_mature", "truth", *ESTIMATES, *(f"{c}_rel_err" for c in ESTIMATES), "p_within_pooled"]
     print(big[cols].round(3).to_string())
     return h
@@ -132,14 +162,18 @@ def evaluate_seed(args: argparse.Namespace, sim_seed: int) -> dict[str, dict[str
             build_warehouse(home, sim_seed)
             print(f"\n##### simulation seed {sim_seed}: simulated + dbt in {time.perf_counter() - started:.1f} s")
         df, truth = load(home)
-    print(f"{len(df):,} users, {int(df['is_mature_d90'].sum()):,} mature at d90, "
-          f"{int(df['is_mature_d180'].sum()):,} at d180, {truth.shape[0]} campaigns")
+    print(
+        f"{len(df):,} users, {int(df['is_mature_d90'].sum()):,} mature at d90, "
+        f"{int(df['is_mature_d180'].sum()):,} at d180, {truth.shape[0]} campaigns"
+    )
 
     analytic = expected_ltv(truth, HORIZON)
     started = time.perf_counter()
     mc = monte_carlo_ltv(truth, HORIZON, users_per_campaign=200_000, seed=args.seed)
-    print(f"truth: analytic d90 vs Monte Carlo (200k users/campaign, {time.perf_counter() - started:.1f} s): "
-          f"max |diff| {np.abs(mc / analytic - 1).max():.1%}, mean {np.abs(mc / analytic - 1).mean():.1%}")
+    print(
+        f"truth: analytic d90 vs Monte Carlo (200k users/campaign, {time.perf_counter() - started:.1f} s): "
+        f"max |diff| {np.abs(mc / analytic - 1).max():.1%}, mean {np.abs(mc / analytic - 1).mean():.1%}"
+    )
 
     started = time.perf_counter()
     trained = train_ltv(df, seed=args.seed)
@@ -148,35 +182,61 @@ def evaluate_seed(args: argparse.Namespace, sim_seed: int) -> dict[str, dict[str
     pred = trained.model.predict_distribution(df)
     predict_seconds = time.perf_counter() - started
     by_campaign = truth.set_index("campaign_id")
-    df = df.assign(pred=pred["ltv_d90_mean"].to_numpy(), true_d90=df["campaign_id"].map(analytic).to_numpy(),
-                   true_payer_share=df["campaign_id"].map(by_campaign["payer_share"]).to_numpy(),
-                   true_value_log_sd=df["campaign_id"].map(by_campaign["payer_value_log_sd"]).to_numpy())
+    df = df.assign(
+        pred=pred["ltv_d90_mean"].to_numpy(),
+        true_d90=df["campaign_id"].map(analytic).to_numpy(),
+        true_payer_share=df["campaign_id"].map(by_campaign["payer_share"]).to_numpy(),
+        true_value_log_sd=df["campaign_id"].map(by_campaign["payer_value_log_sd"]).to_numpy(),
+    )
 
     m = trained.metrics
-    print(f"training: {train_seconds:.1f} s (fit {m['train_seconds']:.1f} s) on {int(m['n_train']):,} mature users, "
-          f"predicting {len(df):,} users: {predict_seconds:.1f} s; load average {os.getloadavg()[0]:.1f}")
-    print("validation (" + trained.params["valid_start"][:10] + " .. " + trained.params["valid_end"][:10] + ", "
-          f"{int(m['n_mature_d90']):,} users): " + ", ".join(
-              f"{k} {m[k]:.3f}" for k in ("ltv_d90_mae", "ltv_d90_rmse", "ltv_d90_relative_bias",
-                                          "ltv_d90_p10_p90_coverage", "ltv_d30_p10_p90_coverage",
-                                          "ltv_d90_top10_capture", "p_payer_brier", "p_payer_calibration_gap")))
-    print("stacking weights d90: " + ", ".join(f"{n} {m[f'weight_{n}_d90']:.2f}" for n in ("lightgbm", "xgboost",
-                                                                                             "mlp")))
-    print("learners d90 validation MAE / RMSE: " + ", ".join(
-        f"{n} {m[f'{n}_d90_mae']:.3f}/{m[f'{n}_d90_rmse']:.2f}" for n in ("lightgbm", "xgboost", "mlp")))
+    print(
+        f"training: {train_seconds:.1f} s (fit {m['train_seconds']:.1f} s) on {int(m['n_train']):,} mature users, "
+        f"predicting {len(df):,} users: {predict_seconds:.1f} s; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        "validation (" + trained.params["valid_start"][:10] + " .. " + trained.params["valid_end"][:10] + ", "
+        f"{int(m['n_mature_d90']):,} users): "
+        + ", ".join(
+            f"{k} {m[k]:.3f}"
+            for k in (
+                "ltv_d90_mae",
+                "ltv_d90_rmse",
+                "ltv_d90_relative_bias",
+                "ltv_d90_p10_p90_coverage",
+                "ltv_d30_p10_p90_coverage",
+                "ltv_d90_top10_capture",
+                "p_payer_brier",
+                "p_payer_calibration_gap",
+            )
+        )
+    )
+    print(
+        "stacking weights d90: " + ", ".join(f"{n} {m[f'weight_{n}_d90']:.2f}" for n in ("lightgbm", "xgboost", "mlp"))
+    )
+    print(
+        "learners d90 validation MAE / RMSE: "
+        + ", ".join(f"{n} {m[f'{n}_d90_mae']:.3f}/{m[f'{n}_d90_rmse']:.2f}" for n in ("lightgbm", "xgboost", "mlp"))
+    )
     payers = df["is_mature_d90"].to_numpy() & (df["revenue_d90"].to_numpy() > 0)
     inside = (df["revenue_d90"] >= pred["ltv_d90_p10"]) & (df["revenue_d90"] <= pred["ltv_d90_p90"])
-    print(f"p10-p90 coverage, all d90-mature users: {inside[df['is_mature_d90']].mean():.3f}; "
-          f"d90 payers only: {inside[payers].mean():.3f}")
+    print(
+        f"p10-p90 coverage, all d90-mature users: {inside[df['is_mature_d90']].mean():.3f}; "
+        f"d90 payers only: {inside[payers].mean():.3f}"
+    )
     if trained.model.curve is not None and trained.model.reference_horizon == HORIZON:
         ids = truth["campaign_id"]
         true_factor = expected_value_share_by_day(truth, 180) / expected_value_share_by_day(truth, HORIZON)
         error = np.abs(trained.model.curve.factor(ids, 180) / true_factor - 1)
-        print(f"d180 / d90 time-curve factor vs truth over campaigns: mean |error| {error.mean():.1%}, "
-              f"worst {error.max():.1%}")
+        print(
+            f"d180 / d90 time-curve factor vs truth over campaigns: mean |error| {error.mean():.1%}, "
+            f"worst {error.max():.1%}"
+        )
     true180 = df["campaign_id"].map(expected_ltv(truth, 180))
-    print(f"portfolio mean LTV: d90 predicted {pred['ltv_d90_mean'].mean():.3f} vs true {df['true_d90'].mean():.3f}; "
-          f"d180 predicted {pred['ltv_d180_mean'].mean():.3f} vs true {true180.mean():.3f}")
+    print(
+        f"portfolio mean LTV: d90 predicted {pred['ltv_d90_mean'].mean():.3f} vs true {df['true_d90'].mean():.3f}; "
+        f"d180 predicted {pred['ltv_d180_mean'].mean():.3f} vs true {true180.mean():.3f}"
+    )
     return {name: report(name, source_table(df, pred, cols)) for name, cols in SOURCES.items()}
 
 
@@ -194,12 +254,15 @@ def main() -> None:
     print(f"\n##### over {len(results)} simulation seeds (mean of per-seed shares; sources with {MIN_USERS:,}+ users)")
     for name in SOURCES:
         table = pd.DataFrame([r[name] for r in results.values()])
-        print(f"{name}: within 10% " + " | ".join(f"{c} {table[f'within_{c}'].mean():.0%}" for c in ESTIMATES)
-              + f" | ceiling {table['expected_share_pooled'].mean():.0%} (P(all within) mean "
-              f"{table['p_all_pooled'].mean():.2f}); mean |rel err| "
-              + " | ".join(f"{c} {table[f'mean_abs_err_{c}'].mean():.1%}" for c in ESTIMATES)
-              + "; within 10% of the users' realised d90 "
-              + " | ".join(f"{c} {table[f'within_realised_{c}'].mean():.0%}" for c in ESTIMATES if c != "hindsight"))
+        print(
+            f"{name}: within 10% "
+            + " | ".join(f"{c} {table[f'within_{c}'].mean():.0%}" for c in ESTIMATES)
+            + f" | ceiling {table['expected_share_pooled'].mean():.0%} (P(all within) mean "
+            f"{table['p_all_pooled'].mean():.2f}); mean |rel err| "
+            + " | ".join(f"{c} {table[f'mean_abs_err_{c}'].mean():.1%}" for c in ESTIMATES)
+            + "; within 10% of the users' realised d90 "
+            + " | ".join(f"{c} {table[f'within_realised_{c}'].mean():.0%}" for c in ESTIMATES if c != "hindsight")
+        )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-RETAIL_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "retail_mmm" / \
-    "weekly_sales_media.csv"
+RETAIL_CSV = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "retail_mmm" / "weekly_sales_media.csv"
+)
 
 
 def main() -> None:
@@ -29,15 +30,37 @@ def main() -> None:
     frame = pd.read_csv(RETAIL_CSV)
     frame["date"] = pd.to_datetime(frame["wk_strt_dt"])
     channels = [c for c in frame if c.startswith("mdsp_")]
-    controls = ["me_ics_all", "me_gas_dpg", "st_ct", "mrkdn_valadd_edw", "mrkdn_pdm",
-                *[c for c in frame if c.startswith("hldy_")]]
-    model = MMM(date_column="date", channel_columns=channels, control_columns=controls,
-                adstock=GeometricAdstock(l_max=8), saturation=LogisticSaturation(), yearly_seasonality=2)
+    controls = [
+        "me_ics_all",
+        "me_gas_dpg",
+        "st_ct",
+        "mrkdn_valadd_edw",
+        "mrkdn_pdm",
+        *[c for c in frame if c.startswith("hldy_")],
+    ]
+    model = MMM(
+        date_column="date",
+        channel_columns=channels,
+        control_columns=controls,
+        adstock=GeometricAdstock(l_max=8),
+        saturation=LogisticSaturation(),
+        yearly_seasonality=2,
+    )
     start = time.perf_counter()
-    model.fit(frame[["date", *channels, *controls]], frame["sales"], chains=2, cores=2, draws=1000, tune=1000,
-              progressbar=False, random_seed=1)
-    print(f"PyMC-Marketing MMM on the retail file ({len(channels)} channels, {len(controls)} controls): "
-          f"{time.perf_counter() - start:.0f} s; largest R-hat {float(az.summary(model.idata)['r_hat'].max()):.3f}")
+    model.fit(
+        frame[["date", *channels, *controls]],
+        frame["sales"],
+        chains=2,
+        cores=2,
+        draws=1000,
+        tune=1000,
+        progressbar=False,
+        random_seed=1,
+    )
+    print(
+        f"PyMC-Marketing MMM on the retail file ({len(channels)} channels, {len(controls)} controls): "
+        f"{time.perf_counter() - start:.0f} s; largest R-hat {float(az.summary(model.idata)['r_hat'].max()):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ from ml.models.mmm import (
 )
 from ml.models.mmm.synthetic import synthetic_media
 
-RETAIL_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "retail_mmm" / \
-    "weekly_sales_media.csv"
+RETAIL_CSV = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "retail_mmm" / "weekly_sales_media.csv"
+)
 DEVELOPMENT_SEEDS = (0, 1, 2, 3, 4)
 HELD_OUT_SEEDS = (5, 6, 7, 8, 9)
 TRAIN_SHARE = 0.8
@@ -54,22 +55,38 @@ def recovery(seeds: tuple[int, ...], n_bootstrap: int) -> pd.DataFrame:
         for c, channel in enumerate(data.channels):
             for i, name in enumerate(PARAMETERS):
                 row = table[(table.channel == channel) & (table.parameter == name)].iloc[0]
-                rows.append({"seed": seed, "channel": channel, "parameter": name, "truth": true[i, c],
-                             "estimate": row.estimate, "lower": row.lower, "upper": row.upper,
-                             "inside": row.lower <= true[i, c] <= row.upper, "fit_seconds": seconds})
+                rows.append(
+                    {
+                        "seed": seed,
+                        "channel": channel,
+                        "parameter": name,
+                        "truth": true[i, c],
+                        "estimate": row.estimate,
+                        "lower": row.lower,
+                        "upper": row.upper,
+                        "inside": row.lower <= true[i, c] <= row.upper,
+                        "fit_seconds": seconds,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def report_recovery(n_bootstrap: int) -> None:
-    for label, seeds in (("held-out seeds 5-9 (headline)", HELD_OUT_SEEDS),
-                         ("development seeds 0-4 (used while building)", DEVELOPMENT_SEEDS)):
+    for label, seeds in (
+        ("held-out seeds 5-9 (headline)", HELD_OUT_SEEDS),
+        ("development seeds 0-4 (used while building)", DEVELOPMENT_SEEDS),
+    ):
         frame = recovery(seeds, n_bootstrap)
         by_param = frame.groupby("parameter", sort=False)["inside"].mean()
         print(f"\n(a) synthetic recovery, {label}, {n_bootstrap} bootstrap refits, 90% intervals")
-        print(f"    true parameters inside the interval: {frame['inside'].mean():.1%} of {len(frame)} "
-              f"({', '.join(f'{k} {v:.0%}' for k, v in by_param.items())})")
-        print(f"    per seed: {frame.groupby('seed')['inside'].mean().round(3).to_dict()}; "
-              f"fit + bootstrap {frame.groupby('seed')['fit_seconds'].first().mean():.1f} s per seed")
+        print(
+            f"    true parameters inside the interval: {frame['inside'].mean():.1%} of {len(frame)} "
+            f"({', '.join(f'{k} {v:.0%}' for k, v in by_param.items())})"
+        )
+        print(
+            f"    per seed: {frame.groupby('seed')['inside'].mean().round(3).to_dict()}; "
+            f"fit + bootstrap {frame.groupby('seed')['fit_seconds'].first().mean():.1f} s per seed"
+        )
 
 
 def report_retail(n_bootstrap: int) -> None:
@@ -82,21 +99,39 @@ def report_retail(n_bootstrap: int) -> None:
     media_pred = held.predict(data)[test]
     base_pred = BaselineOnlyModel(data.head(n_train)).predict(data)[test]
     mape = lambda p: float(np.mean(np.abs(p - y[test]) / y[test]))  # noqa: E731
-    print(f"\n(b) retail file: {len(data)} weeks, {len(data.channels)} channels, {len(data.control_names)} controls; "
-          f"train weeks 1-{n_train}, test weeks {n_train + 1}-{len(data)}")
-    print(f"    out-of-sample NRMSE: media-mix {nrmse(y[test], media_pred):.4f} vs baseline-only "
-          f"{nrmse(y[test], base_pred):.4f}; MAPE {mape(media_pred):.3f} vs {mape(base_pred):.3f}; "
-          f"point fit (3 starts) {point_seconds:.1f} s")
+    print(
+        f"\n(b) retail file: {len(data)} weeks, {len(data.channels)} channels, {len(data.control_names)} controls; "
+        f"train weeks 1-{n_train}, test weeks {n_train + 1}-{len(data)}"
+    )
+    print(
+        f"    out-of-sample NRMSE: media-mix {nrmse(y[test], media_pred):.4f} vs baseline-only "
+        f"{nrmse(y[test], base_pred):.4f}; MAPE {mape(media_pred):.3f} vs {mape(base_pred):.3f}; "
+        f"point fit (3 starts) {point_seconds:.1f} s"
+    )
     start = time.perf_counter()
     full = fit_mmm(data, MmmConfig(n_bootstrap=n_bootstrap))
-    print(f"    fit on all weeks with {n_bootstrap} bootstrap refits: {time.perf_counter() - start:.0f} s; "
-          f"diagnostics {({k: round(v, 4) for k, v in full.diagnostics().items()})}")
+    print(
+        f"    fit on all weeks with {n_bootstrap} bootstrap refits: {time.perf_counter() - start:.0f} s; "
+        f"diagnostics { ({k: round(v, 4) for k, v in full.diagnostics().items()}) }"
+    )
     pd.set_option("display.width", 200)
-    print(full.contributions().round({"share": 4, "roas": 3, "roas_lower": 3, "roas_upper": 3}).to_string(
-        index=False, float_format=lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"))
+    print(
+        full.contributions()
+        .round({"share": 4, "roas": 3, "roas_lower": 3, "roas_upper": 3})
+        .to_string(index=False, float_format=lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}")
+    )
     plan = allocate_channels(full, objective="revenue").to_frame()
-    cols = ["channel", "current_budget", "recommended", "change_pct", "expected_outcome", "outcome_lower",
-            "outcome_upper", "marginal_roas", "reason_code"]
+    cols = [
+        "channel",
+        "current_budget",
+        "recommended",
+        "change_pct",
+        "expected_outcome",
+        "outcome_lower",
+        "outcome_upper",
+        "marginal_roas",
+        "reason_code",
+    ]
     print("    allocation of the current weekly total (25% change limit):")
     print(plan[cols].to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
 

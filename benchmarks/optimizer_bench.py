@@ -29,11 +29,16 @@ def random_problem(n: int, seed: int) -> PortfolioProblem:
     curves = ResponseCurves.build(family, 2.0 * half_saturation / cpa_at_half, half_saturation, shape)
     current = half_saturation * rng.uniform(0.3, 2.0, n)
     return PortfolioProblem(
-        total_budget=float(0.95 * current.sum()), current_budget=current, curves=curves,
-        value_per_conversion=rng.lognormal(np.log(60.0), 0.5, n), has_agency=rng.random(n) < 0.35,
+        total_budget=float(0.95 * current.sum()),
+        current_budget=current,
+        curves=curves,
+        value_per_conversion=rng.lognormal(np.log(60.0), 0.5, n),
+        has_agency=rng.random(n) < 0.35,
         creative_production_cost=rng.uniform(0.0, 20_000.0, n),
         max_change_pct=np.where(rng.random(n) < 0.8, 0.25, 0.5),
-        min_roas=np.where(rng.random(n) < 0.1, 1.3, 0.0), locked=rng.random(n) < 0.02)
+        min_roas=np.where(rng.random(n) < 0.1, 1.3, 0.0),
+        locked=rng.random(n) < 0.02,
+    )
 
 
 def profit(problem: PortfolioProblem, spend: np.ndarray) -> tuple[float, np.ndarray]:
@@ -46,8 +51,11 @@ def profit(problem: PortfolioProblem, spend: np.ndarray) -> tuple[float, np.ndar
     hill_slope = c.scale * c.shape * ratio / (safe * c.spend_scale * (1 + ratio) ** 2)
     expo = -c.scale * np.expm1(-x)
     conv = np.select([c.family == 0, c.family == 1], [hill, expo], c.scale * np.log1p(x))
-    slope = np.select([c.family == 0, c.family == 1], [hill_slope, (c.scale - expo) / c.spend_scale],
-                      c.scale / (c.spend_scale + spend))
+    slope = np.select(
+        [c.family == 0, c.family == 1],
+        [hill_slope, (c.scale - expo) / c.spend_scale],
+        c.scale / (c.spend_scale + spend),
+    )
     value = problem.value_per_conversion
     fixed = np.where(spend > 0, problem.fixed_daily_cost, 0.0)
     total = value * conv - problem.cost_multiplier * spend - fixed
@@ -72,11 +80,18 @@ def run_slsqp(problem: PortfolioProblem, maxiter: int, time_limit: float) -> tup
         if time.perf_counter() - started > time_limit:
             raise StopIteration
 
-    result = minimize(fun, x0 / unit, jac=True, method="SLSQP", callback=stop_after_limit,
-                      bounds=list(zip(lo / unit, np.where(np.isfinite(hi), hi / unit, None), strict=True)),
-                      constraints=[{"type": "ineq", "fun": lambda z: (budget - (z * unit).sum()) / budget,
-                                    "jac": lambda z: -unit / budget}],
-                      options={"maxiter": maxiter, "ftol": 1e-12})
+    result = minimize(
+        fun,
+        x0 / unit,
+        jac=True,
+        method="SLSQP",
+        callback=stop_after_limit,
+        bounds=list(zip(lo / unit, np.where(np.isfinite(hi), hi / unit, None), strict=True)),
+        constraints=[
+            {"type": "ineq", "fun": lambda z: (budget - (z * unit).sum()) / budget, "jac": lambda z: -unit / budget}
+        ],
+        options={"maxiter": maxiter, "ftol": 1e-12},
+    )
     elapsed = time.perf_counter() - started
     x = np.clip(result.x * unit, lo, hi)  # SLSQP may end slightly outside box or budget: project, then score
     excess = x.sum() - budget
@@ -97,21 +112,28 @@ def best_time(fn, repeats: int) -> tuple[object, float]:
 
 
 def compare(sizes: list[int], seed: int, maxiter: int, time_limit: float) -> None:
-    print(f"{'campaigns':>9} | {'pmi s':>9} | {'SLSQP s':>9} | {'speed-up':>9} | {'pmi profit/day':>16} | "
-          f"{'SLSQP profit/day':>16} | {'rel gap':>9} | SLSQP")
+    print(
+        f"{'campaigns':>9} | {'pmi s':>9} | {'SLSQP s':>9} | {'speed-up':>9} | {'pmi profit/day':>16} | "
+        f"{'SLSQP profit/day':>16} | {'rel gap':>9} | SLSQP"
+    )
     for n in sizes:
         problem = random_problem(n, seed + n)
         allocation, pmi_s = best_time(lambda p=problem: optimize_portfolio(p), 5 if n <= 1000 else 1)
         x, slsqp_s, status = run_slsqp(problem, maxiter, time_limit)
         ours, theirs = profit(problem, allocation.daily_budget)[0], profit(problem, x)[0]
         gap = (ours - theirs) / abs(ours)
-        print(f"{n:>9,} | {pmi_s:>9.4f} | {slsqp_s:>9.3f} | {slsqp_s / pmi_s:>8.0f}x | {ours:>16,.4f} | "
-              f"{theirs:>16,.4f} | {gap:>+9.1e} | {status}", flush=True)
+        print(
+            f"{n:>9,} | {pmi_s:>9.4f} | {slsqp_s:>9.3f} | {slsqp_s / pmi_s:>8.0f}x | {ours:>16,.4f} | "
+            f"{theirs:>16,.4f} | {gap:>+9.1e} | {status}",
+            flush=True,
+        )
 
 
 def scale(sizes: list[int], seed: int) -> None:
-    print(f"{'campaigns':>9} | {'build s':>8} | {'pmi s':>8} | {'evals':>5} | {'budget binds':>12} | "
-          f"{'spend/budget':>12} | {'KKT spread':>10} | profit/day")
+    print(
+        f"{'campaigns':>9} | {'build s':>8} | {'pmi s':>8} | {'evals':>5} | {'budget binds':>12} | "
+        f"{'spend/budget':>12} | {'KKT spread':>10} | profit/day"
+    )
     for n in sizes:
         started = time.perf_counter()
         problem = random_problem(n, seed + n)
@@ -124,9 +146,12 @@ def scale(sizes: list[int], seed: int) -> None:
         marginal = allocation.marginal_roas[interior] - problem.cost_multiplier[interior]
         spread = np.abs(marginal / allocation.budget_multiplier - 1).max(initial=0.0)
         spent = allocation.total_spend / problem.total_budget
-        print(f"{n:>9,} | {build_s:>8.3f} | {pmi_s:>8.3f} | {allocation.solver_evaluations:>5} | "
-              f"{allocation.budget_binding!s:>12} | {spent:>12.10f} | {spread:>10.1e} | "
-              f"{allocation.total_profit:,.0f}", flush=True)
+        print(
+            f"{n:>9,} | {build_s:>8.3f} | {pmi_s:>8.3f} | {allocation.solver_evaluations:>5} | "
+            f"{allocation.budget_binding!s:>12} | {spent:>12.10f} | {spread:>10.1e} | "
+            f"{allocation.total_profit:,.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

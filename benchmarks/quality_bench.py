@@ -38,14 +38,18 @@ def main() -> None:
         for suite in suites:
             started = time.perf_counter()
             report = validate(paths, [suite])[suite.table]
-            print(f"{suite.table:26s} {counts[suite.table]:>11,} rows {len(report.results):>3} expectations "
-                  f"passed={report.passed} {time.perf_counter() - started:.2f} s")
+            print(
+                f"{suite.table:26s} {counts[suite.table]:>11,} rows {len(report.results):>3} expectations "
+                f"passed={report.passed} {time.perf_counter() - started:.2f} s"
+            )
         for docs in (None, "bench"):
             started = time.perf_counter()
             reports = validate(paths, suites, docs_site=docs)
             n = sum(len(r.results) for r in reports.values())
-            print(f"all suites ({n} expectations), data docs {'on' if docs else 'off'}: "
-                  f"{time.perf_counter() - started:.2f} s")
+            print(
+                f"all suites ({n} expectations), data docs {'on' if docs else 'off'}: "
+                f"{time.perf_counter() - started:.2f} s"
+            )
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GB")
 
 

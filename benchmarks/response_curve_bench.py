@@ -31,8 +31,9 @@ from ml.simulation.delivery import demand_multiplier
 from ml.simulation.market import market_daily
 from ml.simulation.portfolio import draw_portfolio, expected_daily_conversions
 
-FACEBOOK_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "facebook_ads" / \
-    "KAG_conversion_data.csv"
+FACEBOOK_CSV = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "facebook_ads" / "KAG_conversion_data.csv"
+)
 END_DATE = dt.date(2026, 10, 1)
 SPEND_MULTIPLES = (0.5, 1.0, 2.0)
 
@@ -83,8 +84,10 @@ def simulator_seed(seed: int, n_campaigns: int, days: int, fit_config: ResponseF
 
 
 def bench_simulator(seeds: list[int], n_campaigns: int, days: int) -> None:
-    for label, config in (("quasi-AIC, Hill preferred within 2 (default)", ResponseFitConfig()),
-                          ("plain lowest quasi-AIC", ResponseFitConfig(hill_preference=0.0))):
+    for label, config in (
+        ("quasi-AIC, Hill preferred within 2 (default)", ResponseFitConfig()),
+        ("plain lowest quasi-AIC", ResponseFitConfig(hill_preference=0.0)),
+    ):
         rows = pd.DataFrame([simulator_seed(s, n_campaigns, days, config) for s in seeds])
         print(f"\n(a) simulator, {n_campaigns} campaigns x {days} days, family choice: {label}")
         print(rows.round(3).to_string(index=False))
@@ -110,32 +113,40 @@ def bench_facebook(path: Path) -> None:
     spent = panel[~zero].groupby("campaign_id")["spend"]
     summary = curves.summary().set_index("campaign_id")
     median_ad = spent.median().loc[curves.campaign_ids].to_numpy()
-    table = pd.DataFrame({
-        "ads": spent.size(),
-        "family": summary["family"],
-        "shape": summary["shape"],
-        "deviance_explained": summary["deviance_explained"],
-        "ad_spend_median": spent.median(),
-        "ad_spend_max": spent.max(),
-        "spend_at_50pct_sat": curves.spend_at_saturation(curves.campaign_ids, np.full(len(curves), 0.5)),
-        "spend_at_80pct_sat": curves.spend_at_saturation(curves.campaign_ids, np.full(len(curves), 0.8)),
-        "half_sat_low": summary["half_saturation_low"],
-        "half_sat_high": summary["half_saturation_high"],
-        "saturation_at_median_ad": curves.saturation(curves.campaign_ids, median_ad),
-        "elasticity_at_median_ad": curves.marginal(curves.campaign_ids, median_ad) * median_ad
-        / curves.expected_conversions(curves.campaign_ids, median_ad),
-    })
+    table = pd.DataFrame(
+        {
+            "ads": spent.size(),
+            "family": summary["family"],
+            "shape": summary["shape"],
+            "deviance_explained": summary["deviance_explained"],
+            "ad_spend_median": spent.median(),
+            "ad_spend_max": spent.max(),
+            "spend_at_50pct_sat": curves.spend_at_saturation(curves.campaign_ids, np.full(len(curves), 0.5)),
+            "spend_at_80pct_sat": curves.spend_at_saturation(curves.campaign_ids, np.full(len(curves), 0.8)),
+            "half_sat_low": summary["half_saturation_low"],
+            "half_sat_high": summary["half_saturation_high"],
+            "saturation_at_median_ad": curves.saturation(curves.campaign_ids, median_ad),
+            "elasticity_at_median_ad": curves.marginal(curves.campaign_ids, median_ad)
+            * median_ad
+            / curves.expected_conversions(curves.campaign_ids, median_ad),
+        }
+    )
     fitted = panel[~zero]
-    predicted = np.concatenate([curves.expected_conversions([cid] * len(g), g["spend"].to_numpy())
-                                for cid, g in fitted.groupby("campaign_id")])
+    predicted = np.concatenate(
+        [curves.expected_conversions([cid] * len(g), g["spend"].to_numpy()) for cid, g in fitted.groupby("campaign_id")]
+    )
     y = np.concatenate([g["conversions"].to_numpy(float) for _, g in fitted.groupby("campaign_id")])
     null_mu = np.concatenate([np.full(len(g), g["conversions"].mean()) for _, g in fitted.groupby("campaign_id")])
     pseudo_r2 = 1 - _deviance(y, predicted) / _deviance(y, null_mu)
-    print(f"\n(b) Facebook ads: {len(panel)} ads, {int(zero.sum())} with zero spend dropped, {len(curves)} "
-          f"campaign x age cells, fitted in {elapsed:.2f} s")
+    print(
+        f"\n(b) Facebook ads: {len(panel)} ads, {int(zero.sum())} with zero spend dropped, {len(curves)} "
+        f"campaign x age cells, fitted in {elapsed:.2f} s"
+    )
     print(table.round(3).to_string())
-    print(f"deviance explained over all cells (Poisson pseudo-R2 vs each cell's mean): {pseudo_r2:.3f}; "
-          f"families: {table['family'].value_counts().to_dict()}")
+    print(
+        f"deviance explained over all cells (Poisson pseudo-R2 vs each cell's mean): {pseudo_r2:.3f}; "
+        f"families: {table['family'].value_counts().to_dict()}"
+    )
 
 
 def _deviance(y: np.ndarray, mu: np.ndarray) -> float:

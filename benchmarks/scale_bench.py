@@ -122,24 +122,47 @@ def run_size(n: int, args: argparse.Namespace, folder: Path) -> Iterator[tuple[s
     home = folder / f"c{n}"
     pmi = str(ROOT / ".venv" / "bin" / "pmi")
     code, wall, samples = measured(
-        [pmi, "run", "--home", str(home), "--source", "simulator", "--campaigns", str(n), "--days", str(args.days),
-         "--seed", str(args.seed), "--users-per-campaign", str(args.users_per_campaign)],
-        args.limit_gb, folder / f"run_c{n}.log")
+        [
+            pmi,
+            "run",
+            "--home",
+            str(home),
+            "--source",
+            "simulator",
+            "--campaigns",
+            str(n),
+            "--days",
+            str(args.days),
+            "--seed",
+            str(args.seed),
+            "--users-per-campaign",
+            str(args.users_per_campaign),
+        ],
+        args.limit_gb,
+        folder / f"run_c{n}.log",
+    )
     for step, start, end, status in step_windows(home):
         yield step, f"{end - start:.1f}", f"{peak(samples, start, end):.2f}", status
     yield "**pmi run (total)**", f"{wall:.1f}", f"{peak(samples):.2f}", "ok" if code == 0 else f"exit {code}"
     if code == 0:
         code, wall, samples = measured([pmi, "loop", "--home", str(home)], args.limit_gb, folder / f"loop_c{n}.log")
-        yield ("**hourly_allocation (pmi loop, 1 cycle)**", f"{wall:.1f}", f"{peak(samples):.2f}",
-               "ok" if code == 0 else f"exit {code}")
+        yield (
+            "**hourly_allocation (pmi loop, 1 cycle)**",
+            f"{wall:.1f}",
+            f"{peak(samples):.2f}",
+            "ok" if code == 0 else f"exit {code}",
+        )
 
 
 def main() -> None:
     args = parse_args()
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="pmi_scale_"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{args.days} days, {args.users_per_campaign:,} users per campaign, seed {args.seed}, "
-          f"limit {args.limit_gb:g} GB address space; logs in {folder}", flush=True)
+    print(
+        f"{args.days} days, {args.users_per_campaign:,} users per campaign, seed {args.seed}, "
+        f"limit {args.limit_gb:g} GB address space; logs in {folder}",
+        flush=True,
+    )
     for n in args.sizes:
         print(f"\n### {n:,} campaigns (about {n * args.users_per_campaign / 1e6:.1f} M users)\n")
         print("| stage | seconds | peak RSS (GB) | status |\n| --- | ---: | ---: | --- |", flush=True)

@@ -25,8 +25,10 @@ def bench_users(n_users: int = 1_000_000, n_campaigns: int = 24) -> None:
     started = time.perf_counter()
     users = draw_users_and_events(truth, campaign, hour_s, counts, 180, rng)
     elapsed = time.perf_counter() - started
-    print(f"users+events: {len(users.user_seq):,} users, {len(users.event_seq):,} revenue events "
-          f"in {elapsed:.2f} s ({len(users.user_seq) / elapsed:,.0f} users/s)")
+    print(
+        f"users+events: {len(users.user_seq):,} users, {len(users.event_seq):,} revenue events "
+        f"in {elapsed:.2f} s ({len(users.user_seq) / elapsed:,.0f} users/s)"
+    )
 
 
 def bench_backfill(n_campaigns: int, days: int) -> None:
@@ -34,8 +36,10 @@ def bench_backfill(n_campaigns: int, days: int) -> None:
     frames = simulate_backfill(SimulationConfig(n_campaigns=n_campaigns, days=days))
     elapsed = time.perf_counter() - started
     counts = frames.row_counts()
-    print(f"backfill {n_campaigns:,} campaigns x {days} days: {counts['raw.campaign_hourly']:,} hourly rows, "
-          f"{counts['raw.users']:,} users, {counts['raw.revenue_events']:,} events in {elapsed:.2f} s")
+    print(
+        f"backfill {n_campaigns:,} campaigns x {days} days: {counts['raw.campaign_hourly']:,} hourly rows, "
+        f"{counts['raw.users']:,} users, {counts['raw.revenue_events']:,} events in {elapsed:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -11,14 +11,17 @@ from feature_views import (
 )
 
 ltv_model_features = FeatureService(
-    name="ltv_model", features=[user_early_behaviour, user_acquisition],
+    name="ltv_model",
+    features=[user_early_behaviour, user_acquisition],
     description="LTV ensemble: day 0..7 behaviour and acquisition source.",
 )
 cac_model_features = FeatureService(
-    name="cac_model", features=[campaign_trailing_kpis, campaign_saturation_signals, campaign_calendar, market_indices],
+    name="cac_model",
+    features=[campaign_trailing_kpis, campaign_saturation_signals, campaign_calendar, market_indices],
     description="CAC model: trailing KPIs, saturation signals, calendar and market indices.",
 )
 kpi_forecast_features = FeatureService(
-    name="kpi_forecast", features=[campaign_trailing_kpis, campaign_calendar, market_indices],
+    name="kpi_forecast",
+    features=[campaign_trailing_kpis, campaign_calendar, market_indices],
     description="KPI forecaster: trailing KPIs, calendar and market drivers.",
 )

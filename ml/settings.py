@@ -92,12 +92,21 @@ class ProductionSettings(BaseModel):
         return f"{self.redis_host}:{self.redis_port},db={self.redis_db}"
 
 
-ENV_FIELDS = {"pg_host": "PMI_PG_HOST", "pg_port": "PMI_PG_PORT", "pg_user": "PMI_PG_USER",
-              "pg_password": "PMI_PG_PASSWORD", "dagster_db": "PMI_PG_DAGSTER_DB", "mlflow_db": "PMI_PG_MLFLOW_DB",
-              "redis_host": "PMI_REDIS_HOST", "redis_port": "PMI_REDIS_PORT",
-              "redis_db": "PMI_REDIS_DB", "celery_broker": "PMI_CELERY_BROKER",
-              "celery_backend": "PMI_CELERY_BACKEND", "celery_queue": "PMI_CELERY_QUEUE",
-              "warehouse_lock_wait_seconds": "PMI_WAREHOUSE_LOCK_WAIT"}
+ENV_FIELDS = {
+    "pg_host": "PMI_PG_HOST",
+    "pg_port": "PMI_PG_PORT",
+    "pg_user": "PMI_PG_USER",
+    "pg_password": "PMI_PG_PASSWORD",
+    "dagster_db": "PMI_PG_DAGSTER_DB",
+    "mlflow_db": "PMI_PG_MLFLOW_DB",
+    "redis_host": "PMI_REDIS_HOST",
+    "redis_port": "PMI_REDIS_PORT",
+    "redis_db": "PMI_REDIS_DB",
+    "celery_broker": "PMI_CELERY_BROKER",
+    "celery_backend": "PMI_CELERY_BACKEND",
+    "celery_queue": "PMI_CELERY_QUEUE",
+    "warehouse_lock_wait_seconds": "PMI_WAREHOUSE_LOCK_WAIT",
+}
 
 
 class ProfileError(ValueError):

@@ -27,10 +27,24 @@ from orchestration.warehouse.assets import warehouse_models
 from orchestration.warehouse.project import DBT_EXECUTABLE, pmi_dbt_project
 
 defs = dg.Definitions(
-    assets=[simulator_backfill, warehouse_models, feature_exports, feast_registry, feast_online_store,
-            response_curves_model, cac_model, pricing_model, kpi_forecast_model, ltv_model, campaign_ltv,
-            allocation_run, simulator_live_hour, model_accuracy,
-            campaign_alerts, executive_dashboard],
+    assets=[
+        simulator_backfill,
+        warehouse_models,
+        feature_exports,
+        feast_registry,
+        feast_online_store,
+        response_curves_model,
+        cac_model,
+        pricing_model,
+        kpi_forecast_model,
+        ltv_model,
+        campaign_ltv,
+        allocation_run,
+        simulator_live_hour,
+        model_accuracy,
+        campaign_alerts,
+        executive_dashboard,
+    ],
     asset_checks=quality_checks,
     # Embedded: DuckDB takes one writer at a time and dbt shares the file, so steps run one after another.
     # Production profile: Celery workers run steps in parallel (orchestration/production.py).

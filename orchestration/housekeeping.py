@@ -58,10 +58,14 @@ def sweep_dead_runs(instance: dg.DagsterInstance) -> list[str]:
 def run_table(instance: dg.DagsterInstance) -> pd.DataFrame:
     """Every run of the instance: run_id, job_name, status, created."""
     records = instance.get_run_records()
-    return pd.DataFrame({"run_id": [r.dagster_run.run_id for r in records],
-                         "job_name": [r.dagster_run.job_name for r in records],
-                         "status": [r.dagster_run.status.value for r in records],
-                         "created": pd.to_datetime([r.create_timestamp for r in records], utc=True)})
+    return pd.DataFrame(
+        {
+            "run_id": [r.dagster_run.run_id for r in records],
+            "job_name": [r.dagster_run.job_name for r in records],
+            "status": [r.dagster_run.status.value for r in records],
+            "created": pd.to_datetime([r.create_timestamp for r in records], utc=True),
+        }
+    )
 
 
 def delete_check_executions(instance: dg.DagsterInstance, run_id: str) -> None:
@@ -124,5 +128,7 @@ def housekeeping_hook(context: dg.HookContext) -> None:
         context.log.warning(f"housekeeping skipped: {exc}")
         return
     if done.failed_runs or done.deleted_runs:
-        context.log.info(f"housekeeping: marked failed {done.failed_runs}, deleted {len(done.deleted_runs)} old "
-                         f"runs, pruned {done.pruned_files}")
+        context.log.info(
+            f"housekeeping: marked failed {done.failed_runs}, deleted {len(done.deleted_runs)} old "
+            f"runs, pruned {done.pruned_files}"
+        )

@@ -24,8 +24,8 @@ retrain = dg.define_asset_job(
     "retrain",
     selection=dg.AssetSelection.groups("staging", "intermediate", "marts", "features", "models"),
     description="Rebuild the marts from the raw tables (so data `pmi ingest` just loaded count), refresh the Feast "
-                "features and retrain every model; each is promoted only if it beats its champion on outcomes "
-                "neither has seen.",
+    "features and retrain every model; each is promoted only if it beats its champion on outcomes "
+    "neither has seen.",
     hooks=HOOKS,
 )
 
@@ -38,10 +38,12 @@ hourly_allocation = dg.define_asset_job(
     selection=dg.AssetSelection.assets("simulator_live_hour", *HOURLY_FEATURES, "campaign_ltv")
     | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation", "monitoring", "reporting"),
     description="Advance the simulator one hour, rebuild the warehouse, refresh the feature exports and online "
-                "store, re-score LTV, re-allocate the budget and refresh the executive dashboard.",
+    "store, re-score LTV, re-allocate the budget and refresh the executive dashboard.",
     hooks=HOOKS,
 )
 
 hourly_allocation_schedule = dg.ScheduleDefinition(
-    job=hourly_allocation, cron_schedule="0 * * * *", default_status=dg.DefaultScheduleStatus.STOPPED,
+    job=hourly_allocation,
+    cron_schedule="0 * * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
 )

@@ -24,8 +24,13 @@ LOCK_PID_TAG = "pmi/run_lock_pid"
 
 def instance_config(settings: ProductionSettings) -> dict:
     """dagster.yaml of the production instance: run, event-log and schedule storage in one PostgreSQL database."""
-    postgres_db = {"username": settings.pg_user, "password": settings.pg_password, "hostname": settings.pg_host,
-                   "db_name": settings.dagster_db, "port": settings.pg_port}
+    postgres_db = {
+        "username": settings.pg_user,
+        "password": settings.pg_password,
+        "hostname": settings.pg_host,
+        "db_name": settings.dagster_db,
+        "port": settings.pg_port,
+    }
     return {"storage": {"postgres": {"postgres_db": postgres_db}}, "telemetry": {"enabled": False}}
 
 
@@ -41,9 +46,12 @@ def write_instance_yaml(dagster_home: Path) -> None:
 
 def celery_config(settings: ProductionSettings) -> dict:
     """The celery executor's config (also the worker's ``-y`` file): broker, result backend, queue, imports."""
-    return {"broker": settings.celery_broker, "backend": settings.celery_backend,
-            "include": ["orchestration.definitions"],
-            "config_source": {"task_default_queue": settings.celery_queue}}
+    return {
+        "broker": settings.celery_broker,
+        "backend": settings.celery_backend,
+        "include": ["orchestration.definitions"],
+        "config_source": {"task_default_queue": settings.celery_queue},
+    }
 
 
 def pipeline_executor() -> dg.ExecutorDefinition:
@@ -77,5 +85,10 @@ def full_pipeline_job() -> dg.JobDefinition:
 
 def execute_on_workers(run_config: dict, instance: dg.DagsterInstance) -> dg.ExecutionResult:
     """Run `full_pipeline` with the Celery executor; the caller holds the run lock, which the steps inherit."""
-    return dg.execute_job(dg.reconstructable(full_pipeline_job), instance=instance, run_config=run_config,
-                          tags={LOCK_PID_TAG: str(os.getpid())}, raise_on_error=False)
+    return dg.execute_job(
+        dg.reconstructable(full_pipeline_job),
+        instance=instance,
+        run_config=run_config,
+        tags={LOCK_PID_TAG: str(os.getpid())},
+        raise_on_error=False,
+    )

@@ -41,8 +41,18 @@ def build_warehouse(home, **simulation):
     paths = pmi_paths(home).ensure()
     settings = {"n_campaigns": 5, "days": 45, "seed": 3, "end_date": dt.date(2026, 10, 1)} | simulation
     run_backfill(SimulationConfig(**settings), paths)
-    result = dbtRunner().invoke(["build", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-                                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(paths.home / "target")])
+    result = dbtRunner().invoke(
+        [
+            "build",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(paths.home / "target"),
+        ]
+    )
     DuckDBConnectionManager.close_all_connections()
     assert result.success, result.exception
     return paths
@@ -54,8 +64,11 @@ def small_warehouse(tmp_path_factory):
     return build_warehouse(tmp_path_factory.mktemp("small_warehouse"), n_campaigns=6, days=120)
 
 
-MODEL_TABLES = {"features": "marts.fct_campaign_day_features", "truth": "truth.campaign_truth",
-                "holidays": "reference.marketing_holidays"}
+MODEL_TABLES = {
+    "features": "marts.fct_campaign_day_features",
+    "truth": "truth.campaign_truth",
+    "holidays": "reference.marketing_holidays",
+}
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +94,14 @@ def pipeline_run(tmp_path_factory):
 
 
 # Headless Chromium: open a dashboard page as a person would and report what its charts and sections hold.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--hide-scrollbars", "--window-size=1400,6000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--window-size=1400,6000",
+]
 
 # Recorded before any other script runs, so an error in plotly.js or a figure is caught too.
 ERROR_RECORDER = """<script>window.__pmiErrors = [];

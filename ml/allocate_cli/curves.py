@@ -38,8 +38,9 @@ def fittable(history: CampaignHistory) -> np.ndarray:
 def fit_curves(history: CampaignHistory, campaign_ids: np.ndarray, seed: int) -> ResponseCurveSet:
     """Fit the given campaigns' curves on their days with spend (nominal dollars: the export has no price index)."""
     daily = history.daily
-    panel = daily.loc[daily["campaign_id"].isin(campaign_ids) & (daily["spend"] > 0),
-                      ["campaign_id", "date", "spend", "conversions"]].reset_index(drop=True)
+    panel = daily.loc[
+        daily["campaign_id"].isin(campaign_ids) & (daily["spend"] > 0), ["campaign_id", "date", "spend", "conversions"]
+    ].reset_index(drop=True)
     panel["price_index"] = 1.0
     if panel["date"].nunique() >= WEEKDAY_MIN_DAYS:
         weekday = panel["date"].dt.dayofweek.to_numpy()
@@ -55,10 +56,16 @@ def curves_for(fitted: ResponseCurveSet, campaign_ids: np.ndarray) -> ResponseCu
     """The curves of the given campaigns in that order, with draws the optimiser can use (see below)."""
     order = fitted.index_of(np.asarray(campaign_ids, dtype=object))
     subset = ResponseCurveSet(
-        campaign_ids=fitted.campaign_ids[order], groups=fitted.groups[order], curves=fitted.curves.take(order),
-        draws=fitted.draws[order], half_saturation_interval=fitted.half_saturation_interval[order],
-        stats=fitted.stats.iloc[order].reset_index(drop=True), demand_effects=fitted.demand_effects,
-        hyperparameters=fitted.hyperparameters, interval_level=fitted.interval_level)
+        campaign_ids=fitted.campaign_ids[order],
+        groups=fitted.groups[order],
+        curves=fitted.curves.take(order),
+        draws=fitted.draws[order],
+        half_saturation_interval=fitted.half_saturation_interval[order],
+        stats=fitted.stats.iloc[order].reset_index(drop=True),
+        demand_effects=fitted.demand_effects,
+        hyperparameters=fitted.hyperparameters,
+        interval_level=fitted.interval_level,
+    )
     return _with_sane_draws(subset)
 
 

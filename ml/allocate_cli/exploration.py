@@ -39,15 +39,24 @@ def money_moved(shift: np.ndarray) -> float:
     return float(max(shift[shift > 0].sum(), -shift[shift < 0].sum(), 0.0))
 
 
-def thompson_exploration(problem: PortfolioProblem, proposal: np.ndarray, fitted: ResponseCurveSet, objective: str,
-                         rng: np.random.Generator, cap: float, draws: int = THOMPSON_DRAWS) -> Exploration:
+def thompson_exploration(
+    problem: PortfolioProblem,
+    proposal: np.ndarray,
+    fitted: ResponseCurveSet,
+    objective: str,
+    rng: np.random.Generator,
+    cap: float,
+    draws: int = THOMPSON_DRAWS,
+) -> Exploration:
     """Blend the proposal toward the Thompson solution(s), moving at most `cap` dollars, within every rule.
 
     The blend is clipped to the proposal's own spend box (limits, locks and the min_roas/max_cpa caps of the
     point curves), so exploration never breaks a constraint and never raises the total spend above the budget.
     """
-    solutions = [optimize_portfolio(problem.replace(curves=sample_curves(fitted, rng)), objective).daily_budget
-                 for _ in range(draws)]
+    solutions = [
+        optimize_portfolio(problem.replace(curves=sample_curves(fitted, rng)), objective).daily_budget
+        for _ in range(draws)
+    ]
     step = np.mean(solutions, axis=0) - proposal
     moved = money_moved(step)
     weight = 1.0 if moved <= cap else cap / moved

@@ -64,19 +64,29 @@ def read_history(path: Path) -> CampaignHistory:
         has_agency, labels["has_agency"] = parse_flags(raw["has_agency"], "has_agency")
     if "creative_production_cost" in raw:
         creative, labels["creative_production_cost"] = parse_numbers(
-            raw["creative_production_cost"], "creative_production_cost", allow_empty=True)
+            raw["creative_production_cost"], "creative_production_cost", allow_empty=True
+        )
     problems = list(labels.items())
     raise_first(path, raw, problems)
 
-    rows = pd.DataFrame({"campaign_id": ids, "stamp": stamps, **values,
-                         "has_agency": np.nan_to_num(has_agency, nan=0.0) > 0,
-                         "creative_production_cost": np.nan_to_num(creative, nan=0.0)}, index=raw.index)
+    rows = pd.DataFrame(
+        {
+            "campaign_id": ids,
+            "stamp": stamps,
+            **values,
+            "has_agency": np.nan_to_num(has_agency, nan=0.0) > 0,
+            "creative_production_cost": np.nan_to_num(creative, nan=0.0),
+        },
+        index=raw.index,
+    )
     _check_duplicates(path, rows)
     rows["date"] = rows["stamp"].dt.normalize()
-    daily = (rows.groupby(["campaign_id", "date"], as_index=False, sort=True)[list(DELIVERY_COLUMNS)].sum())
+    daily = rows.groupby(["campaign_id", "date"], as_index=False, sort=True)[list(DELIVERY_COLUMNS)].sum()
     if daily["date"].nunique() < MIN_HISTORY_DAYS:
-        raise BadInputError(f"{path}: column date: {daily['date'].nunique()} distinct day(s) of history; at least "
-                            f"{MIN_HISTORY_DAYS} are needed to fit response curves")
+        raise BadInputError(
+            f"{path}: column date: {daily['date'].nunique()} distinct day(s) of history; at least "
+            f"{MIN_HISTORY_DAYS} are needed to fit response curves"
+        )
     return CampaignHistory(path=path, daily=daily, attributes=_attributes(raw, rows))
 
 
@@ -90,8 +100,10 @@ def _check_duplicates(path: Path, rows: pd.DataFrame) -> None:
     cid, stamp = key.iloc[position]
     first = rows.index[(key["campaign_id"] == cid).to_numpy() & (key["stamp"] == stamp).to_numpy()][0]
     when = stamp.date() if stamp == stamp.normalize() else stamp
-    raise BadInputError(f"{path}: row {rows.index[position]}, column date: duplicate row for campaign {cid!r} "
-                        f"on {when} (first at row {first})")
+    raise BadInputError(
+        f"{path}: row {rows.index[position]}, column date: duplicate row for campaign {cid!r} "
+        f"on {when} (first at row {first})"
+    )
 
 
 def _attributes(raw: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:

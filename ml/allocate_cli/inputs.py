@@ -17,8 +17,7 @@ from ml.cli.errors import BadInputError
 from ml.quality.plausibility import printable
 
 CURRENT_WINDOW_DAYS = 7
-CONSTRAINT_NUMBERS = ("min_budget", "max_budget", "max_change_pct", "min_roas", "max_cpa",
-                      "creative_production_cost")
+CONSTRAINT_NUMBERS = ("min_budget", "max_budget", "max_change_pct", "min_roas", "max_cpa", "creative_production_cost")
 CONSTRAINT_FLAGS = ("locked", "has_agency")
 CONSTRAINT_COLUMNS = ("campaign_id", *CONSTRAINT_NUMBERS, *CONSTRAINT_FLAGS)
 
@@ -48,16 +47,22 @@ def read_constraints(path: Path, history: CampaignHistory) -> pd.DataFrame:
     raw = read_table(path, ("campaign_id",))
     unknown = [c for c in raw.columns if c not in CONSTRAINT_COLUMNS]
     if unknown:
-        raise BadInputError(f"{path}: column {printable(unknown[0])}: not a constraint (expected campaign_id and "
-                            f"any of {', '.join(CONSTRAINT_COLUMNS[1:])})")
+        raise BadInputError(
+            f"{path}: column {printable(unknown[0])}: not a constraint (expected campaign_id and "
+            f"any of {', '.join(CONSTRAINT_COLUMNS[1:])})"
+        )
     ids, id_problem = parse_ids(raw["campaign_id"])
     problems = [("campaign_id", _keyed_problems(ids, id_problem, history))]
     parsed: dict[str, np.ndarray] = {}
     for column in CONSTRAINT_NUMBERS:
         if column in raw:
-            parsed[column], label = parse_numbers(raw[column], column, allow_empty=True,
-                                                  allow_inf=column in ("max_budget", "max_change_pct", "max_cpa"),
-                                                  positive=column == "max_cpa")
+            parsed[column], label = parse_numbers(
+                raw[column],
+                column,
+                allow_empty=True,
+                allow_inf=column in ("max_budget", "max_change_pct", "max_cpa"),
+                positive=column == "max_cpa",
+            )
             problems.append((column, label))
     for column in CONSTRAINT_FLAGS:
         if column in raw:

@@ -38,8 +38,13 @@ class AllocationRun:
     exploration: Exploration | None
 
 
-def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series | None = None,
-             constraints: pd.DataFrame | None = None, curves: ResponseCurveSet | None = None) -> AllocationRun:
+def allocate(
+    history: CampaignHistory,
+    options: RunOptions,
+    current: pd.Series | None = None,
+    constraints: pd.DataFrame | None = None,
+    curves: ResponseCurveSet | None = None,
+) -> AllocationRun:
     """Recommend daily budgets for every campaign of the history under the run's options and constraints.
 
     `curves` lets a caller that already fitted (or registered) curves skip the fit; it must cover every
@@ -48,8 +53,10 @@ def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series |
     current = default_current(history) if current is None else current
     is_fit = fittable(history)
     if not is_fit.any():
-        raise BadInputError(f"{history.path}: column spend: no campaign has {MIN_CAMPAIGN_DAYS} days with spend; "
-                            f"too few days to fit response curves")
+        raise BadInputError(
+            f"{history.path}: column spend: no campaign has {MIN_CAMPAIGN_DAYS} days with spend; "
+            f"too few days to fit response curves"
+        )
     settings = campaign_settings(history, current, constraints, options, is_fit)
     spend = np.zeros(len(settings))
     spend[~is_fit] = held_budgets(settings[~is_fit])
@@ -57,13 +64,16 @@ def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series |
     fit_ids = settings.index[is_fit].to_numpy(dtype=object)
     fitted = fit_curves(history, fit_ids, options.seed) if curves is None else curves_for(curves, fit_ids)
     try:
-        problem = build_problem(settings, optimizer_curves(fitted.curves), max(budget_for_fitted, 0.0),
-                                options.overhead_pct)
+        problem = build_problem(
+            settings, optimizer_curves(fitted.curves), max(budget_for_fitted, 0.0), options.overhead_pct
+        )
         floors = float(spend_box(problem).floor.sum())
         if floors > budget_for_fitted * (1.0 + 1e-12) + 1e-9:
-            raise BadInputError(f"--total-budget: {options.total_budget:,.2f} is below the "
-                                f"{floors + spend[~is_fit].sum():,.2f} that locks, min_budget and the max change per "
-                                f"run require; raise it or allow larger changes with --max-change-pct")
+            raise BadInputError(
+                f"--total-budget: {options.total_budget:,.2f} is below the "
+                f"{floors + spend[~is_fit].sum():,.2f} that locks, min_budget and the max change per "
+                f"run require; raise it or allow larger changes with --max-change-pct"
+            )
         allocation = optimize_portfolio(problem, options.objective)
     except InfeasibleBudgetError as exc:
         raise BadInputError(f"--total-budget: {exc}") from exc
@@ -71,21 +81,32 @@ def allocate(history: CampaignHistory, options: RunOptions, current: pd.Series |
         raise BadInputError(f"{history.path}: cannot build the allocation problem: {exc}") from exc
     fit_spend, exploration = allocation.daily_budget, None
     if options.exploration == "thompson":
-        exploration = thompson_exploration(problem, fit_spend, fitted, options.objective,
-                                           np.random.default_rng([options.seed, 1]),
-                                           cap=EXPLORATION_SHARE * options.total_budget)
+        exploration = thompson_exploration(
+            problem,
+            fit_spend,
+            fitted,
+            options.objective,
+            np.random.default_rng([options.seed, 1]),
+            cap=EXPLORATION_SHARE * options.total_budget,
+        )
         fit_spend = exploration.spend
     # A budget under a cent is a pause in practice (the solver gets there where Hill slopes start infinite).
     spend[is_fit] = np.where((fit_spend < MIN_BUDGET) & (spend_box(problem).floor == 0.0), 0.0, fit_spend)
     totals = history.totals()
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(totals["spend"] > 0, totals["conversions"] / totals["spend"], 0.0)
-    table = build_report(settings, spend, options.overhead_pct, options.objective, fitted, allocation.reason_code,
-                         pd.DataFrame({"conversions_per_dollar": rate}, index=settings.index),
-                         history.days_with_spend().to_numpy(),
-                         None if exploration is None else spend[is_fit] - allocation.daily_budget)
-    return AllocationRun(table=table, settings=settings, curves=fitted, allocation=allocation,
-                         exploration=exploration)
+    table = build_report(
+        settings,
+        spend,
+        options.overhead_pct,
+        options.objective,
+        fitted,
+        allocation.reason_code,
+        pd.DataFrame({"conversions_per_dollar": rate}, index=settings.index),
+        history.days_with_spend().to_numpy(),
+        None if exploration is None else spend[is_fit] - allocation.daily_budget,
+    )
+    return AllocationRun(table=table, settings=settings, curves=fitted, allocation=allocation, exploration=exploration)
 
 
 def write_atomic(table: pd.DataFrame, out: Path) -> None:

@@ -40,16 +40,23 @@ def value_per_conversion(history: CampaignHistory) -> tuple[np.ndarray, np.ndarr
     totals = history.totals()
     converted = totals["conversions"].to_numpy() > 0
     if not converted.any():
-        raise BadInputError(f"{history.path}: column conversions: no conversions anywhere in the history; "
-                            f"there is nothing to fit response curves on")
+        raise BadInputError(
+            f"{history.path}: column conversions: no conversions anywhere in the history; "
+            f"there is nothing to fit response curves on"
+        )
     pooled = totals["revenue"].to_numpy()[converted].sum() / totals["conversions"].to_numpy()[converted].sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         own = totals["revenue"].to_numpy() / totals["conversions"].to_numpy()
     return np.where(converted, own, pooled), ~converted
 
 
-def campaign_settings(history: CampaignHistory, current: pd.Series, constraints: pd.DataFrame | None,
-                      options: RunOptions, fitted: np.ndarray) -> pd.DataFrame:
+def campaign_settings(
+    history: CampaignHistory,
+    current: pd.Series,
+    constraints: pd.DataFrame | None,
+    options: RunOptions,
+    fitted: np.ndarray,
+) -> pd.DataFrame:
     """One row per campaign: current budget, value, costs and rules (constraint files win over defaults)."""
     ids = history.campaign_ids
     rules = constraints if constraints is not None else pd.DataFrame(index=pd.Index(ids, name="campaign_id"))
@@ -61,21 +68,25 @@ def campaign_settings(history: CampaignHistory, current: pd.Series, constraints:
 
     value, pooled = value_per_conversion(history)
     attributes = history.attributes.reindex(ids)
-    frame = pd.DataFrame({
-        "current_budget": current.reindex(ids).to_numpy(float),
-        "value_per_conversion": value,
-        "value_pooled": pooled,
-        "has_agency": rule("has_agency", attributes["has_agency"].to_numpy(float)) > 0,
-        "creative_production_cost": rule("creative_production_cost",
-                                         attributes["creative_production_cost"].to_numpy(float)),
-        "min_spend": rule("min_budget", 0.0),
-        "max_spend": rule("max_budget", np.inf),
-        "max_change_pct": rule("max_change_pct", options.max_change_pct),
-        "min_roas": rule("min_roas", 0.0),
-        "max_cpa": rule("max_cpa", np.inf),
-        "locked": rule("locked", 0.0) > 0,
-        "fitted": fitted,
-    }, index=pd.Index(ids, name="campaign_id"))
+    frame = pd.DataFrame(
+        {
+            "current_budget": current.reindex(ids).to_numpy(float),
+            "value_per_conversion": value,
+            "value_pooled": pooled,
+            "has_agency": rule("has_agency", attributes["has_agency"].to_numpy(float)) > 0,
+            "creative_production_cost": rule(
+                "creative_production_cost", attributes["creative_production_cost"].to_numpy(float)
+            ),
+            "min_spend": rule("min_budget", 0.0),
+            "max_spend": rule("max_budget", np.inf),
+            "max_change_pct": rule("max_change_pct", options.max_change_pct),
+            "min_roas": rule("min_roas", 0.0),
+            "max_cpa": rule("max_cpa", np.inf),
+            "locked": rule("locked", 0.0) > 0,
+            "fitted": fitted,
+        },
+        index=pd.Index(ids, name="campaign_id"),
+    )
     return frame
 
 
@@ -89,8 +100,9 @@ def held_budgets(settings: pd.DataFrame) -> np.ndarray:
     return np.where(settings["locked"].to_numpy(), current, np.clip(budget, low, high))
 
 
-def build_problem(settings: pd.DataFrame, curves: ResponseCurves, total_budget: float,
-                  overhead_pct: float) -> PortfolioProblem:
+def build_problem(
+    settings: pd.DataFrame, curves: ResponseCurves, total_budget: float, overhead_pct: float
+) -> PortfolioProblem:
     """The optimiser problem over the fitted campaigns (rows of `settings` where `fitted`, in order)."""
     rows = settings[settings["fitted"]]
     return PortfolioProblem(

@@ -55,8 +55,9 @@ def refuse_shifted_rows(path: Path, frame: pd.DataFrame) -> None:
     if isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index):
         return
     width = len(frame.columns) + frame.index.nlevels
-    raise BadInputError(f"{path}: row 1, column {width} (no header): the row has {width} cells, the header "
-                        f"{len(frame.columns)}")
+    raise BadInputError(
+        f"{path}: row 1, column {width} (no header): the row has {width} cells, the header {len(frame.columns)}"
+    )
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -72,8 +73,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 _text = text_cells
 
 
-def parse_numbers(values: pd.Series, what: str, *, allow_empty: bool = False, allow_inf: bool = False,
-                  positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def parse_numbers(
+    values: pd.Series, what: str, *, allow_empty: bool = False, allow_inf: bool = False, positive: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Floats (NaN where empty and allowed) and a problem label per row ('' = fine)."""
     problem = np.full(len(values), "", dtype=object)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
@@ -119,8 +121,9 @@ def parse_ids(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def raise_first(path: Path, frame: pd.DataFrame, problems: Sequence[tuple[str, np.ndarray]]) -> None:
     """Raise for the earliest row with a problem (ties go to the first listed column), quoting the cell."""
-    found = [(int(np.argmax(labels != "")), order)
-             for order, (_, labels) in enumerate(problems) if (labels != "").any()]
+    found = [
+        (int(np.argmax(labels != "")), order) for order, (_, labels) in enumerate(problems) if (labels != "").any()
+    ]
     if not found:
         return
     position, order = min(found)

@@ -46,8 +46,9 @@ def move_weights(config: AllocationConfig) -> np.ndarray:
     return np.linspace(0.0, 1.0, config.decision_grid + 1)
 
 
-def choose_move(inputs: AllocationInputs, config: AllocationConfig, anchor: np.ndarray,
-                proposed: np.ndarray) -> tuple[float, np.ndarray]:
+def choose_move(
+    inputs: AllocationInputs, config: AllocationConfig, anchor: np.ndarray, proposed: np.ndarray
+) -> tuple[float, np.ndarray]:
     """The share of the move from ``anchor`` to ``proposed`` with the best risk-adjusted posterior gain, and the
     score of every share compared: posterior mean gain over the anchor minus ``risk_aversion`` x its variance
     over the anchor's expected profit (so ``risk_aversion`` is unit-free)."""

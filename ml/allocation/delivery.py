@@ -32,10 +32,13 @@ def export_csv(changes: pd.DataFrame, path: Path) -> str:
 
 def post_webhook(run_id: str, changes: pd.DataFrame, url: str) -> str:
     """POST the changes as JSON; returns 'delivered (HTTP n)' or what went wrong (the allocation stays applied)."""
-    payload = {"run_id": run_id, "changes": json.loads(changes[CHANGE_COLUMNS].to_json(orient="records",
-                                                                                       date_format="iso"))}
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    payload = {
+        "run_id": run_id,
+        "changes": json.loads(changes[CHANGE_COLUMNS].to_json(orient="records", date_format="iso")),
+    }
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
             return f"delivered (HTTP {response.status})"
@@ -43,8 +46,9 @@ def post_webhook(run_id: str, changes: pd.DataFrame, url: str) -> str:
         return f"failed: {getattr(exc, 'reason', exc)}"
 
 
-def deliver(paths: PmiPaths, run_id: str, changes: pd.DataFrame, csv_path: Path | None = None,
-            webhook_url: str | None = None) -> dict[str, str]:
+def deliver(
+    paths: PmiPaths, run_id: str, changes: pd.DataFrame, csv_path: Path | None = None, webhook_url: str | None = None
+) -> dict[str, str]:
     """Run each chosen adapter and record its outcome in ``audit.budget_deliveries``."""
     outcomes = {}
     if csv_path is not None:
@@ -56,6 +60,8 @@ def deliver(paths: PmiPaths, run_id: str, changes: pd.DataFrame, csv_path: Path 
             con.execute("CREATE SCHEMA IF NOT EXISTS audit")
             con.execute(DELIVERIES_DDL)
             for adapter, (target, status) in outcomes.items():
-                con.execute("INSERT OR REPLACE INTO audit.budget_deliveries VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?)",
-                            [run_id, adapter, target, len(changes), status])
+                con.execute(
+                    "INSERT OR REPLACE INTO audit.budget_deliveries VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?)",
+                    [run_id, adapter, target, len(changes), status],
+                )
     return {adapter: status for adapter, (_, status) in outcomes.items()}

@@ -15,8 +15,12 @@ import pandas as pd
 from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY, MARKET_DEMAND_INDICES, WEEKDAY_COVARIATES
 
 
-def day_covariates(campaigns: pd.DataFrame, market: pd.DataFrame | None, weekday: int,
-                   competition_elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> pd.DataFrame:
+def day_covariates(
+    campaigns: pd.DataFrame,
+    market: pd.DataFrame | None,
+    weekday: int,
+    competition_elasticity: float = DEFAULT_COMPETITION_ELASTICITY,
+) -> pd.DataFrame:
     """Price index and demand covariates per campaign (in ``campaigns`` order) for one day.
 
     ``market`` holds one row per network x geo (the feed published for the day); without one (a user's data

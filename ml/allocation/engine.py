@@ -85,8 +85,9 @@ def propose(inputs: AllocationInputs, config: AllocationConfig) -> Proposal:
     return Proposal(exploit, proposed, float(weight * moved / max(problem.total_budget, 1e-9)), draw)
 
 
-def posterior_problems(inputs: AllocationInputs, config: AllocationConfig, size: int,
-                       stream: int) -> list[PortfolioProblem]:
+def posterior_problems(
+    inputs: AllocationInputs, config: AllocationConfig, size: int, stream: int
+) -> list[PortfolioProblem]:
     """Problems on ``size`` posterior draws picked by a seeded stream: every budget compared meets the same draws."""
     draws = np.random.default_rng(config.seed + stream).integers(inputs.curves.n_draws, size=size)
     return [build_problem(inputs, config, int(d)) for d in draws]  # loops over draws, never over campaigns
@@ -102,8 +103,9 @@ def exploration_cost_problems(inputs: AllocationInputs, config: AllocationConfig
     return posterior_problems(inputs, config, config.exploration_cost_draws, EXPLORATION_COST_STREAM)
 
 
-def affordable_weight(inputs: AllocationInputs, config: AllocationConfig, exploit: np.ndarray,
-                      step: np.ndarray) -> float:
+def affordable_weight(
+    inputs: AllocationInputs, config: AllocationConfig, exploit: np.ndarray, step: np.ndarray
+) -> float:
     """The largest share of the Thompson step whose expected profit cost stays within the exploration budget.
 
     The cost is priced under the posterior (mean over draws) and the share found by bisection: a tight posterior
@@ -124,8 +126,12 @@ def affordable_weight(inputs: AllocationInputs, config: AllocationConfig, exploi
     return low
 
 
-def simulate(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray,
-             problems: list[PortfolioProblem] | None = None) -> dict[str, float | np.ndarray]:
+def simulate(
+    inputs: AllocationInputs,
+    config: AllocationConfig,
+    budget: np.ndarray,
+    problems: list[PortfolioProblem] | None = None,
+) -> dict[str, float | np.ndarray]:
     """Monte-Carlo the daily profit of ``budget`` and of today's budgets over the curves' posterior draws."""
     if problems is None:
         problems = posterior_problems(inputs, config, config.n_simulations, SIMULATION_STREAM)
@@ -167,8 +173,9 @@ def refine(inputs: AllocationInputs, config: AllocationConfig, proposed: np.ndar
         anchor = proposed
     weight, _ = choose_move(inputs, config, anchor, proposed)
     # held to the cent by the gate: a share of a move that ends on a limit may fall a fraction of a cent outside it
-    budget = gate(inputs.period_start, anchor + weight * (proposed - anchor), total_budget(inputs, config),
-                  config.rules()).budget
+    budget = gate(
+        inputs.period_start, anchor + weight * (proposed - anchor), total_budget(inputs, config), config.rules()
+    ).budget
     outcome = simulate(inputs, config, budget)
     outcome["move_share"] = weight
     return budget, outcome, int(round((1.0 - weight) * config.decision_grid))
@@ -178,5 +185,6 @@ def profit_quantiles(inputs: AllocationInputs, config: AllocationConfig, budget:
     """Per-campaign p10/p90 of daily profit over posterior draws, at the given budgets."""
     n = min(inputs.curves.n_draws, 200)
     samples = np.stack([daily_profit(build_problem(inputs, config, d), budget) for d in range(n)])
-    return pd.DataFrame({"profit_p10": np.quantile(samples, 0.1, axis=0),
-                         "profit_p90": np.quantile(samples, 0.9, axis=0)})
+    return pd.DataFrame(
+        {"profit_p10": np.quantile(samples, 0.1, axis=0), "profit_p90": np.quantile(samples, 0.9, axis=0)}
+    )

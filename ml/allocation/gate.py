@@ -21,7 +21,13 @@ import pandas as pd
 
 # Which rule set a gated budget (stored in audit.budget_changes.bound_by).
 NONE, CHANGE_UP, CHANGE_DOWN, MIN_BUDGET, MAX_BUDGET, TOTAL = (
-    "none", "period_change_limit_up", "period_change_limit_down", "min_budget", "max_budget", "total_budget")
+    "none",
+    "period_change_limit_up",
+    "period_change_limit_down",
+    "min_budget",
+    "max_budget",
+    "total_budget",
+)
 BOUND_NAMES = np.array([NONE, CHANGE_UP, CHANGE_DOWN, MIN_BUDGET, MAX_BUDGET, TOTAL], dtype=object)
 _CODE = {name: i for i, name in enumerate(BOUND_NAMES)}
 
@@ -63,8 +69,10 @@ def window(start: np.ndarray, rules: BudgetRules) -> tuple[np.ndarray, np.ndarra
     width = np.where(np.isnan(width), np.inf, width)  # 0 x inf: an unlimited change
     change_lo = np.maximum(np.ceil(start_c - width - 1e-6), 0.0)
     change_hi = np.floor(start_c + width + 1e-6)
-    min_c, max_c = _cents(rules.min_budget, "ceil"), (np.inf if np.isinf(rules.max_budget)
-                                                       else _cents(rules.max_budget, "floor"))
+    min_c, max_c = (
+        _cents(rules.min_budget, "ceil"),
+        (np.inf if np.isinf(rules.max_budget) else _cents(rules.max_budget, "floor")),
+    )
     lo = np.maximum(change_lo, min_c)
     hi = np.minimum(change_hi, max_c)
     lo_code = np.where(min_c > change_lo, _CODE[MIN_BUDGET], _CODE[CHANGE_DOWN])
@@ -112,8 +120,13 @@ def gate(start: np.ndarray, proposed: np.ndarray, total: np.ndarray | float, rul
         cut = np.where(over[..., None], np.minimum(cut, slack), 0.0)
         budget = budget - cut
         code = np.where(cut > 0, _CODE[TOTAL], code)
-    return GateResult(budget=budget / 100.0, bound_by=BOUND_NAMES[code.astype(int)], refused=refused,
-                      lower=lo / 100.0, upper=hi / 100.0)
+    return GateResult(
+        budget=budget / 100.0,
+        bound_by=BOUND_NAMES[code.astype(int)],
+        refused=refused,
+        lower=lo / 100.0,
+        upper=hi / 100.0,
+    )
 
 
 def violations(start: np.ndarray, budget: np.ndarray, total: np.ndarray | float, rules: BudgetRules) -> np.ndarray:

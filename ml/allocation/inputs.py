@@ -40,6 +40,7 @@ def competition_elasticity(paths: PmiPaths, curves: ResponseCurveSet) -> float:
     estimate = getattr(fit, "index_elasticity", {}).get("competition_index") if fit is not None else None
     return float(estimate) if estimate is not None and np.isfinite(estimate) else DEFAULT_COMPETITION_ELASTICITY
 
+
 _CAMPAIGNS_SQL = f"""
     SELECT c.campaign_id, c.network, c.geo, c.has_agency,
            c.creative_production_cost::DOUBLE AS creative_production_cost,
@@ -111,8 +112,13 @@ def value_per_conversion(campaigns: pd.DataFrame) -> np.ndarray:
     return value.fillna(value.median()).fillna(0.0).to_numpy(float)
 
 
-def expected_demand(paths: PmiPaths, campaigns: pd.DataFrame, curves: ResponseCurveSet, day: pd.Timestamp,
-                    elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> np.ndarray:
+def expected_demand(
+    paths: PmiPaths,
+    campaigns: pd.DataFrame,
+    curves: ResponseCurveSet,
+    day: pd.Timestamp,
+    elasticity: float = DEFAULT_COMPETITION_ELASTICITY,
+) -> np.ndarray:
     """Each campaign's demand on ``day`` against the average day its champion curve was fitted on.
 
     The curve's covariate means are recomputed from the data the champion was trained on (up to its data end);
@@ -144,8 +150,10 @@ def load_inputs(paths: PmiPaths, rules: BudgetRules | None = None) -> Allocation
     rules = rules or BudgetRules()
     model = load_champion(paths, "response_curves")
     if model is None:
-        raise InsufficientDataError("no response curve was fitted on this data (see the response-curve step), so "
-                                    "there is nothing to allocate on")
+        raise InsufficientDataError(
+            "no response curve was fitted on this data (see the response-curve step), so "
+            "there is nothing to allocate on"
+        )
     elasticity = competition_elasticity(paths, model.curves)
     con = connect(paths.warehouse, read_only=True)
     try:
@@ -153,19 +161,23 @@ def load_inputs(paths: PmiPaths, rules: BudgetRules | None = None) -> Allocation
         campaigns = con.execute(_CAMPAIGNS_SQL, [elasticity, effective.to_pydatetime()]).df()
         campaigns = campaigns[campaigns["campaign_id"].isin(model.curves.campaign_ids)].reset_index(drop=True)
         if campaigns.empty:
-            raise InsufficientDataError("no campaign in the warehouse has a fitted response curve: nothing to "
-                                        "allocate")
+            raise InsufficientDataError("no campaign in the warehouse has a fitted response curve: nothing to allocate")
         # The change limit is measured on the budget in force at the period's start, so any number of runs within
         # the period stays inside it (the gate in apply holds every change to the same rule).
         campaigns["period_start_budget"] = period_start_budgets(
-            con, rules, effective, campaigns["campaign_id"].to_numpy(), campaigns["current_budget"]).to_numpy()
+            con, rules, effective, campaigns["campaign_id"].to_numpy(), campaigns["current_budget"]
+        ).to_numpy()
     finally:
         con.close()
     curves = curves_for(model.curves, campaigns["campaign_id"].to_numpy(dtype=object))  # one sanitising step
     as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
     versions = {name: champion_version(paths, name) for name in ("response_curves", "ltv")}
-    return AllocationInputs(campaigns=campaigns, curves=curves,
-                            value_per_conversion=value_per_conversion(campaigns), model_versions=versions,
-                            as_of=pd.Timestamp(as_of),
-                            demand=expected_demand(paths, campaigns, curves, effective.normalize(), elasticity),
-                            target_date=effective.normalize())
+    return AllocationInputs(
+        campaigns=campaigns,
+        curves=curves,
+        value_per_conversion=value_per_conversion(campaigns),
+        model_versions=versions,
+        as_of=pd.Timestamp(as_of),
+        demand=expected_demand(paths, campaigns, curves, effective.normalize(), elasticity),
+        target_date=effective.normalize(),
+    )

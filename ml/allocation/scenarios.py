@@ -35,16 +35,34 @@ def scenario_table(inputs: AllocationInputs, config: AllocationConfig) -> pd.Dat
         ltv = problem.value_per_conversion * (1.0 + ltv_adj)
         cost = config.costs.total_cost(budget, problem.has_agency, problem.creative_production_cost)
         econ = unit_economics(budget, users, ltv, cost)
-        frames.append(pd.DataFrame({
-            "campaign_id": ids, "scenario": name, "budget_multiplier": budget_mult, "ltv_adjustment": ltv_adj,
-            "cpa_adjustment": cpa_adj, "budget": budget, "cpa": econ["cpa"], "users": users, "ltv": ltv,
-            "revenue": econ["revenue"], "total_cost": cost, "profit": econ["profit"], "roi": econ["roi"],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "campaign_id": ids,
+                    "scenario": name,
+                    "budget_multiplier": budget_mult,
+                    "ltv_adjustment": ltv_adj,
+                    "cpa_adjustment": cpa_adj,
+                    "budget": budget,
+                    "cpa": econ["cpa"],
+                    "users": users,
+                    "ltv": ltv,
+                    "revenue": econ["revenue"],
+                    "total_cost": cost,
+                    "profit": econ["profit"],
+                    "roi": econ["roi"],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
-def target_efficiency_spend(inputs: AllocationInputs, config: AllocationConfig, target_roas: float | None = None,
-                            target_cpa: float | None = None) -> pd.DataFrame:
+def target_efficiency_spend(
+    inputs: AllocationInputs,
+    config: AllocationConfig,
+    target_roas: float | None = None,
+    target_cpa: float | None = None,
+) -> pd.DataFrame:
     """Per campaign, the largest spend whose average ROAS (or CPA) still meets the target.
 
     Average ROAS falls and average CPA rises with spend on a concave curve, so the feasible spends form an
@@ -70,5 +88,12 @@ def target_efficiency_spend(inputs: AllocationInputs, config: AllocationConfig, 
         low, high = np.where(ok, mid, low), np.where(ok, high, mid)
     spend = np.where(achievable, low, 0.0)
     users = problem.curves.value(spend)
-    return pd.DataFrame({"campaign_id": inputs.campaigns["campaign_id"].to_numpy(), "max_spend_meeting_target": spend,
-                         "users": users, "revenue": users * value, "achievable": achievable})
+    return pd.DataFrame(
+        {
+            "campaign_id": inputs.campaigns["campaign_id"].to_numpy(),
+            "max_spend_meeting_target": spend,
+            "users": users,
+            "revenue": users * value,
+            "achievable": achievable,
+        }
+    )

@@ -31,13 +31,22 @@ def spend_trajectories(inputs: AllocationInputs, config: AllocationConfig) -> pd
     price = inputs.campaigns["price_index"].to_numpy(float)[:, None]
     saturation = inputs.curves.saturation(ids, spend / price)
     n = len(SPEND_MULTIPLES)
-    return pd.DataFrame({
-        "campaign_id": np.repeat(ids, n), "spend_multiple": np.tile(SPEND_MULTIPLES, len(ids)),
-        "spend": spend.ravel(), "users": users.ravel(), "cpa": econ["cpa"].ravel(),
-        "saturation_level": saturation.ravel(), "revenue": econ["revenue"].ravel(), "roas": econ["roas"].ravel(),
-        "total_cost": cost.ravel(), "roi": econ["roi"].ravel(), "profit": econ["profit"].ravel(),
-        "marginal_roas": marginal_roas.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": np.repeat(ids, n),
+            "spend_multiple": np.tile(SPEND_MULTIPLES, len(ids)),
+            "spend": spend.ravel(),
+            "users": users.ravel(),
+            "cpa": econ["cpa"].ravel(),
+            "saturation_level": saturation.ravel(),
+            "revenue": econ["revenue"].ravel(),
+            "roas": econ["roas"].ravel(),
+            "total_cost": cost.ravel(),
+            "roi": econ["roi"].ravel(),
+            "profit": econ["profit"].ravel(),
+            "marginal_roas": marginal_roas.ravel(),
+        }
+    )
 
 
 def optimal_spend(inputs: AllocationInputs, config: AllocationConfig) -> pd.DataFrame:
@@ -59,9 +68,14 @@ def optimal_spend(inputs: AllocationInputs, config: AllocationConfig) -> pd.Data
         [f"marginal ROAS falls to the cost of a media dollar ({m:.2f}) at this spend" for m in problem.cost_multiplier],
         "no spend level covers the creative and media costs at the predicted LTV: pause",
     )
-    return pd.DataFrame({
-        "campaign_id": inputs.campaigns["campaign_id"].to_numpy(), "current_budget": inputs.current,
-        "optimal_spend": best, "profit_at_optimal": profit_at(best, 1.0),
-        "profit_if_ltv_10pct_lower": profit_at(best, 0.9), "profit_if_ltv_10pct_higher": profit_at(best, 1.1),
-        "reasoning": reasoning,
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": inputs.campaigns["campaign_id"].to_numpy(),
+            "current_budget": inputs.current,
+            "optimal_spend": best,
+            "profit_at_optimal": profit_at(best, 1.0),
+            "profit_if_ltv_10pct_lower": profit_at(best, 0.9),
+            "profit_if_ltv_10pct_higher": profit_at(best, 1.1),
+            "reasoning": reasoning,
+        }
+    )

@@ -26,16 +26,23 @@ def history_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame, market
     return daily_panel(campaign_hourly, campaigns, market)
 
 
-def market_covariates(campaigns: pd.DataFrame, market: pd.DataFrame, weekday: int,
-                      elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> pd.DataFrame:
+def market_covariates(
+    campaigns: pd.DataFrame, market: pd.DataFrame, weekday: int, elasticity: float = DEFAULT_COMPETITION_ELASTICITY
+) -> pd.DataFrame:
     """Price index and demand covariates per campaign (portfolio order) from one day's market feed and a weekday
     (production's definition: ``ml.allocation.demand.day_covariates``); ``elasticity`` is the one the history
     panel estimated (``history_panel(...).attrs["competition_elasticity"]``)."""
     return day_covariates(campaigns, market, weekday, elasticity)
 
 
-def panel_rows(campaigns: pd.DataFrame, market: pd.DataFrame, date: pd.Timestamp, spend: np.ndarray,
-               conversions: np.ndarray, elasticity: float = DEFAULT_COMPETITION_ELASTICITY) -> pd.DataFrame:
+def panel_rows(
+    campaigns: pd.DataFrame,
+    market: pd.DataFrame,
+    date: pd.Timestamp,
+    spend: np.ndarray,
+    conversions: np.ndarray,
+    elasticity: float = DEFAULT_COMPETITION_ELASTICITY,
+) -> pd.DataFrame:
     """One observed loop day as panel rows (campaigns that spent), with the day's own market feed."""
     rows = market_covariates(campaigns, market, date.dayofweek, elasticity)
     rows.insert(0, "campaign_id", campaigns["campaign_id"].to_numpy())
@@ -56,8 +63,11 @@ class FittedModel:
 
     def demand_factor(self, covariates: pd.DataFrame) -> np.ndarray:
         """Predicted demand of a day against the average day of each fitted campaign's window (as production)."""
-        return demand_factor(self.curves.demand_effects, self.covariate_means.reset_index(drop=True),
-                             covariates.loc[self.fitted].reset_index(drop=True))
+        return demand_factor(
+            self.curves.demand_effects,
+            self.covariate_means.reset_index(drop=True),
+            covariates.loc[self.fitted].reset_index(drop=True),
+        )
 
     def nominal_curves(self, price_index: np.ndarray) -> ResponseCurves:
         """Point curves of the fitted campaigns in today's nominal dollars."""
@@ -65,12 +75,22 @@ class FittedModel:
         return optimizer_curves(CurveParameters(c.family, c.scale, c.k * price_index, c.shape))
 
 
-def fit_model(panel: pd.DataFrame, campaigns: pd.DataFrame, data_start: np.ndarray, today: pd.Timestamp,
-              window_days: int, n_draws: int, seed: int, version: int) -> FittedModel:
+def fit_model(
+    panel: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    data_start: np.ndarray,
+    today: pd.Timestamp,
+    window_days: int,
+    n_draws: int,
+    seed: int,
+    version: int,
+) -> FittedModel:
     """Fit every campaign on its rows in the trailing window after its own data start."""
     starts = pd.Series(data_start, index=campaigns["campaign_id"].to_numpy())
-    first = np.maximum(panel["campaign_id"].map(starts).to_numpy(dtype="datetime64[ns]"),
-                       np.datetime64(today - pd.Timedelta(days=window_days)))
+    first = np.maximum(
+        panel["campaign_id"].map(starts).to_numpy(dtype="datetime64[ns]"),
+        np.datetime64(today - pd.Timedelta(days=window_days)),
+    )
     window = panel[(panel["date"].to_numpy() >= first) & (panel["date"] < today)].reset_index(drop=True)
     config = ResponseFitConfig(n_draws=n_draws, seed=seed, min_rows=MIN_FIT_DAYS)
     fitted_set = fit_response_curves(window, campaigns, config)

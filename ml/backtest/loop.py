@@ -47,14 +47,30 @@ def fitted_policies(world: World) -> Callable[..., FittedPolicy]:
     value = value_per_conversion(raw["users"], raw["revenue_events"], ids, now, config.value_min_age_days)
     panel = history_panel(raw["campaign_hourly"], raw["campaigns"], raw["market_daily"])
     never = np.full(len(ids), np.datetime64("1970-01-01", "ns"))
-    model = fit_model(panel, world.campaigns, never, now, config.fit_window_days, config.posterior_draws,
-                      seed=config.seed * 1000, version=1)
+    model = fit_model(
+        panel,
+        world.campaigns,
+        never,
+        now,
+        config.fit_window_days,
+        config.posterior_draws,
+        seed=config.seed * 1000,
+        version=1,
+    )
 
     def make(name: str, full: bool, components: frozenset[str] | None = None) -> FittedPolicy:
-        return FittedPolicy(name=name, world=world, total=float(world.static_budgets().sum()),
-                            current=world.static_budgets(), panel=panel, value_per_conversion=value, model=model,
-                            full=full, components=components,
-                            elasticity=panel.attrs.get("competition_elasticity", DEFAULT_COMPETITION_ELASTICITY))
+        return FittedPolicy(
+            name=name,
+            world=world,
+            total=float(world.static_budgets().sum()),
+            current=world.static_budgets(),
+            panel=panel,
+            value_per_conversion=value,
+            model=model,
+            full=full,
+            components=components,
+            elasticity=panel.attrs.get("competition_elasticity", DEFAULT_COMPETITION_ELASTICITY),
+        )
 
     return make
 
@@ -64,10 +80,13 @@ def build_policies(world: World) -> tuple[list, float]:
     static = world.static_budgets()
     total = float(static.sum())
     fitted = fitted_policies(world)
-    policies = {"static": FixedPolicy("static", static),
-                "equal": FixedPolicy("equal", np.full(len(static), total / len(static))),
-                "greedy": fitted("greedy", full=False), "pmi": fitted("pmi", full=True),
-                "oracle": OraclePolicy(world, total, static)}
+    policies = {
+        "static": FixedPolicy("static", static),
+        "equal": FixedPolicy("equal", np.full(len(static), total / len(static))),
+        "greedy": fitted("greedy", full=False),
+        "pmi": fitted("pmi", full=True),
+        "oracle": OraclePolicy(world, total, static),
+    }
     return [policies[name] for name in POLICIES], total
 
 
@@ -80,17 +99,29 @@ def run_policy(world: World, policy, total: float, progress: Progress | None = N
     for day in range(config.days):
         budgets = policy.budgets(day)
         if budgets.sum() > total * (1 + 1e-9) + 1e-6 or (budgets < 0).any():
-            raise RuntimeError(f"policy {policy.name} set budgets summing to {budgets.sum():,.2f} on day {day}, "
-                               f"above the total {total:,.2f}")
+            raise RuntimeError(
+                f"policy {policy.name} set budgets summing to {budgets.sum():,.2f} on day {day}, "
+                f"above the total {total:,.2f}"
+            )
         broken += int(violations(start, budgets, total, config.rules()))  # against the day's start
         start = np.asarray(budgets, float)
         outcome = world.deliver(day, budgets, offset)
         offset = outcome.value_offset
         policy.observe(day, budgets, outcome)
-        rows.append({"seed": config.seed, "policy": policy.name, "day": day, "date": world.dates[day],
-                     "budget": float(budgets.sum()), "spend": float(outcome.spend.sum()),
-                     "conversions": int(outcome.conversions.sum()), "revenue": float(outcome.revenue.sum()),
-                     "cost": float(outcome.cost.sum()), "campaign_spend": outcome.spend})
+        rows.append(
+            {
+                "seed": config.seed,
+                "policy": policy.name,
+                "day": day,
+                "date": world.dates[day],
+                "budget": float(budgets.sum()),
+                "spend": float(outcome.spend.sum()),
+                "conversions": int(outcome.conversions.sum()),
+                "revenue": float(outcome.revenue.sum()),
+                "cost": float(outcome.cost.sum()),
+                "campaign_spend": outcome.spend,
+            }
+        )
         if progress is not None:
             progress(policy.name)
     return rows, broken
@@ -111,8 +142,12 @@ def run_backtest(config: BacktestConfig, progress: Progress | None = None) -> Ba
     daily["profit"] = daily["revenue"] - daily["cost"]
     fitted = [p for p in policies if isinstance(p, FittedPolicy)]
     return BacktestResult(
-        config=config, daily=daily, total_budget=total,
+        config=config,
+        daily=daily,
+        total_budget=total,
         retrain_days={p.name: list(p.retrain_days) for p in fitted},
         retrained_campaigns={p.name: list(p.retrained_campaigns) for p in fitted},
-        alerts={p.name: p.monitor.alert_count for p in fitted if p.monitor is not None}, limit_violations=broken,
-        drifted_campaigns=world.campaigns["campaign_id"].to_numpy()[world.drifted].tolist())
+        alerts={p.name: p.monitor.alert_count for p in fitted if p.monitor is not None},
+        limit_violations=broken,
+        drifted_campaigns=world.campaigns["campaign_id"].to_numpy()[world.drifted].tolist(),
+    )

@@ -42,11 +42,20 @@ class Monitor:
         """What the allocation predicted for the day it set budgets for."""
         with np.errstate(divide="ignore", invalid="ignore"):
             cpa = np.where(expected_conversions > 0, budget / expected_conversions, np.nan)
-        self.log.append(pd.DataFrame({"day": day, "model_version": version,
-                                      "campaign_id": self.campaigns["campaign_id"].to_numpy(),
-                                      "auto_optimization_enabled": self.campaigns["auto_optimization_enabled"],
-                                      "expected_conversions": expected_conversions, "expected_cpa": cpa,
-                                      "actual_conversions": np.nan, "actual_cpa": np.nan}))
+        self.log.append(
+            pd.DataFrame(
+                {
+                    "day": day,
+                    "model_version": version,
+                    "campaign_id": self.campaigns["campaign_id"].to_numpy(),
+                    "auto_optimization_enabled": self.campaigns["auto_optimization_enabled"],
+                    "expected_conversions": expected_conversions,
+                    "expected_cpa": cpa,
+                    "actual_conversions": np.nan,
+                    "actual_cpa": np.nan,
+                }
+            )
+        )
 
     def observe(self, day: int, spend: np.ndarray, conversions: np.ndarray) -> None:
         """Attach the day's actuals to its predictions."""
@@ -59,8 +68,11 @@ class Monitor:
         """Alerts on the given day's predictions not raised before (the rules of ml.monitoring.alerts)."""
         # Same-day revenue is not simulated in the loop (users are valued at their full value), so the ROAS
         # rule has nothing to compare and stays silent; the CPA and volume rules run as in production.
-        pairs = self.log[day].dropna(subset=["expected_cpa"]).assign(
-            date=day, run_id=f"day_{day}", expected_same_day_roas=np.nan, actual_same_day_roas=np.nan)
+        pairs = (
+            self.log[day]
+            .dropna(subset=["expected_cpa"])
+            .assign(date=day, run_id=f"day_{day}", expected_same_day_roas=np.nan, actual_same_day_roas=np.nan)
+        )
         alerts = raise_alerts(pairs, self.alert_thresholds).reset_index(drop=True)
         keys = list(zip(alerts["campaign_id"], alerts["metric"], alerts["date"], strict=True))
         fresh = alerts[[key not in self._alert_keys for key in keys]].reset_index(drop=True)
@@ -95,23 +107,33 @@ class Monitor:
         recent = pd.concat(self.log[first:day], ignore_index=True)
         # A retrain right after a break sees only a few days of the new regime; its misses until the weekly refits
         # catch up are the same drift, not a new one: one drift, one retrain (the cooldown).
-        ready = self.campaigns["campaign_id"].to_numpy()[(self.retrained_since <= first)
-                                                         & (self.retrained_since + self.cooldown_days <= day)]
+        ready = self.campaigns["campaign_id"].to_numpy()[
+            (self.retrained_since <= first) & (self.retrained_since + self.cooldown_days <= day)
+        ]
         recent = recent[recent["campaign_id"].isin(ready)].assign(
-            sign=lambda f: np.sign(f["actual_cpa"] - f["expected_cpa"]))
+            sign=lambda f: np.sign(f["actual_cpa"] - f["expected_cpa"])
+        )
         judged = recent.groupby("campaign_id").filter(
-            lambda g: len(g) == self.window_days and (g["expected_conversions"] >= self.min_conversions).all()
-            and g["sign"].nunique() == 1)
+            lambda g: (
+                len(g) == self.window_days
+                and (g["expected_conversions"] >= self.min_conversions).all()
+                and g["sign"].nunique() == 1
+            )
+        )
         if judged.empty:
             return none
         limit = self.drift_thresholds.mape["cpa"]
-        before = pd.concat(self.log[first - BASELINE_DAYS:first], ignore_index=True)
+        before = pd.concat(self.log[first - BASELINE_DAYS : first], ignore_index=True)
         baseline = _log_cpa_error(before)
         shift = (_log_cpa_error(judged) - baseline.reindex(_log_cpa_error(judged).index)).abs()
         broken = set(shift[shift > -np.log1p(-min(limit, 0.99))].index)
-        accuracy = pd.DataFrame([{"metric": "cpa", "model_version": cid}
-                                 | error_metrics(g["expected_cpa"], g["actual_cpa"])
-                                 for cid, g in judged.groupby("campaign_id", sort=False) if cid in broken])
+        accuracy = pd.DataFrame(
+            [
+                {"metric": "cpa", "model_version": cid} | error_metrics(g["expected_cpa"], g["actual_cpa"])
+                for cid, g in judged.groupby("campaign_id", sort=False)
+                if cid in broken
+            ]
+        )
         if accuracy.empty or "cpa" not in drifted_metrics(accuracy, self.drift_thresholds):
             return none
         bad = set(accuracy.loc[accuracy["mape"] > limit, "model_version"])

@@ -54,12 +54,18 @@ class OraclePolicy:
         max_conv, half_sat, shape = self.world.true_curves(day)
         c, costs = self.world.campaigns, self.world.costs
         problem = PortfolioProblem(
-            total_budget=self.total, current_budget=self.current, curves=ResponseCurves.hill(max_conv, half_sat, shape),
+            total_budget=self.total,
+            current_budget=self.current,
+            curves=ResponseCurves.hill(max_conv, half_sat, shape),
             value_per_conversion=self.world.truth["expected_value_per_user"].to_numpy(float),
-            has_agency=c["has_agency"].to_numpy(bool), creative_production_cost=c["creative_production_cost"],
-            max_change_pct=self.world.config.max_change_pct, min_change=self.world.config.min_change,
-            overhead_pct=costs.overhead_pct, agency_fee_pct=costs.agency_fee_pct,
-            amortisation_days=costs.creative_amortisation_days)
+            has_agency=c["has_agency"].to_numpy(bool),
+            creative_production_cost=c["creative_production_cost"],
+            max_change_pct=self.world.config.max_change_pct,
+            min_change=self.world.config.min_change,
+            overhead_pct=costs.overhead_pct,
+            agency_fee_pct=costs.agency_fee_pct,
+            amortisation_days=costs.creative_amortisation_days,
+        )
         budget = optimize_portfolio(problem, "profit").daily_budget
         return gate(self.current, budget, self.total, self.world.config.rules()).budget
 
@@ -94,9 +100,13 @@ class FittedPolicy:
             self.components = PMI_COMPONENTS if self.full else frozenset()
         if self.components & {"alerts", "retrain"}:
             config = self.world.config
-            self.monitor = Monitor(self.world.campaigns, config.drift_window_days, config.drift_min_conversions,
-                                   drift_thresholds=DriftThresholds(mape={"cpa": config.drift_cpa_mape}),
-                                   cooldown_days=config.drift_cooldown_days)
+            self.monitor = Monitor(
+                self.world.campaigns,
+                config.drift_window_days,
+                config.drift_min_conversions,
+                drift_thresholds=DriftThresholds(mape={"cpa": config.drift_cpa_mape}),
+                cooldown_days=config.drift_cooldown_days,
+            )
 
     @property
     def config(self) -> BacktestConfig:
@@ -107,8 +117,9 @@ class FittedPolicy:
         alerts = self._check_and_retrain(day) if self.monitor is not None and day > 0 else None
         if day > 0 and day % self.config.refit_every_days == 0 and self.model_since != day:
             self._refit(day)
-        covariates = market_covariates(self.world.campaigns, self.world.observed_market(day),
-                                       self.world.dates[day].dayofweek, self.elasticity)
+        covariates = market_covariates(
+            self.world.campaigns, self.world.observed_market(day), self.world.dates[day].dayofweek, self.elasticity
+        )
         budgets = self._allocate(day, covariates)
         if alerts is not None and not alerts.empty:
             budgets = self.monitor.cut_budgets(alerts, budgets)
@@ -132,9 +143,16 @@ class FittedPolicy:
 
     def _refit(self, day: int) -> None:
         """Refit every curve on the trailing window (each campaign from its own data start): a new model version."""
-        self.model = fit_model(self.panel, self.world.campaigns, self._data_start, self.world.dates[day],
-                               self.config.fit_window_days, self.config.posterior_draws,
-                               seed=self.config.seed * 1000 + day, version=self.model.version + 1)
+        self.model = fit_model(
+            self.panel,
+            self.world.campaigns,
+            self._data_start,
+            self.world.dates[day],
+            self.config.fit_window_days,
+            self.config.posterior_draws,
+            seed=self.config.seed * 1000 + day,
+            version=self.model.version + 1,
+        )
         self.model_since = day
 
     def _allocate(self, day: int, covariates: pd.DataFrame) -> np.ndarray:
@@ -143,21 +161,31 @@ class FittedPolicy:
         c = self.world.campaigns
         budgets = self.current.copy()
         inputs = AllocationInputs(
-            campaigns=pd.DataFrame({"campaign_id": c["campaign_id"].to_numpy()[fitted],
-                                    "has_agency": c["has_agency"].to_numpy(bool)[fitted],
-                                    "creative_production_cost": c["creative_production_cost"].to_numpy(float)[fitted],
-                                    "current_budget": self.current[fitted],
-                                    "price_index": covariates["price_index"].to_numpy()[fitted]}),
-            curves=self.model.curves, value_per_conversion=self.value_per_conversion[fitted],
+            campaigns=pd.DataFrame(
+                {
+                    "campaign_id": c["campaign_id"].to_numpy()[fitted],
+                    "has_agency": c["has_agency"].to_numpy(bool)[fitted],
+                    "creative_production_cost": c["creative_production_cost"].to_numpy(float)[fitted],
+                    "current_budget": self.current[fitted],
+                    "price_index": covariates["price_index"].to_numpy()[fitted],
+                }
+            ),
+            curves=self.model.curves,
+            value_per_conversion=self.value_per_conversion[fitted],
             demand=self.model.demand_factor(covariates),  # the day's demand, as production predicts it
-            model_versions={"response_curves": str(self.model.version)}, as_of=self.world.dates[day],
-            target_date=self.world.dates[day])
+            model_versions={"response_curves": str(self.model.version)},
+            as_of=self.world.dates[day],
+            target_date=self.world.dates[day],
+        )
         config = AllocationConfig(
             total_budget=max(self.total - float(budgets[~fitted].sum()), 1e-9),
-            max_change_pct=self.config.max_change_pct, min_change=self.config.min_change,
+            max_change_pct=self.config.max_change_pct,
+            min_change=self.config.min_change,
             exploration_share=self.config.exploration_share if "explore" in self.components else 0.0,
-            n_simulations=self.config.n_simulations, seed=self.config.seed * 10_007 + day,
-            costs=self.world.costs)
+            n_simulations=self.config.n_simulations,
+            seed=self.config.seed * 10_007 + day,
+            costs=self.world.costs,
+        )
         proposal = propose(inputs, config)
         refined = "refine" in self.components
         chosen = refine(inputs, config, proposal.proposed_budget)[0] if refined else proposal.proposed_budget
@@ -175,8 +203,9 @@ class FittedPolicy:
     def observe(self, day: int, budgets: np.ndarray, outcome: DayOutcome) -> None:
         """Add the day to the panel the next fit reads, and to the monitor's actuals."""
         market = self.world.market[self.world.market["date"] == self.world.dates[day].date()]
-        rows = panel_rows(self.world.campaigns, market, self.world.dates[day], outcome.spend, outcome.conversions,
-                          self.elasticity)
+        rows = panel_rows(
+            self.world.campaigns, market, self.world.dates[day], outcome.spend, outcome.conversions, self.elasticity
+        )
         self.panel = pd.concat([self.panel, rows], ignore_index=True)
         self.current = np.asarray(budgets, float)
         if self.monitor is not None:

@@ -14,8 +14,19 @@ from ml.backtest.loop import BacktestResult
 from ml.cli.table_files import write_table_atomic
 
 COLORS = {policy: f"C{i}" for i, policy in enumerate(POLICIES)}
-DAILY_COLUMNS = ("seed", "policy", "day", "date", "budget", "spend", "conversions", "revenue", "cost", "profit",
-                 "cumulative_profit")
+DAILY_COLUMNS = (
+    "seed",
+    "policy",
+    "day",
+    "date",
+    "budget",
+    "spend",
+    "conversions",
+    "revenue",
+    "cost",
+    "profit",
+    "cumulative_profit",
+)
 
 
 def daily_series(results: list[BacktestResult]) -> pd.DataFrame:
@@ -53,22 +64,27 @@ def _summary(results: list[BacktestResult], label: str) -> pd.DataFrame:
     rows = []
     for policy in POLICIES:
         retrains = [d for r in results for d in r.retrain_days.get(policy, [])]
-        rows.append({
-            "seeds": label, "policy": policy, "cumulative_profit": mean[policy],
-            "uplift_over_static": mean[policy] - static,
-            "share_of_oracle_uplift": (mean[policy] - static) / (oracle - static) if oracle != static else np.nan,
-            "min_share_over_seeds": float(per_seed.loc[policy].min()),
-            "retrains": len(retrains) if policy in results[0].retrain_days else np.nan,
-            "retrain_days": ";".join(
-                "/".join(map(str, r.retrain_days.get(policy, []))) or "-" for r in results)
-            if policy in results[0].retrain_days else "",
-            "alerts": sum(r.alerts.get(policy, 0) for r in results) / len(results) if policy == "pmi" else np.nan,
-            "limit_violations": (sum(r.limit_violations.get(policy, 0) for r in results)
-                                 if policy in LIMITED_POLICIES else np.nan),
-            "pmi_minus_greedy_per_seed": float(pmi_vs_greedy.mean()) if policy == "pmi" else np.nan,
-            "pmi_ahead_of_greedy_seeds": int((pmi_vs_greedy > 0).sum()) if policy == "pmi" else np.nan,
-            "n_seeds": len(results),
-        })
+        rows.append(
+            {
+                "seeds": label,
+                "policy": policy,
+                "cumulative_profit": mean[policy],
+                "uplift_over_static": mean[policy] - static,
+                "share_of_oracle_uplift": (mean[policy] - static) / (oracle - static) if oracle != static else np.nan,
+                "min_share_over_seeds": float(per_seed.loc[policy].min()),
+                "retrains": len(retrains) if policy in results[0].retrain_days else np.nan,
+                "retrain_days": ";".join("/".join(map(str, r.retrain_days.get(policy, []))) or "-" for r in results)
+                if policy in results[0].retrain_days
+                else "",
+                "alerts": sum(r.alerts.get(policy, 0) for r in results) / len(results) if policy == "pmi" else np.nan,
+                "limit_violations": (
+                    sum(r.limit_violations.get(policy, 0) for r in results) if policy in LIMITED_POLICIES else np.nan
+                ),
+                "pmi_minus_greedy_per_seed": float(pmi_vs_greedy.mean()) if policy == "pmi" else np.nan,
+                "pmi_ahead_of_greedy_seeds": int((pmi_vs_greedy > 0).sum()) if policy == "pmi" else np.nan,
+                "n_seeds": len(results),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -86,23 +102,31 @@ def format_table(table: pd.DataFrame, n_seeds: int) -> str:
     """The summary as aligned text for the console, one block per seed set (the first is the headline)."""
     lines = []
     for i, (label, block) in enumerate(table.groupby("seeds", sort=False)):
-        lines += [f"{label}{' (headline: never used while tuning)' if i == 0 and label.startswith('held') else ''}",
-                  f"{'policy':<8} {'cum. profit':>14} {'uplift vs static':>17} {'share of oracle':>16} "
-                  f"{'min/seed':>9} {'retrains':>9}  retrain days (per seed)   alerts/seed  limit violations",
-                  "-" * 136]
+        lines += [
+            f"{label}{' (headline: never used while tuning)' if i == 0 and label.startswith('held') else ''}",
+            f"{'policy':<8} {'cum. profit':>14} {'uplift vs static':>17} {'share of oracle':>16} "
+            f"{'min/seed':>9} {'retrains':>9}  retrain days (per seed)   alerts/seed  limit violations",
+            "-" * 136,
+        ]
         for row in block.itertuples():
             retrains = "" if np.isnan(row.retrains) else f"{int(row.retrains):>9}"
             alerts = "" if np.isnan(row.alerts) else f"{row.alerts:,.0f}"
             broken = "" if np.isnan(row.limit_violations) else f"{int(row.limit_violations)}"
-            lines.append(f"{row.policy:<8} {row.cumulative_profit:>14,.0f} {row.uplift_over_static:>17,.0f} "
-                         f"{row.share_of_oracle_uplift:>16.1%} {row.min_share_over_seeds:>9.1%} {retrains:>9}  "
-                         f"{row.retrain_days:<25} {alerts:>11}  {broken}")
+            lines.append(
+                f"{row.policy:<8} {row.cumulative_profit:>14,.0f} {row.uplift_over_static:>17,.0f} "
+                f"{row.share_of_oracle_uplift:>16.1%} {row.min_share_over_seeds:>9.1%} {retrains:>9}  "
+                f"{row.retrain_days:<25} {alerts:>11}  {broken}"
+            )
         pmi = block.set_index("policy").loc["pmi"]
-        lines.append(f"pmi - greedy: {pmi['pmi_minus_greedy_per_seed']:+,.0f} profit per seed, pmi ahead in "
-                     f"{int(pmi['pmi_ahead_of_greedy_seeds'])} of {int(pmi['n_seeds'])} seeds")
+        lines.append(
+            f"pmi - greedy: {pmi['pmi_minus_greedy_per_seed']:+,.0f} profit per seed, pmi ahead in "
+            f"{int(pmi['pmi_ahead_of_greedy_seeds'])} of {int(pmi['n_seeds'])} seeds"
+        )
         lines.append("")
-    lines.append(f"(mean over the seeds of each set, {n_seeds} seed(s) in all; profit = users' full value - total "
-                 f"cost, summed over the run)")
+    lines.append(
+        f"(mean over the seeds of each set, {n_seeds} seed(s) in all; profit = users' full value - total "
+        f"cost, summed over the run)"
+    )
     return "\n".join(lines)
 
 
@@ -119,8 +143,13 @@ def write_plot(daily: pd.DataFrame, out: Path, title: str, drift_day: int | None
     for policy in POLICIES:
         top.plot(days, curve[policy], label=policy, color=COLORS[policy], linewidth=2 if policy == "pmi" else 1.2)
     for policy in ("greedy", "pmi"):
-        bottom.plot(days, curve[policy] - curve["oracle"], label=policy, color=COLORS[policy],
-                    linewidth=2 if policy == "pmi" else 1.2)
+        bottom.plot(
+            days,
+            curve[policy] - curve["oracle"],
+            label=policy,
+            color=COLORS[policy],
+            linewidth=2 if policy == "pmi" else 1.2,
+        )
     for axis in (top, bottom):
         if drift_day is not None:
             axis.axvline(drift_day + 1, color="grey", linestyle="--", linewidth=1, label="drift")
@@ -145,10 +174,17 @@ def write_outputs(results: list[BacktestResult], out_dir: Path) -> dict[str, Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     daily = daily_series(results)
     config = results[0].config
-    paths = {"daily": out_dir / "daily.csv", "summary": out_dir / "summary.csv",
-             "plot": out_dir / "cumulative_profit.png"}
+    paths = {
+        "daily": out_dir / "daily.csv",
+        "summary": out_dir / "summary.csv",
+        "plot": out_dir / "cumulative_profit.png",
+    }
     write_table_atomic(daily, paths["daily"])
     write_table_atomic(summary_table(results), paths["summary"])
-    write_plot(daily, paths["plot"], f"{config.n_campaigns} campaigns x {config.days} days, {len(results)} seed(s), "
-                                     f"drift: {config.drift}", None if config.drift == "none" else config.drift_day)
+    write_plot(
+        daily,
+        paths["plot"],
+        f"{config.n_campaigns} campaigns x {config.days} days, {len(results)} seed(s), drift: {config.drift}",
+        None if config.drift == "none" else config.drift_day,
+    )
     return paths

@@ -17,8 +17,10 @@ def maturity_curve(users: pd.DataFrame, events: pd.DataFrame, now: pd.Timestamp)
     mature = age[age >= VALUE_HORIZON_DAYS].index
     ev = events[events["user_seq"].isin(mature)]
     if ev.empty or ev["revenue"].sum() <= 0:
-        raise ValueError(f"no revenue from users older than {VALUE_HORIZON_DAYS} days: the history is too short "
-                         f"to tell what a user is worth")
+        raise ValueError(
+            f"no revenue from users older than {VALUE_HORIZON_DAYS} days: the history is too short "
+            f"to tell what a user is worth"
+        )
     delay = (ev["event_ts"] - install.reindex(ev["user_seq"]).to_numpy()).dt.total_seconds().to_numpy()
     order = np.argsort(delay)
     share = np.cumsum(ev["revenue"].to_numpy()[order]) / ev["revenue"].sum()
@@ -32,8 +34,9 @@ def realised_share(curve: tuple[np.ndarray, np.ndarray], age_days: np.ndarray) -
     return np.where(position > 0, share[np.maximum(position - 1, 0)], 0.0)
 
 
-def value_per_conversion(users: pd.DataFrame, events: pd.DataFrame, campaign_ids: np.ndarray, now: pd.Timestamp,
-                         min_age_days: float) -> np.ndarray:
+def value_per_conversion(
+    users: pd.DataFrame, events: pd.DataFrame, campaign_ids: np.ndarray, now: pd.Timestamp, min_age_days: float
+) -> np.ndarray:
     """Expected 180-day value of a campaign's next user, one per campaign of `campaign_ids`.
 
     Each campaign's estimate is its users' revenue to date over the value share their ages predict (users
@@ -43,9 +46,13 @@ def value_per_conversion(users: pd.DataFrame, events: pd.DataFrame, campaign_ids
     curve = maturity_curve(users, events, now)
     revenue = events[events["event_ts"] < now].groupby("user_seq")["revenue"].sum()
     age = (now - users["install_ts"]).dt.total_seconds().to_numpy() / SECONDS_PER_DAY
-    frame = pd.DataFrame({"campaign_id": users["campaign_id"].to_numpy(),
-                          "revenue": revenue.reindex(users["user_seq"]).fillna(0.0).to_numpy(),
-                          "exposure": realised_share(curve, age)})[age >= min_age_days]
+    frame = pd.DataFrame(
+        {
+            "campaign_id": users["campaign_id"].to_numpy(),
+            "revenue": revenue.reindex(users["user_seq"]).fillna(0.0).to_numpy(),
+            "exposure": realised_share(curve, age),
+        }
+    )[age >= min_age_days]
     frame["per_user"] = frame["revenue"] / np.maximum(frame["exposure"], 1e-9)
     per_campaign = frame.groupby("campaign_id").agg(revenue=("revenue", "sum"), exposure=("exposure", "sum"))
     per_campaign = per_campaign.reindex(campaign_ids).fillna(0.0)

@@ -51,8 +51,9 @@ class World:
     def __init__(self, config: BacktestConfig, costs: CostConfig | None = None) -> None:
         self.config = config
         self.costs = costs or CostConfig()
-        self.sim = SimulationConfig(n_campaigns=config.n_campaigns, days=config.history_days, seed=config.seed,
-                                    end_date=config.end_of_history)
+        self.sim = SimulationConfig(
+            n_campaigns=config.n_campaigns, days=config.history_days, seed=config.seed, end_date=config.end_of_history
+        )
         self.history: SimulationFrames = simulate_backfill(self.sim)
         portfolio = draw_portfolio(self.sim)
         self.campaigns = portfolio.campaigns
@@ -78,13 +79,17 @@ class World:
         max_conv, half_sat, shape = self.true_curves(0)
         costs = self.costs
         problem = PortfolioProblem(
-            total_budget=float(self.static_budgets().sum()), current_budget=self.static_budgets(),
+            total_budget=float(self.static_budgets().sum()),
+            current_budget=self.static_budgets(),
             curves=ResponseCurves.hill(max_conv, half_sat, shape),
             value_per_conversion=self.truth["expected_value_per_user"].to_numpy(float),
             has_agency=self.campaigns["has_agency"].to_numpy(bool),
             creative_production_cost=self.campaigns["creative_production_cost"].to_numpy(float),
-            max_change_pct=np.inf, overhead_pct=costs.overhead_pct, agency_fee_pct=costs.agency_fee_pct,
-            amortisation_days=costs.creative_amortisation_days)
+            max_change_pct=np.inf,
+            overhead_pct=costs.overhead_pct,
+            agency_fee_pct=costs.agency_fee_pct,
+            amortisation_days=costs.creative_amortisation_days,
+        )
         biggest = int(np.argmax(optimize_portfolio(problem, "profit").daily_budget))
         if self.config.drift == "audience_saturation":
             mask[biggest] = True
@@ -126,17 +131,21 @@ class World:
         market = {k: v[:, [day]].copy() for k, v in self._ctx.market.items()}
         if self.drift_active(day) and self.config.drift == "cpm_shock":
             market["cpm_index"][self.drifted] /= self.config.drift_factor
-        return DayContext(daily_budget=np.asarray(budgets, float)[:, None],
-                          days_since_launch=self._ctx.days_since_launch[:, [day]], market=market,
-                          day_of_week=self._ctx.day_of_week[[day]],
-                          years_since_start=self._ctx.years_since_start[[day]])
+        return DayContext(
+            daily_budget=np.asarray(budgets, float)[:, None],
+            days_since_launch=self._ctx.days_since_launch[:, [day]],
+            market=market,
+            day_of_week=self._ctx.day_of_week[[day]],
+            years_since_start=self._ctx.years_since_start[[day]],
+        )
 
     def deliver(self, day: int, budgets: np.ndarray, value_offset: np.ndarray) -> DayOutcome:
         """Spend the day's budgets hour by hour; pacing slows down so no campaign spends above its budget."""
         budgets = np.asarray(budgets, float)
         rng_key = [self.config.seed, 31, day]
-        pacing = np.random.default_rng(rng_key).lognormal(-PACING_NOISE_SD**2 / 2, PACING_NOISE_SD,
-                                                          size=(self.n, 1, len(HOURS)))
+        pacing = np.random.default_rng(rng_key).lognormal(
+            -(PACING_NOISE_SD**2) / 2, PACING_NOISE_SD, size=(self.n, 1, len(HOURS))
+        )
         pace = (HOUR_SHARE[None, None, :] * pacing).sum(axis=2)[:, 0]
         paced = np.maximum(budgets - CENT_ROUNDING_SLACK, 0.0) / np.maximum(pace, 1.0)
         truth = self.truth
@@ -148,8 +157,11 @@ class World:
         conversions = cells["conversions"][:, 0, :].sum(axis=1)
         end = value_offset + conversions
         revenue = self._users_value(value_offset, end)
-        cost = self.costs.total_cost(spend, self.campaigns["has_agency"].to_numpy(bool),
-                                     self.campaigns["creative_production_cost"].to_numpy(float))
+        cost = self.costs.total_cost(
+            spend,
+            self.campaigns["has_agency"].to_numpy(bool),
+            self.campaigns["creative_production_cost"].to_numpy(float),
+        )
         return DayOutcome(spend=spend, conversions=conversions, revenue=revenue, cost=cost, value_offset=end)
 
     def _value_streams(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

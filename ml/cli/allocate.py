@@ -24,45 +24,81 @@ _OUT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `allocate`; every option is documented in --help because users run it outside the pipeline."""
     p = subparsers.add_parser(
-        "allocate", help="Recommend daily budgets per campaign from a campaign export.",
+        "allocate",
+        help="Recommend daily budgets per campaign from a campaign export.",
         description="Fit a response curve per campaign on its daily history, then split the total daily budget "
-                    "to maximise the objective under change limits and constraints. Writes one row per campaign: "
-                    "campaign_id, current_budget, recommended_budget, change_pct, expected_conversions, "
-                    "expected_revenue, expected_profit, expected_roas, marginal_roas, profit_p10, profit_p90, "
-                    "saturation_level, action (scale_up/hold/reduce/pause), reason. Money is per day. Campaigns "
-                    "with fewer than 5 days of spend keep their current budget; a total budget below what locks, "
-                    "min budgets and change limits require is refused (exit 2).")
-    p.add_argument("--history", required=True, metavar="FILE",
-                   help="CSV or Parquet, one row per campaign per day or hour (hours are summed to days): date "
-                        "(ISO date or timestamp), campaign_id, spend, impressions, clicks, conversions, revenue. "
-                        "Value per conversion = revenue / conversions. Other columns constant per campaign are "
-                        "kept as attributes (has_agency, creative_production_cost feed the costs; network and "
-                        "platform pool the curve fits).")
-    p.add_argument("--total-budget", required=True, metavar="AMOUNT",
-                   help="Total daily budget; the recommended budgets never add up to more.")
-    p.add_argument("--out", required=True, metavar="FILE",
-                   help="Output file, CSV (or Parquet by extension); never one of the inputs, a directory or pmi's "
-                        "state in PMI_HOME.")
-    p.add_argument("--current", metavar="FILE",
-                   help="campaign_id, daily_budget. Default (and for campaigns it omits): each campaign's mean "
-                        "daily spend over the last 7 days of history.")
-    p.add_argument("--constraints", metavar="FILE",
-                   help="campaign_id and any of min_budget, max_budget, max_change_pct, min_roas, max_cpa, locked, "
-                        "has_agency, creative_production_cost; an empty cell means no constraint.")
-    p.add_argument("--objective", default="profit", metavar="|".join(OBJECTIVES),
-                   help="What to maximise (default profit: money is left unspent only where every further dollar "
-                        "is predicted to lose money; revenue and conversions spend all the bounds allow).")
-    p.add_argument("--max-change-pct", default="0.25", metavar="FRACTION",
-                   help="Largest move of a campaign's budget in one run, as a fraction of its current budget "
-                        "(default 0.25; 'inf' for none; a per-campaign max_change_pct constraint wins). If min/max "
-                        "budgets conflict with it, the change limit wins and the reason says so.")
-    p.add_argument("--overhead-pct", default="0.05", metavar="FRACTION",
-                   help="Overhead per media dollar (default 0.05 = attribution 2%% + infrastructure 1%% + team 2%%); "
-                        "a 15%% agency fee applies where has_agency and creative_production_cost is amortised over "
-                        "30 days.")
-    p.add_argument("--exploration", default="none", metavar="|".join(EXPLORATIONS),
-                   help="thompson: draw every curve from its posterior, solve on the draw and move the proposal "
-                        "toward that solution, by at most 5%% of the total budget (default none).")
+        "to maximise the objective under change limits and constraints. Writes one row per campaign: "
+        "campaign_id, current_budget, recommended_budget, change_pct, expected_conversions, "
+        "expected_revenue, expected_profit, expected_roas, marginal_roas, profit_p10, profit_p90, "
+        "saturation_level, action (scale_up/hold/reduce/pause), reason. Money is per day. Campaigns "
+        "with fewer than 5 days of spend keep their current budget; a total budget below what locks, "
+        "min budgets and change limits require is refused (exit 2).",
+    )
+    p.add_argument(
+        "--history",
+        required=True,
+        metavar="FILE",
+        help="CSV or Parquet, one row per campaign per day or hour (hours are summed to days): date "
+        "(ISO date or timestamp), campaign_id, spend, impressions, clicks, conversions, revenue. "
+        "Value per conversion = revenue / conversions. Other columns constant per campaign are "
+        "kept as attributes (has_agency, creative_production_cost feed the costs; network and "
+        "platform pool the curve fits).",
+    )
+    p.add_argument(
+        "--total-budget",
+        required=True,
+        metavar="AMOUNT",
+        help="Total daily budget; the recommended budgets never add up to more.",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="Output file, CSV (or Parquet by extension); never one of the inputs, a directory or pmi's "
+        "state in PMI_HOME.",
+    )
+    p.add_argument(
+        "--current",
+        metavar="FILE",
+        help="campaign_id, daily_budget. Default (and for campaigns it omits): each campaign's mean "
+        "daily spend over the last 7 days of history.",
+    )
+    p.add_argument(
+        "--constraints",
+        metavar="FILE",
+        help="campaign_id and any of min_budget, max_budget, max_change_pct, min_roas, max_cpa, locked, "
+        "has_agency, creative_production_cost; an empty cell means no constraint.",
+    )
+    p.add_argument(
+        "--objective",
+        default="profit",
+        metavar="|".join(OBJECTIVES),
+        help="What to maximise (default profit: money is left unspent only where every further dollar "
+        "is predicted to lose money; revenue and conversions spend all the bounds allow).",
+    )
+    p.add_argument(
+        "--max-change-pct",
+        default="0.25",
+        metavar="FRACTION",
+        help="Largest move of a campaign's budget in one run, as a fraction of its current budget "
+        "(default 0.25; 'inf' for none; a per-campaign max_change_pct constraint wins). If min/max "
+        "budgets conflict with it, the change limit wins and the reason says so.",
+    )
+    p.add_argument(
+        "--overhead-pct",
+        default="0.05",
+        metavar="FRACTION",
+        help="Overhead per media dollar (default 0.05 = attribution 2%% + infrastructure 1%% + team 2%%); "
+        "a 15%% agency fee applies where has_agency and creative_production_cost is amortised over "
+        "30 days.",
+    )
+    p.add_argument(
+        "--exploration",
+        default="none",
+        metavar="|".join(EXPLORATIONS),
+        help="thompson: draw every curve from its posterior, solve on the draw and move the proposal "
+        "toward that solution, by at most 5%% of the total budget (default none).",
+    )
     p.add_argument("--seed", default="0", metavar="N", help="Random seed (default 0); output is deterministic for it.")
     p.set_defaults(handler=run)
 
@@ -90,10 +126,13 @@ def run(args: argparse.Namespace) -> int:
 
     table = result.table
     counts = table["action"].value_counts()
-    print(f"allocate: {len(table)} campaigns, objective {options.objective}: recommended "
-          f"{table['recommended_budget'].sum():,.2f} of {options.total_budget:,.2f}/day (current "
-          f"{table['current_budget'].sum():,.2f}); expected profit {table['expected_profit'].sum():,.2f}/day; "
-          + ", ".join(f"{counts.get(a, 0)} {a}" for a in ("scale_up", "hold", "reduce", "pause")) + f" -> {out}")
+    print(
+        f"allocate: {len(table)} campaigns, objective {options.objective}: recommended "
+        f"{table['recommended_budget'].sum():,.2f} of {options.total_budget:,.2f}/day (current "
+        f"{table['current_budget'].sum():,.2f}); expected profit {table['expected_profit'].sum():,.2f}/day; "
+        + ", ".join(f"{counts.get(a, 0)} {a}" for a in ("scale_up", "hold", "reduce", "pause"))
+        + f" -> {out}"
+    )
     if result.exploration is not None:
         print(f"exploration: thompson moved {result.exploration.moved:,.2f}/day (cap 5% of the total budget)")
     return 0
@@ -130,8 +169,13 @@ def _seed(value: str) -> int:
 
 def _check_out(value: str, inputs: list[Path]) -> Path:
     """Fail before any fitting if the output could not be written, or would overwrite an input or pmi's state."""
-    out = check_output_path(value, "--out", suffixes=_OUT_SUFFIXES, inputs=inputs,
-                            state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())])
+    out = check_output_path(
+        value,
+        "--out",
+        suffixes=_OUT_SUFFIXES,
+        inputs=inputs,
+        state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())],
+    )
     if not out.parent.is_dir():
         raise BadInputError(f"--out: {value}: directory {out.parent} does not exist")
     return Path(value)

@@ -17,15 +17,24 @@ PAGE_SUFFIXES = (".html", ".htm")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("dashboard", help="Build the executive dashboard (one offline HTML page).",
-                              description="Rebuild the executive dashboard from the warehouse of the data directory "
-                                          "and print the path of the page. With --serve, serve it on 127.0.0.1 "
-                                          "until Ctrl-C.")
+    p = subparsers.add_parser(
+        "dashboard",
+        help="Build the executive dashboard (one offline HTML page).",
+        description="Rebuild the executive dashboard from the warehouse of the data directory "
+        "and print the path of the page. With --serve, serve it on 127.0.0.1 "
+        "until Ctrl-C.",
+    )
     p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
-    p.add_argument("--out", help="Write the page here (an .html file) instead of <home>/dashboard/index.html; never "
-                                 "over the warehouse, MLflow or other state of the data directory.")
-    p.add_argument("--serve", action="store_true",
-                   help="Serve the page (and nothing else) on http://127.0.0.1:PORT/ to this machine's browser.")
+    p.add_argument(
+        "--out",
+        help="Write the page here (an .html file) instead of <home>/dashboard/index.html; never "
+        "over the warehouse, MLflow or other state of the data directory.",
+    )
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="Serve the page (and nothing else) on http://127.0.0.1:PORT/ to this machine's browser.",
+    )
     p.add_argument("--port", type=int, default=8050, help="Port for --serve (default 8050; 0 = any free port).")
     p.set_defaults(handler=run)
 
@@ -100,8 +109,11 @@ def run(args: argparse.Namespace) -> int:
         raise BadInputError(f"{paths.warehouse}: no warehouse yet; run `pmi run` (or `make run`) first")
     if not 0 <= args.port <= 65535:
         raise BadInputError(f"--port {args.port}: must be between 0 and 65535")
-    out = check_output_path(args.out, "--out", suffixes=PAGE_SUFFIXES, inputs=[paths.warehouse],
-                            state=[paths]) if args.out else None
+    out = (
+        check_output_path(args.out, "--out", suffixes=PAGE_SUFFIXES, inputs=[paths.warehouse], state=[paths])
+        if args.out
+        else None
+    )
     with step(f"Building the executive dashboard from {paths.warehouse}"):
         page = build_dashboard(paths, out)
     print(page.path, flush=True)

@@ -21,22 +21,30 @@ FILE_KINDS = ("campaigns", "hourly", "daily", "users", "revenue_events", "market
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "ingest", help="Load your own campaign data (CSV or Parquet) into the warehouse.",
+        "ingest",
+        help="Load your own campaign data (CSV or Parquet) into the warehouse.",
         description="Check every file first (exit 2 with one line naming file, row and column on the first "
-                    "fault), then load everything in one transaction. Re-ingesting the same rows changes nothing; "
-                    "a corrected row replaces the old one and audit.ingest_changes records both.")
+        "fault), then load everything in one transaction. Re-ingesting the same rows changes nothing; "
+        "a corrected row replaces the old one and audit.ingest_changes records both.",
+    )
     p.add_argument("--campaigns", **FILE_ARG, required=True, help="One row per campaign (raw.campaigns columns).")
     performance = p.add_mutually_exclusive_group()
     performance.add_argument("--hourly", **FILE_ARG, help="Hourly performance: campaign_id, hour_ts, spend, ...")
-    performance.add_argument("--daily", **FILE_ARG, help="Daily performance: campaign_id, date, spend, ... "
-                                                        "(each day becomes one row at 00:00 UTC).")
+    performance.add_argument(
+        "--daily",
+        **FILE_ARG,
+        help="Daily performance: campaign_id, date, spend, ... (each day becomes one row at 00:00 UTC).",
+    )
     p.add_argument("--users", **FILE_ARG, help="Acquired users: user_id, campaign_id, install_ts, platform, geo.")
     p.add_argument("--revenue-events", **FILE_ARG, help="event_id, user_id, event_ts, revenue, event_type.")
     p.add_argument("--market", **FILE_ARG, help="Daily market indices per network x geo.")
     p.add_argument("--mapping", **FILE_ARG, help="YAML renaming your columns to the contract's, per file kind.")
-    p.add_argument("--allow-partial", action="store_true",
-                   help="Load the valid rows and keep every rejected row with its reason in "
-                        "quarantine.rejected_rows (default: all or nothing).")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="Load the valid rows and keep every rejected row with its reason in "
+        "quarantine.rejected_rows (default: all or nothing).",
+    )
     p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
     p.set_defaults(handler=run)
 

@@ -30,21 +30,34 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("loop", help="Run the hourly allocation cycle on the warehouse (once, or every N).",
-                              description="Observe the newest data, re-score LTV, re-allocate the budget, check the "
-                                          "predictions against actuals and apply, through the `hourly_allocation` "
-                                          "Dagster job (the one the hourly schedule launches).")
+    p = subparsers.add_parser(
+        "loop",
+        help="Run the hourly allocation cycle on the warehouse (once, or every N).",
+        description="Observe the newest data, re-score LTV, re-allocate the budget, check the "
+        "predictions against actuals and apply, through the `hourly_allocation` "
+        "Dagster job (the one the hourly schedule launches).",
+    )
     p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
     p.add_argument("--every", default="", help="Repeat every interval, e.g. 1h, 30m, 90s (default: one cycle).")
-    p.add_argument("--cycles", type=int, default=0, help="Stop after this many cycles (default: 1 without --every, "
-                                                         "else until stopped with Ctrl-C or SIGTERM).")
+    p.add_argument(
+        "--cycles",
+        type=int,
+        default=0,
+        help="Stop after this many cycles (default: 1 without --every, else until stopped with Ctrl-C or SIGTERM).",
+    )
     p.add_argument("--total-budget", type=float, default=0.0, help="Daily portfolio budget (default: today's).")
     p.add_argument("--max-change-pct", type=float, default=0.25, help="Max move of any budget per run (0.25).")
-    p.add_argument("--export-csv", action="store_true",
-                   help="Also write each cycle's budget changes to PMI_HOME/exports/budget_changes_<run>.csv.")
+    p.add_argument(
+        "--export-csv",
+        action="store_true",
+        help="Also write each cycle's budget changes to PMI_HOME/exports/budget_changes_<run>.csv.",
+    )
     p.add_argument("--webhook", default="", help="Also POST each cycle's budget changes as JSON to this URL.")
-    p.add_argument("--verbose", action="store_true",
-                   help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.",
+    )
     p.set_defaults(handler=run)
 
 
@@ -59,30 +72,45 @@ def interval_seconds(text: str) -> float:
 
 
 def cycle_config(paths: PmiPaths, args: argparse.Namespace) -> dict:
-    allocation = {"total_budget": args.total_budget, "max_change_pct": args.max_change_pct,
-                  "export_csv": args.export_csv, "webhook_url": args.webhook}
+    allocation = {
+        "total_budget": args.total_budget,
+        "max_change_pct": args.max_change_pct,
+        "export_csv": args.export_csv,
+        "webhook_url": args.webhook,
+    }
     return {"ops": {"allocation_run": {"config": allocation}}} | home_run_config(paths)
 
 
 def cycle_line(paths: PmiPaths, run_id: str) -> str:
     """One line per cycle: what was applied (or why nothing was)."""
-    applied = read_sql(paths, "SELECT * FROM audit.allocation_runs WHERE run_id = ?", [run_id]) \
-        if _has_table(paths, "audit", "allocation_runs") else None
+    applied = (
+        read_sql(paths, "SELECT * FROM audit.allocation_runs WHERE run_id = ?", [run_id])
+        if _has_table(paths, "audit", "allocation_runs")
+        else None
+    )
     if applied is None or applied.empty:
         skipped = skipped_steps(paths)
         why = skipped.loc[skipped["step_name"] == "allocation", "reason"]
         return f"run {run_id}: no allocation applied" + (f": {why.iloc[0]}" if len(why) else "")
     row = applied.iloc[0]
-    changed = read_sql(paths, "SELECT count(*) AS n FROM audit.budget_changes WHERE run_id = ? "
-                              "AND abs(budget_after - budget_before) >= 0.01", [run_id])["n"].iloc[0]
-    return (f"run {run_id}: effective {row['effective_ts']}, daily budget {usd(row['total_before'])} -> "
-            f"{usd(row['total_after'])}, {changed} campaigns changed, expected daily gain "
-            f"{usd(row['expected_gain'], signed=True)}, adapter {row['adapter']}")
+    changed = read_sql(
+        paths,
+        "SELECT count(*) AS n FROM audit.budget_changes WHERE run_id = ? AND abs(budget_after - budget_before) >= 0.01",
+        [run_id],
+    )["n"].iloc[0]
+    return (
+        f"run {run_id}: effective {row['effective_ts']}, daily budget {usd(row['total_before'])} -> "
+        f"{usd(row['total_after'])}, {changed} campaigns changed, expected daily gain "
+        f"{usd(row['expected_gain'], signed=True)}, adapter {row['adapter']}"
+    )
 
 
 def _has_table(paths: PmiPaths, schema: str, table: str) -> bool:
-    return bool(read_sql(paths, "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                         [schema, table])["n"].iloc[0])
+    return bool(
+        read_sql(
+            paths, "SELECT count(*) AS n FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+        )["n"].iloc[0]
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,8 +125,14 @@ def run(args: argparse.Namespace) -> int:
     done = 0
     while not stop.is_set():
         with hold_run_lock(paths, "pmi loop", wait=True):
-            result = execute_with_progress(pmi_job("hourly_allocation"), cycle_config(paths, args),
-                                           dagster_instance(paths), console, "hourly cycle", verbose=args.verbose)
+            result = execute_with_progress(
+                pmi_job("hourly_allocation"),
+                cycle_config(paths, args),
+                dagster_instance(paths),
+                console,
+                "hourly cycle",
+                verbose=args.verbose,
+            )
         done += 1
         if not result.success:
             failed = [e.step_key for e in result.all_events if e.is_step_failure]

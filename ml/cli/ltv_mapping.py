@@ -185,8 +185,9 @@ def refuse_shifted_rows(path: Path, frame: pd.DataFrame) -> None:
     if isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index):
         return
     width = len(frame.columns) + frame.index.nlevels
-    raise BadInputError(f"{path}: row 1, column {width} (no header): the row has {width} cells, the header "
-                        f"{len(frame.columns)}")
+    raise BadInputError(
+        f"{path}: row 1, column {width} (no header): the row has {width} cells, the header {len(frame.columns)}"
+    )
 
 
 def select_columns(raw: pd.DataFrame, path: Path, fmt: TransactionFormat) -> pd.DataFrame:

@@ -20,33 +20,46 @@ MIN_SIMULATED_CAMPAIGNS = 2
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("run", help="Run the whole pipeline into PMI_HOME (simulator, or your ingested data).",
-                              description="Build the warehouse (dbt), the features, the models, an applied "
-                                          "allocation, monitoring and the dashboard, then print a summary. Runs "
-                                          "through Dagster, so the run appears in the Dagster UI (`make dagster`).")
+    p = subparsers.add_parser(
+        "run",
+        help="Run the whole pipeline into PMI_HOME (simulator, or your ingested data).",
+        description="Build the warehouse (dbt), the features, the models, an applied "
+        "allocation, monitoring and the dashboard, then print a summary. Runs "
+        "through Dagster, so the run appears in the Dagster UI (`make dagster`).",
+    )
     p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
-    p.add_argument("--source", default=AUTO,
-                   help="Where the raw data come from: 'simulator' (replaces raw with a simulation), 'warehouse' "
-                        "(what `pmi ingest` loaded, left as it is), or a drop folder to ingest first (campaigns.csv, "
-                        "hourly.csv | daily.csv, ... mapping.yaml). Default: the ingested warehouse if the data "
-                        "directory holds one, else the simulator.")
+    p.add_argument(
+        "--source",
+        default=AUTO,
+        help="Where the raw data come from: 'simulator' (replaces raw with a simulation), 'warehouse' "
+        "(what `pmi ingest` loaded, left as it is), or a drop folder to ingest first (campaigns.csv, "
+        "hourly.csv | daily.csv, ... mapping.yaml). Default: the ingested warehouse if the data "
+        "directory holds one, else the simulator.",
+    )
     p.add_argument("--campaigns", type=int, default=24, help="Number of simulated campaigns (default 24).")
     p.add_argument("--days", type=int, default=180, help="Days of hourly history to simulate (default 180).")
     p.add_argument("--seed", type=int, default=7, help="Simulator seed (default 7).")
     p.add_argument("--users-per-campaign", type=int, default=None, help=USERS_PER_CAMPAIGN_HELP)
-    p.add_argument("--verbose", action="store_true",
-                   help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.",
+    )
     p.set_defaults(handler=run)
 
 
 def check_simulation_size(campaigns: int, days: int) -> None:
     """Refuse, up front and in one line, a simulation too small for the models to learn anything from."""
     if campaigns < MIN_SIMULATED_CAMPAIGNS:
-        raise BadInputError(f"--campaigns {campaigns}: the simulator needs at least {MIN_SIMULATED_CAMPAIGNS} "
-                            "campaigns (an allocation moves budget between campaigns)")
+        raise BadInputError(
+            f"--campaigns {campaigns}: the simulator needs at least {MIN_SIMULATED_CAMPAIGNS} "
+            "campaigns (an allocation moves budget between campaigns)"
+        )
     if days < MIN_SIMULATED_DAYS:
-        raise BadInputError(f"--days {days}: the simulator needs at least {MIN_SIMULATED_DAYS} days of history "
-                            "(28-day trailing features, 30-day LTV validation cohorts)")
+        raise BadInputError(
+            f"--days {days}: the simulator needs at least {MIN_SIMULATED_DAYS} days of history "
+            "(28-day trailing features, 30-day LTV validation cohorts)"
+        )
 
 
 def dagster_instance(paths: PmiPaths):
@@ -79,17 +92,33 @@ def pmi_job(name: str):
 
 def home_run_config(paths: PmiPaths) -> dict:
     """Run config every pmi job shares: quiet console logs and the data directory."""
-    return {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            "resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
+    return {
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        "resources": {"pmi_home": {"config": {"home": str(paths.home)}}},
+    }
 
 
-def run_full_pipeline(paths: PmiPaths, campaigns: int = 24, days: int = 180, seed: int = 7, end_date: str = "",
-                      console: Console | None = None, source: str = SIMULATOR, verbose: bool = False,
-                      users_per_campaign: int | None = None):
+def run_full_pipeline(
+    paths: PmiPaths,
+    campaigns: int = 24,
+    days: int = 180,
+    seed: int = 7,
+    end_date: str = "",
+    console: Console | None = None,
+    source: str = SIMULATOR,
+    verbose: bool = False,
+    users_per_campaign: int | None = None,
+):
     """Materialise every asset of the `full_pipeline` job in this process; return the Dagster result."""
     job = pmi_job("full_pipeline")
-    simulator = {"n_campaigns": campaigns, "days": days, "seed": seed, "end_date": end_date, "source": source,
-                 "users_per_campaign": users_per_campaign or 0}
+    simulator = {
+        "n_campaigns": campaigns,
+        "days": days,
+        "seed": seed,
+        "end_date": end_date,
+        "source": source,
+        "users_per_campaign": users_per_campaign or 0,
+    }
     run_config = {"ops": {"simulator_backfill": {"config": simulator}}} | home_run_config(paths)
     if is_production():
         return run_on_workers(paths, run_config)
@@ -124,8 +153,16 @@ def run(args: argparse.Namespace) -> int:
         what = f"drop folder {source}, ingested first"
     started = time.monotonic()
     console.print(f"Running the full pipeline into {paths.home} ({what})")
-    result = run_full_pipeline(paths, args.campaigns, args.days, args.seed, console=console, source=source,
-                               verbose=args.verbose, users_per_campaign=args.users_per_campaign)
+    result = run_full_pipeline(
+        paths,
+        args.campaigns,
+        args.days,
+        args.seed,
+        console=console,
+        source=source,
+        verbose=args.verbose,
+        users_per_campaign=args.users_per_campaign,
+    )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         console.print(f"[red]pipeline failed at {failed}; see the Dagster run {result.run_id}[/red]")
@@ -134,8 +171,10 @@ def run(args: argparse.Namespace) -> int:
     print_skipped(console, paths)
     print_recommendations(console, paths)
     console.print(f"Finished in {time.monotonic() - started:.0f}s. Warehouse: {paths.warehouse}")
-    console.print(f"Dagster run {result.run_id}: `make dagster PMI_HOME={paths.home}` (from the repository root) "
-                  "shows it on http://127.0.0.1:3000.")
+    console.print(
+        f"Dagster run {result.run_id}: `make dagster PMI_HOME={paths.home}` (from the repository root) "
+        "shows it on http://127.0.0.1:3000."
+    )
     # The run succeeded, so its `executive_dashboard` asset rewrote the page.
     console.print(f"Executive dashboard: {paths.dashboard_page}  (`pmi dashboard --serve` serves it)")
     return 0

@@ -51,17 +51,33 @@ def print_summary(console: Console, paths: PmiPaths) -> None:
     hidden = len(summary) - len(shown)
     more = f"; the {hidden:,} smaller campaigns are in the total" if hidden else ""
     table = Table(title=f"Portfolio by campaign over {days} days (revenue = {revenue_basis(summary)}{more})")
-    for col in ("campaign", "network", "geo", "platform", f"{days}-day spend", "conversions", "revenue", "CPA",
-                "ROAS"):
+    for col in ("campaign", "network", "geo", "platform", f"{days}-day spend", "conversions", "revenue", "CPA", "ROAS"):
         table.add_column(col, justify="left" if col in ("campaign", "network", "geo", "platform") else "right")
     for row in shown.itertuples():
-        table.add_row(label(row), row.network, row.geo, row.platform, usd(row.spend), count(row.conversions),
-                      usd(row.revenue), usd(row.cpa if pd.notna(row.cpa) else math.nan),
-                      f"{row.roas:.2f}" if pd.notna(row.roas) else "-")
+        table.add_row(
+            label(row),
+            row.network,
+            row.geo,
+            row.platform,
+            usd(row.spend),
+            count(row.conversions),
+            usd(row.revenue),
+            usd(row.cpa if pd.notna(row.cpa) else math.nan),
+            f"{row.roas:.2f}" if pd.notna(row.roas) else "-",
+        )
     totals = portfolio_totals(summary)
-    table.add_row(f"TOTAL ({len(summary):,} campaigns)", "", "", "", usd(totals["spend"]),
-                  count(totals["conversions"]), usd(totals["revenue"]), usd(totals["cpa"]), f"{totals['roas']:.2f}",
-                  style="bold")
+    table.add_row(
+        f"TOTAL ({len(summary):,} campaigns)",
+        "",
+        "",
+        "",
+        usd(totals["spend"]),
+        count(totals["conversions"]),
+        usd(totals["revenue"]),
+        usd(totals["cpa"]),
+        f"{totals['roas']:.2f}",
+        style="bold",
+    )
     console.print(table)
 
 
@@ -80,12 +96,21 @@ def print_recommendations(console: Console, paths: PmiPaths, limit: int = 10) ->
     if recs.empty:
         console.print("No allocation was applied on this data (see the lines above).")
         return
-    title = (f"Recommendations of the applied allocation for {len(recs):,} campaigns (daily budgets; the "
-             f"{min(limit, len(recs))} largest moves)")
+    title = (
+        f"Recommendations of the applied allocation for {len(recs):,} campaigns (daily budgets; the "
+        f"{min(limit, len(recs))} largest moves)"
+    )
     table = Table(title=title)
     for col in ("campaign", "daily budget", "recommended", "change", "action", "profit/day", "reason"):
         table.add_column(col, justify="left" if col in ("campaign", "action", "reason") else "right")
     for row in recs.head(limit).itertuples():
-        table.add_row(label(row), usd(row.current_budget), usd(row.recommended_budget), f"{row.change_pct:+.0%}",
-                      row.action, usd(row.expected_profit), row.reason)
+        table.add_row(
+            label(row),
+            usd(row.current_budget),
+            usd(row.recommended_budget),
+            f"{row.change_pct:+.0%}",
+            row.action,
+            usd(row.expected_profit),
+            row.reason,
+        )
     console.print(table)

@@ -20,8 +20,11 @@ MODELS = ("response_curves", "ltv", "cac", "pricing", "kpi_forecast")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("status", help="Show what was last run, when, the champion models and current budgets.",
-                              description="Read-only summary of the data directory.")
+    p = subparsers.add_parser(
+        "status",
+        help="Show what was last run, when, the champion models and current budgets.",
+        description="Read-only summary of the data directory.",
+    )
     p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
     p.set_defaults(handler=run)
 
@@ -47,12 +50,27 @@ def print_recent_activity(console: Console, paths) -> None:
     """Last ingests, the latest accuracy evaluation, open alerts and the dashboard: what else ran, and when."""
     ingests = _optional(paths, "SELECT * FROM audit.ingest_runs ORDER BY started_at DESC LIMIT 3")
     if ingests is not None and len(ingests):
-        print_table(console, "Last ingests (pmi ingest)",
-                    ("run_id", "started_at", "inserted", "replaced", "unchanged", "quarantined"),
-                    ((r.run_id, str(r.started_at), f"{r.rows_inserted:,}", f"{r.rows_replaced:,}",
-                      f"{r.rows_unchanged:,}", f"{r.rows_quarantined:,}") for r in ingests.itertuples()))
-    accuracy = _optional(paths, """SELECT evaluation_id, evaluated_through, metric, mape FROM monitoring.model_accuracy
-                                   QUALIFY evaluated_at = max(evaluated_at) OVER () ORDER BY metric""")
+        print_table(
+            console,
+            "Last ingests (pmi ingest)",
+            ("run_id", "started_at", "inserted", "replaced", "unchanged", "quarantined"),
+            (
+                (
+                    r.run_id,
+                    str(r.started_at),
+                    f"{r.rows_inserted:,}",
+                    f"{r.rows_replaced:,}",
+                    f"{r.rows_unchanged:,}",
+                    f"{r.rows_quarantined:,}",
+                )
+                for r in ingests.itertuples()
+            ),
+        )
+    accuracy = _optional(
+        paths,
+        """SELECT evaluation_id, evaluated_through, metric, mape FROM monitoring.model_accuracy
+                                   QUALIFY evaluated_at = max(evaluated_at) OVER () ORDER BY metric""",
+    )
     if accuracy is not None and len(accuracy):
         mapes = ", ".join(f"{r.metric} {r.mape:.1%}" for r in accuracy.itertuples() if r.mape == r.mape)
         console.print(f"Latest accuracy evaluation ({accuracy['evaluated_through'].iloc[0]}): MAPE {mapes}")
@@ -72,8 +90,11 @@ def print_freshness(console: Console, paths) -> None:
     except Exception:  # noqa: BLE001 - no raw tables yet: nothing to compare
         return
     line = describe(freshness)
-    console.print(escape(line) if freshness.state == IN_STEP else f"[bold red]{escape(line)}[/bold red]",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        escape(line) if freshness.state == IN_STEP else f"[bold red]{escape(line)}[/bold red]",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,16 +112,30 @@ def run(args: argparse.Namespace) -> int:
     print_freshness(console, paths)
     runs = _optional(paths, "SELECT * FROM audit.allocation_runs ORDER BY applied_at DESC LIMIT 5")
     if runs is not None and len(runs):
-        print_table(console, "Last allocation runs",
-                    ("run_id", "applied_at", "effective_ts", "triggered_by", "total_before", "total_after"),
-                    ((r.run_id, str(r.applied_at), str(r.effective_ts), r.triggered_by, f"{r.total_before:,.2f}",
-                      f"{r.total_after:,.2f}") for r in runs.itertuples()))
+        print_table(
+            console,
+            "Last allocation runs",
+            ("run_id", "applied_at", "effective_ts", "triggered_by", "total_before", "total_after"),
+            (
+                (
+                    r.run_id,
+                    str(r.applied_at),
+                    str(r.effective_ts),
+                    r.triggered_by,
+                    f"{r.total_before:,.2f}",
+                    f"{r.total_after:,.2f}",
+                )
+                for r in runs.itertuples()
+            ),
+        )
     print_recent_activity(console, paths)
     console.print("Champion models: " + ", ".join(f"{m} v{champion_version(paths, m) or '-'}" for m in MODELS))
     budgets = _optional(paths, budget_in_effect_sql() + " ORDER BY campaign_id")
     if budgets is not None:
-        print_table(console, f"Current daily budgets (total {budgets['daily_budget'].sum():,.2f})",
-                    ("campaign", "daily budget", "effective from", "source"),
-                    ((r.campaign_id, f"{r.daily_budget:,.2f}", str(r.effective_ts), r.source)
-                     for r in budgets.itertuples()))
+        print_table(
+            console,
+            f"Current daily budgets (total {budgets['daily_budget'].sum():,.2f})",
+            ("campaign", "daily budget", "effective from", "source"),
+            ((r.campaign_id, f"{r.daily_budget:,.2f}", str(r.effective_ts), r.source) for r in budgets.itertuples()),
+        )
     return 0

@@ -14,14 +14,20 @@ from ml.settings import pmi_paths
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="Retrain every model on the current warehouse (the `retrain` job).",
-                              description="Retrain the response curves, CAC, pricing, KPI forecaster and LTV "
-                                          "ensemble on the warehouse in the data directory. Each new version is "
-                                          "registered in MLflow and becomes champion only if it beats the "
-                                          "current champion on the same validation data.")
+    p = subparsers.add_parser(
+        "train",
+        help="Retrain every model on the current warehouse (the `retrain` job).",
+        description="Retrain the response curves, CAC, pricing, KPI forecaster and LTV "
+        "ensemble on the warehouse in the data directory. Each new version is "
+        "registered in MLflow and becomes champion only if it beats the "
+        "current champion on the same validation data.",
+    )
     p.add_argument("--home", help="Data directory holding the warehouse (default: $PMI_HOME or ./data).")
-    p.add_argument("--verbose", action="store_true",
-                   help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.")
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Show dbt's and the libraries' output live instead of writing it to PMI_HOME/logs.",
+    )
     p.set_defaults(handler=run)
 
 
@@ -34,9 +40,13 @@ def training_table(result) -> Table:
         meta = {k: v.value for k, v in event.materialization.metadata.items()}
         if "registered_version" not in meta:
             continue
-        table.add_row(event.asset_key.to_user_string(), str(meta["registered_version"]),
-                      "promoted" if meta["promoted_to_champion"] else "kept old champion",
-                      f"{meta['validation_score']:.4g}", str(meta.get("promotion_reason", "")))
+        table.add_row(
+            event.asset_key.to_user_string(),
+            str(meta["registered_version"]),
+            "promoted" if meta["promoted_to_champion"] else "kept old champion",
+            f"{meta['validation_score']:.4g}",
+            str(meta.get("promotion_reason", "")),
+        )
     return table
 
 
@@ -45,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
     paths = pmi_paths(args.home)
     if not paths.warehouse.exists():
         raise BadInputError(f"{paths.warehouse}: no warehouse to train on; run `pmi run` or `pmi ingest` first")
-    result = execute_with_progress(pmi_job("retrain"), home_run_config(paths), dagster_instance(paths), console,
-                                   "retrain", verbose=args.verbose)
+    result = execute_with_progress(
+        pmi_job("retrain"), home_run_config(paths), dagster_instance(paths), console, "retrain", verbose=args.verbose
+    )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         console.print(f"[red]retrain failed at {failed}; see the Dagster run {result.run_id}[/red]")

@@ -52,8 +52,9 @@ class CostConfig(BaseModel):
         return self.breakdown(spend, has_agency, creative_production_cost)["total_cost"]
 
 
-def unit_economics(spend: ArrayLike, conversions: ArrayLike, value_per_conversion: ArrayLike,
-                   total_cost: ArrayLike) -> dict[str, np.ndarray]:
+def unit_economics(
+    spend: ArrayLike, conversions: ArrayLike, value_per_conversion: ArrayLike, total_cost: ArrayLike
+) -> dict[str, np.ndarray]:
     """The chain LTV -> CPA -> ROAS -> ROI -> profit; ratios are NaN where their denominator is 0."""
     spend, conversions, total_cost = (np.asarray(x, dtype=float) for x in (spend, conversions, total_cost))
     value = np.asarray(value_per_conversion, dtype=float)

@@ -29,8 +29,9 @@ _WIDE_NUMERIC = ("DECIMAL", "HUGEINT")
 def _as_feast_types(con, sql: str) -> str:
     """Wrap a query so DECIMAL and HUGEINT columns come out as DOUBLE."""
     columns = con.execute(f"DESCRIBE ({sql})").fetchall()
-    select = ", ".join(f"CAST({name} AS DOUBLE) AS {name}" if dtype.startswith(_WIDE_NUMERIC) else name
-                       for name, dtype, *_ in columns)
+    select = ", ".join(
+        f"CAST({name} AS DOUBLE) AS {name}" if dtype.startswith(_WIDE_NUMERIC) else name for name, dtype, *_ in columns
+    )
     return f"SELECT {select} FROM ({sql})"
 
 

@@ -36,9 +36,16 @@ def service_views(paths: PmiPaths, service: str) -> list[ViewSpec]:
     for projection in store.get_feature_service(service).feature_view_projections:
         view = store.get_feature_view(projection.name)
         ttl = view.ttl.total_seconds() if view.ttl else None
-        specs.append(ViewSpec(name=view.name, path=view.batch_source.path,
-                              timestamp_field=view.batch_source.timestamp_field, ttl_seconds=ttl or None,
-                              join_keys=tuple(view.join_keys), features=tuple(f.name for f in projection.features)))
+        specs.append(
+            ViewSpec(
+                name=view.name,
+                path=view.batch_source.path,
+                timestamp_field=view.batch_source.timestamp_field,
+                ttl_seconds=ttl or None,
+                join_keys=tuple(view.join_keys),
+                features=tuple(f.name for f in projection.features),
+            )
+        )
     return specs
 
 
@@ -50,11 +57,16 @@ def point_in_time_sql(views: list[ViewSpec], entity_sql: str, timestamp: str = "
         alias = f"v{i}"
         keys = ", ".join(view.join_keys)
         wanted = " AND ".join(f"{k} IN (SELECT {k} FROM e)" for k in view.join_keys)  # only the entities' rows
-        source = (f"(SELECT {keys}, {view.timestamp_field} AS _ts_{i}, {', '.join(view.features)} "
-                  f"FROM read_parquet({sql_literal(view.path)}) WHERE {wanted})")
+        source = (
+            f"(SELECT {keys}, {view.timestamp_field} AS _ts_{i}, {', '.join(view.features)} "
+            f"FROM read_parquet({sql_literal(view.path)}) WHERE {wanted})"
+        )
         on = " AND ".join(f"e.{k} = {alias}.{k}" for k in view.join_keys)
         joins.append(f"ASOF LEFT JOIN {source} {alias} ON {on} AND e.{timestamp} >= {alias}._ts_{i}")
-        fresh = (f"{alias}._ts_{i} >= e.{timestamp} - to_seconds({view.ttl_seconds!r})" if view.ttl_seconds
-                 else f"{alias}._ts_{i} IS NOT NULL")
+        fresh = (
+            f"{alias}._ts_{i} >= e.{timestamp} - to_seconds({view.ttl_seconds!r})"
+            if view.ttl_seconds
+            else f"{alias}._ts_{i} IS NOT NULL"
+        )
         selects += [f"CASE WHEN {fresh} THEN {alias}.{f} END AS {f}" for f in view.features]
     return f"WITH e AS ({entity_sql}) SELECT e.*, {', '.join(selects)} FROM e {' '.join(joins)}"

@@ -105,8 +105,9 @@ def materialize_online(paths: PmiPaths, end: dt.datetime) -> None:
     mode uses, so simulated or back-dated histories materialise too.
     """
     with registry_lock(paths):
-        feature_store(paths).materialize(start_date=end - ONLINE_LOOKBACK, end_date=end,
-                                         feature_views=list(ONLINE_VIEWS))
+        feature_store(paths).materialize(
+            start_date=end - ONLINE_LOOKBACK, end_date=end, feature_views=list(ONLINE_VIEWS)
+        )
 
 
 def training_frame(paths: PmiPaths, entity_rows: pd.DataFrame, service: str) -> pd.DataFrame:

@@ -11,14 +11,18 @@ import duckdb
 from ml.ingest.checks import insert_faults, shown
 from ml.ingest.specs import FileKind
 
-ID_CLASS = ("CASE WHEN regexp_full_match({c}, '\\d+') THEN 'whole number' "
-            "WHEN regexp_full_match({c}, '\\d+\\.\\d+') THEN 'decimal number' ELSE 'text' END")
+ID_CLASS = (
+    "CASE WHEN regexp_full_match({c}, '\\d+') THEN 'whole number' "
+    "WHEN regexp_full_match({c}, '\\d+\\.\\d+') THEN 'decimal number' ELSE 'text' END"
+)
 
 
 def warehouse_has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the attached warehouse (alias ``wh``) has ``raw.<table>``."""
-    rows = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name = 'raw' "
-                       "AND table_name = ?", [table]).fetchall()
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'wh' AND schema_name = 'raw' AND table_name = ?",
+        [table],
+    ).fetchall()
     return rows[0][0] > 0
 
 
@@ -31,8 +35,11 @@ def build_known(con: duckdb.DuckDBPyConnection, loaded: set[str]) -> None:
             anti = f" WHERE {key} NOT IN (SELECT {key} FROM valid_{name})" if name in loaded else ""
             parts.append(f"SELECT {columns} FROM wh.raw.{name}{anti}")
         if not parts:
-            parts = [f"SELECT CAST(NULL AS VARCHAR) AS {key}" + (", CAST(NULL AS TIMESTAMP) AS install_ts"
-                                                                  if name == "users" else "") + " WHERE false"]
+            parts = [
+                f"SELECT CAST(NULL AS VARCHAR) AS {key}"
+                + (", CAST(NULL AS TIMESTAMP) AS install_ts" if name == "users" else "")
+                + " WHERE false"
+            ]
         con.execute(f"CREATE OR REPLACE TABLE known_{name} AS {' UNION ALL '.join(parts)}")
 
 
@@ -41,27 +48,40 @@ def _campaign_checks(kind: FileKind) -> list[tuple[str, str, str]]:
     id_class = ID_CLASS.format(c="campaign_id")
     known_classes = f"(SELECT DISTINCT {ID_CLASS.format(c='campaign_id')} FROM known_campaigns)"
     return [
-        ("campaign_id", f"campaign_id IS NOT NULL AND (SELECT count(*) FROM known_campaigns) > 0 "
-                        f"AND {id_class} NOT IN {known_classes}",
-         f"'campaign_id ' || {cid} || ' is a ' || {id_class} || ' here, but the campaigns (--campaigns and "
-         "the warehouse) have ids of another type'"),
-        ("campaign_id", "campaign_id IS NOT NULL AND campaign_id NOT IN (SELECT campaign_id FROM known_campaigns)",
-         f"'unknown campaign_id ' || {cid} || ' (not in --campaigns nor in the warehouse)'"),
+        (
+            "campaign_id",
+            f"campaign_id IS NOT NULL AND (SELECT count(*) FROM known_campaigns) > 0 "
+            f"AND {id_class} NOT IN {known_classes}",
+            f"'campaign_id ' || {cid} || ' is a ' || {id_class} || ' here, but the campaigns (--campaigns and "
+            "the warehouse) have ids of another type'",
+        ),
+        (
+            "campaign_id",
+            "campaign_id IS NOT NULL AND campaign_id NOT IN (SELECT campaign_id FROM known_campaigns)",
+            f"'unknown campaign_id ' || {cid} || ' (not in --campaigns nor in the warehouse)'",
+        ),
     ]
 
 
 def _event_checks() -> list[tuple[str, str, str]]:
     return [
-        ("user_id", "user_id IS NOT NULL AND user_id NOT IN (SELECT user_id FROM known_users)",
-         f"'unknown user_id ' || {shown('user_id', quoted=False)} || ' (not in --users nor in the warehouse)'"),
-        ("event_ts", "event_ts < (SELECT install_ts FROM known_users k WHERE k.user_id = e.user_id)",
-         "'event at ' || event_ts || ' is before the user''s install at ' || "
-         "(SELECT install_ts FROM known_users k WHERE k.user_id = e.user_id)"),
+        (
+            "user_id",
+            "user_id IS NOT NULL AND user_id NOT IN (SELECT user_id FROM known_users)",
+            f"'unknown user_id ' || {shown('user_id', quoted=False)} || ' (not in --users nor in the warehouse)'",
+        ),
+        (
+            "event_ts",
+            "event_ts < (SELECT install_ts FROM known_users k WHERE k.user_id = e.user_id)",
+            "'event at ' || event_ts || ' is before the user''s install at ' || "
+            "(SELECT install_ts FROM known_users k WHERE k.user_id = e.user_id)",
+        ),
     ]
 
 
-def insert_cross_faults(con: duckdb.DuckDBPyConnection, kind: FileKind, file: str, order: int,
-                        loaded: set[str]) -> None:
+def insert_cross_faults(
+    con: duckdb.DuckDBPyConnection, kind: FileKind, file: str, order: int, loaded: set[str]
+) -> None:
     """Record reference faults of ``typed_<kind>`` (rows already faulty are checked too: harmless, first wins)."""
     if "campaigns" in kind.depends_on:
         build_known(con, loaded)
@@ -71,8 +91,9 @@ def insert_cross_faults(con: duckdb.DuckDBPyConnection, kind: FileKind, file: st
         insert_faults(con, kind, file, order, _event_checks(), f"typed_{kind.name} e", 210)
 
 
-def insert_install_faults(con: duckdb.DuckDBPyConnection, kind: FileKind, file: str, order: int,
-                          loaded: set[str]) -> None:
+def insert_install_faults(
+    con: duckdb.DuckDBPyConnection, kind: FileKind, file: str, order: int, loaded: set[str]
+) -> None:
     """A corrected install later than events the warehouse keeps would break "events follow installs" (a raw gate
     error) for rows this ingest never sees: refuse it, unless this ingest re-sends those events too.
 
@@ -81,10 +102,24 @@ def insert_install_faults(con: duckdb.DuckDBPyConnection, kind: FileKind, file: 
     if not warehouse_has(con, "revenue_events"):
         return
     kept = "WHERE event_id NOT IN (SELECT event_id FROM valid_revenue_events)" if "revenue_events" in loaded else ""
-    source = (f"(SELECT u._row, u.install_ts, min(e.event_ts) AS first_event FROM typed_{kind.name} u "
-              f"JOIN (SELECT user_id, event_ts FROM wh.raw.revenue_events {kept}) e ON e.user_id = u.user_id "
-              "GROUP BY u._row, u.install_ts)")
-    insert_faults(con, kind, file, order, [
-        ("install_ts", "install_ts > first_event",
-         "'install at ' || install_ts || ' is after this user''s event at ' || first_event || ' in the warehouse; "
-         "send the corrected revenue events with it'")], source, 220)
+    source = (
+        f"(SELECT u._row, u.install_ts, min(e.event_ts) AS first_event FROM typed_{kind.name} u "
+        f"JOIN (SELECT user_id, event_ts FROM wh.raw.revenue_events {kept}) e ON e.user_id = u.user_id "
+        "GROUP BY u._row, u.install_ts)"
+    )
+    insert_faults(
+        con,
+        kind,
+        file,
+        order,
+        [
+            (
+                "install_ts",
+                "install_ts > first_event",
+                "'install at ' || install_ts || ' is after this user''s event at ' || first_event "
+                "|| ' in the warehouse; send the corrected revenue events with it'",
+            )
+        ],
+        source,
+        220,
+    )

@@ -41,11 +41,15 @@ def _string_map(path: Path, where: str, value: object, contract: list[str]) -> d
         raise BadInputError(f"{path}: {where}: expected a mapping of contract column to value")
     for name, given in value.items():
         if name not in contract:
-            raise BadInputError(f"{path}: {where}.{printable(str(name))[:60]}: not a contract column "
-                                f"(expected one of {', '.join(contract)})")
+            raise BadInputError(
+                f"{path}: {where}.{printable(str(name))[:60]}: not a contract column "
+                f"(expected one of {', '.join(contract)})"
+            )
         if given is None or isinstance(given, dict | list) or re.search(CONTROL_CHARACTERS, str(given)):
-            raise BadInputError(f"{path}: {where}.{name}: expected a column name or a value on one line, "
-                                f"got {printable(repr(given))[:80]}")
+            raise BadInputError(
+                f"{path}: {where}.{name}: expected a column name or a value on one line, "
+                f"got {printable(repr(given))[:80]}"
+            )
     return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
 
 
@@ -54,12 +58,15 @@ def _one_source_each(path: Path, kind: str, mapping: FileMapping) -> None:
     shared = {name: f"{kind}.columns.{name}" for name in mapping.columns}
     for name in mapping.constants:
         if name in shared:
-            raise BadInputError(f"{path}: {kind}.constants.{name}: {kind}.columns.{name} gives it too (column "
-                                f"{mapping.columns[name]}); keep one")
+            raise BadInputError(
+                f"{path}: {kind}.constants.{name}: {kind}.columns.{name} gives it too (column "
+                f"{mapping.columns[name]}); keep one"
+            )
         shared[name] = f"{kind}.constants.{name}"
     if mapping.campaigns_from_columns and "campaign_id" in shared:
-        raise BadInputError(f"{path}: {shared['campaign_id']}: campaigns_from_columns names the campaigns already; "
-                            "drop one")
+        raise BadInputError(
+            f"{path}: {shared['campaign_id']}: campaigns_from_columns names the campaigns already; drop one"
+        )
     for campaign, overrides in (mapping.campaigns_from_columns or {"": {}}).items():
         group = f"{kind}.campaigns_from_columns.{campaign}"
         for name in overrides:
@@ -69,8 +76,10 @@ def _one_source_each(path: Path, kind: str, mapping: FileMapping) -> None:
         for where, columns in ((f"{kind}.columns", mapping.columns), (group, overrides)):
             for name, source in columns.items():
                 if source in sources:
-                    raise BadInputError(f"{path}: {where}.{name}: column {source} is already {sources[source]}; "
-                                        "a column of your file maps to one contract column")
+                    raise BadInputError(
+                        f"{path}: {where}.{name}: column {source} is already {sources[source]}; "
+                        "a column of your file maps to one contract column"
+                    )
                 sources[source] = f"{where}.{name}"
 
 
@@ -79,19 +88,24 @@ def _file_mapping(path: Path, kind: str, body: object) -> FileMapping:
         raise BadInputError(f"{path}: {kind}: expected a mapping with columns / constants")
     unknown = [str(k) for k in body if k not in _KEYS]
     if unknown:
-        raise BadInputError(f"{path}: {kind}.{printable(unknown[0])[:60]}: unknown key "
-                            f"(expected {', '.join(sorted(_KEYS))})")
+        raise BadInputError(
+            f"{path}: {kind}.{printable(unknown[0])[:60]}: unknown key (expected {', '.join(sorted(_KEYS))})"
+        )
     contract = FILE_KINDS[kind].column_names
     wide = body.get("campaigns_from_columns") or {}
     if not isinstance(wide, dict):
         raise BadInputError(f"{path}: {kind}.campaigns_from_columns: expected campaign id: {{column: source}}")
     if any(isinstance(c, bool) for c in wide):
-        raise BadInputError(f"{path}: {kind}.campaigns_from_columns: a campaign id YAML reads as true/false "
-                            "(on, off, yes, no): put it in quotes")
+        raise BadInputError(
+            f"{path}: {kind}.campaigns_from_columns: a campaign id YAML reads as true/false "
+            "(on, off, yes, no): put it in quotes"
+        )
     for campaign in wide:
         if re.search(CONTROL_CHARACTERS, str(campaign)) or not str(campaign).strip():
-            raise BadInputError(f"{path}: {kind}.campaigns_from_columns: {printable(repr(campaign))[:60]} is not a "
-                                "printable campaign id")
+            raise BadInputError(
+                f"{path}: {kind}.campaigns_from_columns: {printable(repr(campaign))[:60]} is not a "
+                "printable campaign id"
+            )
     view_through = body.get("view_through_conversions", False)
     if not isinstance(view_through, bool):
         raise BadInputError(f"{path}: {kind}.view_through_conversions: expected true or false")
@@ -99,8 +113,9 @@ def _file_mapping(path: Path, kind: str, body: object) -> FileMapping:
         columns=_string_map(path, f"{kind}.columns", body.get("columns"), contract),
         constants=_string_map(path, f"{kind}.constants", body.get("constants"), contract),
         view_through_conversions=view_through,
-        campaigns_from_columns={str(c): _string_map(path, f"{kind}.campaigns_from_columns.{c}", cols, contract)
-                                for c, cols in wide.items()},
+        campaigns_from_columns={
+            str(c): _string_map(path, f"{kind}.campaigns_from_columns.{c}", cols, contract) for c, cols in wide.items()
+        },
     )
     _one_source_each(path, kind, mapping)
     return mapping
@@ -120,6 +135,7 @@ def load_mapping(path: Path | None) -> dict[str, FileMapping]:
         raise BadInputError(f"{path}: expected file kinds ({', '.join(FILE_KINDS)}) at the top level")
     for kind in document:
         if kind not in FILE_KINDS:
-            raise BadInputError(f"{path}: {printable(str(kind))[:60]}: unknown file kind "
-                                f"(expected one of {', '.join(FILE_KINDS)})")
+            raise BadInputError(
+                f"{path}: {printable(str(kind))[:60]}: unknown file kind (expected one of {', '.join(FILE_KINDS)})"
+            )
     return {kind: _file_mapping(path, kind, body) for kind, body in document.items()}

@@ -50,8 +50,10 @@ def _decode(path: Path, raw: bytes, row: int) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         where = "header" if row == 0 else f"row {row}"
-        raise BadInputError(f"{path}: {where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
-                            f"{exc.start}); save the file as UTF-8") from exc
+        raise BadInputError(
+            f"{path}: {where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
+            f"{exc.start}); save the file as UTF-8"
+        ) from exc
 
 
 def check_readable(path: Path) -> None:
@@ -70,12 +72,13 @@ def _head(path: Path) -> tuple[bytes, bytes]:
             head = fh.read(MAX_HEADER_BYTES + 1 + _SAMPLE_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
         what = "a readable gzip file" if path.name.lower().endswith(".gz") else "readable"
-        raise BadInputError(f"{path}: not {what} ({getattr(exc, 'strerror', None) or exc or type(exc).__name__})") \
-            from exc
+        raise BadInputError(
+            f"{path}: not {what} ({getattr(exc, 'strerror', None) or exc or type(exc).__name__})"
+        ) from exc
     end = _LINE_END.search(head, 0, MAX_HEADER_BYTES + 2)
     if end is None:
-        return head[:MAX_HEADER_BYTES + 1], b""
-    return head[:end.start()], head[end.end():]
+        return head[: MAX_HEADER_BYTES + 1], b""
+    return head[: end.start()], head[end.end() :]
 
 
 def _long_header(path: Path, first: bytes) -> BadInputError:
@@ -84,8 +87,10 @@ def _long_header(path: Path, first: bytes) -> BadInputError:
     if len(cells) > MAX_COLUMNS:
         return BadInputError(f"{path}: header: more than {MAX_COLUMNS:,} columns; pmi reads at most {MAX_COLUMNS:,}")
     position = next(i for i, cell in enumerate(cells, start=1) if len(cell) > MAX_TEXT_CHARS)
-    return BadInputError(f"{path}: header, column {position}: a column name longer than {MAX_TEXT_CHARS:,} "
-                         "characters (is the first line a header?)")
+    return BadInputError(
+        f"{path}: header, column {position}: a column name longer than {MAX_TEXT_CHARS:,} "
+        "characters (is the first line a header?)"
+    )
 
 
 def _header_names(path: Path, line: str) -> list[str]:
@@ -94,8 +99,9 @@ def _header_names(path: Path, line: str) -> list[str]:
     except csv.Error as exc:  # a name past the csv module's field limit (131,072 characters)
         long = [i for i, cell in enumerate(line.split(","), start=1) if len(cell) > MAX_TEXT_CHARS]
         if long:
-            raise BadInputError(f"{path}: header, column {long[0]}: a column name longer than {MAX_TEXT_CHARS:,} "
-                                "characters") from exc
+            raise BadInputError(
+                f"{path}: header, column {long[0]}: a column name longer than {MAX_TEXT_CHARS:,} characters"
+            ) from exc
         raise BadInputError(f"{path}: header: not a readable CSV header line ({exc})") from exc
 
 
@@ -103,18 +109,22 @@ def _check_names(path: Path, names: list[str]) -> None:
     if len(names) > MAX_COLUMNS:
         raise BadInputError(f"{path}: header: {len(names):,} columns; pmi reads at most {MAX_COLUMNS:,}")
     if len(names) == 1 and ";" in names[0]:
-        raise BadInputError(f"{path}: column {printable(names[0][:60])}: the header is separated by semicolons; "
-                            "pmi reads comma-separated CSV")
+        raise BadInputError(
+            f"{path}: column {printable(names[0][:60])}: the header is separated by semicolons; "
+            "pmi reads comma-separated CSV"
+        )
     seen: set[str] = set()
     for position, name in enumerate(names, start=1):
         if not name:
             raise BadInputError(f"{path}: column {position}: the header has no name for this column")
         if len(name) > MAX_TEXT_CHARS:
-            raise BadInputError(f"{path}: header, column {position}: a column name longer than "
-                                f"{MAX_TEXT_CHARS:,} characters")
+            raise BadInputError(
+                f"{path}: header, column {position}: a column name longer than {MAX_TEXT_CHARS:,} characters"
+            )
         if _CONTROL.search(name):
-            raise BadInputError(f"{path}: header, column {position}: the name {printable(name[:60])!r} holds a "
-                                "control character")
+            raise BadInputError(
+                f"{path}: header, column {position}: the name {printable(name[:60])!r} holds a control character"
+            )
         if name in seen:
             raise BadInputError(f"{path}: column {name}: appears twice in the header")
         seen.add(name)
@@ -130,7 +140,7 @@ def csv_header(path: Path, warnings: list[str]) -> list[str]:
         raise BadInputError(f"{path}: empty file")
     if first.startswith(BOM):
         warnings.append(f"{path}: starts with a UTF-8 byte-order mark (ignored)")
-        first = first[len(BOM):]
+        first = first[len(BOM) :]
     names = _header_names(path, _decode(path, first, 0))
     _check_names(path, names)
     if _QUOTED_NUMBER.search(body):
@@ -159,8 +169,10 @@ def _locate_bad_bytes(path: Path, line_no: int, names: list[str]) -> str:
                     try:
                         value.encode("latin-1").decode("utf-8")
                     except UnicodeDecodeError:
-                        return (f"row {line_no - 1}, column {name}: not UTF-8 text ({printable(repr(value[:40]))}); "
-                                "save the file as UTF-8")
+                        return (
+                            f"row {line_no - 1}, column {name}: not UTF-8 text ({printable(repr(value[:40]))}); "
+                            "save the file as UTF-8"
+                        )
                 break
     return f"row {line_no - 1}: not UTF-8 text; save the file as UTF-8"
 
@@ -187,8 +199,9 @@ def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> li
     try:
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet(?)", [str(path)])
     except duckdb.Error as exc:
-        raise BadInputError(f"{path}: not a readable Parquet file ({printable(str(exc).splitlines()[0][:120])})") \
-            from exc
+        raise BadInputError(
+            f"{path}: not a readable Parquet file ({printable(str(exc).splitlines()[0][:120])})"
+        ) from exc
     names = [row[0] for row in con.execute(f"DESCRIBE {table}").fetchall()]
     _check_names(path, names)
     return names
@@ -204,8 +217,11 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, names: li
     else:
         columns = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
         try:
-            con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, delim=',', quote='\"', escape='\"', "
-                        f"header=false, skip=1, columns={columns}, auto_detect=false, strict_mode=true)", [str(path)])
+            con.execute(
+                f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, delim=',', quote='\"', escape='\"', "
+                f"header=false, skip=1, columns={columns}, auto_detect=false, strict_mode=true)",
+                [str(path)],
+            )
         except duckdb.Error as exc:
             raise _csv_error(path, str(exc), names) from exc
     if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0:

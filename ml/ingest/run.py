@@ -39,8 +39,9 @@ class IngestReport:
 
 
 def _staging_connection(directory: Path, warehouse: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(":memory:",
-                         config={"temp_directory": str(directory / "spill"), "memory_limit": STAGING_MEMORY_LIMIT})
+    con = duckdb.connect(
+        ":memory:", config={"temp_directory": str(directory / "spill"), "memory_limit": STAGING_MEMORY_LIMIT}
+    )
     con.execute("SET TimeZone = 'UTC'")
     if warehouse.exists():
         con.execute(f"ATTACH {quote_literal(str(warehouse))} AS wh (READ_ONLY)")
@@ -59,8 +60,14 @@ def _persist(con: duckdb.DuckDBPyConnection, staging: Path, validation: Validati
     con.execute("DETACH out")
 
 
-def ingest(paths: PmiPaths, inputs: dict[str, Path], mapping: Path | None = None, allow_partial: bool = False,
-           on_step: Callable[[str], None] | None = None, now: dt.datetime | None = None) -> IngestReport:
+def ingest(
+    paths: PmiPaths,
+    inputs: dict[str, Path],
+    mapping: Path | None = None,
+    allow_partial: bool = False,
+    on_step: Callable[[str], None] | None = None,
+    now: dt.datetime | None = None,
+) -> IngestReport:
     """Load the user's files (file kind -> path) into raw.*; raises BadInputError naming file, row and column."""
     mappings = load_mapping(mapping)
     warnings: list[str] = []
@@ -78,6 +85,13 @@ def ingest(paths: PmiPaths, inputs: dict[str, Path], mapping: Path | None = None
         report.warnings = warnings + validation.warnings
         if on_step:
             on_step(f"loading into {paths.warehouse} in one transaction")
-        report.tables = load(paths.warehouse, Path(tmp) / "staging.duckdb", inputs, validation.valid_tables,
-                             report.run_id, now, allow_partial)
+        report.tables = load(
+            paths.warehouse,
+            Path(tmp) / "staging.duckdb",
+            inputs,
+            validation.valid_tables,
+            report.run_id,
+            now,
+            allow_partial,
+        )
     return report

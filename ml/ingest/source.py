@@ -28,8 +28,9 @@ def raw_row_counts(paths: PmiPaths) -> dict[str, int]:
     con = connect(paths.warehouse, read_only=True)
     try:
         present = _tables(con, "raw")
-        return {t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchall()[0][0] if t in present else 0
-                for t in RAW_TABLES}
+        return {
+            t: con.execute(f"SELECT count(*) FROM raw.{t}").fetchall()[0][0] if t in present else 0 for t in RAW_TABLES
+        }
     finally:
         con.close()
 
@@ -54,8 +55,10 @@ def ingested_row_counts(paths: PmiPaths) -> dict[str, int]:
     """Row counts of the warehouse a run will use as it is; one line saying what to do when it holds nothing."""
     counts = raw_row_counts(paths)
     if counts["campaigns"] == 0 or counts["campaign_hourly"] == 0:
-        raise BadInputError(f"{paths.warehouse}: no campaigns and delivery rows to run on; load them with "
-                            "`pmi ingest --campaigns FILE --hourly FILE` (or --daily FILE) first")
+        raise BadInputError(
+            f"{paths.warehouse}: no campaigns and delivery rows to run on; load them with "
+            "`pmi ingest --campaigns FILE --hourly FILE` (or --daily FILE) first"
+        )
     return counts
 
 
@@ -65,8 +68,10 @@ def resolve_source(paths: PmiPaths, source: str) -> str:
         return WAREHOUSE if holds_ingested_data(paths) else SIMULATOR
     if source == SIMULATOR and holds_ingested_data(paths):
         n = raw_row_counts(paths)["campaigns"]
-        raise BadInputError(f"{paths.home} holds {n:,} campaigns loaded by `pmi ingest`; a simulation would replace "
-                            "them: use --source warehouse, or another --home for the simulator")
+        raise BadInputError(
+            f"{paths.home} holds {n:,} campaigns loaded by `pmi ingest`; a simulation would replace "
+            "them: use --source warehouse, or another --home for the simulator"
+        )
     if source not in (SIMULATOR, WAREHOUSE) and not Path(source).is_dir():
         raise BadInputError(f"--source {source}: not 'simulator', 'warehouse' or a drop folder")
     return source

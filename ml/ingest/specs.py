@@ -37,7 +37,10 @@ class FileKind:
 
 def _performance(time_column: ColumnSpec, name: str, flag: str) -> FileKind:
     return FileKind(
-        name=name, flag=flag, table="campaign_hourly", key=("campaign_id", time_column.name),
+        name=name,
+        flag=flag,
+        table="campaign_hourly",
+        key=("campaign_id", time_column.name),
         depends_on=("campaigns",),
         columns=(
             ColumnSpec("campaign_id", "id"),
@@ -52,7 +55,10 @@ def _performance(time_column: ColumnSpec, name: str, flag: str) -> FileKind:
 
 
 CAMPAIGNS = FileKind(
-    name="campaigns", flag="--campaigns", table="campaigns", key=("campaign_id",),
+    name="campaigns",
+    flag="--campaigns",
+    table="campaigns",
+    key=("campaign_id",),
     columns=(
         ColumnSpec("campaign_id", "id"),
         ColumnSpec("name", "text", required=False),
@@ -70,7 +76,11 @@ CAMPAIGNS = FileKind(
 HOURLY = _performance(ColumnSpec("hour_ts", "timestamp"), "hourly", "--hourly")
 DAILY = _performance(ColumnSpec("date", "date"), "daily", "--daily")
 USERS = FileKind(
-    name="users", flag="--users", table="users", key=("user_id",), depends_on=("campaigns",),
+    name="users",
+    flag="--users",
+    table="users",
+    key=("user_id",),
+    depends_on=("campaigns",),
     columns=(
         ColumnSpec("user_id", "id"),
         ColumnSpec("campaign_id", "id"),
@@ -80,25 +90,34 @@ USERS = FileKind(
     ),
 )
 REVENUE_EVENTS = FileKind(
-    name="revenue_events", flag="--revenue-events", table="revenue_events", key=("event_id",),
+    name="revenue_events",
+    flag="--revenue-events",
+    table="revenue_events",
+    key=("event_id",),
     depends_on=("users",),
     columns=(
         ColumnSpec("event_id", "id"),
         ColumnSpec("user_id", "id"),
         ColumnSpec("event_ts", "timestamp"),
         ColumnSpec("revenue", "money"),
-        ColumnSpec("event_type", "enum", required=False, default="'purchase'",
-                   choices=("purchase", "ad", "subscription")),
+        ColumnSpec(
+            "event_type", "enum", required=False, default="'purchase'", choices=("purchase", "ad", "subscription")
+        ),
     ),
 )
 MARKET = FileKind(
-    name="market", flag="--market", table="market_daily", key=("date", "network", "geo"),
+    name="market",
+    flag="--market",
+    table="market_daily",
+    key=("date", "network", "geo"),
     columns=(
         ColumnSpec("date", "date"),
         ColumnSpec("network", "text"),
         ColumnSpec("geo", "text"),
-        *(ColumnSpec(f"{index}_index", "index") for index in
-          ("cpm", "competition", "seasonality", "economic", "sentiment")),
+        *(
+            ColumnSpec(f"{index}_index", "index")
+            for index in ("cpm", "competition", "seasonality", "economic", "sentiment")
+        ),
     ),
 )
 

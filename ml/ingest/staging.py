@@ -25,19 +25,31 @@ def _text(source: str) -> str:
     return f"NULLIF(trim(CAST({quote_ident(source)} AS VARCHAR)), '')"
 
 
-def _refuse_shadowing(kind: FileKind, name: str, mapping: FileMapping, source: str | None, names: list[str],
-                      path: Path) -> None:
+def _refuse_shadowing(
+    kind: FileKind, name: str, mapping: FileMapping, source: str | None, names: list[str], path: Path
+) -> None:
     """A contract column taken from elsewhere while the file has a column of that very name is ambiguous."""
     if name not in names or source == name:
         return
-    given = f"sets {kind.name}.{name} to the constant {mapping.constants[name]!r}" if source is None else \
-        f"takes {kind.name}.{name} from column {source}"
-    raise BadInputError(f"{path}: column {name}: the mapping {given}, but the file has a column {name} too; "
-                        "rename or drop one of them")
+    given = (
+        f"sets {kind.name}.{name} to the constant {mapping.constants[name]!r}"
+        if source is None
+        else f"takes {kind.name}.{name} from column {source}"
+    )
+    raise BadInputError(
+        f"{path}: column {name}: the mapping {given}, but the file has a column {name} too; rename or drop one of them"
+    )
 
 
-def _column_expression(kind: FileKind, name: str, mapping: FileMapping, overrides: dict[str, str],
-                       names: list[str], path: Path, used: set[str]) -> str:
+def _column_expression(
+    kind: FileKind,
+    name: str,
+    mapping: FileMapping,
+    overrides: dict[str, str],
+    names: list[str],
+    path: Path,
+    used: set[str],
+) -> str:
     spec = kind.column(name)
     if name in mapping.constants:
         _refuse_shadowing(kind, name, mapping, None, names, path)
@@ -52,22 +64,32 @@ def _column_expression(kind: FileKind, name: str, mapping: FileMapping, override
             raise BadInputError(f"{path}: column {name}: missing required column{hint}")
         return spec.default
     if source not in names:
-        raise BadInputError(f"{path}: column {source}: the mapping takes {kind.name}.{name} from it, "
-                            "but the file has no such column")
+        raise BadInputError(
+            f"{path}: column {source}: the mapping takes {kind.name}.{name} from it, but the file has no such column"
+        )
     used.add(source)
     text = _text(source)
     return text if spec.required else f"COALESCE({text}, {spec.default})"
 
 
-def build_stage(con: duckdb.DuckDBPyConnection, kind: FileKind, mapping: FileMapping, source_table: str,
-                names: list[str], path: Path, warnings: list[str]) -> str:
+def build_stage(
+    con: duckdb.DuckDBPyConnection,
+    kind: FileKind,
+    mapping: FileMapping,
+    source_table: str,
+    names: list[str],
+    path: Path,
+    warnings: list[str],
+) -> str:
     """Create the view ``stg_<kind>``: ``_row`` (1-based data row) + every contract column as text; returns its name."""
     used: set[str] = set()
     groups = mapping.campaigns_from_columns or {"": {}}
     selects = []
     if mapping.campaigns_from_columns and "campaign_id" in names:
-        raise BadInputError(f"{path}: column campaign_id: the mapping's campaigns_from_columns names the campaigns, "
-                            "but the file has a campaign_id column too; rename or drop one of them")
+        raise BadInputError(
+            f"{path}: column campaign_id: the mapping's campaigns_from_columns names the campaigns, "
+            "but the file has a campaign_id column too; rename or drop one of them"
+        )
     for campaign, overrides in groups.items():
         parts = ["(s.rowid + 1) AS _row"]
         for name in kind.column_names:

@@ -37,8 +37,11 @@ def _contract_select(kind: FileKind) -> str:
 
 def _build_valid(con: duckdb.DuckDBPyConnection, kind: FileKind) -> str:
     table = f"valid_{kind.name}"
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {_contract_select(kind)} FROM typed_{kind.name} "
-                f"WHERE _row NOT IN (SELECT _row FROM faults WHERE kind = ?)", [kind.name])
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT {_contract_select(kind)} FROM typed_{kind.name} "
+        f"WHERE _row NOT IN (SELECT _row FROM faults WHERE kind = ?)",
+        [kind.name],
+    )
     return table
 
 
@@ -63,9 +66,15 @@ def read_headers(inputs: dict[str, Path], warnings: list[str]) -> dict[str, list
     return {name: read_header(inputs[name], warnings) for name in FILE_KINDS if name in inputs}
 
 
-def validate_inputs(con: duckdb.DuckDBPyConnection, inputs: dict[str, Path], headers: dict[str, list[str] | None],
-                    mappings: dict[str, FileMapping], allow_partial: bool, now: dt.datetime,
-                    on_step: Callable[[str], None] | None = None) -> Validation:
+def validate_inputs(
+    con: duckdb.DuckDBPyConnection,
+    inputs: dict[str, Path],
+    headers: dict[str, list[str] | None],
+    mappings: dict[str, FileMapping],
+    allow_partial: bool,
+    now: dt.datetime,
+    on_step: Callable[[str], None] | None = None,
+) -> Validation:
     """Stage, type and check every file (in dependency order); all-or-nothing unless ``allow_partial``."""
     result = Validation()
     con.execute(FAULTS_DDL)

@@ -24,14 +24,17 @@ def record_step_status(paths: PmiPaths, step_name: str, status: str, reason: str
         con.execute("CREATE SCHEMA IF NOT EXISTS monitoring")
         con.execute(f"""CREATE TABLE IF NOT EXISTS {STATUS_TABLE} (step_name VARCHAR PRIMARY KEY,
                         status VARCHAR NOT NULL, reason VARCHAR NOT NULL, recorded_at TIMESTAMP NOT NULL)""")
-        con.execute(f"INSERT OR REPLACE INTO {STATUS_TABLE} VALUES (?, ?, ?, ?)",
-                    [step_name, status, reason, recorded_at])
+        con.execute(
+            f"INSERT OR REPLACE INTO {STATUS_TABLE} VALUES (?, ?, ?, ?)", [step_name, status, reason, recorded_at]
+        )
 
 
 def skipped_steps(paths: PmiPaths) -> pd.DataFrame:
     """Models whose latest step was skipped, with the reason (empty when the table does not exist yet)."""
     try:
-        return read_sql(paths, f"SELECT step_name, reason, recorded_at FROM {STATUS_TABLE} "
-                               f"WHERE status = '{SKIPPED}' ORDER BY step_name")
+        return read_sql(
+            paths,
+            f"SELECT step_name, reason, recorded_at FROM {STATUS_TABLE} WHERE status = '{SKIPPED}' ORDER BY step_name",
+        )
     except Exception:  # noqa: BLE001 - a warehouse that never ran a model step has skipped nothing
         return pd.DataFrame(columns=["step_name", "reason", "recorded_at"])

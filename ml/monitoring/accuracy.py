@@ -16,9 +16,14 @@ from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql, table_exists, transaction
 
 # metric -> (predicted column, actual column)
-METRICS = {"conversions": ("expected_conversions", "conversions"), "cpa": ("expected_cpa", "cpa"),
-           "spend": ("recommended_budget", "spend"), "roas": ("expected_same_day_roas", "same_day_roas"),
-           "ltv_d90": ("expected_ltv_d90", "actual_ltv_d90"), "roi_d90": ("expected_roi_d90", "actual_roi_d90")}
+METRICS = {
+    "conversions": ("expected_conversions", "conversions"),
+    "cpa": ("expected_cpa", "cpa"),
+    "spend": ("recommended_budget", "spend"),
+    "roas": ("expected_same_day_roas", "same_day_roas"),
+    "ltv_d90": ("expected_ltv_d90", "actual_ltv_d90"),
+    "roi_d90": ("expected_roi_d90", "actual_roi_d90"),
+}
 DELIVERY_METRICS = ("conversions", "cpa", "spend", "roas")
 VALUE_METRICS = ("ltv_d90", "roi_d90")
 
@@ -73,8 +78,10 @@ def value_pairs(paths: PmiPaths, costs: CostConfig | None = None) -> pd.DataFram
     planned_cost = costs.total_cost(pairs["recommended_budget"].to_numpy(float), agency, creative)
     actual_cost = costs.total_cost(pairs["spend"].to_numpy(float), agency, creative)
     planned_value = pairs["expected_conversions"] * pairs["expected_ltv_d90"]
-    return pairs.assign(expected_roi_d90=(planned_value - planned_cost) / planned_cost,
-                        actual_roi_d90=(pairs["users"] * pairs["actual_ltv_d90"] - actual_cost) / actual_cost)
+    return pairs.assign(
+        expected_roi_d90=(planned_value - planned_cost) / planned_cost,
+        actual_roi_d90=(pairs["users"] * pairs["actual_ltv_d90"] - actual_cost) / actual_cost,
+    )
 
 
 def error_metrics(predicted: np.ndarray, actual: np.ndarray, baseline: np.ndarray | None = None) -> dict[str, float]:
@@ -92,7 +99,8 @@ def error_metrics(predicted: np.ndarray, actual: np.ndarray, baseline: np.ndarra
         "mape": float(np.mean(np.abs(error[nonzero] / actual[nonzero]))) if nonzero.any() else np.nan,
         "n_zero_actual": float((~nonzero).sum()),
         "smape": float(np.mean(np.where(denom > 0, 2 * np.abs(error) / np.where(denom > 0, denom, 1), 0.0)))
-        if len(error) else np.nan,
+        if len(error)
+        else np.nan,
         "direction_accuracy": np.nan,
     }
     if baseline is not None:
@@ -111,8 +119,10 @@ def accuracy_table(pairs: pd.DataFrame, metrics: tuple[str, ...] = DELIVERY_METR
         for metric in metrics:
             pred_col, actual_col = METRICS[metric]
             baseline = group["current_budget"] if metric == "spend" else None
-            rows.append({"metric": metric, "model_version": str(version)}
-                        | error_metrics(group[pred_col], group[actual_col], baseline))
+            rows.append(
+                {"metric": metric, "model_version": str(version)}
+                | error_metrics(group[pred_col], group[actual_col], baseline)
+            )
     return pd.DataFrame(rows)
 
 
@@ -129,8 +139,11 @@ def evaluate_predictions(paths: PmiPaths) -> pd.DataFrame:
     if table.empty:
         return table
     evaluated_through = pd.Timestamp(pairs["predicted_at"].max())
-    table = table.assign(evaluation_id=f"eval_{evaluated_through:%Y%m%dT%H%M}", evaluated_through=evaluated_through,
-                         evaluated_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
+    table = table.assign(
+        evaluation_id=f"eval_{evaluated_through:%Y%m%dT%H%M}",
+        evaluated_through=evaluated_through,
+        evaluated_at=pd.Timestamp.now(tz="UTC").tz_localize(None),
+    )
     with transaction(paths.warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS monitoring")
         con.register("accuracy_rows", table)
@@ -150,16 +163,24 @@ def log_accuracy_to_mlflow(paths: PmiPaths, table: pd.DataFrame) -> None:
     configure(paths)
     with mlflow.start_run(run_name=f"accuracy_{table['evaluation_id'].iloc[0]}"):
         mlflow.set_tag("pmi.kind", "prediction_accuracy")
-        mlflow.log_metrics({f"{row.metric}_{stat}_v{row.model_version}": float(getattr(row, stat))
-                            for row in table.itertuples() for stat in ("mae", "mape", "smape", "rmse")
-                            if np.isfinite(getattr(row, stat))})
+        mlflow.log_metrics(
+            {
+                f"{row.metric}_{stat}_v{row.model_version}": float(getattr(row, stat))
+                for row in table.itertuples()
+                for stat in ("mae", "mape", "smape", "rmse")
+                if np.isfinite(getattr(row, stat))
+            }
+        )
 
 
 def latest_accuracy(paths: PmiPaths) -> pd.DataFrame:
     """The most recent evaluation's rows (empty when nothing was evaluated yet)."""
     try:
-        return read_sql(paths, """SELECT * FROM monitoring.model_accuracy WHERE evaluation_id =
+        return read_sql(
+            paths,
+            """SELECT * FROM monitoring.model_accuracy WHERE evaluation_id =
                                   (SELECT evaluation_id FROM monitoring.model_accuracy
-                                   ORDER BY evaluated_through DESC, evaluated_at DESC LIMIT 1)""")
+                                   ORDER BY evaluated_through DESC, evaluated_at DESC LIMIT 1)""",
+        )
     except Exception:  # noqa: BLE001 - no monitoring table yet means no evaluation yet
         return pd.DataFrame()

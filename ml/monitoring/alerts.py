@@ -35,9 +35,14 @@ class AlertThresholds(BaseModel):
     cpa_budget_cut_pct: float = Field(0.15, ge=0, le=1)
     roas_below_pct: float = Field(0.15, ge=0, le=1)
     volume_below_pct: float = Field(0.25, ge=0, le=1)
-    min_z: float = Field(2.0, ge=0, description=(
-        "Poisson standard deviations the conversion shortfall behind a CPA or volume alert must reach, so a small "
-        "campaign's noise does not cut its budget (0 = alert on the relative deviation alone)."))
+    min_z: float = Field(
+        2.0,
+        ge=0,
+        description=(
+            "Poisson standard deviations the conversion shortfall behind a CPA or volume alert must reach, so a small "
+            "campaign's noise does not cut its budget (0 = alert on the relative deviation alone)."
+        ),
+    )
 
 
 _PAIRS_SQL = f"""
@@ -80,20 +85,52 @@ def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFra
     promised = pairs["actual_cpa"] * pairs["actual_conversions"] / pairs["expected_cpa"]
     cpa_z = shortfall_z(promised, pairs["actual_conversions"])
     volume_z = shortfall_z(pairs["expected_conversions"], pairs["actual_conversions"])
-    cpa = _rule(pairs, (cpa_dev > thresholds.cpa_above_pct) & (cpa_z >= thresholds.min_z), cpa_dev,
-                metric="cpa", severity="high", predicted=lambda f: f["expected_cpa"], actual=lambda f: f["actual_cpa"],
-                action=f"reduce_budget_{thresholds.cpa_budget_cut_pct:.0%}",
-                detail="CPA above prediction: spend buys fewer users than planned")
-    roas = _rule(pairs, roas_dev < -thresholds.roas_below_pct, roas_dev,
-                 metric="roas", severity="high", predicted=lambda f: f["expected_same_day_roas"],
-                 actual=lambda f: f["actual_same_day_roas"], action="flag_for_review_pause_candidate",
-                 detail="same-day ROAS below prediction: review the campaign; it is a pause candidate")
-    volume = _rule(pairs, (volume_dev < -thresholds.volume_below_pct) & (volume_z >= thresholds.min_z), volume_dev,
-                   metric="conversions", severity="medium", predicted=lambda f: f["expected_conversions"],
-                   actual=lambda f: f["actual_conversions"], action="suggest_targeting_expansion",
-                   detail="volume below prediction; possible causes: " + ", ".join(VOLUME_CAUSES))
-    columns = ["campaign_id", "date", "run_id", "metric", "severity", "predicted", "actual", "deviation", "action",
-               "detail", "auto_optimization_enabled"]
+    cpa = _rule(
+        pairs,
+        (cpa_dev > thresholds.cpa_above_pct) & (cpa_z >= thresholds.min_z),
+        cpa_dev,
+        metric="cpa",
+        severity="high",
+        predicted=lambda f: f["expected_cpa"],
+        actual=lambda f: f["actual_cpa"],
+        action=f"reduce_budget_{thresholds.cpa_budget_cut_pct:.0%}",
+        detail="CPA above prediction: spend buys fewer users than planned",
+    )
+    roas = _rule(
+        pairs,
+        roas_dev < -thresholds.roas_below_pct,
+        roas_dev,
+        metric="roas",
+        severity="high",
+        predicted=lambda f: f["expected_same_day_roas"],
+        actual=lambda f: f["actual_same_day_roas"],
+        action="flag_for_review_pause_candidate",
+        detail="same-day ROAS below prediction: review the campaign; it is a pause candidate",
+    )
+    volume = _rule(
+        pairs,
+        (volume_dev < -thresholds.volume_below_pct) & (volume_z >= thresholds.min_z),
+        volume_dev,
+        metric="conversions",
+        severity="medium",
+        predicted=lambda f: f["expected_conversions"],
+        actual=lambda f: f["actual_conversions"],
+        action="suggest_targeting_expansion",
+        detail="volume below prediction; possible causes: " + ", ".join(VOLUME_CAUSES),
+    )
+    columns = [
+        "campaign_id",
+        "date",
+        "run_id",
+        "metric",
+        "severity",
+        "predicted",
+        "actual",
+        "deviation",
+        "action",
+        "detail",
+        "auto_optimization_enabled",
+    ]
     alerts = pd.concat([cpa[columns], roas[columns], volume[columns]], ignore_index=True)
     alerts["deviation"] = alerts["deviation"].astype(float).round(4)
     return alerts
@@ -115,8 +152,11 @@ def store_new_alerts(paths: PmiPaths, alerts: pd.DataFrame) -> pd.DataFrame:
         seen["date"] = pd.to_datetime(seen["date"])
         alerts = alerts.assign(date=pd.to_datetime(alerts["date"]))
         fresh = alerts.merge(seen.assign(_seen=True), on=["campaign_id", "metric", "date"], how="left")
-        fresh = fresh[fresh["_seen"].isna()].drop(columns="_seen").assign(
-            raised_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
+        fresh = (
+            fresh[fresh["_seen"].isna()]
+            .drop(columns="_seen")
+            .assign(raised_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
+        )
         if not fresh.empty:
             con.register("fresh_alerts", fresh)
             con.execute("INSERT INTO monitoring.alerts BY NAME SELECT * FROM fresh_alerts")
@@ -132,22 +172,30 @@ def budget_cuts(alerts: pd.DataFrame, budgets: pd.DataFrame, thresholds: AlertTh
     cuts = alerts[(alerts["metric"] == "cpa") & alerts["auto_optimization_enabled"].astype(bool)]
     cuts = cuts.sort_values("date").drop_duplicates("campaign_id", keep="last")
     merged = cuts.merge(budgets, on="campaign_id")
-    return pd.DataFrame({
-        "campaign_id": merged["campaign_id"], "budget_before": merged["daily_budget"],
-        "budget_after": np.round(merged["daily_budget"] * (1 - thresholds.cpa_budget_cut_pct), 2),
-        "action": "reduce",
-        "reason": [f"CPA {d:+.0%} against prediction: budget cut {thresholds.cpa_budget_cut_pct:.0%}"
-                   for d in merged["deviation"]],
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": merged["campaign_id"],
+            "budget_before": merged["daily_budget"],
+            "budget_after": np.round(merged["daily_budget"] * (1 - thresholds.cpa_budget_cut_pct), 2),
+            "action": "reduce",
+            "reason": [
+                f"CPA {d:+.0%} against prediction: budget cut {thresholds.cpa_budget_cut_pct:.0%}"
+                for d in merged["deviation"]
+            ],
+        }
+    )
 
 
 def pending_actions(paths: PmiPaths) -> pd.DataFrame:
     """Stored CPA alerts of auto-optimised campaigns whose budget cut no applied run has carried out yet."""
     if not table_exists(paths, "monitoring.alerts"):
         return pd.DataFrame()
-    return read_sql(paths, """SELECT * FROM monitoring.alerts
+    return read_sql(
+        paths,
+        """SELECT * FROM monitoring.alerts
                               WHERE metric = 'cpa' AND auto_optimization_enabled AND action_run_id IS NULL
-                              ORDER BY date, campaign_id""")
+                              ORDER BY date, campaign_id""",
+    )
 
 
 def act_on_pending(paths: PmiPaths, thresholds: AlertThresholds, rules=None) -> int:
@@ -162,19 +210,22 @@ def act_on_pending(paths: PmiPaths, thresholds: AlertThresholds, rules=None) -> 
     if pending.empty:
         return 0
     cuts = budget_cuts(pending, read_sql(paths, budget_in_effect_sql()), thresholds)
-    keys = sorted(f"{c}|{pd.Timestamp(d):%Y%m%d}" for c, d in zip(pending["campaign_id"], pending["date"],
-                                                                   strict=True))
+    keys = sorted(f"{c}|{pd.Timestamp(d):%Y%m%d}" for c, d in zip(pending["campaign_id"], pending["date"], strict=True))
     run_id = "alerts_" + hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
     applied = {"applied": False, "changed_campaigns": 0}
     if not cuts.empty:
-        applied = apply_allocation(paths, run_id, cuts, {"expected_gain": None},
-                                   triggered_by="alert:cpa_above_prediction", rules=rules)
+        applied = apply_allocation(
+            paths, run_id, cuts, {"expected_gain": None}, triggered_by="alert:cpa_above_prediction", rules=rules
+        )
     if applied["applied"] or applied.get("reason") == "already applied" or cuts.empty:
         with transaction(paths.warehouse) as con:
             con.register("acted", pending[["campaign_id", "metric", "date"]])
-            con.execute("""UPDATE monitoring.alerts a SET action_run_id = ? FROM acted
+            con.execute(
+                """UPDATE monitoring.alerts a SET action_run_id = ? FROM acted
                            WHERE a.campaign_id = acted.campaign_id AND a.metric = acted.metric
-                             AND a.date = acted.date""", [run_id])
+                             AND a.date = acted.date""",
+                [run_id],
+            )
     return int(applied.get("changed_campaigns", 0))
 
 
@@ -197,5 +248,16 @@ def open_alerts(paths: PmiPaths, days: int = 7) -> pd.DataFrame:
     try:
         return read_sql(paths, query)
     except duckdb.CatalogException:  # no alert table yet: nothing was ever raised
-        return pd.DataFrame(columns=["campaign_id", "date", "metric", "severity", "predicted", "actual",
-                                     "deviation", "action", "detail"])
+        return pd.DataFrame(
+            columns=[
+                "campaign_id",
+                "date",
+                "metric",
+                "severity",
+                "predicted",
+                "actual",
+                "deviation",
+                "action",
+                "detail",
+            ]
+        )

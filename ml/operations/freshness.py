@@ -69,24 +69,36 @@ def warehouse_freshness(paths: PmiPaths) -> Freshness:
                 return Freshness(NOT_BUILT, f"{name} does not exist yet: run `pmi run`")
     finally:
         con.close()
-    behind = tuple(name for name, values in marts.items()
-                   if any(v is not None and v != r for v, r in zip(values, raw, strict=True)))
+    behind = tuple(
+        name
+        for name, values in marts.items()
+        if any(v is not None and v != r for v, r in zip(values, raw, strict=True))
+    )
     if not behind:
         return Freshness(IN_STEP)
     built, interrupted = last_dbt_build(paths)
     if len(behind) < len(marts):
         stopped = "a dbt build stopped part-way" if interrupted else "they were built from different raw data"
-        return Freshness(MIXED, f"{', '.join(behind)} differ from raw while the other marts match it ({stopped}; "
-                                f"last complete build {_when(built)}): run `pmi run`", behind)
+        return Freshness(
+            MIXED,
+            f"{', '.join(behind)} differ from raw while the other marts match it ({stopped}; "
+            f"last complete build {_when(built)}): run `pmi run`",
+            behind,
+        )
     hourly = marts["marts.fct_campaign_hourly"]
-    return Freshness(STALE, f"marts rebuilt at {_when(built)} hold data through {hourly[2]}; raw changed after that "
-                            f"(data through {raw[2]}, {raw[0] - hourly[0]:,} hourly rows and "
-                            f"{raw[3] - marts['marts.fct_user_value'][3]:,} users not in the marts): run `pmi run`",
-                     behind)
+    return Freshness(
+        STALE,
+        f"marts rebuilt at {_when(built)} hold data through {hourly[2]}; raw changed after that "
+        f"(data through {raw[2]}, {raw[0] - hourly[0]:,} hourly rows and "
+        f"{raw[3] - marts['marts.fct_user_value'][3]:,} users not in the marts): run `pmi run`",
+        behind,
+    )
 
 
 def describe(freshness: Freshness) -> str:
     """The line `pmi status` prints."""
-    return "Warehouse in step: every mart reconciles with raw" if freshness.state == IN_STEP \
+    return (
+        "Warehouse in step: every mart reconciles with raw"
+        if freshness.state == IN_STEP
         else f"Warehouse {freshness.state}: {freshness.message}"
-
+    )

@@ -19,8 +19,12 @@ STATE_DIRS = ("mlflow", "feast", "dagster", "dbt_target", "gx_data_docs")
 def protected_paths(paths: PmiPaths) -> list[Path]:
     """The data directory's state: the warehouse (and its WAL), MLflow, Feast, Dagster, dbt targets, Data Docs."""
     warehouse = paths.warehouse.resolve()
-    return [warehouse, warehouse.with_name(warehouse.name + ".wal"), paths.mlflow_dir.resolve(),
-            *(paths.home.resolve() / d for d in STATE_DIRS)]
+    return [
+        warehouse,
+        warehouse.with_name(warehouse.name + ".wal"),
+        paths.mlflow_dir.resolve(),
+        *(paths.home.resolve() / d for d in STATE_DIRS),
+    ]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -30,8 +34,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def check_output_path(value: str, option: str, *, suffixes: tuple[str, ...], inputs: Iterable[Path] = (),
-                      state: Iterable[PmiPaths] = ()) -> Path:
+def check_output_path(
+    value: str, option: str, *, suffixes: tuple[str, ...], inputs: Iterable[Path] = (), state: Iterable[PmiPaths] = ()
+) -> Path:
     """The resolved output path, or BadInputError (exit 2, one line) naming what it would overwrite."""
     out = Path(value).expanduser()
     if out.is_dir():
@@ -44,8 +49,12 @@ def check_output_path(value: str, option: str, *, suffixes: tuple[str, ...], inp
             raise BadInputError(f"{option}: {out} is an input of this command ({path}); write the output elsewhere")
     for home in state:
         for guarded in protected_paths(home):
-            if target == guarded or guarded in target.parents or (out.exists() and guarded.exists()
-                                                                   and _same_file(out, guarded)):
-                raise BadInputError(f"{option}: {out} would overwrite pmi's state ({guarded}); write the output "
-                                    "elsewhere")
+            if (
+                target == guarded
+                or guarded in target.parents
+                or (out.exists() and guarded.exists() and _same_file(out, guarded))
+            ):
+                raise BadInputError(
+                    f"{option}: {out} would overwrite pmi's state ({guarded}); write the output elsewhere"
+                )
     return target

@@ -41,13 +41,16 @@ class RetentionPolicy:
     @classmethod
     def from_env(cls) -> RetentionPolicy:
         """Defaults, overridden by PMI_KEEP_RUNS / PMI_KEEP_DBT_TARGETS / PMI_KEEP_RUN_LOGS (at least 1 each)."""
+
         def number(name: str, default: int) -> int:
             text = os.environ.get(name, "").strip()
             return max(int(text), 1) if text.isdigit() else default
 
-        return cls(number("PMI_KEEP_RUNS", cls.keep_runs_per_job),
-                   number("PMI_KEEP_DBT_TARGETS", cls.keep_dbt_targets),
-                   number("PMI_KEEP_RUN_LOGS", cls.keep_run_logs))
+        return cls(
+            number("PMI_KEEP_RUNS", cls.keep_runs_per_job),
+            number("PMI_KEEP_DBT_TARGETS", cls.keep_dbt_targets),
+            number("PMI_KEEP_RUN_LOGS", cls.keep_run_logs),
+        )
 
 
 def dbt_target_dir(paths: PmiPaths) -> Path:
@@ -85,8 +88,10 @@ def prune_newest(directory: Path, keep: int, pattern: str = "*") -> list[Path]:
 
 def prune_files(paths: PmiPaths, policy: RetentionPolicy) -> dict[str, int]:
     """Apply the policy to the dbt target folders and run logs of a data directory; counts of what went."""
-    return {"dbt_targets": len(prune_newest(dbt_target_dir(paths), policy.keep_dbt_targets)),
-            "run_logs": len(prune_newest(paths.home / RUN_LOG_DIR, policy.keep_run_logs, "*.log"))}
+    return {
+        "dbt_targets": len(prune_newest(dbt_target_dir(paths), policy.keep_dbt_targets)),
+        "run_logs": len(prune_newest(paths.home / RUN_LOG_DIR, policy.keep_run_logs, "*.log")),
+    }
 
 
 def prune_legacy_dbt_targets(project_target: Path, min_age_seconds: float = 3600.0) -> list[Path]:

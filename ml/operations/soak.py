@@ -63,6 +63,12 @@ def check_cycle(paths: PmiPaths) -> CycleCheck:
         problems.append(f"predictions.campaign_ltv: {null_rows} row(s) without a campaign ({without} users)")
     if miscounted or ltv_users != users:
         problems.append(f"LTV counts {ltv_users:,} users of {users:,} acquired ({miscounted} campaigns differ)")
-    parts = {part: disk_usage(paths.home / part) if (paths.home / part).is_dir()
-             else (paths.home / part).stat().st_size if (paths.home / part).exists() else 0 for part in DISK_PARTS}
+    parts = {
+        part: disk_usage(paths.home / part)
+        if (paths.home / part).is_dir()
+        else (paths.home / part).stat().st_size
+        if (paths.home / part).exists()
+        else 0
+        for part in DISK_PARTS
+    }
     return CycleCheck(null_rows, int(ltv_users), int(users), disk_usage(paths.home), parts, problems)

@@ -97,11 +97,9 @@ def spend_box(problem: PortfolioProblem) -> SpendBox:
         change_ceiling = np.where(np.isinf(width), np.inf, current + width)
     floor = np.maximum(problem.min_spend, change_floor)
     ceiling = np.minimum(problem.max_spend, change_ceiling)
-    floor_code = np.where(problem.min_spend >= change_floor, CODE[Reason.MIN_SPEND],
-                          CODE[Reason.CHANGE_LIMIT_DOWN])
+    floor_code = np.where(problem.min_spend >= change_floor, CODE[Reason.MIN_SPEND], CODE[Reason.CHANGE_LIMIT_DOWN])
     floor_code = np.where(floor > 0, floor_code, CODE[Reason.NO_SPEND])
-    ceiling_code = np.where(problem.max_spend <= change_ceiling, CODE[Reason.MAX_SPEND],
-                            CODE[Reason.CHANGE_LIMIT_UP])
+    ceiling_code = np.where(problem.max_spend <= change_ceiling, CODE[Reason.MAX_SPEND], CODE[Reason.CHANGE_LIMIT_UP])
     override = np.full(problem.n_campaigns, -1, dtype=np.int8)
 
     over_min = problem.min_spend > change_ceiling
@@ -130,8 +128,7 @@ def spend_box(problem: PortfolioProblem) -> SpendBox:
     floor = np.where(locked, current, floor)
     ceiling = np.where(locked, current, ceiling)
     override[locked] = CODE[Reason.LOCKED]
-    return SpendBox(floor=floor, ceiling=ceiling, floor_code=floor_code, ceiling_code=ceiling_code,
-                    override=override)
+    return SpendBox(floor=floor, ceiling=ceiling, floor_code=floor_code, ceiling_code=ceiling_code, override=override)
 
 
 def check_feasible(problem: PortfolioProblem, box: SpendBox) -> None:
@@ -140,10 +137,13 @@ def check_feasible(problem: PortfolioProblem, box: SpendBox) -> None:
     if needed <= problem.total_budget * (1.0 + 1e-12):
         return
     top = np.argsort(-box.floor, kind="stable")[:3]
-    names = ", ".join(f"{problem.campaign_name(int(i))} ({box.floor[i]:,.2f}, "
-                      f"{reason_members(box.override[i] if box.override[i] >= 0 else box.floor_code[i])})"
-                      for i in top)
+    names = ", ".join(
+        f"{problem.campaign_name(int(i))} ({box.floor[i]:,.2f}, "
+        f"{reason_members(box.override[i] if box.override[i] >= 0 else box.floor_code[i])})"
+        for i in top
+    )
     raise InfeasibleBudgetError(
         f"total_budget {problem.total_budget:,.2f} is below the {needed:,.2f} that locks, min_spend and the "
         f"max change per period require; largest floors: {names}. Raise the budget, relax max_change_pct or "
-        f"unlock campaigns.")
+        f"unlock campaigns."
+    )

@@ -299,8 +299,7 @@ class ResponseCurves:
     def take(self, index: np.ndarray) -> ResponseCurves:
         """The curves of a subset (or permutation) of campaigns."""
         seg = (None, None) if self.seg_lo is None else (self.seg_lo[index], self.seg_hi[index])
-        return ResponseCurves(self.family[index], self.scale[index], self.spend_scale[index],
-                              self.shape[index], *seg)
+        return ResponseCurves(self.family[index], self.scale[index], self.spend_scale[index], self.shape[index], *seg)
 
     def family_order(self) -> np.ndarray:
         """A permutation grouping campaigns by internal kind, so per-family work runs on contiguous slices."""
@@ -318,8 +317,9 @@ class ResponseCurves:
             else:
                 where = np.flatnonzero(kinds == kind)
             seg = (None, None) if self.seg_lo is None else (self.seg_lo[where], self.seg_hi[where])
-            blocks.append(_Block(_KIND_NAMES[kind], where, self.scale[where], self.spend_scale[where],
-                                 self.shape[where], *seg))
+            blocks.append(
+                _Block(_KIND_NAMES[kind], where, self.scale[where], self.spend_scale[where], self.shape[where], *seg)
+            )
         return tuple(blocks)
 
     def _apply(self, method: str, x: np.ndarray, upper: np.ndarray | None = None) -> np.ndarray:
@@ -331,8 +331,9 @@ class ResponseCurves:
         out = np.empty(self.scale.shape)
         for block in blocks:
             if method == "spend_at_marginal":
-                out[block.where] = block.spend_at_marginal(x[block.where],
-                                                           None if upper is None else upper[block.where])
+                out[block.where] = block.spend_at_marginal(
+                    x[block.where], None if upper is None else upper[block.where]
+                )
             else:
                 out[block.where] = getattr(block, method)(x[block.where])
         return out

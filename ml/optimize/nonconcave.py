@@ -37,8 +37,15 @@ def inside_chord(envelope: ResponseCurves, spend: np.ndarray) -> np.ndarray:
         return (spend > lo + _INSIDE_RTOL * width) & (spend < hi - _INSIDE_RTOL * width)
 
 
-def decide_on_off(curves: ResponseCurves, envelope: ResponseCurves, utility: Utility, floor: np.ndarray,
-                  ceiling: np.ndarray, budget: float, solution: ContinuousSolution) -> ContinuousSolution:
+def decide_on_off(
+    curves: ResponseCurves,
+    envelope: ResponseCurves,
+    utility: Utility,
+    floor: np.ndarray,
+    ceiling: np.ndarray,
+    budget: float,
+    solution: ContinuousSolution,
+) -> ContinuousSolution:
     """Decide each S-shaped campaign with a chord in its box: off (at its floor), on (at or past its inflection
     point, where its curve is concave, so the rest is an exact concave solve), or below the inflection point with
     what the budget leaves (searched in one dimension). Jointly for a few campaigns (every combination), by verified

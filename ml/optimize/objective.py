@@ -47,8 +47,9 @@ class ObjectiveWeights(BaseModel):
         if isinstance(objective, ObjectiveWeights):
             return objective
         if objective not in ("profit", "revenue", "conversions"):
-            raise ValueError(f"objective must be 'profit', 'revenue', 'conversions' or ObjectiveWeights, "
-                             f"got {objective!r}")
+            raise ValueError(
+                f"objective must be 'profit', 'revenue', 'conversions' or ObjectiveWeights, got {objective!r}"
+            )
         return cls(**{objective: 1.0})
 
     @property
@@ -84,5 +85,8 @@ def utility(problem: PortfolioProblem, weights: ObjectiveWeights) -> Utility:
     value = problem.value_per_conversion
     gain = (weights.profit + weights.revenue) * value + weights.conversions
     spend_cost = weights.profit * problem.cost_multiplier + weights.spend_penalty
-    return Utility(gain=np.asarray(gain, dtype=float), spend_cost=np.asarray(spend_cost, dtype=float),
-                   fixed=weights.profit * problem.fixed_daily_cost)
+    return Utility(
+        gain=np.asarray(gain, dtype=float),
+        spend_cost=np.asarray(spend_cost, dtype=float),
+        fixed=weights.profit * problem.fixed_daily_cost,
+    )

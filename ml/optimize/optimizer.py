@@ -16,8 +16,13 @@ from ml.optimize.result import Allocation, build_allocation
 from ml.optimize.solver import solve_continuous
 
 
-def optimize_portfolio(problem: PortfolioProblem, objective: ObjectiveName | ObjectiveWeights = "profit", *,
-                       pause_unprofitable_campaigns: bool = True, max_pause_checks: int = 64) -> Allocation:
+def optimize_portfolio(
+    problem: PortfolioProblem,
+    objective: ObjectiveName | ObjectiveWeights = "profit",
+    *,
+    pause_unprofitable_campaigns: bool = True,
+    max_pause_checks: int = 64,
+) -> Allocation:
     """Optimal daily budgets: exact KKT water-filling, then a pausing pass for fixed creative costs.
 
     Raises `InfeasibleBudgetError` if the floors (locks, min_spend, change limits) exceed the budget.
@@ -38,10 +43,10 @@ def optimize_portfolio(problem: PortfolioProblem, objective: ObjectiveName | Obj
     solution = solve_continuous(curves, coefficients, box.floor, box.ceiling, budget)
     paused = np.zeros(problem.n_campaigns, dtype=bool)
     if pause_unprofitable_campaigns:
-        solution, paused = pause_unprofitable(curves, coefficients, box, budget, solution,
-                                              max_checks=max_pause_checks)
+        solution, paused = pause_unprofitable(curves, coefficients, box, budget, solution, max_checks=max_pause_checks)
     if s_shaped:
-        solution = decide_on_off(problem.curves, curves, coefficients, box.floor,
-                                 np.where(paused, 0.0, box.ceiling), budget, solution)
+        solution = decide_on_off(
+            problem.curves, curves, coefficients, box.floor, np.where(paused, 0.0, box.ceiling), budget, solution
+        )
     value = objective_value(problem.curves, coefficients, solution.spend)
     return build_allocation(problem, weights.label, value, box, solution, paused)

@@ -24,9 +24,15 @@ def objective_value(curves: ResponseCurves, utility: Utility, spend: np.ndarray)
     return float(utility.value(curves, spend).sum())
 
 
-def pause_unprofitable(curves: ResponseCurves, utility: Utility, box: SpendBox, budget: float,
-                       base: ContinuousSolution, max_checks: int = 64,
-                       max_rounds: int = 50) -> tuple[ContinuousSolution, np.ndarray]:
+def pause_unprofitable(
+    curves: ResponseCurves,
+    utility: Utility,
+    box: SpendBox,
+    budget: float,
+    base: ContinuousSolution,
+    max_checks: int = 64,
+    max_rounds: int = 50,
+) -> tuple[ContinuousSolution, np.ndarray]:
     """Improve `base` by pausing campaigns (floor 0, fixed cost > 0); returns the solution and paused mask.
 
     Pausing every campaign that loses money at its optimum is safe: the rest could at worst leave the freed
@@ -39,22 +45,30 @@ def pause_unprofitable(curves: ResponseCurves, utility: Utility, box: SpendBox, 
     if not candidates.any():
         return base, paused
 
-    def settle(mask: np.ndarray, hint: float,
-               solution: ContinuousSolution | None = None) -> tuple[ContinuousSolution, float, np.ndarray]:
+    def settle(
+        mask: np.ndarray, hint: float, solution: ContinuousSolution | None = None
+    ) -> tuple[ContinuousSolution, float, np.ndarray]:
         """Solve with `mask` paused, then keep pausing campaigns that lose money (each step improves)."""
         mask = mask.copy()
         while True:
             if solution is None:
-                solution = solve_continuous(curves, utility, box.floor, np.where(mask, 0.0, box.ceiling),
-                                            budget, multiplier_hint=hint if hint > 0 else None)
+                solution = solve_continuous(
+                    curves,
+                    utility,
+                    box.floor,
+                    np.where(mask, 0.0, box.ceiling),
+                    budget,
+                    multiplier_hint=hint if hint > 0 else None,
+                )
             losing = candidates & (solution.spend > 0) & (utility.value(curves, solution.spend) < 0)
             if not losing.any():
                 return solution, objective_value(curves, utility, solution.spend), mask
             mask |= losing
             hint, solution = solution.multiplier, None
 
-    def local_search(solution: ContinuousSolution, value: float, paused: np.ndarray,
-                     checks_left: int) -> tuple[ContinuousSolution, float, np.ndarray, int]:
+    def local_search(
+        solution: ContinuousSolution, value: float, paused: np.ndarray, checks_left: int
+    ) -> tuple[ContinuousSolution, float, np.ndarray, int]:
         """Accept single pause/unpause flips (settled) while one improves, most promising first."""
         for _ in range(max_rounds):
             contribution = utility.value(curves, solution.spend)
@@ -83,8 +97,15 @@ def pause_unprofitable(curves: ResponseCurves, utility: Utility, box: SpendBox, 
     return solution, paused
 
 
-def _flip_candidates(curves: ResponseCurves, utility: Utility, box: SpendBox, solution: ContinuousSolution,
-                     contribution: np.ndarray, candidates: np.ndarray, paused: np.ndarray) -> np.ndarray:
+def _flip_candidates(
+    curves: ResponseCurves,
+    utility: Utility,
+    box: SpendBox,
+    solution: ContinuousSolution,
+    contribution: np.ndarray,
+    candidates: np.ndarray,
+    paused: np.ndarray,
+) -> np.ndarray:
     """Campaigns whose single pause/unpause could raise the objective, best Lagrangian bound first.
 
     With the others re-optimised, pausing i gains at most lambda * s_i - U_i(s_i) (the freed budget is worth
@@ -101,8 +122,9 @@ def _flip_candidates(curves: ResponseCurves, utility: Utility, box: SpendBox, so
         with np.errstate(divide="ignore"):
             target = (lam + utility.spend_cost[idle]) / utility.gain[idle]
         s = np.clip(sub.spend_at_marginal(target), box.floor[idle], box.ceiling[idle])
-        on_value = (utility.gain[idle] * sub.value(s) - utility.spend_cost[idle] * s
-                    - np.where(s > 0, utility.fixed[idle], 0.0))
+        on_value = (
+            utility.gain[idle] * sub.value(s) - utility.spend_cost[idle] * s - np.where(s > 0, utility.fixed[idle], 0.0)
+        )
         bound[idle] = on_value - lam * s
     order = np.argsort(-bound, kind="stable")
     return order[bound[order] > 0]

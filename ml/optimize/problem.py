@@ -27,8 +27,17 @@ class InfeasibleBudgetError(ProblemValidationError):
     """The floors (locks, min_spend, change limits) alone need more than the total budget."""
 
 
-_PER_CAMPAIGN_FLOAT = ("current_budget", "value_per_conversion", "creative_production_cost", "min_spend",
-                       "max_spend", "max_change_pct", "min_change", "min_roas", "max_cpa")
+_PER_CAMPAIGN_FLOAT = (
+    "current_budget",
+    "value_per_conversion",
+    "creative_production_cost",
+    "min_spend",
+    "max_spend",
+    "max_change_pct",
+    "min_change",
+    "min_roas",
+    "max_cpa",
+)
 _PER_CAMPAIGN_BOOL = ("has_agency", "locked")
 
 
@@ -70,8 +79,9 @@ class PortfolioProblem:
             try:
                 value = np.broadcast_to(np.asarray(raw, dtype=dtype), (n,))
             except ValueError as exc:
-                raise ProblemValidationError(f"{name}: expected a scalar or {n} values (one per campaign), "
-                                             f"got shape {np.shape(raw)}") from exc
+                raise ProblemValidationError(
+                    f"{name}: expected a scalar or {n} values (one per campaign), got shape {np.shape(raw)}"
+                ) from exc
             setter(self, name, value)
         if self.campaign_id is not None:
             ids = np.asarray(self.campaign_id)
@@ -107,8 +117,10 @@ class PortfolioProblem:
         if bad.any():
             i = int(np.argmax(bad))
             shown = getattr(self, name) if values is None else values
-            raise ProblemValidationError(f"campaign {self.campaign_name(i)} (row {i}): {name} {rule}, "
-                                         f"got {shown[i]!r} ({int(bad.sum())} campaign(s) affected)")
+            raise ProblemValidationError(
+                f"campaign {self.campaign_name(i)} (row {i}): {name} {rule}, "
+                f"got {shown[i]!r} ({int(bad.sum())} campaign(s) affected)"
+            )
 
     def _validate(self) -> None:
         budget = self.total_budget
@@ -121,16 +133,27 @@ class PortfolioProblem:
             raise ProblemValidationError(f"amortisation_days must be > 0, got {self.amortisation_days!r}")
         c = self.curves
         if not all(a.shape == (self.n_campaigns,) for a in (c.family, c.scale, c.spend_scale, c.shape)):
-            raise ProblemValidationError("curves: family, scale, spend_scale and shape need one value per "
-                                         "campaign")
-        self._fail(~np.isin(c.family, [f.value for f in CurveFamily]), "curve family", "must be 0 (hill), "
-                   "1 (exponential) or 2 (log)", c.family)
+            raise ProblemValidationError("curves: family, scale, spend_scale and shape need one value per campaign")
+        self._fail(
+            ~np.isin(c.family, [f.value for f in CurveFamily]),
+            "curve family",
+            "must be 0 (hill), 1 (exponential) or 2 (log)",
+            c.family,
+        )
         self._fail(~(np.isfinite(c.scale) & (c.scale > 0)), "curve scale", "must be finite and > 0", c.scale)
-        self._fail(~(np.isfinite(c.spend_scale) & (c.spend_scale > 0)), "curve spend_scale",
-                   "must be finite and > 0", c.spend_scale)
+        self._fail(
+            ~(np.isfinite(c.spend_scale) & (c.spend_scale > 0)),
+            "curve spend_scale",
+            "must be finite and > 0",
+            c.spend_scale,
+        )
         hill = c.family == CurveFamily.HILL
-        self._fail(hill & ~(np.isfinite(c.shape) & (c.shape > 0)), "hill shape",
-                   "must be finite and > 0 (above 1: S-shaped, decided on/off on its concave envelope)", c.shape)
+        self._fail(
+            hill & ~(np.isfinite(c.shape) & (c.shape > 0)),
+            "hill shape",
+            "must be finite and > 0 (above 1: S-shaped, decided on/off on its concave envelope)",
+            c.shape,
+        )
         finite_nonneg = ("current_budget", "value_per_conversion", "creative_production_cost", "min_spend")
         for name in finite_nonneg:
             value = getattr(self, name)
@@ -151,8 +174,15 @@ class PortfolioProblem:
         """Build from one row per campaign; curve columns are `curve_family`, `curve_scale`,
         `curve_spend_scale` and `curve_shape` (optional), every other column is named like the field."""
         shape = frame["curve_shape"] if "curve_shape" in frame else 1.0
-        curves = ResponseCurves.build(frame["curve_family"].to_numpy(), frame["curve_scale"].to_numpy(),
-                                      frame["curve_spend_scale"].to_numpy(), np.asarray(shape, dtype=float))
-        columns = {name: frame[name].to_numpy() for name in (*_PER_CAMPAIGN_FLOAT, *_PER_CAMPAIGN_BOOL,
-                                                             "campaign_id") if name in frame}
+        curves = ResponseCurves.build(
+            frame["curve_family"].to_numpy(),
+            frame["curve_scale"].to_numpy(),
+            frame["curve_spend_scale"].to_numpy(),
+            np.asarray(shape, dtype=float),
+        )
+        columns = {
+            name: frame[name].to_numpy()
+            for name in (*_PER_CAMPAIGN_FLOAT, *_PER_CAMPAIGN_BOOL, "campaign_id")
+            if name in frame
+        }
         return cls(total_budget=total_budget, curves=curves, **columns, **settings)  # type: ignore[arg-type]

@@ -73,16 +73,27 @@ class Allocation:
     def to_frame(self) -> pd.DataFrame:
         """One row per campaign, for reports and dashboards."""
         ids = self.campaign_id if self.campaign_id is not None else np.arange(self.daily_budget.size)
-        return pd.DataFrame({
-            "campaign_id": ids, "current_budget": self.current_budget, "daily_budget": self.daily_budget,
-            "change_pct": np.divide(self.daily_budget - self.current_budget, self.current_budget,
-                                    out=np.full(ids.size, np.nan), where=self.current_budget > 0),
-            "conversions": self.conversions, "revenue": self.revenue, "cost": self.cost,
-            "profit": self.profit,
-            "marginal_roas": self.marginal_roas, "paused": self.paused,
-            "reason_code": pd.Categorical.from_codes(self.reason_index, categories=[r.value for r in Reason]),
-            "reason": self.reason,
-        })
+        return pd.DataFrame(
+            {
+                "campaign_id": ids,
+                "current_budget": self.current_budget,
+                "daily_budget": self.daily_budget,
+                "change_pct": np.divide(
+                    self.daily_budget - self.current_budget,
+                    self.current_budget,
+                    out=np.full(ids.size, np.nan),
+                    where=self.current_budget > 0,
+                ),
+                "conversions": self.conversions,
+                "revenue": self.revenue,
+                "cost": self.cost,
+                "profit": self.profit,
+                "marginal_roas": self.marginal_roas,
+                "paused": self.paused,
+                "reason_code": pd.Categorical.from_codes(self.reason_index, categories=[r.value for r in Reason]),
+                "reason": self.reason,
+            }
+        )
 
 
 def reason_index(box: SpendBox, spend: np.ndarray, paused: np.ndarray, budget_binding: bool) -> np.ndarray:
@@ -92,14 +103,25 @@ def reason_index(box: SpendBox, spend: np.ndarray, paused: np.ndarray, budget_bi
     interior = CODE[Reason.BUDGET] if budget_binding else CODE[Reason.PROFIT_OPTIMUM]
     return np.select(
         [box.override >= 0, paused, at_ceiling, at_floor, spend == 0.0],
-        [box.override, np.int8(CODE[Reason.PAUSED_UNPROFITABLE]), box.ceiling_code, box.floor_code,
-         np.int8(CODE[Reason.NO_SPEND])],
+        [
+            box.override,
+            np.int8(CODE[Reason.PAUSED_UNPROFITABLE]),
+            box.ceiling_code,
+            box.floor_code,
+            np.int8(CODE[Reason.NO_SPEND]),
+        ],
         default=interior,
     ).astype(np.int8)
 
 
-def build_allocation(problem: PortfolioProblem, objective: str, objective_value: float, box: SpendBox,
-                     solution: ContinuousSolution, paused: np.ndarray) -> Allocation:
+def build_allocation(
+    problem: PortfolioProblem,
+    objective: str,
+    objective_value: float,
+    box: SpendBox,
+    solution: ContinuousSolution,
+    paused: np.ndarray,
+) -> Allocation:
     """Evaluate the outcome of the recommended spends and attach reason codes."""
     spend = solution.spend
     conversions = problem.curves.value(spend)

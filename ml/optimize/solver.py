@@ -43,8 +43,14 @@ class _Point:
     spend: np.ndarray
 
 
-def solve_continuous(curves: ResponseCurves, utility: Utility, floor: np.ndarray, ceiling: np.ndarray,
-                     budget: float, multiplier_hint: float | None = None) -> ContinuousSolution:
+def solve_continuous(
+    curves: ResponseCurves,
+    utility: Utility,
+    floor: np.ndarray,
+    ceiling: np.ndarray,
+    budget: float,
+    multiplier_hint: float | None = None,
+) -> ContinuousSolution:
     """Optimal spends within [floor, ceiling] and a total of at most `budget` (floors must fit the budget).
 
     `multiplier_hint` (e.g. lambda of a nearby problem) only speeds up bracketing.
@@ -78,8 +84,7 @@ def solve_continuous(curves: ResponseCurves, utility: Utility, floor: np.ndarray
         return ContinuousSolution(spend, float(at_floor.max(initial=0.0)), True, evaluations)
 
     hinted = multiplier_hint is not None and np.isfinite(multiplier_hint) and multiplier_hint > 0
-    guess = (np.log(multiplier_hint) if hinted
-             else _initial_log_lambda(sub_curves, gain, spend_cost, lo, hi, room))
+    guess = np.log(multiplier_hint) if hinted else _initial_log_lambda(sub_curves, gain, spend_cost, lo, hi, room)
     above, below = _bracket(demand, room, float(guess), first_step=0.01 if hinted else 0.25)
     above, below = _refine(demand, room, above, below)
     # Interpolate between the two bracket ends (both within bounds, both optimal to ~1e-14 in lambda) so
@@ -108,8 +113,9 @@ def _settle_total(s: np.ndarray, lo: np.ndarray, hi: np.ndarray, room: float) ->
     return s
 
 
-def _initial_log_lambda(curves: ResponseCurves, gain: np.ndarray, spend_cost: np.ndarray, lo: np.ndarray,
-                        hi: np.ndarray, room: float) -> float:
+def _initial_log_lambda(
+    curves: ResponseCurves, gain: np.ndarray, spend_cost: np.ndarray, lo: np.ndarray, hi: np.ndarray, room: float
+) -> float:
     """A first guess for log(lambda): the median marginal objective at an even split of the budget."""
     even = np.clip(np.full(lo.shape, room / max(lo.size, 1)), lo, hi)
     marginal = gain * curves.marginal(even) - spend_cost
@@ -117,8 +123,7 @@ def _initial_log_lambda(curves: ResponseCurves, gain: np.ndarray, spend_cost: np
     return float(np.log(np.median(marginal))) if marginal.size else 0.0
 
 
-def _bracket(demand: Callable[..., _Point], room: float, guess: float,
-             first_step: float) -> tuple[_Point, _Point]:
+def _bracket(demand: Callable[..., _Point], room: float, guess: float, first_step: float) -> tuple[_Point, _Point]:
     """Points with total above and at-or-below the budget, by growing steps on log(lambda) from the guess."""
     first = demand(guess)
     step = first_step
@@ -143,8 +148,7 @@ def _bracket(demand: Callable[..., _Point], room: float, guess: float,
         below, step = point, step * 4.0
 
 
-def _refine(demand: Callable[..., _Point], room: float, above: _Point,
-            below: _Point) -> tuple[_Point, _Point]:
+def _refine(demand: Callable[..., _Point], room: float, above: _Point, below: _Point) -> tuple[_Point, _Point]:
     """Illinois false position on log(lambda) with bisection whenever the bracket fails to halve."""
     f_above, f_below = above.total - room, below.total - room
     side = 0

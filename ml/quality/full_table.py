@@ -95,8 +95,10 @@ def duplicates_sql(e: gxe.Expectation, source: str, limit: int | None = None) ->
     keys = ", ".join(quoted(c) for c in _key_columns(e))
     present = " OR ".join(f"{quoted(c)} IS NOT NULL" for c in _key_columns(e))
     tail = f" LIMIT {limit}" if limit is not None else ""
-    return (f"SELECT {keys}, count(*) AS n FROM ({source}) WHERE {present} GROUP BY ALL HAVING count(*) > 1"
-            f" ORDER BY ALL{tail}")
+    return (
+        f"SELECT {keys}, count(*) AS n FROM ({source}) WHERE {present} GROUP BY ALL HAVING count(*) > 1"
+        f" ORDER BY ALL{tail}"
+    )
 
 
 def column_types(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
@@ -131,8 +133,11 @@ def count_rules(con: duckdb.DuckDBPyConnection, source: str, expectations: list[
             counts.append(RuleCount(0 if ok else 1, total, ok, str(total)))
         elif isinstance(e, gxe.ExpectColumnMaxToBeBetween):
             newest = next(values)
-            ok = newest is not None and (e.min_value is None or newest >= e.min_value) and (
-                e.max_value is None or newest <= e.max_value)
+            ok = (
+                newest is not None
+                and (e.min_value is None or newest >= e.min_value)
+                and (e.max_value is None or newest <= e.max_value)
+            )
             counts.append(RuleCount(0 if ok else 1, total, ok, str(pd.Timestamp(newest)) if newest else "None"))
         elif isinstance(e, UNIQUE_RULES):
             failing = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM ({duplicates_sql(e, source)})").fetchone()[0])
@@ -149,8 +154,7 @@ def failing_rows(con: duckdb.DuckDBPyConnection, source: str, e: gxe.Expectation
         return pd.DataFrame()
     if isinstance(e, UNIQUE_RULES):
         on = " AND ".join(f"s.{quoted(c)} IS NOT DISTINCT FROM d.{quoted(c)}" for c in _key_columns(e))
-        return con.execute(f"SELECT s.* FROM ({source}) s JOIN ({duplicates_sql(e, source, max_rows)}) d "
-                           f"ON {on}").df()
+        return con.execute(f"SELECT s.* FROM ({source}) s JOIN ({duplicates_sql(e, source, max_rows)}) d ON {on}").df()
     predicate = failing_sql(e, column_types(con, source))
     return con.execute(f"SELECT * FROM ({source}) WHERE coalesce({predicate}, false) LIMIT {max_rows}").df()
 
@@ -167,5 +171,6 @@ def sample_rows(con: duckdb.DuckDBPyConnection, source: str, rows: int, exclude:
     """A reservoir sample (repeatable) of the rows not already fetched as failing rows (``exclude``: predicates on
     alias ``s``), so no row is validated twice."""
     where = f" WHERE NOT ({' OR '.join(exclude)})" if exclude else ""
-    return con.execute(f"SELECT * FROM (SELECT s.* FROM ({source}) s{where}) "
-                       f"USING SAMPLE reservoir({rows} ROWS) REPEATABLE (7)").df()
+    return con.execute(
+        f"SELECT * FROM (SELECT s.* FROM ({source}) s{where}) USING SAMPLE reservoir({rows} ROWS) REPEATABLE (7)"
+    ).df()

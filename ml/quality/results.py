@@ -46,11 +46,16 @@ class TableReport:
     def failing_rules(self) -> pd.DataFrame:
         """One row per failed rule, errors first, for a check summary."""
         failed = self.errors + self.warnings
-        return pd.DataFrame({"rule": [r.rule for r in failed], "severity": [r.severity for r in failed],
-                             "expectation": [r.expectation for r in failed],
-                             "failing_rows": [r.failing_count for r in failed],
-                             "checked_rows": [r.checked_count for r in failed],
-                             "observed": [r.observed for r in failed]})
+        return pd.DataFrame(
+            {
+                "rule": [r.rule for r in failed],
+                "severity": [r.severity for r in failed],
+                "expectation": [r.expectation for r in failed],
+                "failing_rows": [r.failing_count for r in failed],
+                "checked_rows": [r.checked_count for r in failed],
+                "observed": [r.observed for r in failed],
+            }
+        )
 
     def markdown(self, max_rows: int = 10) -> str:
         """The failed rules and, for each, its first failing rows as Markdown tables."""
@@ -59,6 +64,8 @@ class TableReport:
         parts = [self.failing_rules().to_markdown(index=False)]
         for failed in self.errors + self.warnings:
             if not failed.failing_rows.empty:
-                parts.append(f"**{failed.rule}** ({failed.severity}, {failed.failing_count:,} rows), first rows:\n\n"
-                             + failed.failing_rows.head(max_rows).to_markdown(index=False))
+                parts.append(
+                    f"**{failed.rule}** ({failed.severity}, {failed.failing_count:,} rows), first rows:\n\n"
+                    + failed.failing_rows.head(max_rows).to_markdown(index=False)
+                )
         return "\n\n".join(parts)

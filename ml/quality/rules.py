@@ -45,8 +45,15 @@ def unique_key(*columns: str) -> list[gxe.Expectation]:
 
 def at_most(smaller: str, larger: str, severity: str = ERROR, name: str | None = None) -> gxe.Expectation:
     """Row-wise ``smaller <= larger`` (e.g. clicks <= impressions)."""
-    return rule(name or f"{smaller}_le_{larger}", gxe.ExpectColumnPairValuesAToBeGreaterThanB, severity=severity,
-                column_A=larger, column_B=smaller, or_equal=True, ignore_row_if="either_value_is_missing")
+    return rule(
+        name or f"{smaller}_le_{larger}",
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        severity=severity,
+        column_A=larger,
+        column_B=smaller,
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
 
 
 def references(column: str, target: str) -> gxe.Expectation:
@@ -56,8 +63,13 @@ def references(column: str, target: str) -> gxe.Expectation:
 
 def in_set(column: str, values: list[str], severity: str = ERROR) -> gxe.Expectation:
     """A categorical column holds only the contract's values."""
-    return rule(f"{column}_in_contract_values", gxe.ExpectColumnValuesToBeInSet, severity=severity,
-                column=column, value_set=values)
+    return rule(
+        f"{column}_in_contract_values",
+        gxe.ExpectColumnValuesToBeInSet,
+        severity=severity,
+        column=column,
+        value_set=values,
+    )
 
 
 def epoch_seconds(moment: dt.datetime) -> float:
@@ -65,14 +77,23 @@ def epoch_seconds(moment: dt.datetime) -> float:
     return (moment - dt.datetime(1970, 1, 1)).total_seconds()
 
 
-def timestamps_in_range(now: dt.datetime | None, *columns: str, earliest: dt.datetime = EARLIEST_TS,
-                        name: str = "in_range_not_future") -> list[gxe.Expectation]:
+def timestamps_in_range(
+    now: dt.datetime | None, *columns: str, earliest: dt.datetime = EARLIEST_TS, name: str = "in_range_not_future"
+) -> list[gxe.Expectation]:
     """Times lie between 2000-01-01 and now (no upper bound without one): no future, no epoch-zero defaults.
 
     Checked on epoch seconds (the runner adds ``<column>_epoch_s``): GX compares datetimes row by row in Python.
     """
-    return [rule(f"{c}_{name}", gxe.ExpectColumnValuesToBeBetween, column=f"{c}{EPOCH_SUFFIX}",
-                 min_value=epoch_seconds(earliest), max_value=epoch_seconds(now) if now else None) for c in columns]
+    return [
+        rule(
+            f"{c}_{name}",
+            gxe.ExpectColumnValuesToBeBetween,
+            column=f"{c}{EPOCH_SUFFIX}",
+            min_value=epoch_seconds(earliest),
+            max_value=epoch_seconds(now) if now else None,
+        )
+        for c in columns
+    ]
 
 
 def within_bounds(table: str) -> list[gxe.Expectation]:
@@ -80,28 +101,48 @@ def within_bounds(table: str) -> list[gxe.Expectation]:
 
     Lower bounds are the not-negative and positive rules; infinity fails the upper bound, NaN the not-null rules.
     """
-    return [rule(f"{c}_within_bound", gxe.ExpectColumnValuesToBeBetween, column=c, max_value=bounds.high)
-            for c, bounds in number_columns(table).items()]
+    return [
+        rule(f"{c}_within_bound", gxe.ExpectColumnValuesToBeBetween, column=c, max_value=bounds.high)
+        for c, bounds in number_columns(table).items()
+    ]
 
 
 def printable_labels(table: str) -> list[gxe.Expectation]:
     """Ids and names hold no control characters (NUL, tab, line breaks) and are not absurdly long."""
-    return [expectation for c in label_columns(table) for expectation in (
-        rule(f"{c}_printable", gxe.ExpectColumnValuesToNotMatchRegex, column=c, regex=CONTROL_CHARACTERS),
-        rule(f"{c}_length_within_bound", gxe.ExpectColumnValueLengthsToBeBetween, column=c,
-             max_value=label_limit(c)))]
+    return [
+        expectation
+        for c in label_columns(table)
+        for expectation in (
+            rule(f"{c}_printable", gxe.ExpectColumnValuesToNotMatchRegex, column=c, regex=CONTROL_CHARACTERS),
+            rule(
+                f"{c}_length_within_bound", gxe.ExpectColumnValueLengthsToBeBetween, column=c, max_value=label_limit(c)
+            ),
+        )
+    ]
 
 
 def plausible(column: str, low: float, high: float, mostly: float = 1.0) -> gxe.Expectation:
     """A ratio outside its usual range is a warning: unusual, not impossible."""
-    return rule(f"{column}_plausible", gxe.ExpectColumnValuesToBeBetween, severity=WARNING,
-                column=column, min_value=low, max_value=high, mostly=mostly)
+    return rule(
+        f"{column}_plausible",
+        gxe.ExpectColumnValuesToBeBetween,
+        severity=WARNING,
+        column=column,
+        min_value=low,
+        max_value=high,
+        mostly=mostly,
+    )
 
 
 def fresh(column: str, now: dt.datetime, max_age: dt.timedelta) -> gxe.Expectation:
     """The newest row is recent enough (a warning: old data is still correct data)."""
-    return rule(f"{column}_fresh_within_{int(max_age.total_seconds() // 3600)}h", gxe.ExpectColumnMaxToBeBetween,
-                severity=WARNING, column=column, min_value=now - max_age)
+    return rule(
+        f"{column}_fresh_within_{int(max_age.total_seconds() // 3600)}h",
+        gxe.ExpectColumnMaxToBeBetween,
+        severity=WARNING,
+        column=column,
+        min_value=now - max_age,
+    )
 
 
 @dataclass(frozen=True)

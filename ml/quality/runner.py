@@ -35,10 +35,14 @@ def quality_context(docs_dir: Path | None):
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     if docs_dir is not None:
-        context.add_data_docs_site("pmi", {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+        context.add_data_docs_site(
+            "pmi",
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
     return context
 
 
@@ -61,39 +65,66 @@ def to_rule_result(table: str, keys: tuple[str, ...], result: ExpectationValidat
     if observed is None and "observed_value" in details:
         observed = str(details["observed_value"])
     return RuleResult(
-        table=table, rule=(config.meta or {}).get("rule", config.type),
+        table=table,
+        rule=(config.meta or {}).get("rule", config.type),
         expectation=f"{config.type}({_columns_of(result)})",
-        severity=ERROR if config.severity == "critical" else WARNING, success=bool(result.success),
+        severity=ERROR if config.severity == "critical" else WARNING,
+        success=bool(result.success),
         failing_count=int(details.get("unexpected_count") or (0 if result.success else 1)),
-        checked_count=int(details.get("element_count") or 0), failing_rows=rows, observed=observed or "")
+        checked_count=int(details.get("element_count") or 0),
+        failing_rows=rows,
+        observed=observed or "",
+    )
 
 
-def run_expectations(context, name: str, frame: pd.DataFrame, table: str, keys: tuple[str, ...],
-                     expectations: list[gxe.Expectation], max_rows: int) -> list[RuleResult]:
+def run_expectations(
+    context,
+    name: str,
+    frame: pd.DataFrame,
+    table: str,
+    keys: tuple[str, ...],
+    expectations: list[gxe.Expectation],
+    max_rows: int,
+) -> list[RuleResult]:
     """Validate a frame against expectations through a GX validation definition (so Data Docs can show it)."""
     source = context.data_sources.add_or_update_pandas("pmi")
     batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=[e.copy() for e in expectations]))
     validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    outcome = validation.run(batch_parameters={"dataframe": frame}, result_format={
-        "result_format": "SUMMARY", "partial_unexpected_count": max_rows, "unexpected_index_column_names": list(keys)})
+    outcome = validation.run(
+        batch_parameters={"dataframe": frame},
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": max_rows,
+            "unexpected_index_column_names": list(keys),
+        },
+    )
     return [to_rule_result(table, keys, r) for r in outcome.results]
 
 
 def schema_frame(suite: TableSuite, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Required columns and their contract types next to what the warehouse holds (NULL where absent)."""
     schema, table = suite.table.split(".")
-    actual = con.execute("SELECT column_name, data_type AS actual_type FROM information_schema.columns "
-                         "WHERE table_schema = ? AND table_name = ?", [schema, table]).df()
-    expected = pd.DataFrame({"column_name": list(suite.columns),
-                             "contract_type": [t or None for t in suite.columns.values()]})
+    actual = con.execute(
+        "SELECT column_name, data_type AS actual_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).df()
+    expected = pd.DataFrame(
+        {"column_name": list(suite.columns), "contract_type": [t or None for t in suite.columns.values()]}
+    )
     return expected.merge(actual, on="column_name", how="left")
 
 
 SCHEMA_RULES = [
     rule("column_present", gxe.ExpectColumnValuesToNotBeNull, column="actual_type"),
-    rule("column_type_matches_contract", gxe.ExpectColumnPairValuesToBeEqual, column_A="contract_type",
-         column_B="actual_type", ignore_row_if="either_value_is_missing"),
+    rule(
+        "column_type_matches_contract",
+        gxe.ExpectColumnPairValuesToBeEqual,
+        column_A="contract_type",
+        column_B="actual_type",
+        ignore_row_if="either_value_is_missing",
+    ),
 ]
 
 
@@ -104,26 +135,32 @@ def with_epoch_seconds(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**epochs)
 
 
-def bounded_frame(suite: TableSuite, con: duckdb.DuckDBPyConnection, counts: list[full_table.RuleCount],
-                  max_rows: int) -> pd.DataFrame:
+def bounded_frame(
+    suite: TableSuite, con: duckdb.DuckDBPyConnection, counts: list[full_table.RuleCount], max_rows: int
+) -> pd.DataFrame:
     """What GX validates: the first failing rows of every failed rule plus a reservoir sample of the other rows,
     at most SAMPLE_ROWS + max_rows per failed rule whatever the table's size."""
     failed = [e for e, c in zip(suite.expectations, counts, strict=True) if c.failing and not c.success]
     row_rules = [e for e in failed if not isinstance(e, full_table.UNIQUE_RULES + full_table.TABLE_RULES)]
     fetched = [full_table.failing_rows(con, suite.sql, e, max_rows) for e in row_rules]
     rows = pd.concat(fetched, ignore_index=True).drop_duplicates() if fetched else pd.DataFrame()
-    duplicates = [full_table.failing_rows(con, suite.sql, e, max_rows) for e in failed
-                  if isinstance(e, full_table.UNIQUE_RULES)]
+    duplicates = [
+        full_table.failing_rows(con, suite.sql, e, max_rows) for e in failed if isinstance(e, full_table.UNIQUE_RULES)
+    ]
     types = full_table.column_types(con, suite.sql)
-    exclude = [full_table.fetched_sql(e, suite.sql, types, max_rows) for e in failed
-               if not isinstance(e, full_table.TABLE_RULES)]
+    exclude = [
+        full_table.fetched_sql(e, suite.sql, types, max_rows)
+        for e in failed
+        if not isinstance(e, full_table.TABLE_RULES)
+    ]
     sample = full_table.sample_rows(con, suite.sql, SAMPLE_ROWS, exclude)
     parts = [frame for frame in (sample, rows, *duplicates) if not frame.empty]
     return pd.concat(parts, ignore_index=True) if parts else sample
 
 
-def with_full_table_counts(results: list[RuleResult], suite: TableSuite,
-                           counts: list[full_table.RuleCount]) -> list[RuleResult]:
+def with_full_table_counts(
+    results: list[RuleResult], suite: TableSuite, counts: list[full_table.RuleCount]
+) -> list[RuleResult]:
     """GX saw a bounded frame; the verdict, failing and checked counts are the whole table's (full_table.py).
 
     Matched by rule name (GX may order results its own way); a name used twice names the same rule."""
@@ -144,19 +181,20 @@ def validate_table(context, suite: TableSuite, con: duckdb.DuckDBPyConnection, m
     Memory: bounded by SAMPLE_ROWS plus max_rows per failed rule (GX on pandas) and DuckDB's memory limit (the
     full-table counts), independent of the table's size.
     """
-    schema = run_expectations(context, f"{suite.name}__schema", schema_frame(suite, con), suite.table, SCHEMA_KEYS,
-                              SCHEMA_RULES, max_rows)
+    schema = run_expectations(
+        context, f"{suite.name}__schema", schema_frame(suite, con), suite.table, SCHEMA_KEYS, SCHEMA_RULES, max_rows
+    )
     if not all(r.success for r in schema):
         return TableReport(suite.table, schema)
     counts = full_table.count_rules(con, suite.sql, suite.expectations)
     frame = with_epoch_seconds(bounded_frame(suite, con, counts, max_rows))
-    results = run_expectations(context, suite.name, frame, suite.table, suite.row_columns, suite.expectations,
-                               max_rows)
+    results = run_expectations(context, suite.name, frame, suite.table, suite.row_columns, suite.expectations, max_rows)
     return TableReport(suite.table, schema + with_full_table_counts(results, suite, counts))
 
 
-def validate(paths: PmiPaths, suites: list[TableSuite], docs_site: str | None = None,
-             max_rows: int = 20) -> dict[str, TableReport]:
+def validate(
+    paths: PmiPaths, suites: list[TableSuite], docs_site: str | None = None, max_rows: int = 20
+) -> dict[str, TableReport]:
     """Run every suite on the warehouse (read-only); with ``docs_site``, build Data Docs under PMI_HOME."""
     docs_dir = paths.home / DOCS_DIR / docs_site if docs_site else None
     context = quality_context(docs_dir)

@@ -56,9 +56,13 @@ def history_days(paths: PmiPaths) -> int:
 def portfolio_totals(summary: pd.DataFrame) -> dict[str, float]:
     """Portfolio-level totals; CPA and ROAS are ratios of sums, not means of ratios."""
     spend, conversions, revenue = (float(summary[c].sum()) for c in ("spend", "conversions", "revenue"))
-    return {"spend": spend, "conversions": conversions, "revenue": revenue,
-            "cpa": spend / conversions if conversions else float("nan"),
-            "roas": revenue / spend if spend else float("nan")}
+    return {
+        "spend": spend,
+        "conversions": conversions,
+        "revenue": revenue,
+        "cpa": spend / conversions if conversions else float("nan"),
+        "roas": revenue / spend if spend else float("nan"),
+    }
 
 
 LATEST_RECOMMENDATIONS_SQL = """

@@ -34,8 +34,9 @@ def budget_history(config: SimulationConfig, portfolio: Portfolio, rng: np.rando
     return np.round(portfolio.truth["base_daily_budget"].to_numpy()[:, None] * factor, 2)
 
 
-def day_context(config: SimulationConfig, portfolio: Portfolio, market: pd.DataFrame, budgets: np.ndarray,
-                day_offsets: np.ndarray) -> DayContext:
+def day_context(
+    config: SimulationConfig, portfolio: Portfolio, market: pd.DataFrame, budgets: np.ndarray, day_offsets: np.ndarray
+) -> DayContext:
     """The world on the given days (offsets from the history start) for every campaign."""
     dates = pd.DatetimeIndex([pd.Timestamp(config.start_date) + pd.Timedelta(days=int(d)) for d in day_offsets])
     launch = pd.to_datetime(portfolio.campaigns["launched_at"]).to_numpy().astype("datetime64[D]")
@@ -74,8 +75,14 @@ def days_per_chunk(config: SimulationConfig, portfolio: Portfolio) -> int:
     return int(max(1, min(by_cells, USERS_PER_CHUNK // max(users_per_day, 1.0))))
 
 
-def _chunks(config: SimulationConfig, portfolio: Portfolio, market: pd.DataFrame, budgets: np.ndarray,
-            rng: np.random.Generator, now_s: int) -> Iterator[dict[str, pd.DataFrame]]:
+def _chunks(
+    config: SimulationConfig,
+    portfolio: Portfolio,
+    market: pd.DataFrame,
+    budgets: np.ndarray,
+    rng: np.random.Generator,
+    now_s: int,
+) -> Iterator[dict[str, pd.DataFrame]]:
     start_s = int(pd.Timestamp(config.start_date).timestamp())
     chunk_days = days_per_chunk(config, portfolio)
     next_user = next_event = 0
@@ -85,12 +92,23 @@ def _chunks(config: SimulationConfig, portfolio: Portfolio, market: pd.DataFrame
         cells = simulate_hours(config, portfolio.truth, ctx, np.arange(24), rng)
         campaign_idx, day_idx, hour = np.nonzero(cells["live"])
         hour_s = start_s + (offsets[day_idx] * 24 + hour) * 3600
-        hourly = pd.DataFrame({
-            "campaign_idx": campaign_idx, "hour_s": hour_s,
-            **{k: cells[k][campaign_idx, day_idx, hour] for k in ("spend", "impressions", "clicks", "conversions")},
-        })
-        users = draw_users_and_events(portfolio.truth, campaign_idx, hour_s, hourly["conversions"].to_numpy(),
-                                      config.revenue_horizon_days, rng, next_user, next_event)
+        hourly = pd.DataFrame(
+            {
+                "campaign_idx": campaign_idx,
+                "hour_s": hour_s,
+                **{k: cells[k][campaign_idx, day_idx, hour] for k in ("spend", "impressions", "clicks", "conversions")},
+            }
+        )
+        users = draw_users_and_events(
+            portfolio.truth,
+            campaign_idx,
+            hour_s,
+            hourly["conversions"].to_numpy(),
+            config.revenue_horizon_days,
+            rng,
+            next_user,
+            next_event,
+        )
         next_user += len(users.user_seq)
         next_event += len(users.event_seq)
         yield chunk_frames(config, portfolio, hourly, users, now_s, chunk_no)
@@ -103,8 +121,12 @@ def start_backfill(config: SimulationConfig) -> Backfill:
     market = market_daily(config.seed, config.start_date, config.end_date)
     budgets = budget_history(config, portfolio, rng)
     now_s = int(pd.Timestamp(config.start_date).timestamp()) + config.days * 86_400
-    return Backfill(config, static_frames(config, portfolio, market, budgets),
-                    _chunks(config, portfolio, market, budgets, rng, now_s), now_s)
+    return Backfill(
+        config,
+        static_frames(config, portfolio, market, budgets),
+        _chunks(config, portfolio, market, budgets, rng, now_s),
+        now_s,
+    )
 
 
 def simulate_backfill(config: SimulationConfig) -> SimulationFrames:

@@ -38,8 +38,14 @@ def demand_multiplier(truth: pd.DataFrame, ctx: DayContext) -> np.ndarray:
     fatigue = 1.0 - fatigue_max * (1.0 - np.exp(-creative_age / (refresh / 3.0)))
     trend = 1.0 + truth["trend_per_year"].to_numpy()[:, None] * ctx.years_since_start[None, :]
     m = ctx.market
-    return (DOW_FACTOR[ctx.day_of_week][None, :] * m["seasonality_index"] * np.maximum(trend, 0.2) * fatigue
-            * np.sqrt(m["economic_index"]) * np.power(m["sentiment_index"], 0.3))
+    return (
+        DOW_FACTOR[ctx.day_of_week][None, :]
+        * m["seasonality_index"]
+        * np.maximum(trend, 0.2)
+        * fatigue
+        * np.sqrt(m["economic_index"])
+        * np.power(m["sentiment_index"], 0.3)
+    )
 
 
 def price_multiplier(config: SimulationConfig, ctx: DayContext) -> np.ndarray:
@@ -47,8 +53,9 @@ def price_multiplier(config: SimulationConfig, ctx: DayContext) -> np.ndarray:
     return ctx.market["cpm_index"] * np.power(ctx.market["competition_index"], config.competition_elasticity)
 
 
-def simulate_hours(config: SimulationConfig, truth: pd.DataFrame, ctx: DayContext, hours: np.ndarray,
-                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+def simulate_hours(
+    config: SimulationConfig, truth: pd.DataFrame, ctx: DayContext, hours: np.ndarray, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Simulate the given hours of day (ints 0..23) on every day of ``ctx``; arrays of shape (campaigns, days, hours).
 
     Expected conversions in an hour equal the hour's share of the true daily Hill response evaluated at the
@@ -58,7 +65,7 @@ def simulate_hours(config: SimulationConfig, truth: pd.DataFrame, ctx: DayContex
     share = HOUR_SHARE[hours][None, None, :]
     budget = ctx.daily_budget[:, :, None]
     live = (ctx.days_since_launch >= 0)[:, :, None]
-    pacing = rng.lognormal(-PACING_NOISE_SD**2 / 2, PACING_NOISE_SD, size=budget.shape[:2] + (len(hours),))
+    pacing = rng.lognormal(-(PACING_NOISE_SD**2) / 2, PACING_NOISE_SD, size=budget.shape[:2] + (len(hours),))
     spend = np.round(np.where(live, budget * share * pacing, 0.0), 2)
 
     price = price_multiplier(config, ctx)[:, :, None]
@@ -68,8 +75,12 @@ def simulate_hours(config: SimulationConfig, truth: pd.DataFrame, ctx: DayContex
     shape = truth["hill_shape"].to_numpy()[:, None, None]
     ratio = np.power(effective / k, shape)
     saturation = ratio / (1.0 + ratio)
-    expected_conv = (share * demand_multiplier(truth, ctx)[:, :, None]
-                     * truth["max_daily_conversions"].to_numpy()[:, None, None] * saturation)
+    expected_conv = (
+        share
+        * demand_multiplier(truth, ctx)[:, :, None]
+        * truth["max_daily_conversions"].to_numpy()[:, None, None]
+        * saturation
+    )
 
     inventory = truth["inventory_daily_spend"].to_numpy()[:, None, None]
     cpm = truth["cpm_base"].to_numpy()[:, None, None] * price * (1.0 + config.inventory_pressure * day_rate / inventory)
@@ -81,8 +92,14 @@ def simulate_hours(config: SimulationConfig, truth: pd.DataFrame, ctx: DayContex
 
     impressions = rng.poisson(expected_impressions)
     clicks = rng.binomial(impressions, ctr)
-    noisy_cvr = np.clip(cvr * rng.gamma(CONVERSION_DISPERSION_SHAPE, 1.0 / CONVERSION_DISPERSION_SHAPE, cvr.shape),
-                        0.0, 0.95)
+    noisy_cvr = np.clip(
+        cvr * rng.gamma(CONVERSION_DISPERSION_SHAPE, 1.0 / CONVERSION_DISPERSION_SHAPE, cvr.shape), 0.0, 0.95
+    )
     conversions = rng.binomial(clicks, noisy_cvr)
-    return {"spend": spend, "impressions": impressions, "clicks": clicks, "conversions": conversions,
-            "live": np.broadcast_to(live, spend.shape)}
+    return {
+        "spend": spend,
+        "impressions": impressions,
+        "clicks": clicks,
+        "conversions": conversions,
+        "live": np.broadcast_to(live, spend.shape),
+    }

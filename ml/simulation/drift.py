@@ -30,8 +30,12 @@ def shrink_audience(paths: PmiPaths, factor: float, campaign_ids: list[str] | No
             if unknown:
                 raise ValueError(f"unknown campaigns for a drift event: {unknown}")
             truth = truth[truth["campaign_id"].isin(campaign_ids)]
-        events = truth.assign(after=truth["before"] * factor, parameter=AUDIENCE_PARAMETER,
-                              effective_ts=pd.Timestamp(effective), event="audience_shrinks")
+        events = truth.assign(
+            after=truth["before"] * factor,
+            parameter=AUDIENCE_PARAMETER,
+            effective_ts=pd.Timestamp(effective),
+            event="audience_shrinks",
+        )
         con.register("drift_events", events)
         con.execute(f"""UPDATE truth.campaign_truth t SET {AUDIENCE_PARAMETER} = e.after
                         FROM drift_events e WHERE t.campaign_id = e.campaign_id""")

@@ -67,32 +67,55 @@ def step_one_hour(paths: PmiPaths) -> dict[str, object]:
         cells = simulate_hours(config, truth, ctx, np.array([hour.hour]), rng)
         campaign_idx = np.flatnonzero(cells["live"][:, 0, 0])
         hour_s = np.full(len(campaign_idx), int(hour.timestamp()), dtype=np.int64)
-        delivery = pd.DataFrame({"campaign_idx": campaign_idx, "hour_s": hour_s,
-                                 **{k: cells[k][campaign_idx, 0, 0] for k in
-                                    ("spend", "impressions", "clicks", "conversions")}})
-        users = draw_users_and_events(truth, campaign_idx, hour_s, delivery["conversions"].to_numpy(),
-                                      config.revenue_horizon_days, rng,
-                                      int(state["next_user_seq"]), int(state["next_event_seq"]))
+        delivery = pd.DataFrame(
+            {
+                "campaign_idx": campaign_idx,
+                "hour_s": hour_s,
+                **{k: cells[k][campaign_idx, 0, 0] for k in ("spend", "impressions", "clicks", "conversions")},
+            }
+        )
+        users = draw_users_and_events(
+            truth,
+            campaign_idx,
+            hour_s,
+            delivery["conversions"].to_numpy(),
+            config.revenue_horizon_days,
+            rng,
+            int(state["next_user_seq"]),
+            int(state["next_event_seq"]),
+        )
         ids = campaigns["campaign_id"].to_numpy()
         now_s = int(hour.timestamp()) + 3600
         uf = user_frames(ids, campaigns, truth, users, now_s)
         hourly = hourly_frame(ids, delivery, in_hour_revenue(users))
-        due = con.execute("SELECT * FROM sim.pending_revenue_events WHERE event_ts < ?",
-                          [pd.Timestamp(now_s, unit="s").to_pydatetime()]).df()
+        due = con.execute(
+            "SELECT * FROM sim.pending_revenue_events WHERE event_ts < ?",
+            [pd.Timestamp(now_s, unit="s").to_pydatetime()],
+        ).df()
         insert_raw(con, "campaign_hourly", hourly)
         insert_raw(con, "users", uf["users"])
         insert_raw(con, "revenue_events", pd.concat([due, uf["revenue_events"]], ignore_index=True))
-        con.execute("DELETE FROM sim.pending_revenue_events WHERE event_ts < ?",
-                    [pd.Timestamp(now_s, unit="s").to_pydatetime()])
+        con.execute(
+            "DELETE FROM sim.pending_revenue_events WHERE event_ts < ?", [pd.Timestamp(now_s, unit="s").to_pydatetime()]
+        )
         if not uf["pending_revenue_events"].empty:
             con.register("new_pending", uf["pending_revenue_events"])
             con.execute("INSERT INTO sim.pending_revenue_events SELECT * FROM new_pending")
         if not uf["user_value"].empty:
             con.register("new_truth", uf["user_value"])
-            con.execute("INSERT INTO truth.user_value "
-                        "SELECT 'u' || user_seq::VARCHAR AS user_id, * EXCLUDE (user_seq) FROM new_truth")
-        con.execute("UPDATE sim.state SET next_hour_ts = next_hour_ts + INTERVAL 1 HOUR, "
-                    "next_user_seq = next_user_seq + ?, next_event_seq = next_event_seq + ?",
-                    [len(users.user_seq), len(users.event_seq)])
-    return {"hour_ts": hour, "spend": float(hourly["spend"].sum()), "conversions": int(hourly["conversions"].sum()),
-            "users": len(users.user_seq), "events_released": len(due) + len(uf["revenue_events"])}
+            con.execute(
+                "INSERT INTO truth.user_value "
+                "SELECT 'u' || user_seq::VARCHAR AS user_id, * EXCLUDE (user_seq) FROM new_truth"
+            )
+        con.execute(
+            "UPDATE sim.state SET next_hour_ts = next_hour_ts + INTERVAL 1 HOUR, "
+            "next_user_seq = next_user_seq + ?, next_event_seq = next_event_seq + ?",
+            [len(users.user_seq), len(users.event_seq)],
+        )
+    return {
+        "hour_ts": hour,
+        "spend": float(hourly["spend"].sum()),
+        "conversions": int(hourly["conversions"].sum()),
+        "users": len(users.user_seq),
+        "events_released": len(due) + len(uf["revenue_events"]),
+    }

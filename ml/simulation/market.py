@@ -41,8 +41,18 @@ def _daily_shocks(seed: int, day_numbers: np.ndarray, n_markets: int) -> np.ndar
 def market_daily(seed: int, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Market indices for every day in [start, end) and every network x geo, in the raw contract's columns."""
     if end <= start:
-        return pd.DataFrame(columns=["date", "network", "geo", "cpm_index", "competition_index",
-                                     "seasonality_index", "economic_index", "sentiment_index"])
+        return pd.DataFrame(
+            columns=[
+                "date",
+                "network",
+                "geo",
+                "cpm_index",
+                "competition_index",
+                "seasonality_index",
+                "economic_index",
+                "sentiment_index",
+            ]
+        )
     networks = catalog.NETWORKS.index.to_numpy()
     geos = catalog.GEOS.index.to_numpy()
     n_markets = len(networks) * len(geos)
@@ -76,18 +86,23 @@ def market_daily(seed: int, start: dt.date, end: dt.date) -> pd.DataFrame:
     )
 
 
-def market_for_campaigns(market: pd.DataFrame, campaigns: pd.DataFrame,
-                         dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+def market_for_campaigns(
+    market: pd.DataFrame, campaigns: pd.DataFrame, dates: pd.DatetimeIndex
+) -> dict[str, np.ndarray]:
     """Index arrays of shape (campaigns, days) aligned to each campaign's network x geo."""
     frame = market.assign(date=pd.to_datetime(market["date"])).set_index(["network", "geo", "date"])
-    keys = pd.MultiIndex.from_arrays([
-        np.repeat(campaigns["network"].to_numpy(), len(dates)),
-        np.repeat(campaigns["geo"].to_numpy(), len(dates)),
-        np.tile(dates, len(campaigns)),
-    ])
+    keys = pd.MultiIndex.from_arrays(
+        [
+            np.repeat(campaigns["network"].to_numpy(), len(dates)),
+            np.repeat(campaigns["geo"].to_numpy(), len(dates)),
+            np.tile(dates, len(campaigns)),
+        ]
+    )
     aligned = frame.reindex(keys)
     if aligned.isna().any().any():
         raise ValueError("market feed is missing days for some campaigns' network x geo")
     shape = (len(campaigns), len(dates))
-    return {col: aligned[col].to_numpy().reshape(shape) for col in
-            ("cpm_index", "competition_index", "seasonality_index", "economic_index", "sentiment_index")}
+    return {
+        col: aligned[col].to_numpy().reshape(shape)
+        for col in ("cpm_index", "competition_index", "seasonality_index", "economic_index", "sentiment_index")
+    }

@@ -59,19 +59,25 @@ def draw_portfolio(config: SimulationConfig) -> Portfolio:
 
     ids = np.char.add("cmp_", np.char.zfill(np.arange(1, n + 1).astype(str), 5))
     # Most campaigns run before the history starts; about a fifth launch during it (new, little data).
-    launch_offset = np.where(rng.random(n) < 0.8, -rng.integers(0, config.launch_spread_days + 1, size=n),
-                             rng.integers(0, max(1, int(config.days * 2 / 3)), size=n))
+    launch_offset = np.where(
+        rng.random(n) < 0.8,
+        -rng.integers(0, config.launch_spread_days + 1, size=n),
+        rng.integers(0, max(1, int(config.days * 2 / 3)), size=n),
+    )
     launched_at = [
-        dt.datetime.combine(config.start_date + dt.timedelta(days=int(d)), dt.time(0))
-        for d in launch_offset
+        dt.datetime.combine(config.start_date + dt.timedelta(days=int(d)), dt.time(0)) for d in launch_offset
     ]
     has_agency = rng.random(n) < 0.35
     production_cost = np.round(cre["production_cost"].to_numpy() * rng.lognormal(0, 0.3, n), 2)
     campaigns = pd.DataFrame(
         {
             "campaign_id": ids,
-            "name": [f"{nw}_{pf}_{g}_{cf}_{tg}_{i}" for i, (nw, pf, g, cf, tg) in
-                     enumerate(zip(network, platform, geo, creative, targeting, strict=True), start=1)],
+            "name": [
+                f"{nw}_{pf}_{g}_{cf}_{tg}_{i}"
+                for i, (nw, pf, g, cf, tg) in enumerate(
+                    zip(network, platform, geo, creative, targeting, strict=True), start=1
+                )
+            ],
             "network": network,
             "platform": platform,
             "geo": geo,
@@ -85,14 +91,32 @@ def draw_portfolio(config: SimulationConfig) -> Portfolio:
     )
 
     base_budget = config.daily_budget_median * rng.lognormal(0, 0.5, n)
-    cpa_half = (config.cpa_at_half_saturation_median * net["cpa_mult"].to_numpy() * geo_t["cpa_mult"].to_numpy()
-                * cre["cpa_mult"].to_numpy() * tgt["cpa_mult"].to_numpy() * rng.lognormal(0, 0.2, n))
+    cpa_half = (
+        config.cpa_at_half_saturation_median
+        * net["cpa_mult"].to_numpy()
+        * geo_t["cpa_mult"].to_numpy()
+        * cre["cpa_mult"].to_numpy()
+        * tgt["cpa_mult"].to_numpy()
+        * rng.lognormal(0, 0.2, n)
+    )
     half_sat_spend = base_budget * rng.uniform(0.5, 2.5, n)
-    payer_share = np.clip(config.payer_share_median * net["payer_mult"].to_numpy() * plat["payer_mult"].to_numpy()
-                          * geo_t["payer_mult"].to_numpy() * tgt["payer_mult"].to_numpy()
-                          * rng.lognormal(0, CAMPAIGN_PAYER_SHARE_LOG_SD, n), 0.002, 0.6)
-    payer_value_median = (config.payer_value_median * net["value_mult"].to_numpy() * plat["value_mult"].to_numpy()
-                          * geo_t["value_mult"].to_numpy() * rng.lognormal(0, CAMPAIGN_PAYER_VALUE_LOG_SD, n))
+    payer_share = np.clip(
+        config.payer_share_median
+        * net["payer_mult"].to_numpy()
+        * plat["payer_mult"].to_numpy()
+        * geo_t["payer_mult"].to_numpy()
+        * tgt["payer_mult"].to_numpy()
+        * rng.lognormal(0, CAMPAIGN_PAYER_SHARE_LOG_SD, n),
+        0.002,
+        0.6,
+    )
+    payer_value_median = (
+        config.payer_value_median
+        * net["value_mult"].to_numpy()
+        * plat["value_mult"].to_numpy()
+        * geo_t["value_mult"].to_numpy()
+        * rng.lognormal(0, CAMPAIGN_PAYER_VALUE_LOG_SD, n)
+    )
     mean_payer_value = payer_value_median * np.exp(config.payer_value_sigma**2 / 2)
     truth = pd.DataFrame(
         {
@@ -103,10 +127,15 @@ def draw_portfolio(config: SimulationConfig) -> Portfolio:
             "hill_shape": rng.uniform(0.75, 1.0, n),
             "max_daily_conversions": 2.0 * half_sat_spend / cpa_half,
             "cpa_at_half_saturation": cpa_half,
-            "cpm_base": (net["cpm_base"].to_numpy() * plat["cpm_mult"].to_numpy() * geo_t["cpm_mult"].to_numpy()
-                         * rng.lognormal(0, 0.15, n)),
-            "inventory_daily_spend": (base_budget * 3 * geo_t["inventory_mult"].to_numpy()
-                                      * tgt["inventory_mult"].to_numpy()),
+            "cpm_base": (
+                net["cpm_base"].to_numpy()
+                * plat["cpm_mult"].to_numpy()
+                * geo_t["cpm_mult"].to_numpy()
+                * rng.lognormal(0, 0.15, n)
+            ),
+            "inventory_daily_spend": (
+                base_budget * 3 * geo_t["inventory_mult"].to_numpy() * tgt["inventory_mult"].to_numpy()
+            ),
             "ctr_base": net["ctr_base"].to_numpy() * cre["ctr_mult"].to_numpy() * rng.lognormal(0, 0.15, n),
             "fatigue_max": cre["fatigue_max"].to_numpy(),
             "creative_refresh_days": rng.integers(21, 61, n),
@@ -146,7 +175,8 @@ def scale_volume(portfolio: Portfolio, factor: float) -> Portfolio:
     truth = portfolio.truth.copy()
     truth[list(VOLUME_TRUTH_COLUMNS)] = truth[list(VOLUME_TRUTH_COLUMNS)] * factor
     campaigns = portfolio.campaigns.assign(
-        creative_production_cost=np.round(portfolio.campaigns["creative_production_cost"] * factor, 2))
+        creative_production_cost=np.round(portfolio.campaigns["creative_production_cost"] * factor, 2)
+    )
     return Portfolio(campaigns=campaigns, truth=truth)
 
 

@@ -39,9 +39,16 @@ def _truncated_exponential(rng: np.random.Generator, tau: np.ndarray, upper: flo
     return -tau * np.log1p(-u * (1.0 - np.exp(-upper / tau)))
 
 
-def draw_users_and_events(truth: pd.DataFrame, conv_campaign: np.ndarray, conv_hour_s: np.ndarray,
-                          conv_count: np.ndarray, horizon_days: int, rng: np.random.Generator,
-                          first_user_seq: int = 0, first_event_seq: int = 0) -> UsersAndEvents:
+def draw_users_and_events(
+    truth: pd.DataFrame,
+    conv_campaign: np.ndarray,
+    conv_hour_s: np.ndarray,
+    conv_count: np.ndarray,
+    horizon_days: int,
+    rng: np.random.Generator,
+    first_user_seq: int = 0,
+    first_event_seq: int = 0,
+) -> UsersAndEvents:
     """Expand conversion counts per (campaign, hour start) into users with their full revenue schedule."""
     counts = np.asarray(conv_count, dtype=np.int64)
     n_users = int(counts.sum())
@@ -49,8 +56,13 @@ def draw_users_and_events(truth: pd.DataFrame, conv_campaign: np.ndarray, conv_h
     install = np.repeat(np.asarray(conv_hour_s, dtype=np.int64), counts) + rng.integers(0, 3600, n_users)
 
     payer = rng.random(n_users) < truth["payer_share"].to_numpy()[campaign]
-    value = np.where(payer, rng.lognormal(truth["payer_value_log_mean"].to_numpy()[campaign],
-                                          truth["payer_value_log_sd"].to_numpy()[campaign]), 0.0)
+    value = np.where(
+        payer,
+        rng.lognormal(
+            truth["payer_value_log_mean"].to_numpy()[campaign], truth["payer_value_log_sd"].to_numpy()[campaign]
+        ),
+        0.0,
+    )
     payer_idx = np.flatnonzero(payer)
     payer_campaign = campaign[payer_idx]
     n_events = 1 + rng.poisson(truth["events_per_payer"].to_numpy()[payer_campaign] - 1.0)
@@ -63,8 +75,9 @@ def draw_users_and_events(truth: pd.DataFrame, conv_campaign: np.ndarray, conv_h
     tau_s = truth["value_time_constant_days"].to_numpy()[event_campaign] * SECONDS_PER_DAY
     delay = _truncated_exponential(rng, tau_s, horizon_s)
     day0 = first & (rng.random(len(event_user)) < DAY0_FIRST_EVENT_SHARE)
-    delay = np.where(day0, _truncated_exponential(rng, np.full(len(delay), DAY0_MEAN_DELAY_SECONDS), SECONDS_PER_DAY),
-                     delay)
+    delay = np.where(
+        day0, _truncated_exponential(rng, np.full(len(delay), DAY0_MEAN_DELAY_SECONDS), SECONDS_PER_DAY), delay
+    )
     event_s = install[event_user] + np.minimum(delay.astype(np.int64), horizon_s - 1)
 
     # Split each payer's value across their events with flat Dirichlet weights, in whole cents (>= 1 cent).

@@ -131,9 +131,16 @@ def _better(challenger: float, champion: float, lower_is_better: bool) -> bool:
     return challenger < champion if lower_is_better else challenger > champion
 
 
-def register_if_better(paths: PmiPaths, name: str, model: Any, score: float,
-                       evaluate: Callable[[Any, pd.Timestamp | None], float], lower_is_better: bool = True,
-                       data_end: pd.Timestamp | None = None, holdout_model: Any | None = None) -> RegisteredModel:
+def register_if_better(
+    paths: PmiPaths,
+    name: str,
+    model: Any,
+    score: float,
+    evaluate: Callable[[Any, pd.Timestamp | None], float],
+    lower_is_better: bool = True,
+    data_end: pd.Timestamp | None = None,
+    holdout_model: Any | None = None,
+) -> RegisteredModel:
     """Log the model in the active run, register it, and move the champion alias only if it beats the champion.
 
     ``evaluate(model, unseen_after)`` scores a model on this run's validation rows whose outcome became known
@@ -156,8 +163,9 @@ def register_if_better(paths: PmiPaths, name: str, model: Any, score: float,
     if champion_score is not None and np.isfinite(champion_score):
         mlflow.log_metric("champion_validation_score", champion_score)
         mlflow.log_metric("challenger_validation_score", challenger_score)
-    info = mlflow.pyfunc.log_model(name="model", python_model=_Wrapped(model), pip_requirements=[],
-                                   registered_model_name=name)
+    info = mlflow.pyfunc.log_model(
+        name="model", python_model=_Wrapped(model), pip_requirements=[], registered_model_name=name
+    )
     version = str(info.registered_model_version)
     if data_end is not None:
         MlflowClient().set_model_version_tag(name, version, DATA_END_TAG, pd.Timestamp(data_end).isoformat())
@@ -168,10 +176,19 @@ def register_if_better(paths: PmiPaths, name: str, model: Any, score: float,
     else:
         better = _better(challenger_score, champion_score, lower_is_better)
         window = "all validation rows" if unseen_after is None else f"rows known after {unseen_after}"
-        reason = (f"{'beats' if better else 'does not beat'} the champion on {window}: "
-                  f"{challenger_score:.4g} vs {champion_score:.4g}")
+        reason = (
+            f"{'beats' if better else 'does not beat'} the champion on {window}: "
+            f"{challenger_score:.4g} vs {champion_score:.4g}"
+        )
     if better:
         MlflowClient().set_registered_model_alias(name, CHAMPION, version)
     mlflow.set_tags({"pmi.promoted": str(better), "pmi.promotion_reason": reason})
-    return RegisteredModel(name=name, run_id=run.info.run_id, version=version, promoted=better, score=score,
-                           champion_score=champion_score, reason=reason)
+    return RegisteredModel(
+        name=name,
+        run_id=run.info.run_id,
+        version=version,
+        promoted=better,
+        score=score,
+        champion_score=champion_score,
+        reason=reason,
+    )

@@ -73,7 +73,10 @@ def table_exists(paths: PmiPaths, qualified: str) -> bool:
     schema, table = qualified.split(".", 1)
     con = connect(paths.warehouse, read_only=True)
     try:
-        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                                [schema, table]).fetchall()[0][0])
+        return bool(
+            con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+            ).fetchall()[0][0]
+        )
     finally:
         con.close()

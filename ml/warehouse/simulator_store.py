@@ -49,10 +49,12 @@ def _replace_table(con: duckdb.DuckDBPyConnection, qualified: str, frame: pd.Dat
 _CHUNKED_DDL = {
     "truth.user_value": "user_id VARCHAR, is_payer BOOLEAN, true_value DOUBLE, expected_value DOUBLE",
     "sim.pending_revenue_events": "event_seq BIGINT, user_seq BIGINT, event_ts TIMESTAMP_NS, revenue DOUBLE, "
-                                  "event_type VARCHAR",
+    "event_type VARCHAR",
 }
-_CHUNKED_SELECT = {"truth.user_value": "'u' || user_seq::VARCHAR AS user_id, * EXCLUDE (user_seq)",
-                   "sim.pending_revenue_events": "*"}
+_CHUNKED_SELECT = {
+    "truth.user_value": "'u' || user_seq::VARCHAR AS user_id, * EXCLUDE (user_seq)",
+    "sim.pending_revenue_events": "*",
+}
 
 
 def _append(con: duckdb.DuckDBPyConnection, qualified: str, frame: pd.DataFrame) -> None:

@@ -11,12 +11,21 @@ from ml.models.training.campaign_models import publish_kpi_forecast_at_budgets
 from ml.simulation.live import step_one_hour
 from orchestration.resources import PmiHomeResource
 
-ALLOCATION_STAGES = ("spend_trajectories", "allocation_proposal", "allocation_simulation", "refined_allocation",
-                     "applied_allocation")
+ALLOCATION_STAGES = (
+    "spend_trajectories",
+    "allocation_proposal",
+    "allocation_simulation",
+    "refined_allocation",
+    "applied_allocation",
+)
 # The KPI forecaster comes first so that the allocation can re-publish its forecast at the recommended budgets.
-ALLOCATION_INPUTS = [dg.AssetKey("campaign_ltv"), dg.AssetKey("response_curves_model"),
-                     dg.AssetKey("kpi_forecast_model"), dg.AssetKey(["marts", "dim_campaigns"]),
-                     dg.AssetKey(["marts", "fct_market_daily"])]
+ALLOCATION_INPUTS = [
+    dg.AssetKey("campaign_ltv"),
+    dg.AssetKey("response_curves_model"),
+    dg.AssetKey("kpi_forecast_model"),
+    dg.AssetKey(["marts", "dim_campaigns"]),
+    dg.AssetKey(["marts", "fct_market_daily"]),
+]
 
 
 class AllocationRunConfig(dg.Config):
@@ -33,23 +42,49 @@ class AllocationRunConfig(dg.Config):
     webhook_url: str = ""  # also POST the changes as JSON here (the user's ad-ops endpoint)
 
     def to_allocation(self, seed: int) -> AllocationConfig:
-        return AllocationConfig(total_budget=self.total_budget or None, max_change_pct=self.max_change_pct,
-                                min_change=self.min_change, period_hours=self.period_hours,
-                                exploration_share=self.exploration_share, objective=self.objective, seed=seed)
+        return AllocationConfig(
+            total_budget=self.total_budget or None,
+            max_change_pct=self.max_change_pct,
+            min_change=self.min_change,
+            period_hours=self.period_hours,
+            exploration_share=self.exploration_share,
+            objective=self.objective,
+            seed=seed,
+        )
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("spend_trajectories", group_name="allocation", deps=ALLOCATION_INPUTS,
-                     description="Predicted CPA, users, saturation, ROAS, ROI, profit per campaign over a spend grid."),
-        dg.AssetSpec("allocation_proposal", group_name="allocation", deps=["spend_trajectories"],
-                     description="Exact KKT optimum of expected profit, blended with a Thompson draw (capped)."),
-        dg.AssetSpec("allocation_simulation", group_name="allocation", deps=["allocation_proposal"],
-                     description="Monte-Carlo profit distribution of the proposal against today's budgets."),
-        dg.AssetSpec("refined_allocation", group_name="allocation", deps=["allocation_simulation"],
-                     description="The proposal pulled back toward current budgets until its risk is acceptable."),
-        dg.AssetSpec("applied_allocation", group_name="allocation", deps=["refined_allocation"],
-                     description="Budgets written to raw.budgets with an audit row per campaign (once per run)."),
+        dg.AssetSpec(
+            "spend_trajectories",
+            group_name="allocation",
+            deps=ALLOCATION_INPUTS,
+            description="Predicted CPA, users, saturation, ROAS, ROI, profit per campaign over a spend grid.",
+        ),
+        dg.AssetSpec(
+            "allocation_proposal",
+            group_name="allocation",
+            deps=["spend_trajectories"],
+            description="Exact KKT optimum of expected profit, blended with a Thompson draw (capped).",
+        ),
+        dg.AssetSpec(
+            "allocation_simulation",
+            group_name="allocation",
+            deps=["allocation_proposal"],
+            description="Monte-Carlo profit distribution of the proposal against today's budgets.",
+        ),
+        dg.AssetSpec(
+            "refined_allocation",
+            group_name="allocation",
+            deps=["allocation_simulation"],
+            description="The proposal pulled back toward current budgets until its risk is acceptable.",
+        ),
+        dg.AssetSpec(
+            "applied_allocation",
+            group_name="allocation",
+            deps=["refined_allocation"],
+            description="Budgets written to raw.budgets with an audit row per campaign (once per run).",
+        ),
     ],
     name="allocation_run",
 )
@@ -57,9 +92,15 @@ def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfi
     """Run one allocation (run id = the Dagster run id, so a retried run never applies twice)."""
     seed = int(context.run.run_id.replace("-", "")[:8], 16)
     try:
-        run = run_allocation(pmi_home.paths(), config.to_allocation(seed), run_id=context.run.run_id,
-                             triggered_by=f"dagster:{context.job_name}", apply=config.apply,
-                             export_csv=config.export_csv, webhook_url=config.webhook_url or None)
+        run = run_allocation(
+            pmi_home.paths(),
+            config.to_allocation(seed),
+            run_id=context.run.run_id,
+            triggered_by=f"dagster:{context.job_name}",
+            apply=config.apply,
+            export_csv=config.export_csv,
+            webhook_url=config.webhook_url or None,
+        )
     except InsufficientDataError as exc:
         context.log.warning(f"allocation skipped: {exc}")
         record_step_status(pmi_home.paths(), "allocation", SKIPPED, str(exc))
@@ -74,14 +115,33 @@ def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfi
     top = recs.reindex(recs["expected_profit"].sub(0).abs().sort_values(ascending=False).index).head(10)
     table = top[["campaign_id", "current_budget", "recommended_budget", "action", "expected_profit", "reason"]]
     yield dg.MaterializeResult(asset_key="spend_trajectories", metadata={"campaigns": len(recs)})
-    yield dg.MaterializeResult(asset_key="allocation_proposal", metadata={
-        "explored_share": sim["explored_share"], "total_recommended": float(recs["recommended_budget"].sum())})
-    yield dg.MaterializeResult(asset_key="allocation_simulation", metadata={
-        k: float(sim[k]) for k in ("expected_profit", "profit_p5", "probability_of_loss", "expected_gain",
-                                   "probability_worse_than_current")})
-    yield dg.MaterializeResult(asset_key="refined_allocation", metadata={
-        "refine_steps": sim["refine_steps"], "top_recommendations": dg.MetadataValue.md(
-            table.round(2).to_markdown(index=False))})
+    yield dg.MaterializeResult(
+        asset_key="allocation_proposal",
+        metadata={
+            "explored_share": sim["explored_share"],
+            "total_recommended": float(recs["recommended_budget"].sum()),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="allocation_simulation",
+        metadata={
+            k: float(sim[k])
+            for k in (
+                "expected_profit",
+                "profit_p5",
+                "probability_of_loss",
+                "expected_gain",
+                "probability_worse_than_current",
+            )
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="refined_allocation",
+        metadata={
+            "refine_steps": sim["refine_steps"],
+            "top_recommendations": dg.MetadataValue.md(table.round(2).to_markdown(index=False)),
+        },
+    )
     yield dg.MaterializeResult(asset_key="applied_allocation", metadata={k: str(v) for k, v in run.applied.items()})
 
 

@@ -9,8 +9,10 @@ from ml.features.store import ONLINE_VIEWS, apply_definitions, ensure_registry, 
 from ml.warehouse.connection import connect
 from orchestration.resources import PmiHomeResource
 
-FEATURE_MARTS = [dg.AssetKey(["marts", name]) for name in
-                 ("fct_user_features", "fct_campaign_day_features", "fct_market_day_features")]
+FEATURE_MARTS = [
+    dg.AssetKey(["marts", name])
+    for name in ("fct_user_features", "fct_campaign_day_features", "fct_market_day_features")
+]
 
 
 @dg.asset(group_name="features", deps=FEATURE_MARTS, kinds={"parquet"})

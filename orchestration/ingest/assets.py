@@ -41,23 +41,28 @@ class SimulatorBackfillConfig(dg.Config):
     users_per_campaign: int = 0  # expected users per campaign over the history; 0 = the natural volume
 
     def to_simulation(self) -> SimulationConfig:
-        fields = {"seed": self.seed, "n_campaigns": self.n_campaigns, "days": self.days,
-                  "corrupt_click_share": self.corrupt_click_share,
-                  "users_per_campaign": self.users_per_campaign or None}
+        fields = {
+            "seed": self.seed,
+            "n_campaigns": self.n_campaigns,
+            "days": self.days,
+            "corrupt_click_share": self.corrupt_click_share,
+            "users_per_campaign": self.users_per_campaign or None,
+        }
         if self.end_date:
             fields["end_date"] = dt.date.fromisoformat(self.end_date)
         return SimulationConfig(**fields)
 
 
 @dg.multi_asset(
-    specs=[dg.AssetSpec(["raw", table], description=RAW_TABLE_DESCRIPTIONS[table], group_name="ingest",
-                        kinds={"duckdb"}) for table in RAW_TABLES],
+    specs=[
+        dg.AssetSpec(["raw", table], description=RAW_TABLE_DESCRIPTIONS[table], group_name="ingest", kinds={"duckdb"})
+        for table in RAW_TABLES
+    ],
     name="simulator_backfill",
     description="Simulate hourly campaign history, users and revenue into the raw schema (replaces it), or use "
-                "the data `pmi ingest` loaded (source=warehouse), or ingest a drop folder first.",
+    "the data `pmi ingest` loaded (source=warehouse), or ingest a drop folder first.",
 )
-def simulator_backfill(context: dg.AssetExecutionContext, config: SimulatorBackfillConfig,
-                       pmi_home: PmiHomeResource):
+def simulator_backfill(context: dg.AssetExecutionContext, config: SimulatorBackfillConfig, pmi_home: PmiHomeResource):
     """Run the simulator's backfill (or ingest the drop folder) and report each raw table's row count."""
     folder = config.drop_folder or (config.source if config.source not in (SIMULATOR, WAREHOUSE) else "")
     if folder:
@@ -76,8 +81,12 @@ def simulator_backfill(context: dg.AssetExecutionContext, config: SimulatorBackf
     for table in RAW_TABLES:
         yield dg.MaterializeResult(
             asset_key=["raw", table],
-            metadata={"dagster/row_count": counts[f"raw.{table}"], "seed": simulation.seed,
-                      "history_start": str(simulation.start_date), "history_end": str(simulation.end_date)},
+            metadata={
+                "dagster/row_count": counts[f"raw.{table}"],
+                "seed": simulation.seed,
+                "history_start": str(simulation.start_date),
+                "history_end": str(simulation.end_date),
+            },
         )
 
 
@@ -89,8 +98,9 @@ def _use_warehouse(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource)
         raise dg.Failure(description=str(exc)) from exc
     context.log.info(f"using the ingested warehouse as it is: {counts}")
     for table in RAW_TABLES:
-        yield dg.MaterializeResult(asset_key=["raw", table],
-                                   metadata={"dagster/row_count": counts[table], "source": WAREHOUSE})
+        yield dg.MaterializeResult(
+            asset_key=["raw", table], metadata={"dagster/row_count": counts[table], "source": WAREHOUSE}
+        )
 
 
 def _ingest_drop_folder(context: dg.AssetExecutionContext, folder: Path, pmi_home: PmiHomeResource):
@@ -105,6 +115,10 @@ def _ingest_drop_folder(context: dg.AssetExecutionContext, folder: Path, pmi_hom
     for table in RAW_TABLES:
         yield dg.MaterializeResult(
             asset_key=["raw", table],
-            metadata={"dagster/row_count": counts[table], "drop_folder": str(folder), "ingest_run_id": report.run_id,
-                      **{f"rows_{status}": n for status, n in report.tables.get(table, {}).items()}},
+            metadata={
+                "dagster/row_count": counts[table],
+                "drop_folder": str(folder),
+                "ingest_run_id": report.run_id,
+                **{f"rows_{status}": n for status, n in report.tables.get(table, {}).items()},
+            },
         )

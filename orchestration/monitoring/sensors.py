@@ -7,8 +7,12 @@ from ml.monitoring.drift import DriftThresholds, drifted_metrics
 from ml.settings import pmi_paths
 
 
-@dg.sensor(job_name="retrain", minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Requests the retrain job when the latest accuracy evaluation shows CPA MAPE above 30%.")
+@dg.sensor(
+    job_name="retrain",
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Requests the retrain job when the latest accuracy evaluation shows CPA MAPE above 30%.",
+)
 def mape_drift_sensor(context: dg.SensorEvaluationContext):
     """Read the latest evaluation; request `retrain` once per drifted evaluation (cursor = evaluation id)."""
     accuracy = latest_accuracy(pmi_paths())
@@ -21,5 +25,7 @@ def mape_drift_sensor(context: dg.SensorEvaluationContext):
     drifted = drifted_metrics(accuracy, DriftThresholds())
     if not drifted:
         return dg.SkipReason(f"{evaluation}: every metric within its MAPE threshold")
-    return dg.RunRequest(run_key=f"retrain_{evaluation}", tags={"pmi/drifted_metrics": ",".join(drifted),
-                                                                "pmi/evaluation_id": evaluation})
+    return dg.RunRequest(
+        run_key=f"retrain_{evaluation}",
+        tags={"pmi/drifted_metrics": ",".join(drifted), "pmi/evaluation_id": evaluation},
+    )

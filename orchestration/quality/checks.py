@@ -43,8 +43,7 @@ def _selected_suites(context: dg.AssetCheckExecutionContext, suites: list[TableS
     return [s for s in suites if dg.AssetKey(s.table.split(".")) in selected]
 
 
-def run_checks(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource, suites: list[TableSuite],
-               site: str):
+def run_checks(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource, suites: list[TableSuite], site: str):
     """Validate the selected tables, build their Data Docs and yield one result per table."""
     paths = pmi_home.paths()
     reports = validate(paths, _selected_suites(context, suites), docs_site=site)
@@ -60,10 +59,18 @@ def _spec(table: str, description: str) -> dg.AssetCheckSpec:
 
 
 @dg.multi_asset_check(
-    specs=[_spec(f"raw.{t}", "Contract, keys, invariants and references of the raw table (blocking); "
-                             "freshness and plausible CPM/CTR/CVR as warnings.") for t in RAW_TABLES],
-    can_subset=True, name="raw_quality_gates",
-    description="Great Expectations suites on the raw tables: a broken invariant stops the models and allocation.")
+    specs=[
+        _spec(
+            f"raw.{t}",
+            "Contract, keys, invariants and references of the raw table (blocking); "
+            "freshness and plausible CPM/CTR/CVR as warnings.",
+        )
+        for t in RAW_TABLES
+    ],
+    can_subset=True,
+    name="raw_quality_gates",
+    description="Great Expectations suites on the raw tables: a broken invariant stops the models and allocation.",
+)
 def raw_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource):
     """Gate the raw data as of now (naive UTC, like the warehouse).
 
@@ -75,10 +82,14 @@ def raw_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeR
 
 
 @dg.multi_asset_check(
-    specs=[_spec(f"marts.{t}", "Keys, funnel and revenue invariants of the mart (blocking); "
-                               "unusual ratios as warnings.") for t in MART_TABLES],
-    can_subset=True, name="mart_quality_gates",
-    description="Great Expectations suites on the marts the models read.")
+    specs=[
+        _spec(f"marts.{t}", "Keys, funnel and revenue invariants of the mart (blocking); unusual ratios as warnings.")
+        for t in MART_TABLES
+    ],
+    can_subset=True,
+    name="mart_quality_gates",
+    description="Great Expectations suites on the marts the models read.",
+)
 def mart_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource):
     """Gate the marts after every dbt build (memory and time as for the raw gates)."""
     yield from run_checks(context, pmi_home, mart_suites(), "marts")

@@ -34,8 +34,7 @@ class LayeredTranslator(DagsterDbtTranslator):
         return spec
 
 
-@dbt_assets(manifest=pmi_dbt_project.manifest_path, project=pmi_dbt_project,
-            dagster_dbt_translator=LayeredTranslator())
+@dbt_assets(manifest=pmi_dbt_project.manifest_path, project=pmi_dbt_project, dagster_dbt_translator=LayeredTranslator())
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi_home: PmiHomeResource):
     """Build and test the dbt models against the warehouse under PMI_HOME."""
     paths = pmi_home.paths()  # exports the resolved PMI_HOME for dbt's profile

@@ -34,10 +34,32 @@ CAMPAIGNS = [
     # campaign_id, name, network, platform, geo, creative_format, targeting, has_agency,
     # creative_production_cost, auto_optimization_enabled, launched_at
     ("c1", "fb_ios_us_video", "facebook", "ios", "US", "video", "broad", False, D("1000.00"), True, T(2023, 12, 20)),
-    ("c2", "gg_android_de_static", "google", "android", "DE", "static", "interest", True, D("500.00"), False,
-     T(2024, 1, 3, 12)),
-    ("c3", "unity_android_jp_playable", "unity", "android", "JP", "playable", "lookalike", False, D("0.00"), False,
-     T(2024, 2, 1)),  # never delivered: no hours, no users, no budgets
+    (
+        "c2",
+        "gg_android_de_static",
+        "google",
+        "android",
+        "DE",
+        "static",
+        "interest",
+        True,
+        D("500.00"),
+        False,
+        T(2024, 1, 3, 12),
+    ),
+    (
+        "c3",
+        "unity_android_jp_playable",
+        "unity",
+        "android",
+        "JP",
+        "playable",
+        "lookalike",
+        False,
+        D("0.00"),
+        False,
+        T(2024, 2, 1),
+    ),  # never delivered: no hours, no users, no budgets
 ]
 
 

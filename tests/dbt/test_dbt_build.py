@@ -35,14 +35,20 @@ def run_dbt(home: Path, *args: str, manifest=None):
         mp.setenv("PMI_HOME", str(home))
         mp.setenv("DO_NOT_TRACK", "1")
         try:
-            return dbtRunner(manifest=manifest).invoke([
-                *args,
-                "--project-dir", str(DBT_DIR),
-                "--profiles-dir", str(DBT_DIR),
-                "--target-path", str(home / "dbt_target"),
-                "--log-path", str(home / "dbt_logs"),
-                "--quiet",
-            ])
+            return dbtRunner(manifest=manifest).invoke(
+                [
+                    *args,
+                    "--project-dir",
+                    str(DBT_DIR),
+                    "--profiles-dir",
+                    str(DBT_DIR),
+                    "--target-path",
+                    str(home / "dbt_target"),
+                    "--log-path",
+                    str(home / "dbt_logs"),
+                    "--quiet",
+                ]
+            )
         finally:
             DuckDBConnectionManager.close_all_connections()
             gc.collect()
@@ -51,8 +57,11 @@ def run_dbt(home: Path, *args: str, manifest=None):
 def failures(result) -> list[str]:
     if result.result is None:
         return [repr(result.exception)]
-    return [f"{r.node.unique_id}: {r.status} {r.message}" for r in result.result.results
-            if str(r.status) not in ("success", "pass")]
+    return [
+        f"{r.node.unique_id}: {r.status} {r.message}"
+        for r in result.result.results
+        if str(r.status) not in ("success", "pass")
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +101,24 @@ def test_build_succeeds_with_every_test(built):
 
 
 def test_layers_land_in_their_own_schemas(con):
-    schemas = dict(con.execute(
-        "SELECT table_name, table_schema FROM information_schema.tables WHERE table_schema <> 'raw'").fetchall())
+    schemas = dict(
+        con.execute(
+            "SELECT table_name, table_schema FROM information_schema.tables WHERE table_schema <> 'raw'"
+        ).fetchall()
+    )
     assert schemas["stg_users"] == "staging"
     assert schemas["int_user_revenue"] == "intermediate"
-    for mart in ("fct_campaign_hourly", "fct_campaign_daily", "dim_campaigns", "fct_user_value", "fct_cohort_curves",
-                 "fct_market_daily", "fct_user_features", "fct_campaign_day_features", "fct_market_day_features"):
+    for mart in (
+        "fct_campaign_hourly",
+        "fct_campaign_daily",
+        "dim_campaigns",
+        "fct_user_value",
+        "fct_cohort_curves",
+        "fct_market_daily",
+        "fct_user_features",
+        "fct_campaign_day_features",
+        "fct_market_day_features",
+    ):
         assert schemas[mart] == "marts", mart
 
 
@@ -106,13 +127,16 @@ def test_warehouse_as_of_is_last_hour_end(con):
 
 
 def test_marts_reconcile_exactly_with_raw(con):
-    raw = one(con, "SELECT sum(spend), sum(impressions), sum(clicks), sum(conversions), sum(revenue) "
-                   "FROM raw.campaign_hourly")
+    raw = one(
+        con, "SELECT sum(spend), sum(impressions), sum(clicks), sum(conversions), sum(revenue) FROM raw.campaign_hourly"
+    )
     expected_spend = sum(row[2] for row in hourly_rows())
     assert raw[0] == expected_spend
     for mart in ("marts.fct_campaign_hourly", "marts.fct_campaign_daily"):
-        assert one(con, f"SELECT sum(spend), sum(impressions), sum(clicks), sum(conversions), sum(revenue) "
-                        f"FROM {mart}") == raw, mart
+        assert (
+            one(con, f"SELECT sum(spend), sum(impressions), sum(clicks), sum(conversions), sum(revenue) FROM {mart}")
+            == raw
+        ), mart
     lifetime = one(con, "SELECT sum(lifetime_spend), sum(lifetime_conversions) FROM marts.dim_campaigns")
     assert lifetime == (raw[0], raw[3])
     events = one(con, "SELECT sum(revenue), count(*) FROM raw.revenue_events")
@@ -122,15 +146,47 @@ def test_marts_reconcile_exactly_with_raw(con):
 
 
 def test_user_value_by_hand(con):
-    cols = ("revenue_d0, revenue_d7, revenue_d14, revenue_d30, revenue_d90, revenue_d180, revenue_total, n_events, "
-            "is_mature_d0, is_mature_d7, is_mature_d30, is_mature_d90, is_payer, is_purchaser, first_event_ts")
+    cols = (
+        "revenue_d0, revenue_d7, revenue_d14, revenue_d30, revenue_d90, revenue_d180, revenue_total, n_events, "
+        "is_mature_d0, is_mature_d7, is_mature_d30, is_mature_d90, is_payer, is_purchaser, first_event_ts"
+    )
     row = lambda user: one(con, f"SELECT {cols} FROM marts.fct_user_value WHERE user_id = ?", user)  # noqa: E731
     # u1: 4.99 on day 0, 2.00 on day 5, 9.99 at exactly 7 days (day 7: outside d7), 20.00 on day 49; age 59.6 days
-    assert row("u1") == (D("4.99"), D("6.99"), D("16.98"), D("16.98"), D("36.98"), D("36.98"), D("36.98"), 4,
-                         True, True, True, False, True, True, dt.datetime(2024, 1, 1, 11, 15))
+    assert row("u1") == (
+        D("4.99"),
+        D("6.99"),
+        D("16.98"),
+        D("16.98"),
+        D("36.98"),
+        D("36.98"),
+        D("36.98"),
+        4,
+        True,
+        True,
+        True,
+        False,
+        True,
+        True,
+        dt.datetime(2024, 1, 1, 11, 15),
+    )
     # u2: no events at all -> zeros, still present
-    assert row("u2") == (D("0"), D("0"), D("0"), D("0"), D("0"), D("0"), D("0"), 0,
-                         True, True, True, False, False, False, None)
+    assert row("u2") == (
+        D("0"),
+        D("0"),
+        D("0"),
+        D("0"),
+        D("0"),
+        D("0"),
+        D("0"),
+        0,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        None,
+    )
     # u6: one zero-revenue ad event at the install instant: an event, but not a payer
     assert row("u6")[6:8] == (D("0"), 1) and row("u6")[12] is False
     # u3: installed 30 minutes before as-of: nothing mature, its day-0 ad revenue counted so far
@@ -140,17 +196,26 @@ def test_user_value_by_hand(con):
 
 
 def test_user_features_early_windows(con):
-    row = one(con, "SELECT revenue_d1, revenue_d3, revenue_d7, events_d7, purchases_d7, hours_to_first_purchase, "
-                   "revenue_d30, is_mature_d90 FROM marts.fct_user_features WHERE user_id = 'u1'")
+    row = one(
+        con,
+        "SELECT revenue_d1, revenue_d3, revenue_d7, events_d7, purchases_d7, hours_to_first_purchase, "
+        "revenue_d30, is_mature_d90 FROM marts.fct_user_features WHERE user_id = 'u1'",
+    )
     assert row == (D("4.99"), D("4.99"), D("6.99"), 2, 1, 1.0, D("16.98"), False)
-    assert one(con, "SELECT hours_to_first_purchase, revenue_d7 FROM marts.fct_user_features "
-                    "WHERE user_id = 'u2'") == (None, D("0"))
+    assert one(con, "SELECT hours_to_first_purchase, revenue_d7 FROM marts.fct_user_features WHERE user_id = 'u2'") == (
+        None,
+        D("0"),
+    )
 
 
 def test_campaign_daily_budget_in_effect(con):
-    rows = {(c, d.isoformat()): rest for c, d, *rest in con.execute(
-        "SELECT campaign_id, date, daily_budget, daily_budget_end_of_day, n_budget_changes, new_users, spend "
-        "FROM marts.fct_campaign_daily").fetchall()}
+    rows = {
+        (c, d.isoformat()): rest
+        for c, d, *rest in con.execute(
+            "SELECT campaign_id, date, daily_budget, daily_budget_end_of_day, n_budget_changes, new_users, spend "
+            "FROM marts.fct_campaign_daily"
+        ).fetchall()
+    }
     # c1: 150 from 2024-01-10 00:00, 120 from 2024-01-15 14:00 (intraday change)
     assert rows[("c1", "2024-01-15")][:3] == [D("150.00"), D("120.00"), 1]
     assert rows[("c1", "2024-01-16")][:3] == [D("120.00"), D("120.00"), 0]
@@ -161,28 +226,39 @@ def test_campaign_daily_budget_in_effect(con):
 
 
 def test_cohort_curves_by_hand(con):
-    curve = {d: rest for d, *rest in con.execute(
-        "SELECT day_since_install, users_in_cohort, users_reached_age, revenue_reached, cumulative_revenue_per_user, "
-        "cumulative_revenue_per_user_chained FROM marts.fct_cohort_curves "
-        "WHERE campaign_id = 'c2' AND install_week = DATE '2024-01-01' ORDER BY 1").fetchall()}
+    curve = {
+        d: rest
+        for d, *rest in con.execute(
+            "SELECT day_since_install, users_in_cohort, users_reached_age, revenue_reached, "
+            "cumulative_revenue_per_user, cumulative_revenue_per_user_chained FROM marts.fct_cohort_curves "
+            "WHERE campaign_id = 'c2' AND install_week = DATE '2024-01-01' ORDER BY 1"
+        ).fetchall()
+    }
     # u4 (age 57.5 days) reached days 0..56, u5 (age 56.6) days 0..55
     assert sorted(curve) == list(range(57))
     assert curve[0][:3] == [2, 2, D("0.99")]
     assert curve[1][3] == pytest.approx(0.545)
     assert curve[56][:3] == [2, 1, D("1.09")]
     assert curve[56][3] == pytest.approx(1.09) and curve[56][4] == pytest.approx(0.545)
-    c1 = dict(con.execute("SELECT day_since_install, revenue_reached FROM marts.fct_cohort_curves "
-                          "WHERE campaign_id = 'c1' AND install_week = DATE '2024-01-01'").fetchall())
+    c1 = dict(
+        con.execute(
+            "SELECT day_since_install, revenue_reached FROM marts.fct_cohort_curves "
+            "WHERE campaign_id = 'c1' AND install_week = DATE '2024-01-01'"
+        ).fetchall()
+    )
     assert (c1[6], c1[7], max(c1)) == (D("6.99"), D("16.98"), 58)
     # u3's cohort has nobody past day 0 yet: no rows
     assert one(con, "SELECT count(*) FROM marts.fct_cohort_curves WHERE install_week = DATE '2024-02-26'")[0] == 0
 
 
 def test_campaign_day_features_trailing_by_hand(con):
-    row = one(con, "SELECT trailing_7d_spend, trailing_7d_conversions, trailing_7d_active_days, "
-                   "trailing_7d_mean_daily_spend, trailing_14d_spend, prev_day_spend, spend, days_since_launch, "
-                   "day_of_week, cpm_index FROM marts.fct_campaign_day_features "
-                   "WHERE campaign_id = 'c1' AND date = DATE '2024-01-10'")
+    row = one(
+        con,
+        "SELECT trailing_7d_spend, trailing_7d_conversions, trailing_7d_active_days, "
+        "trailing_7d_mean_daily_spend, trailing_14d_spend, prev_day_spend, spend, days_since_launch, "
+        "day_of_week, cpm_index FROM marts.fct_campaign_day_features "
+        "WHERE campaign_id = 'c1' AND date = DATE '2024-01-10'",
+    )
     window_7d = sum(c1_day_spend(i) for i in range(2, 9))  # 2024-01-03 .. 2024-01-09
     assert window_7d == D("143.50")
     assert row[:3] == (window_7d, 21, 7)
@@ -191,16 +267,23 @@ def test_campaign_day_features_trailing_by_hand(con):
     assert row[5:7] == (c1_day_spend(8), c1_day_spend(9))
     assert row[7:] == (21, 2, pytest.approx(1.09))  # launched 2023-12-20; a Wednesday
     # c2 delivers every other day; 2024-01-04 is an install-only day (no hourly rows, not an active day)
-    assert one(con, "SELECT trailing_7d_spend, trailing_7d_active_days FROM marts.fct_campaign_day_features "
-                    "WHERE campaign_id = 'c2' AND date = DATE '2024-01-07'") == (D("40.00"), 2)
-    first = one(con, "SELECT trailing_7d_spend, trailing_7d_cpa, is_holiday FROM marts.fct_campaign_day_features "
-                     "WHERE campaign_id = 'c1' AND date = DATE '2024-01-01'")
+    assert one(
+        con,
+        "SELECT trailing_7d_spend, trailing_7d_active_days FROM marts.fct_campaign_day_features "
+        "WHERE campaign_id = 'c2' AND date = DATE '2024-01-07'",
+    ) == (D("40.00"), 2)
+    first = one(
+        con,
+        "SELECT trailing_7d_spend, trailing_7d_cpa, is_holiday FROM marts.fct_campaign_day_features "
+        "WHERE campaign_id = 'c1' AND date = DATE '2024-01-01'",
+    )
     assert first == (D("0.00"), None, True)
 
 
 TRAILING_COLUMNS = ", ".join(
     [f"trailing_{n}d_{m}" for n in (7, 14, 28) for m in ("spend", "conversions", "cpa", "roas", "mean_daily_spend")]
-    + ["prev_day_spend", "prev_day_budget_utilization", "budget_vs_trailing_7d_mean"])
+    + ["prev_day_spend", "prev_day_budget_utilization", "budget_vs_trailing_7d_mean"]
+)
 
 
 def test_campaign_day_features_use_only_prior_days(built, con, manifest, tmp_path):
@@ -209,8 +292,10 @@ def test_campaign_day_features_use_only_prior_days(built, con, manifest, tmp_pat
     features = f"SELECT campaign_id, date, {TRAILING_COLUMNS} FROM marts.fct_campaign_day_features ORDER BY 1, 2"
     before = con.execute(features).fetchall()
     changed_day = START + dt.timedelta(days=19)  # 2024-01-20
-    rows = [(c, ts, spend * 10 if (c == "c1" and ts.date() == changed_day) else spend, *rest)
-            for c, ts, spend, *rest in hourly_rows()]
+    rows = [
+        (c, ts, spend * 10 if (c == "c1" and ts.date() == changed_day) else spend, *rest)
+        for c, ts, spend, *rest in hourly_rows()
+    ]
     copy = tmp_path / "copy"
     copy.mkdir()
     shutil.copy(home / "warehouse.duckdb", copy / "warehouse.duckdb")
@@ -219,9 +304,12 @@ def test_campaign_day_features_use_only_prior_days(built, con, manifest, tmp_pat
     assert result.success, failures(result)
     with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as changed:
         after = changed.execute(features).fetchall()
-        assert changed.execute("SELECT spend FROM marts.fct_campaign_day_features "
-                               "WHERE campaign_id = 'c1' AND date = ?", [changed_day]).fetchone()[0] \
+        assert (
+            changed.execute(
+                "SELECT spend FROM marts.fct_campaign_day_features WHERE campaign_id = 'c1' AND date = ?", [changed_day]
+            ).fetchone()[0]
             == c1_day_spend(19) * 10
+        )
     assert len(before) == len(after)
     for old, new in zip(before, after, strict=True):
         campaign, date = old[:2]

@@ -10,9 +10,16 @@ from orchestration.monitoring.sensors import mape_drift_sensor
 
 
 def write_evaluation(warehouse, evaluation_id: str, cpa_mape: float, when: str) -> None:
-    rows = pd.DataFrame({"evaluation_id": [evaluation_id] * 2, "metric": ["cpa", "conversions"],
-                         "model_version": ["1", "1"], "mape": [cpa_mape, 0.1],
-                         "evaluated_through": pd.Timestamp(when), "evaluated_at": pd.Timestamp(when)})
+    rows = pd.DataFrame(
+        {
+            "evaluation_id": [evaluation_id] * 2,
+            "metric": ["cpa", "conversions"],
+            "model_version": ["1", "1"],
+            "mape": [cpa_mape, 0.1],
+            "evaluated_through": pd.Timestamp(when),
+            "evaluated_at": pd.Timestamp(when),
+        }
+    )
     with duckdb.connect(str(warehouse)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS monitoring")
         con.register("rows_", rows)

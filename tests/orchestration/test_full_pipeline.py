@@ -31,8 +31,7 @@ def con(pipeline):
 def test_full_pipeline_succeeds(pipeline):
     _, result = pipeline
     assert result.success
-    materialized = {key.to_user_string() for key in
-                    (e.asset_key for e in result.get_asset_materialization_events())}
+    materialized = {key.to_user_string() for key in (e.asset_key for e in result.get_asset_materialization_events())}
     assert {"raw/campaign_hourly", "raw/users", "marts/fct_campaign_daily", "marts/fct_user_value"} <= materialized
 
 
@@ -69,8 +68,13 @@ def test_every_users_revenue_reconciles(con):
 
 def test_definitions_validate():
     env_bin = Path(sys.executable).parent
-    completed = subprocess.run([str(env_bin / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-                               cwd=REPO, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [str(env_bin / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
@@ -83,11 +87,17 @@ def test_allocation_applied_with_audit(con):
     audited = con.execute("SELECT count(*) FROM audit.budget_changes WHERE run_id = ?", [run_id]).fetchall()[0][0]
     assert audited == 6 and 0 < applied <= audited
     # the safety net holds to the cent (budgets are stored in cents)
-    excess = con.execute("""SELECT max(abs(budget_after - budget_before) - 0.25 * budget_before)
-                            FROM audit.budget_changes WHERE run_id = ?""", [run_id]).fetchall()[0][0]
+    excess = con.execute(
+        """SELECT max(abs(budget_after - budget_before) - 0.25 * budget_before)
+                            FROM audit.budget_changes WHERE run_id = ?""",
+        [run_id],
+    ).fetchall()[0][0]
     assert excess <= 0.005
-    logged = con.execute("SELECT count(*), count(DISTINCT response_curves_version) FROM "
-                         "predictions.allocation_predictions WHERE run_id = ?", [run_id]).fetchall()[0]
+    logged = con.execute(
+        "SELECT count(*), count(DISTINCT response_curves_version) FROM "
+        "predictions.allocation_predictions WHERE run_id = ?",
+        [run_id],
+    ).fetchall()[0]
     assert logged == (6, 1)
 
 
@@ -97,16 +107,20 @@ def test_hourly_allocation_closes_the_loop(pipeline):
 
     paths, _ = pipeline
     job = defs.resolve_job_def("hourly_allocation")
-    result = job.execute_in_process(run_config={"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}},
-                                    raise_on_error=False)
+    result = job.execute_in_process(
+        run_config={"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}, raise_on_error=False
+    )
     assert result.success
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         first_run = con.execute("SELECT run_id FROM audit.allocation_runs ORDER BY applied_at LIMIT 1").fetchall()[0][0]
         # the hour simulated after the first allocation spent at the allocated budgets' pace
-        spent = con.execute("""
+        spent = con.execute(
+            """
             SELECT h.campaign_id, h.spend::DOUBLE, b.daily_budget::DOUBLE FROM raw.campaign_hourly h
             JOIN raw.budgets b ON b.campaign_id = h.campaign_id AND b.effective_ts = h.hour_ts AND b.source = ?
-        """, [first_run]).fetchall()
+        """,
+            [first_run],
+        ).fetchall()
         assert spent and all(0 < s < b for _, s, b in spent)
         assert con.execute("SELECT count(*) FROM audit.allocation_runs").fetchall()[0][0] == 2
 
@@ -130,8 +144,9 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
         step_one_hour(paths)
     instance = dg.DagsterInstance.ephemeral()
     run_config = {"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
-    hourly = defs.resolve_job_def("hourly_allocation").execute_in_process(run_config=run_config, instance=instance,
-                                                                           raise_on_error=False)
+    hourly = defs.resolve_job_def("hourly_allocation").execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False
+    )
     assert hourly.success
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         cpa_alerts = con.execute("""SELECT count(*) FROM monitoring.alerts
@@ -143,8 +158,9 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
     tick = dg.build_sensor_context(instance=instance, cursor=None)
     request = mape_drift_sensor(tick)
     assert isinstance(request, dg.RunRequest) and request.tags["pmi/drifted_metrics"] == "cpa"
-    retrain = defs.resolve_job_def("retrain").execute_in_process(run_config=run_config, instance=instance,
-                                                                 tags=request.tags, raise_on_error=False)
+    retrain = defs.resolve_job_def("retrain").execute_in_process(
+        run_config=run_config, instance=instance, tags=request.tags, raise_on_error=False
+    )
     assert retrain.success
     again = mape_drift_sensor(dg.build_sensor_context(instance=instance, cursor=tick.cursor))
     assert isinstance(again, dg.SkipReason)  # the same evaluation never asks twice

@@ -41,7 +41,10 @@ def test_pipeline_runs_where_the_path_has_a_space_and_an_apostrophe(quirky_home)
     paths, result = quirky_home
     assert result.success, [e.step_key for e in result.all_events if e.is_step_failure]
     assert {p.name for p in (paths.feast_dir / "data").glob("*.parquet")} == {
-        "user_features.parquet", "campaign_day_features.parquet", "market_day_features.parquet"}
+        "user_features.parquet",
+        "campaign_day_features.parquet",
+        "market_day_features.parquet",
+    }
     assert registry_reads_here(paths)
     assert not check_cycle(paths).problems
 

@@ -59,8 +59,13 @@ def instance(tmp_path, monkeypatch):
 def start_sleeper(instance: dg.DagsterInstance) -> tuple[subprocess.Popen, str]:
     """A process running a new run that is STARTED and inside its step; returns it and the run id."""
     before = {r.run_id for r in instance.get_runs()}
-    proc = subprocess.Popen([sys.executable, "-c", SLEEPER], env=os.environ.copy(), cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLEEPER],
+        env=os.environ.copy(),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
@@ -146,8 +151,9 @@ PARENT = textwrap.dedent("""
 def test_dbt_dies_with_the_process_that_started_it(tmp_path):
     """Kill the parent with SIGKILL (what an OOM kill or `kill -9` does): its dbt must not live on."""
     env = os.environ | {"PMI_HOME": str(tmp_path / "home")}
-    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(tmp_path / "target")], cwd=REPO, env=env,
-                              stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(tmp_path / "target")], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
+    )
     child = int(parent.stdout.readline())
     time.sleep(1.0)  # the guard has set itself up and become dbt (still parsing: that takes several seconds)
     assert process_start_time(child) is not None, "dbt finished too early for the test to mean anything"

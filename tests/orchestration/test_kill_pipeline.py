@@ -34,11 +34,21 @@ def kill_when_the_warehouse_changes(home: Path, simulation: dict) -> tuple[int, 
     """Start `pmi run` in a subprocess, SIGKILL it as soon as it starts writing the warehouse; its exit code and
     whether data was being written then (the file grew or a write-ahead log existed)."""
     warehouse = home / "warehouse.duckdb"
-    args = ["run", "--home", str(home), "--campaigns", str(simulation["n_campaigns"]),
-            "--days", str(simulation["days"]), "--seed", str(simulation["seed"])]
+    args = [
+        "run",
+        "--home",
+        str(home),
+        "--campaigns",
+        str(simulation["n_campaigns"]),
+        "--days",
+        str(simulation["days"]),
+        "--seed",
+        str(simulation["seed"]),
+    ]
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PMI_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "ml.cli.main", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ml.cli.main", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     before = warehouse.stat().st_mtime_ns, warehouse.stat().st_size
     wal = warehouse.with_name(warehouse.name + ".wal")
     deadline, writing = time.monotonic() + 300, False
@@ -75,14 +85,25 @@ def test_killed_run_leaves_the_warehouse_as_it_was_and_a_rerun_reconciles(tmp_pa
 
     raw_keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "raw"]
     result = defs.resolve_job_def("full_pipeline").execute_in_process(
-        run_config={"ops": {"simulator_backfill": {"config": KILLED}},
-                    "resources": {"pmi_home": {"config": {"home": str(paths.home)}}}},
-        asset_selection=raw_keys, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+        run_config={
+            "ops": {"simulator_backfill": {"config": KILLED}},
+            "resources": {"pmi_home": {"config": {"home": str(paths.home)}}},
+        },
+        asset_selection=raw_keys,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
     assert result.success
     frames = simulate_backfill(SimulationConfig(**KILLED)).raw
     hourly, events = frames["campaign_hourly"], frames["revenue_events"]
-    expected = (len(frames["campaigns"]), len(hourly), hourly["spend"].sum(), len(frames["users"]),
-                events["revenue"].sum(), len(frames["budgets"]))
+    expected = (
+        len(frames["campaigns"]),
+        len(hourly),
+        hourly["spend"].sum(),
+        len(frames["users"]),
+        events["revenue"].sum(),
+        len(frames["budgets"]),
+    )
     state = raw_state(paths.warehouse)
     assert state[:2] == expected[:2] and state[3] == expected[3] and state[5] == expected[5]
     assert round(float(state[2]), 2) == round(float(expected[2]), 2)

@@ -26,15 +26,22 @@ def run_full_pipeline(tmp_path_factory, name: str, simulation: dict, selection: 
         job = defs.resolve_job_def("full_pipeline")
         keys = list(selection.resolve(defs.resolve_asset_graph())) if selection is not None else None
         result = job.execute_in_process(
-            run_config={"ops": {"simulator_backfill": {"config": simulation}},
-                        "resources": {"pmi_home": {"config": {"home": str(paths.home)}}}},
-            asset_selection=keys, raise_on_error=False)
+            run_config={
+                "ops": {"simulator_backfill": {"config": simulation}},
+                "resources": {"pmi_home": {"config": {"home": str(paths.home)}}},
+            },
+            asset_selection=keys,
+            raise_on_error=False,
+        )
     return paths, result
 
 
 def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.asset_key.to_user_string(): e for e in result.get_asset_check_evaluations()
-            if e.check_name == "great_expectations"}
+    return {
+        e.asset_key.to_user_string(): e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "great_expectations"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +67,10 @@ def test_blocking_evaluation_names_the_failing_rows(blocked):
     paths, result = blocked
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         n_rows = con.execute("SELECT count(*) FROM raw.campaign_hourly").fetchall()[0][0]
-        bad = con.execute("SELECT campaign_id, hour_ts FROM raw.campaign_hourly WHERE clicks > impressions "
-                          "ORDER BY campaign_id, hour_ts").fetchall()
+        bad = con.execute(
+            "SELECT campaign_id, hour_ts FROM raw.campaign_hourly WHERE clicks > impressions "
+            "ORDER BY campaign_id, hour_ts"
+        ).fetchall()
     assert len(bad) == round(0.01 * n_rows) > 0
     hourly = evaluations(result)["raw/campaign_hourly"]
     assert not hourly.passed and hourly.severity == dg.AssetCheckSeverity.ERROR and hourly.blocking
@@ -96,6 +105,8 @@ def test_jobs_include_the_gates():
         graph = defs.resolve_job_def(job_name).asset_layer.asset_graph
         return {key.asset_key.to_user_string() for key in graph.asset_check_keys if key.name == "great_expectations"}
 
-    assert gates("full_pipeline") == {f"raw/{t}" for t in RAW_TABLES} | {"marts/fct_campaign_daily",
-                                                                         "marts/fct_user_value"}
+    assert gates("full_pipeline") == {f"raw/{t}" for t in RAW_TABLES} | {
+        "marts/fct_campaign_daily",
+        "marts/fct_user_value",
+    }
     assert gates("hourly_allocation") == {"marts/fct_campaign_daily", "marts/fct_user_value"}

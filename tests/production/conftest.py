@@ -56,9 +56,15 @@ def production_env():
     for name in databases.values():
         admin_execute(f"CREATE DATABASE {name}")
     saved = dict(os.environ)
-    os.environ.update(databases | {"PMI_PROFILE": "production", "PMI_REDIS_DB": str(REDIS_TEST_DB),
-                                   "PMI_PG_USER": "postgres",
-                                   "PMI_CELERY_QUEUE": f"pmi_test_{suffix}"})
+    os.environ.update(
+        databases
+        | {
+            "PMI_PROFILE": "production",
+            "PMI_REDIS_DB": str(REDIS_TEST_DB),
+            "PMI_PG_USER": "postgres",
+            "PMI_CELERY_QUEUE": f"pmi_test_{suffix}",
+        }
+    )
     try:
         yield databases
     finally:
@@ -79,13 +85,27 @@ def celery_workers(production_env, tmp_path_factory):
     config.write_text(yaml.safe_dump(celery_config(production_settings())))
     log = config.with_name("worker.log")
     bin_dir = Path(sys.executable).parent  # the CLI starts `celery` from PATH
-    command = [str(bin_dir / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config),
-               "-q", os.environ["PMI_CELERY_QUEUE"], "--", "--concurrency=2"]
-    env = dict(os.environ) | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                              "DAGSTER_HOME": str(config.parent / "dagster")}
+    command = [
+        str(bin_dir / "dagster-celery"),
+        "worker",
+        "start",
+        "-A",
+        "dagster_celery.app",
+        "-y",
+        str(config),
+        "-q",
+        os.environ["PMI_CELERY_QUEUE"],
+        "--",
+        "--concurrency=2",
+    ]
+    env = dict(os.environ) | {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DAGSTER_HOME": str(config.parent / "dagster"),
+    }
     with log.open("wb") as out:
-        worker = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        worker = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     deadline = time.monotonic() + 60
     while b"ready" not in log.read_bytes():
         if worker.poll() is not None or time.monotonic() > deadline:

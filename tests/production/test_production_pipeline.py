@@ -20,8 +20,9 @@ def production_run(production_env, celery_workers, tmp_path_factory):
     paths = pmi_paths(tmp_path_factory.mktemp("production_home")).ensure()
     result = run_full_pipeline(paths, campaigns=3, days=60, seed=5, end_date="2026-10-01")
     if not result.success:
-        failures = [(e.step_key, e.event_specific_data.error.message[:500]) for e in result.all_events
-                    if e.is_step_failure]
+        failures = [
+            (e.step_key, e.event_specific_data.error.message[:500]) for e in result.all_events if e.is_step_failure
+        ]
         pytest.fail(f"production full_pipeline failed: {failures}")
     return paths, result
 
@@ -40,8 +41,11 @@ def step_times(run_id: str, event_type: str) -> dict[str, float]:
     import dagster as dg
 
     records = dg.DagsterInstance.get().all_logs(run_id)
-    return {r.step_key: r.timestamp for r in records
-            if r.dagster_event is not None and r.dagster_event.event_type_value == event_type}
+    return {
+        r.step_key: r.timestamp
+        for r in records
+        if r.dagster_event is not None and r.dagster_event.event_type_value == event_type
+    }
 
 
 def test_steps_run_on_celery_workers_with_models_in_parallel(production_run):
@@ -59,8 +63,9 @@ def test_run_is_stored_in_postgres(production_run, production_env):
     _, result = production_run
     rows = pg_rows(production_env["PMI_PG_DAGSTER_DB"], f"SELECT status FROM runs WHERE run_id = '{result.run_id}'")
     assert rows == [("SUCCESS",)]
-    events = pg_rows(production_env["PMI_PG_DAGSTER_DB"],
-                     f"SELECT count(*) FROM event_logs WHERE run_id = '{result.run_id}'")[0][0]
+    events = pg_rows(
+        production_env["PMI_PG_DAGSTER_DB"], f"SELECT count(*) FROM event_logs WHERE run_id = '{result.run_id}'"
+    )[0][0]
     assert events > 50
 
 

@@ -22,18 +22,49 @@ from ml.models.insufficient import InsufficientDataError
 from ml.models.trained import TrainedModel
 
 CATEGORICAL = ("network", "platform", "geo", "creative_format", "targeting")
-MARKET = ("cpm_index", "competition_index", "seasonality_index", "economic_index", "sentiment_index",
-          "cpm_index_change_7d", "competition_index_change_7d")
+MARKET = (
+    "cpm_index",
+    "competition_index",
+    "seasonality_index",
+    "economic_index",
+    "sentiment_index",
+    "cpm_index_change_7d",
+    "competition_index_change_7d",
+)
 NUMERIC_FEATURES = (
-    "log_planned_spend", "plan_vs_spend_7d", "plan_vs_spend_28d", "log_cpa_7d", "log_cpa_14d", "log_cpa_28d",
-    "cpa_7d_vs_28d", "log_cpm_7d", "log_cpm_28d", "log_ctr_28d", "log_cvr_7d", "log_cvr_28d",
-    "log_days_since_launch", "trailing_28d_active_days", "day_of_week", "is_holiday", "days_to_next_holiday",
-    "has_agency", "auto_optimization_enabled", *MARKET,
+    "log_planned_spend",
+    "plan_vs_spend_7d",
+    "plan_vs_spend_28d",
+    "log_cpa_7d",
+    "log_cpa_14d",
+    "log_cpa_28d",
+    "cpa_7d_vs_28d",
+    "log_cpm_7d",
+    "log_cpm_28d",
+    "log_ctr_28d",
+    "log_cvr_7d",
+    "log_cvr_28d",
+    "log_days_since_launch",
+    "trailing_28d_active_days",
+    "day_of_week",
+    "is_holiday",
+    "days_to_next_holiday",
+    "has_agency",
+    "auto_optimization_enabled",
+    *MARKET,
 )
 DEFAULT_PARAMS: dict[str, float | int | str] = {
-    "objective": "regression", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 30,
-    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 63,
-    "num_boost_round": 300, "num_threads": 1,
+    "objective": "regression",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 30,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_bin": 63,
+    "num_boost_round": 300,
+    "num_threads": 1,
 }
 MIN_HISTORY_DAYS = 7  # trailing active days a campaign-day needs to be trained on or scored
 MIN_ACTIVE_HOURS = 20  # partial days (launch, extract edge) distort a day's CPA
@@ -68,17 +99,28 @@ def cac_features(frame: pd.DataFrame) -> pd.DataFrame:
         "log_days_since_launch": np.log1p(np.maximum(frame["days_since_launch"].to_numpy(dtype=float), 0)),
         "days_to_next_holiday": np.minimum(frame["days_to_next_holiday"].to_numpy(dtype=float), 120),
     }
-    for col in ("trailing_28d_active_days", "day_of_week", "is_holiday", "has_agency", "auto_optimization_enabled",
-                *MARKET):
+    for col in (
+        "trailing_28d_active_days",
+        "day_of_week",
+        "is_holiday",
+        "has_agency",
+        "auto_optimization_enabled",
+        *MARKET,
+    ):
         out[col] = pd.to_numeric(frame[col], errors="coerce").astype(float).to_numpy()
     return pd.DataFrame(out, index=frame.index)
 
 
 def usable_rows(frame: pd.DataFrame) -> pd.Series:
     """Campaign-days with a week of history, a (nearly) full day of delivery and at least one conversion."""
-    return ((frame["trailing_28d_active_days"] >= MIN_HISTORY_DAYS) & (frame["n_active_hours"] >= MIN_ACTIVE_HOURS)
-            & (frame["conversions"] > 0) & (frame["spend"] > 0) & frame["trailing_28d_cpa"].notna()
-            & frame["is_complete_day"].astype(bool))
+    return (
+        (frame["trailing_28d_active_days"] >= MIN_HISTORY_DAYS)
+        & (frame["n_active_hours"] >= MIN_ACTIVE_HOURS)
+        & (frame["conversions"] > 0)
+        & (frame["spend"] > 0)
+        & frame["trailing_28d_cpa"].notna()
+        & frame["is_complete_day"].astype(bool)
+    )
 
 
 @dataclass
@@ -111,14 +153,19 @@ def fit_cac_model(train: pd.DataFrame, params: dict | None = None, seed: int = 0
     merged = {**DEFAULT_PARAMS, **(params or {})}
     rows = train[usable_rows(train)]
     if len(rows) < 50:
-        raise InsufficientDataError(f"{len(rows)} usable campaign-days (a full day of hourly delivery, a week "
-                                    "of history, conversions); the CAC model needs at least 50")
+        raise InsufficientDataError(
+            f"{len(rows)} usable campaign-days (a full day of hourly delivery, a week "
+            "of history, conversions); the CAC model needs at least 50"
+        )
     categories = {c: sorted(train[c].astype(str).unique().tolist()) for c in CATEGORICAL}
     model = CacModel(booster=None, categories=categories, params=merged)  # type: ignore[arg-type]
     lgb_params = {k: v for k, v in merged.items() if k != "num_boost_round"}
     data = lgb.Dataset(model.matrix(rows), label=_log(rows["cpa"]), categorical_feature=list(CATEGORICAL))
-    model.booster = lgb.train({**lgb_params, "seed": seed, "deterministic": True, "verbosity": -1}, data,
-                              num_boost_round=int(merged["num_boost_round"]))
+    model.booster = lgb.train(
+        {**lgb_params, "seed": seed, "deterministic": True, "verbosity": -1},
+        data,
+        num_boost_round=int(merged["num_boost_round"]),
+    )
     return model
 
 
@@ -126,8 +173,11 @@ def cpa_metrics(predicted: np.ndarray, frame: pd.DataFrame) -> dict[str, float]:
     """MAPE / WAPE of predicted CPA beside the trailing 28-day and 7-day CPA baselines on usable rows."""
     actual = frame["cpa"].to_numpy(dtype=float)
     out = {"n": float(len(frame))}
-    for name, pred in (("model", predicted), ("trailing_28d", frame["trailing_28d_cpa"].to_numpy(dtype=float)),
-                       ("trailing_7d", frame["trailing_7d_cpa"].to_numpy(dtype=float))):
+    for name, pred in (
+        ("model", predicted),
+        ("trailing_28d", frame["trailing_28d_cpa"].to_numpy(dtype=float)),
+        ("trailing_7d", frame["trailing_7d_cpa"].to_numpy(dtype=float)),
+    ):
         err = np.abs(pred - actual)
         out[f"mape_{name}"] = float(np.nanmean(err / actual))
         out[f"wape_{name}"] = float(np.nansum(err) / np.nansum(actual))
@@ -140,8 +190,13 @@ def score(model: CacModel, valid_df: pd.DataFrame) -> float:
     return cpa_metrics(model.predict(rows), rows)["mape_model"]
 
 
-def train_cac_model(features: pd.DataFrame, seed: int = 0, params: dict | None = None,
-                    validation_days: int = VALIDATION_DAYS, refit: bool = True) -> TrainedModel:
+def train_cac_model(
+    features: pd.DataFrame,
+    seed: int = 0,
+    params: dict | None = None,
+    validation_days: int = VALIDATION_DAYS,
+    refit: bool = True,
+) -> TrainedModel:
     """Fit on campaign-days before the last ``validation_days``, validate on those days against the trailing
     28-day CPA, then (``refit``) fit again on all days for deployment."""
     dates = pd.to_datetime(features["date"])
@@ -151,6 +206,11 @@ def train_cac_model(features: pd.DataFrame, seed: int = 0, params: dict | None =
     metrics = cpa_metrics(holdout.predict(valid), valid)
     metrics["n_train"] = float(usable_rows(features[dates < cutoff]).sum())
     model = fit_cac_model(features, params, seed) if refit else holdout
-    return TrainedModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
-                           "validation_days": validation_days}, validation_score=metrics["mape_model"],
-                           valid_df=valid, holdout_model=holdout)
+    return TrainedModel(
+        model=model,
+        metrics=metrics,
+        params={**model.params, "seed": seed, "validation_days": validation_days},
+        validation_score=metrics["mape_model"],
+        valid_df=valid,
+        holdout_model=holdout,
+    )

@@ -6,7 +6,18 @@ from ml.models.clv.predict import OUTPUT_COLUMNS, LTVResult, ParametricFit, fit_
 from ml.models.clv.summary import daily_purchases, rfm_summary
 
 __all__ = [
-    "OUTPUT_COLUMNS", "BGNBDParams", "GammaGammaParams", "LTVResult", "ParametricFit", "daily_purchases",
-    "expected_purchases", "expected_spend", "fit_bgnbd", "fit_gamma_gamma", "fit_parametric", "p_alive",
-    "predict_ltv", "rfm_summary",
+    "OUTPUT_COLUMNS",
+    "BGNBDParams",
+    "GammaGammaParams",
+    "LTVResult",
+    "ParametricFit",
+    "daily_purchases",
+    "expected_purchases",
+    "expected_spend",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "fit_parametric",
+    "p_alive",
+    "predict_ltv",
+    "rfm_summary",
 ]

@@ -44,8 +44,9 @@ def _as_arrays(*arrays: object) -> list[np.ndarray]:
     return [np.asarray(a, dtype=float) for a in arrays]
 
 
-def compress(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-             weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def compress(
+    x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Collapse identical (x, t_x, T) rows into unique rows with summed weights."""
     x, t_x, T = _as_arrays(x, t_x, T)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
@@ -55,8 +56,9 @@ def compress(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
     return unique[:, 0], unique[:, 1], unique[:, 2], w_sum
 
 
-def log_likelihood_terms(r: float, alpha: float, a: float, b: float,
-                         x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def log_likelihood_terms(
+    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     """Per-customer log-likelihood (FHL 2005 eq. 6), vectorised."""
     x, t_x, T = _as_arrays(x, t_x, T)
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
@@ -68,8 +70,9 @@ def log_likelihood_terms(r: float, alpha: float, a: float, b: float,
     return common + np.logaddexp(alive, died)
 
 
-def _neg_ll_and_grad(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                     w: np.ndarray) -> tuple[float, np.ndarray]:
+def _neg_ll_and_grad(
+    theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, w: np.ndarray
+) -> tuple[float, np.ndarray]:
     """Weighted negative log-likelihood and its analytic gradient in the log parameters.
 
     Analytic rather than finite-difference gradients: the optimum is then found to full precision in a few
@@ -85,13 +88,15 @@ def _neg_ll_and_grad(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nd
     w_died = 1.0 - w_alive
     ll = common + lse
     psi_abx = digamma(a + b + x)
-    d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
-           - w_alive * np.log(alpha + T) - w_died * np.log(alpha + t_x))
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w_alive * np.log(alpha + T) - w_died * np.log(alpha + t_x)
     d_alpha = r / alpha - (r + x) * (w_alive / (alpha + T) + w_died / (alpha + t_x))
-    d_a = (digamma(a + b) - digamma(a) + w_alive * (digamma(a) - psi_abx)
-           + w_died * (digamma(a + 1.0) - psi_abx))
-    d_b = (digamma(a + b) - digamma(b) + w_alive * (digamma(b + x) - psi_abx)
-           + w_died * (digamma(b + np.where(rep, x - 1.0, 1.0)) - psi_abx))
+    d_a = digamma(a + b) - digamma(a) + w_alive * (digamma(a) - psi_abx) + w_died * (digamma(a + 1.0) - psi_abx)
+    d_b = (
+        digamma(a + b)
+        - digamma(b)
+        + w_alive * (digamma(b + x) - psi_abx)
+        + w_died * (digamma(b + np.where(rep, x - 1.0, 1.0)) - psi_abx)
+    )
     grad = np.array([w @ d_r * r, w @ d_alpha * alpha, w @ d_a * a, w @ d_b * b])
     return -float(w @ ll), -grad
 
@@ -105,8 +110,9 @@ def _check_summary(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
         raise ValueError("BG/NBD summary: customers without repeat purchases must have t_x = 0")
 
 
-def fit_bgnbd(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray | None = None,
-              penalizer: float = 0.0) -> BGNBDParams:
+def fit_bgnbd(
+    frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights: np.ndarray | None = None, penalizer: float = 0.0
+) -> BGNBDParams:
     """Maximum-likelihood fit. `penalizer` adds an L2 penalty on the log parameters (0 = plain ML)."""
     x, t_x, age = _as_arrays(frequency, recency, T)
     _check_summary(x, t_x, age)
@@ -127,8 +133,14 @@ def fit_bgnbd(frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, weights
     best = None
     with threadpool_limits(limits=1, user_api="blas"):  # BLAS threads on 4-vectors only add contention
         for theta0 in starts:
-            res = minimize(objective, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
+            res = minimize(
+                objective,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
+            )
             if best is None or res.fun < best.fun:
                 best = res
     r, alpha, a, b = (float(v) for v in np.exp(best.x))
@@ -143,14 +155,14 @@ def p_alive(params: BGNBDParams, frequency: np.ndarray, recency: np.ndarray, T: 
     out = np.ones_like(x)
     rep = x > 0
     xr = x[rep]
-    log_odds_dead = (np.log(a) - np.log(b + xr - 1.0)
-                     + (r + xr) * (np.log(alpha + age[rep]) - np.log(alpha + t_x[rep])))
+    log_odds_dead = np.log(a) - np.log(b + xr - 1.0) + (r + xr) * (np.log(alpha + age[rep]) - np.log(alpha + t_x[rep]))
     out[rep] = expit(-log_odds_dead)
     return out
 
 
-def expected_purchases(params: BGNBDParams, t: float | np.ndarray, frequency: np.ndarray, recency: np.ndarray,
-                       T: np.ndarray) -> np.ndarray:
+def expected_purchases(
+    params: BGNBDParams, t: float | np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+) -> np.ndarray:
     """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005 eq. 10, with the Euler-transformed 2F1)."""
     x, t_x, age = _as_arrays(frequency, recency, T)
     t = np.asarray(t, dtype=float)
@@ -178,8 +190,15 @@ def expected_purchases_new(params: BGNBDParams, t: float | np.ndarray) -> np.nda
     return (a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1.0, t / (alpha + t)))
 
 
-def sample_purchases(params: BGNBDParams, t: float, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray,
-                     draws: int, rng: np.random.Generator) -> np.ndarray:
+def sample_purchases(
+    params: BGNBDParams,
+    t: float,
+    frequency: np.ndarray,
+    recency: np.ndarray,
+    T: np.ndarray,
+    draws: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Draw purchases in (T, T+t] from the posterior predictive: shape (n_customers, draws), integer counts.
 
     Given the history, the customer is alive with P(alive); if alive, lambda ~ Gamma(r+x, alpha+T) and

@@ -79,8 +79,9 @@ def rescale_quantiles(quantiles: np.ndarray, calibrated_mean: np.ndarray, model_
     Each row is multiplied by calibrated_mean / model_mean (bounded by SCALE_BOUNDS): a positive scaling keeps the
     order p10 <= p50 <= p90 and the zeros of customers who most likely buy nothing.
     """
-    ratio = np.divide(calibrated_mean, model_mean, out=np.ones_like(calibrated_mean, dtype=float),
-                      where=model_mean > 1e-12)
+    ratio = np.divide(
+        calibrated_mean, model_mean, out=np.ones_like(calibrated_mean, dtype=float), where=model_mean > 1e-12
+    )
     return quantiles * np.clip(ratio, *SCALE_BOUNDS)[:, None]
 
 
@@ -88,5 +89,8 @@ def interval_report(actual: np.ndarray, quantiles: np.ndarray) -> dict[str, floa
     """Share of actual values inside [p10, p90], below p10 and above p90 (nominal 80% / 10% / 10%)."""
     below = actual < quantiles[:, 0] - 1e-9
     above = actual > quantiles[:, -1] + 1e-9
-    return {"coverage": float(np.mean(~below & ~above)), "below_p10": float(np.mean(below)),
-            "above_p90": float(np.mean(above))}
+    return {
+        "coverage": float(np.mean(~below & ~above)),
+        "below_p10": float(np.mean(below)),
+        "above_p90": float(np.mean(above)),
+    }

@@ -27,9 +27,25 @@ from ml.models.clv.bgnbd import expected_purchases
 from ml.models.clv.calibration import InnerSplit
 from ml.models.clv.predict import ParametricFit, parametric_expectations
 
-FEATURES = ["frequency", "recency", "T", "days_since_last", "purchase_rate", "monetary_value", "first_value",
-            "last_value", "total_value", "mean_value", "purchases_30d", "purchases_90d", "value_90d",
-            "bg_purchases", "p_alive", "gg_spend", "bg_value"]
+FEATURES = [
+    "frequency",
+    "recency",
+    "T",
+    "days_since_last",
+    "purchase_rate",
+    "monetary_value",
+    "first_value",
+    "last_value",
+    "total_value",
+    "mean_value",
+    "purchases_30d",
+    "purchases_90d",
+    "value_90d",
+    "bg_purchases",
+    "p_alive",
+    "gg_spend",
+    "bg_value",
+]
 LOSSES = ("poisson", "tweedie")
 
 
@@ -46,39 +62,50 @@ class EnsembleResult:
     oof: np.ndarray  # out-of-fold predictions of the inner window, aligned with the split's summary
 
 
-def feature_frame(daily: pd.DataFrame, cutoff: pd.Timestamp, window_days: int, summary: pd.DataFrame,
-                  fit: ParametricFit) -> pd.DataFrame:
+def feature_frame(
+    daily: pd.DataFrame, cutoff: pd.Timestamp, window_days: int, summary: pd.DataFrame, fit: ParametricFit
+) -> pd.DataFrame:
     """Model features of every customer in `summary` (history up to `cutoff`) for a `window_days` window."""
     expect = parametric_expectations(fit, summary, float(window_days))
     hist = daily[daily["date"] <= cutoff]
     age_days = (cutoff - hist["date"]).dt.days
-    recent = pd.DataFrame({
-        "customer_id": hist["customer_id"].to_numpy(),
-        "p30": (age_days < 30).to_numpy(dtype=float),
-        "p90": (age_days < 90).to_numpy(dtype=float),
-        "v90": np.where(age_days < 90, hist["amount"].to_numpy(dtype=float), 0.0),
-    }).groupby("customer_id")[["p30", "p90", "v90"]].sum().reindex(summary.index, fill_value=0.0)
+    recent = (
+        pd.DataFrame(
+            {
+                "customer_id": hist["customer_id"].to_numpy(),
+                "p30": (age_days < 30).to_numpy(dtype=float),
+                "p90": (age_days < 90).to_numpy(dtype=float),
+                "v90": np.where(age_days < 90, hist["amount"].to_numpy(dtype=float), 0.0),
+            }
+        )
+        .groupby("customer_id")[["p30", "p90", "v90"]]
+        .sum()
+        .reindex(summary.index, fill_value=0.0)
+    )
     T = summary["T"].to_numpy(dtype=float)
     freq = summary["frequency"].to_numpy(dtype=float)
-    return pd.DataFrame({
-        "frequency": freq,
-        "recency": summary["recency"].to_numpy(dtype=float),
-        "T": T,
-        "days_since_last": T - summary["recency"].to_numpy(dtype=float),
-        "purchase_rate": freq / np.maximum(T, 1.0),
-        "monetary_value": summary["monetary_value"].to_numpy(dtype=float),
-        "first_value": summary["first_value"].to_numpy(dtype=float),
-        "last_value": summary["last_value"].to_numpy(dtype=float),
-        "total_value": summary["total_value"].to_numpy(dtype=float),
-        "mean_value": summary["total_value"].to_numpy(dtype=float) / (freq + 1.0),
-        "purchases_30d": recent["p30"].to_numpy(),
-        "purchases_90d": recent["p90"].to_numpy(),
-        "value_90d": recent["v90"].to_numpy(),
-        "bg_purchases": expect["predicted_purchases"].to_numpy(),
-        "p_alive": expect["p_alive"].to_numpy(),
-        "gg_spend": expect["expected_spend"].to_numpy(),
-        "bg_value": expect["predicted_value"].to_numpy(),
-    }, index=summary.index)[FEATURES]
+    return pd.DataFrame(
+        {
+            "frequency": freq,
+            "recency": summary["recency"].to_numpy(dtype=float),
+            "T": T,
+            "days_since_last": T - summary["recency"].to_numpy(dtype=float),
+            "purchase_rate": freq / np.maximum(T, 1.0),
+            "monetary_value": summary["monetary_value"].to_numpy(dtype=float),
+            "first_value": summary["first_value"].to_numpy(dtype=float),
+            "last_value": summary["last_value"].to_numpy(dtype=float),
+            "total_value": summary["total_value"].to_numpy(dtype=float),
+            "mean_value": summary["total_value"].to_numpy(dtype=float) / (freq + 1.0),
+            "purchases_30d": recent["p30"].to_numpy(),
+            "purchases_90d": recent["p90"].to_numpy(),
+            "value_90d": recent["v90"].to_numpy(),
+            "bg_purchases": expect["predicted_purchases"].to_numpy(),
+            "p_alive": expect["p_alive"].to_numpy(),
+            "gg_spend": expect["expected_spend"].to_numpy(),
+            "bg_value": expect["predicted_value"].to_numpy(),
+        },
+        index=summary.index,
+    )[FEATURES]
 
 
 def _offset(X: np.ndarray) -> np.ndarray:
@@ -105,13 +132,35 @@ def _train(X: np.ndarray, y: np.ndarray, seed: int, loss: str) -> list[object]:
         xgb_loss = {"objective": "count:poisson", "max_delta_step": 0.7}
     else:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    lgbm = lgb.LGBMRegressor(n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=40,
-                             subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0,
-                             random_state=seed, n_jobs=1, verbose=-1, deterministic=True, force_row_wise=True,
-                             **lgb_loss)
-    xgbm = xgb.XGBRegressor(n_estimators=300, learning_rate=0.03, max_depth=4, min_child_weight=5.0, subsample=0.8,
-                            colsample_bytree=0.8, reg_lambda=1.0, random_state=seed, n_jobs=1, tree_method="hist",
-                            **xgb_loss)
+    lgbm = lgb.LGBMRegressor(
+        n_estimators=300,
+        learning_rate=0.03,
+        num_leaves=15,
+        min_child_samples=40,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        reg_lambda=1.0,
+        random_state=seed,
+        n_jobs=1,
+        verbose=-1,
+        deterministic=True,
+        force_row_wise=True,
+        **lgb_loss,
+    )
+    xgbm = xgb.XGBRegressor(
+        n_estimators=300,
+        learning_rate=0.03,
+        max_depth=4,
+        min_child_weight=5.0,
+        subsample=0.8,
+        colsample_bytree=0.8,
+        reg_lambda=1.0,
+        random_state=seed,
+        n_jobs=1,
+        tree_method="hist",
+        **xgb_loss,
+    )
     lgbm.fit(X, y, init_score=offset)
     xgbm.fit(X, y, base_margin=offset)
     return [lgbm, xgbm]
@@ -125,8 +174,16 @@ def _predict(models: list[object], X: np.ndarray) -> np.ndarray:
     return 0.5 * (np.exp(lgbm.predict(X, raw_score=True) + offset) + xgbm.predict(X, base_margin=offset))
 
 
-def fit_predict_ensemble(daily: pd.DataFrame, split: InnerSplit, horizon_days: int, summary: pd.DataFrame,
-                         fit: ParametricFit, seed: int = 0, folds: int = 3, loss: str = "poisson") -> EnsembleResult:
+def fit_predict_ensemble(
+    daily: pd.DataFrame,
+    split: InnerSplit,
+    horizon_days: int,
+    summary: pd.DataFrame,
+    fit: ParametricFit,
+    seed: int = 0,
+    folds: int = 3,
+    loss: str = "poisson",
+) -> EnsembleResult:
     """Train on the inner split, validate out-of-fold against BG/NBD+GG, predict the horizon for `summary`.
 
     `daily` must hold only purchase days on or before the calibration end; `split` comes from
@@ -153,6 +210,12 @@ def fit_predict_ensemble(daily: pd.DataFrame, split: InnerSplit, horizon_days: i
     num = expected_purchases(fit.bgnbd, float(horizon_days), x, t_x, T)
     den = expected_purchases(fit.bgnbd, float(window), x, t_x, T)
     ratio = np.divide(num, den, out=np.full_like(num, horizon_days / window), where=den > 1e-300)
-    return EnsembleResult(predictions=in_window * ratio, inner_window_days=window, n_train=len(y_in),
-                          mae_ensemble=mae_ens, mae_parametric=mae_par,
-                          total_ratio=float(oof.sum() / y_in.sum()) if y_in.sum() > 0 else float("nan"), oof=oof)
+    return EnsembleResult(
+        predictions=in_window * ratio,
+        inner_window_days=window,
+        n_train=len(y_in),
+        mae_ensemble=mae_ens,
+        mae_parametric=mae_par,
+        total_ratio=float(oof.sum() / y_in.sum()) if y_in.sum() > 0 else float("nan"),
+        oof=oof,
+    )

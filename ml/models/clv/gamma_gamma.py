@@ -58,12 +58,20 @@ def log_likelihood_terms(p: float, q: float, gamma: float, x: np.ndarray, zbar: 
     x = np.asarray(x, dtype=float)
     zbar = np.asarray(zbar, dtype=float)
     px = p * x
-    return (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(gamma) + px * np.log(x)
-            + (px - 1.0) * np.log(zbar) - (px + q) * np.log(gamma + x * zbar))
+    return (
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(gamma)
+        + px * np.log(x)
+        + (px - 1.0) * np.log(zbar)
+        - (px + q) * np.log(gamma + x * zbar)
+    )
 
 
-def _neg_ll_and_grad(theta: np.ndarray, x: np.ndarray, zbar: np.ndarray, w: np.ndarray,
-                     scale: float) -> tuple[float, np.ndarray]:
+def _neg_ll_and_grad(
+    theta: np.ndarray, x: np.ndarray, zbar: np.ndarray, w: np.ndarray, scale: float
+) -> tuple[float, np.ndarray]:
     """Weighted negative log-likelihood and analytic gradient in (log p, log q, log gamma/scale)."""
     p, q, g = np.exp(theta)
     gamma = g * scale
@@ -78,8 +86,9 @@ def _neg_ll_and_grad(theta: np.ndarray, x: np.ndarray, zbar: np.ndarray, w: np.n
     return -float(w @ ll), -grad
 
 
-def fit_gamma_gamma(frequency: np.ndarray, monetary_value: np.ndarray, weights: np.ndarray | None = None,
-                    penalizer: float = 0.0) -> GammaGammaParams:
+def fit_gamma_gamma(
+    frequency: np.ndarray, monetary_value: np.ndarray, weights: np.ndarray | None = None, penalizer: float = 0.0
+) -> GammaGammaParams:
     """Maximum-likelihood fit on the customers with x > 0 and zbar > 0 (others carry no spend information)."""
     x = np.asarray(frequency, dtype=float)
     zbar = np.asarray(monetary_value, dtype=float)
@@ -103,8 +112,14 @@ def fit_gamma_gamma(frequency: np.ndarray, monetary_value: np.ndarray, weights: 
     # Several starts: the likelihood has a long ridge towards (p -> inf, gamma -> 0) that one start can follow.
     with threadpool_limits(limits=1, user_api="blas"):  # BLAS threads on 4-vectors only add contention
         for theta0 in (np.log([1.0, 2.0, 1.0]), np.log([5.0, 3.0, 2.0]), np.zeros(3)):
-            res = minimize(objective, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000})
+            res = minimize(
+                objective,
+                theta0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 5000},
+            )
             if best is None or res.fun < best.fun:
                 best = res
     p, q, g = (float(v) for v in np.exp(best.x))
@@ -113,8 +128,9 @@ def fit_gamma_gamma(frequency: np.ndarray, monetary_value: np.ndarray, weights: 
     return GammaGammaParams(p=p, q=q, gamma=gamma, log_likelihood=ll, n_customers=int(round(total)))
 
 
-def posterior_rate(params: GammaGammaParams, frequency: np.ndarray,
-                   monetary_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def posterior_rate(
+    params: GammaGammaParams, frequency: np.ndarray, monetary_value: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Shape and rate of nu | (x, zbar). Customers with x = 0 keep the prior Gamma(q, gamma)."""
     x = np.asarray(frequency, dtype=float)
     zbar = np.nan_to_num(np.asarray(monetary_value, dtype=float), nan=0.0)
@@ -128,8 +144,13 @@ def expected_spend(params: GammaGammaParams, frequency: np.ndarray, monetary_val
     return params.p * rate / (shape - 1.0)
 
 
-def sample_spend(params: GammaGammaParams, purchases: np.ndarray, frequency: np.ndarray, monetary_value: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+def sample_spend(
+    params: GammaGammaParams,
+    purchases: np.ndarray,
+    frequency: np.ndarray,
+    monetary_value: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Total spend of `purchases` (n_customers, draws) future transactions, drawn from the posterior predictive.
 
     nu is drawn once per (customer, draw) from its posterior, then the sum of k transactions is Gamma(p k, nu);

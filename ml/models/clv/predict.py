@@ -23,8 +23,15 @@ from ml.models.clv.bgnbd import BGNBDParams, expected_purchases, fit_bgnbd, p_al
 from ml.models.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma, sample_spend
 from ml.models.clv.summary import daily_purchases, rfm_summary
 
-OUTPUT_COLUMNS = ["customer_id", "predicted_purchases", "predicted_value", "value_p10", "value_p50", "value_p90",
-                  "p_alive"]
+OUTPUT_COLUMNS = [
+    "customer_id",
+    "predicted_purchases",
+    "predicted_value",
+    "value_p10",
+    "value_p50",
+    "value_p90",
+    "p_alive",
+]
 MODEL_CHOICES = ("auto", "bgnbd", "ensemble")
 _MIN_REPEAT_BUYERS = 10  # below this a Gamma-Gamma fit is noise; fall back to a pooled mean spend
 
@@ -57,14 +64,26 @@ def parametric_expectations(fit: ParametricFit, summary: pd.DataFrame, horizon: 
     x, t_x, T = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     purchases = expected_purchases(fit.bgnbd, horizon, x, t_x, T)
     spend = expected_spend(fit.gamma_gamma, x, summary["monetary_value"].to_numpy(dtype=float))
-    return pd.DataFrame({"predicted_purchases": purchases, "expected_spend": spend,
-                         "predicted_value": purchases * spend, "p_alive": p_alive(fit.bgnbd, x, t_x, T)},
-                        index=summary.index)
+    return pd.DataFrame(
+        {
+            "predicted_purchases": purchases,
+            "expected_spend": spend,
+            "predicted_value": purchases * spend,
+            "p_alive": p_alive(fit.bgnbd, x, t_x, T),
+        },
+        index=summary.index,
+    )
 
 
-def simulate_value_quantiles(fit: ParametricFit, summary: pd.DataFrame, horizon: float, draws: int = 500,
-                             seed: int = 0, quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
-                             chunk_cells: int = 2_000_000) -> np.ndarray:
+def simulate_value_quantiles(
+    fit: ParametricFit,
+    summary: pd.DataFrame,
+    horizon: float,
+    draws: int = 500,
+    seed: int = 0,
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
+    chunk_cells: int = 2_000_000,
+) -> np.ndarray:
     """Quantiles of window value per customer from `draws` posterior-predictive draws, shape (n, len(quantiles)).
 
     Customers are processed in chunks of about `chunk_cells` draws so memory stays bounded on large logs; the
@@ -103,8 +122,14 @@ def poisson_deviance(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(2.0 * np.mean(term - (actual - mu)))
 
 
-def predict_ltv(transactions: pd.DataFrame, calibration_end: pd.Timestamp | str, horizon_days: int,
-                model: str = "auto", draws: int = 500, seed: int = 0) -> LTVResult:
+def predict_ltv(
+    transactions: pd.DataFrame,
+    calibration_end: pd.Timestamp | str,
+    horizon_days: int,
+    model: str = "auto",
+    draws: int = 500,
+    seed: int = 0,
+) -> LTVResult:
     """Predict every calibration customer's purchases and value in (calibration_end, calibration_end + horizon].
 
     Only transactions on or before `calibration_end` are read. `model`: "auto" uses the ensemble when it beats
@@ -134,36 +159,54 @@ def predict_ltv(transactions: pd.DataFrame, calibration_end: pd.Timestamp | str,
 
     actual, bg_inner = split.actual, split.parametric_value()
     bg_factor = total_factor(actual, bg_inner)
-    validation = {"inner_window_days": float(split.window_days), "inner_customers": float(len(actual)),
-                  "inner_mae_bgnbd_gg": float(np.mean(np.abs(bg_inner - actual))),
-                  "inner_deviance_bgnbd_gg": poisson_deviance(actual, bg_factor * bg_inner),
-                  "calibration_factor_bgnbd_gg": bg_factor}
+    validation = {
+        "inner_window_days": float(split.window_days),
+        "inner_customers": float(len(actual)),
+        "inner_mae_bgnbd_gg": float(np.mean(np.abs(bg_inner - actual))),
+        "inner_deviance_bgnbd_gg": poisson_deviance(actual, bg_factor * bg_inner),
+        "calibration_factor_bgnbd_gg": bg_factor,
+    }
     source, value, factor = "bgnbd+gg", bg_value, bg_factor
     if model != "bgnbd":
         ens = fit_predict_ensemble(daily, split, int(horizon_days), summary, fit, seed=seed)
         ens_factor = total_factor(actual, ens.oof)
-        validation.update({"inner_mae_ensemble": ens.mae_ensemble,
-                           "inner_deviance_ensemble": poisson_deviance(actual, ens_factor * ens.oof),
-                           "calibration_factor_ensemble": ens_factor})
+        validation.update(
+            {
+                "inner_mae_ensemble": ens.mae_ensemble,
+                "inner_deviance_ensemble": poisson_deviance(actual, ens_factor * ens.oof),
+                "calibration_factor_ensemble": ens_factor,
+            }
+        )
         if model == "ensemble" or validation["inner_deviance_ensemble"] < validation["inner_deviance_bgnbd_gg"]:
             source, value, factor = "ensemble", ens.predictions, ens_factor
     calibrated = factor * value
     table = _table(summary, expect, calibrated, rescale_quantiles(q, calibrated, bg_value))
     verdict = "chosen" if source == "ensemble" else ("not trained" if model == "bgnbd" else "not chosen")
-    reason = (f"{source} x total calibration factor {factor:.3f} learned on the last {split.window_days} days of "
-              f"the calibration window ({len(actual):,} customers); ensemble {verdict}"
-              + ("" if model == "bgnbd" else f" (inner Poisson deviance {validation['inner_deviance_ensemble']:.4g}"
-                 f" vs BG/NBD+GG {validation['inner_deviance_bgnbd_gg']:.4g})"))
-    return LTVResult(table=table, fit=fit, value_source=source, reason=reason, validation=validation,
-                     calibration_factor=factor)
+    reason = (
+        f"{source} x total calibration factor {factor:.3f} learned on the last {split.window_days} days of "
+        f"the calibration window ({len(actual):,} customers); ensemble {verdict}"
+        + (
+            ""
+            if model == "bgnbd"
+            else f" (inner Poisson deviance {validation['inner_deviance_ensemble']:.4g}"
+            f" vs BG/NBD+GG {validation['inner_deviance_bgnbd_gg']:.4g})"
+        )
+    )
+    return LTVResult(
+        table=table, fit=fit, value_source=source, reason=reason, validation=validation, calibration_factor=factor
+    )
 
 
 def _table(summary: pd.DataFrame, expect: pd.DataFrame, value: np.ndarray, quantiles: np.ndarray) -> pd.DataFrame:
     """The contract table (OUTPUT_COLUMNS), one row per calibration customer."""
-    return pd.DataFrame({
-        "customer_id": summary.index.to_numpy(),
-        "predicted_purchases": expect["predicted_purchases"].to_numpy(),
-        "predicted_value": value,
-        "value_p10": quantiles[:, 0], "value_p50": quantiles[:, 1], "value_p90": quantiles[:, 2],
-        "p_alive": expect["p_alive"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": summary.index.to_numpy(),
+            "predicted_purchases": expect["predicted_purchases"].to_numpy(),
+            "predicted_value": value,
+            "value_p10": quantiles[:, 0],
+            "value_p50": quantiles[:, 1],
+            "value_p90": quantiles[:, 2],
+            "p_alive": expect["p_alive"].to_numpy(),
+        }
+    )

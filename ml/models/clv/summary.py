@@ -22,18 +22,24 @@ def daily_purchases(transactions: pd.DataFrame) -> pd.DataFrame:
 
     `transactions` needs `customer_id`, `date` (datetime-like; times are truncated to the day) and `amount`.
     """
-    frame = pd.DataFrame({
-        "customer_id": transactions["customer_id"].to_numpy(),
-        "date": pd.to_datetime(transactions["date"]).dt.normalize().to_numpy(),
-        "amount": transactions["amount"].to_numpy(dtype=float),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": transactions["customer_id"].to_numpy(),
+            "date": pd.to_datetime(transactions["date"]).dt.normalize().to_numpy(),
+            "amount": transactions["amount"].to_numpy(dtype=float),
+        }
+    )
     out = frame.groupby(["customer_id", "date"], sort=True, as_index=False)["amount"].sum()
     return out.reset_index(drop=True)
 
 
-def rfm_summary(transactions: pd.DataFrame, calibration_end: pd.Timestamp | str,
-                holdout_end: pd.Timestamp | str | None = None, time_unit_days: float = 1.0,
-                daily: pd.DataFrame | None = None) -> pd.DataFrame:
+def rfm_summary(
+    transactions: pd.DataFrame,
+    calibration_end: pd.Timestamp | str,
+    holdout_end: pd.Timestamp | str | None = None,
+    time_unit_days: float = 1.0,
+    daily: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Summary at `calibration_end` (inclusive) of every customer with a purchase on or before it.
 
     Columns: frequency, recency, T, monetary_value, first_value, total_value, last_value (calibration period);
@@ -62,15 +68,18 @@ def rfm_summary(transactions: pd.DataFrame, calibration_end: pd.Timestamp | str,
     repeat_total = total - first_value
     monetary = np.divide(repeat_total, frequency, out=np.zeros(n), where=frequency > 0)
 
-    out = pd.DataFrame({
-        "frequency": frequency,
-        "recency": (last_day - first_day) / time_unit_days,
-        "T": -first_day / time_unit_days,
-        "monetary_value": monetary,
-        "first_value": first_value,
-        "total_value": total,
-        "last_value": last_value,
-    }, index=pd.Index(customers, name="customer_id"))
+    out = pd.DataFrame(
+        {
+            "frequency": frequency,
+            "recency": (last_day - first_day) / time_unit_days,
+            "T": -first_day / time_unit_days,
+            "monetary_value": monetary,
+            "first_value": first_value,
+            "total_value": total,
+            "last_value": last_value,
+        },
+        index=pd.Index(customers, name="customer_id"),
+    )
 
     if holdout_end is not None:
         hold_end = pd.Timestamp(holdout_end).normalize()

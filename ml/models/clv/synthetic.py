@@ -49,9 +49,13 @@ def simulate_log(spec: LogSpec, seed: int) -> pd.DataFrame:
     nu = rng.gamma(gg["q"], 1.0 / gg["gamma"], n)
     amount = rng.gamma(gg["p"], 1.0 / nu[owner])
     order = np.lexsort((day, owner))
-    return pd.DataFrame({"customer_id": owner[order].astype(str),
-                         "date": pd.Timestamp(spec.start) + pd.to_timedelta(np.floor(day[order]), unit="D"),
-                         "amount": np.round(amount[order], 2)})
+    return pd.DataFrame(
+        {
+            "customer_id": owner[order].astype(str),
+            "date": pd.Timestamp(spec.start) + pd.to_timedelta(np.floor(day[order]), unit="D"),
+            "amount": np.round(amount[order], 2),
+        }
+    )
 
 
 def _bgnbd_repeats(acquired: np.ndarray, end: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -62,8 +66,7 @@ def _bgnbd_repeats(acquired: np.ndarray, end: float, rng: np.random.Generator) -
     return _poisson_stream(acquired, np.full(len(acquired), end), lam, drop, rng)
 
 
-def _pareto_nbd_repeats(acquired: np.ndarray, end: float,
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _pareto_nbd_repeats(acquired: np.ndarray, end: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Repeat purchases at a Gamma(r, alpha) rate until an exponential lifetime with a Gamma(s, beta) rate ends."""
     par = FHL_PARETO_NBD_WEEKS
     n = len(acquired)
@@ -73,8 +76,9 @@ def _pareto_nbd_repeats(acquired: np.ndarray, end: float,
     return _poisson_stream(acquired, np.minimum(death, end), lam, np.zeros(n), rng)
 
 
-def _poisson_stream(start: np.ndarray, stop: np.ndarray, lam: np.ndarray, drop: np.ndarray,
-                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _poisson_stream(
+    start: np.ndarray, stop: np.ndarray, lam: np.ndarray, drop: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Event times of Poisson processes from `start` to `stop`, each ending after an event with chance `drop`.
 
     Vectorised over customers: one round draws the next event of everyone still active.

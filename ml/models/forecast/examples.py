@@ -47,8 +47,9 @@ def holiday_days(holidays: pd.DataFrame | None, grid: CampaignDayGrid, extra_day
     return ((span[hit] - grid.dates[0]).days).to_numpy(dtype=np.int64)
 
 
-def origin_features(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray,
-                    holiday_index: np.ndarray) -> pd.DataFrame:
+def origin_features(
+    grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray, holiday_index: np.ndarray
+) -> pd.DataFrame:
     """Inputs known at the start of ``day`` for each campaign: trailing KPIs, budget, market, calendar."""
     t = day
     w = {}
@@ -71,8 +72,9 @@ def origin_features(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray
     attrs = grid.attributes.iloc[campaign]
     next_holiday = np.searchsorted(holiday_index, t)
     has_next = next_holiday < len(holiday_index)
-    days_to_holiday = np.where(has_next, holiday_index[np.minimum(next_holiday, len(holiday_index) - 1)] - t,
-                               HOLIDAY_HORIZON_CAP)
+    days_to_holiday = np.where(
+        has_next, holiday_index[np.minimum(next_holiday, len(holiday_index) - 1)] - t, HOLIDAY_HORIZON_CAP
+    )
     out = {
         "campaign_id": grid.campaign_ids[campaign],
         "origin_date": grid.dates[0] + pd.to_timedelta(t, unit="D"),
@@ -97,10 +99,14 @@ def origin_features(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray
         "days_to_next_holiday": np.minimum(days_to_holiday, HOLIDAY_HORIZON_CAP),
         # Market as of the last complete day before the origin (never the origin day's own feed).
         **{c: grid.level_at(c, campaign, t - 1) for c in MARKET},
-        "cpm_index_change_7d": _ratio(grid.level_at("cpm_index", campaign, t - 1),
-                                      grid.level_at("cpm_index", campaign, t - 8)) - 1,
-        "competition_index_change_7d": _ratio(grid.level_at("competition_index", campaign, t - 1),
-                                              grid.level_at("competition_index", campaign, t - 8)) - 1,
+        "cpm_index_change_7d": _ratio(
+            grid.level_at("cpm_index", campaign, t - 1), grid.level_at("cpm_index", campaign, t - 8)
+        )
+        - 1,
+        "competition_index_change_7d": _ratio(
+            grid.level_at("competition_index", campaign, t - 1), grid.level_at("competition_index", campaign, t - 8)
+        )
+        - 1,
         # Scales the targets are expressed against, and the seasonal-naive ingredients.
         "active_days_7d": w["is_active_7"],
         "spend_scale": spend_scale,
@@ -112,8 +118,9 @@ def origin_features(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray
     return pd.DataFrame(out)
 
 
-def window_calendar(day: np.ndarray, horizon: np.ndarray, holiday_index: np.ndarray,
-                    first_weekday: int) -> dict[str, np.ndarray]:
+def window_calendar(
+    day: np.ndarray, horizon: np.ndarray, holiday_index: np.ndarray, first_weekday: int
+) -> dict[str, np.ndarray]:
     """Known-future calendar of each target window: holidays inside it and its share of weekend days."""
     inside = np.searchsorted(holiday_index, day + horizon) - np.searchsorted(holiday_index, day)
     offsets = np.arange(7)
@@ -124,8 +131,9 @@ def window_calendar(day: np.ndarray, horizon: np.ndarray, holiday_index: np.ndar
     return {"holidays_in_window": inside, "weekend_share": weekend_days / horizon}
 
 
-def window_outcomes(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray,
-                    horizon: np.ndarray) -> dict[str, np.ndarray]:
+def window_outcomes(
+    grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray, horizon: np.ndarray
+) -> dict[str, np.ndarray]:
     """Actual KPIs over days ``day .. day + h - 1`` (NaN where the window is not final in the data)."""
     stop = day + horizon
     spend = grid.window_sum("spend", campaign, day, stop)
@@ -141,8 +149,9 @@ def window_outcomes(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray
     }
 
 
-def seasonal_naive(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray,
-                   horizon: np.ndarray, naive_roas: np.ndarray) -> dict[str, np.ndarray]:
+def seasonal_naive(
+    grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray, horizon: np.ndarray, naive_roas: np.ndarray
+) -> dict[str, np.ndarray]:
     """Repeat the last observed week over the window: day origin + k gets the value of the same weekday in the
     week before the origin, so a window total is (h // 7) last-week totals plus its first (h % 7) days.
 
@@ -160,8 +169,9 @@ def seasonal_naive(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray,
     return out
 
 
-def build_examples(grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray, horizons: tuple[int, ...],
-                   holiday_index: np.ndarray) -> pd.DataFrame:
+def build_examples(
+    grid: CampaignDayGrid, campaign: np.ndarray, day: np.ndarray, horizons: tuple[int, ...], holiday_index: np.ndarray
+) -> pd.DataFrame:
     """One row per (campaign, origin, horizon): features, window calendar, outcomes, naive forecast, and the
     day index at which each KPI's outcome becomes known (``known_at_<kpi>``) for time-honest training."""
     base = origin_features(grid, campaign, day, holiday_index)

@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 
 SUMMED = ("spend", "impressions", "clicks", "conversions", "cohort_revenue_d7", "is_active")
-LEVELS = ("daily_budget", "cpm_index", "competition_index", "seasonality_index", "economic_index",
-          "sentiment_index")
-ATTRIBUTES = ("network", "platform", "geo", "creative_format", "targeting", "has_agency",
-              "auto_optimization_enabled")
+LEVELS = ("daily_budget", "cpm_index", "competition_index", "seasonality_index", "economic_index", "sentiment_index")
+ATTRIBUTES = ("network", "platform", "geo", "creative_format", "targeting", "has_agency", "auto_optimization_enabled")
 D7_MATURITY_DAYS = 8  # a day's install cohort has full 7-day revenue once 1 + 7 days have passed
 
 
@@ -87,8 +85,7 @@ def build_grid(rows: pd.DataFrame) -> CampaignDayGrid:
         level[name] = _ffill(dense)
     launch = pd.Series(di - frame["days_since_launch"].to_numpy(), index=ci).groupby(level=0).min()
     launch_index = launch.reindex(range(shape[0])).to_numpy(dtype=np.int64)
-    attributes = (frame.sort_values("date").groupby("campaign_id")[list(ATTRIBUTES)].last()
-                  .reindex(campaign_ids))
+    attributes = frame.sort_values("date").groupby("campaign_id")[list(ATTRIBUTES)].last().reindex(campaign_ids)
     complete = frame.loc[frame["is_complete_day"].astype(bool), "date"] if "is_complete_day" in frame else None
     complete_until = len(dates) if complete is None or complete.empty else int((complete.max() - dates[0]).days) + 1
     if "is_cohort_mature_d7" in frame:
@@ -96,5 +93,13 @@ def build_grid(rows: pd.DataFrame) -> CampaignDayGrid:
         mature_until = 0 if mature.empty else int((mature.max() - dates[0]).days) + 1
     else:
         mature_until = max(0, complete_until - D7_MATURITY_DAYS + 1)
-    return CampaignDayGrid(campaign_ids=campaign_ids, dates=dates, cum=cum, level=level, launch_index=launch_index,
-                           attributes=attributes, complete_until=complete_until, mature_until=mature_until)
+    return CampaignDayGrid(
+        campaign_ids=campaign_ids,
+        dates=dates,
+        cum=cum,
+        level=level,
+        launch_index=launch_index,
+        attributes=attributes,
+        complete_until=complete_until,
+        mature_until=mature_until,
+    )

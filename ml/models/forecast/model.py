@@ -27,16 +27,44 @@ from ml.models.insufficient import InsufficientDataError
 QUANTILES = (0.1, 0.5, 0.9)
 QUANTILE_NAMES = ("p10", "p50", "p90")
 NUMERIC_FEATURES = (
-    "horizon_days", "has_agency", "auto_optimization_enabled", "log_budget", "budget_vs_spend_7d",
-    "budget_vs_spend_28d", "spend_7d_vs_28d", "prev_day_vs_spend_7d", "conv_7d_vs_28d", "log_cpa_7d", "cpa_7d_vs_28d",
-    "log_cpm_7d", "cpm_7d_vs_28d", "log_ctr_28d", "log_cvr_28d", "log_roas_d7_28d", "roas_d7_7d_vs_28d",
-    "log_days_since_launch", "active_days_28d", "day_of_week", "days_to_next_holiday", *MARKET,
-    "cpm_index_change_7d", "competition_index_change_7d", "holidays_in_window", "weekend_share",
+    "horizon_days",
+    "has_agency",
+    "auto_optimization_enabled",
+    "log_budget",
+    "budget_vs_spend_7d",
+    "budget_vs_spend_28d",
+    "spend_7d_vs_28d",
+    "prev_day_vs_spend_7d",
+    "conv_7d_vs_28d",
+    "log_cpa_7d",
+    "cpa_7d_vs_28d",
+    "log_cpm_7d",
+    "cpm_7d_vs_28d",
+    "log_ctr_28d",
+    "log_cvr_28d",
+    "log_roas_d7_28d",
+    "roas_d7_7d_vs_28d",
+    "log_days_since_launch",
+    "active_days_28d",
+    "day_of_week",
+    "days_to_next_holiday",
+    *MARKET,
+    "cpm_index_change_7d",
+    "competition_index_change_7d",
+    "holidays_in_window",
+    "weekend_share",
 )
 FEATURES = (*NUMERIC_FEATURES, *CATEGORICAL)
 DEFAULT_PARAMS: dict[str, float | int | str] = {
-    "learning_rate": 0.08, "num_leaves": 15, "min_data_in_leaf": 40, "feature_fraction": 0.8,
-    "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 63, "num_boost_round": 120,
+    "learning_rate": 0.08,
+    "num_leaves": 15,
+    "min_data_in_leaf": 40,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_bin": 63,
+    "num_boost_round": 120,
     "num_threads": 1,
 }
 MIN_ACTIVE_DAYS = 7  # a campaign needs a full delivered week before its forecasts are trained or scored
@@ -54,8 +82,9 @@ def encode(frame: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFram
     return pd.DataFrame(out, index=frame.index)
 
 
-def fit_quantile_boosters(examples: pd.DataFrame, categories: dict[str, list[str]], kpis: Sequence[str],
-                          params: dict, seed: int) -> dict[tuple[str, float], lgb.Booster]:
+def fit_quantile_boosters(
+    examples: pd.DataFrame, categories: dict[str, list[str]], kpis: Sequence[str], params: dict, seed: int
+) -> dict[tuple[str, float], lgb.Booster]:
     """Fit one quantile booster per (KPI, quantile) on the rows whose outcome is known (non-NaN)."""
     lgb_params = {k: v for k, v in params.items() if k != "num_boost_round"}
     rounds = int(params.get("num_boost_round", 200))
@@ -66,11 +95,20 @@ def fit_quantile_boosters(examples: pd.DataFrame, categories: dict[str, list[str
         keep = np.isfinite(target)
         if keep.sum() < 20:
             raise InsufficientDataError(f"{int(keep.sum())} known {kpi} outcomes; the KPI forecaster needs at least 20")
-        data = lgb.Dataset(matrix[keep], label=target[keep], categorical_feature=list(CATEGORICAL),
-                           free_raw_data=False)
+        data = lgb.Dataset(matrix[keep], label=target[keep], categorical_feature=list(CATEGORICAL), free_raw_data=False)
         for q in QUANTILES:
-            boosters[(kpi, q)] = lgb.train({**lgb_params, "objective": "quantile", "alpha": q, "seed": seed,
-                                            "deterministic": True, "verbosity": -1}, data, num_boost_round=rounds)
+            boosters[(kpi, q)] = lgb.train(
+                {
+                    **lgb_params,
+                    "objective": "quantile",
+                    "alpha": q,
+                    "seed": seed,
+                    "deterministic": True,
+                    "verbosity": -1,
+                },
+                data,
+                num_boost_round=rounds,
+            )
     return boosters
 
 
@@ -117,7 +155,7 @@ class KpiForecaster:
         before the origins. The default origin is the day after the last complete day (forecast from now).
         """
         grid = build_grid(rows)
-        days = (np.array([grid.complete_until]) if origins is None else grid.day_index(pd.to_datetime(origins)))
+        days = np.array([grid.complete_until]) if origins is None else grid.day_index(pd.to_datetime(origins))
         campaign = np.repeat(np.arange(len(grid.campaign_ids)), len(days))
         day = np.tile(days, len(grid.campaign_ids))
         return self._examples(grid, campaign, day)
@@ -127,8 +165,9 @@ class KpiForecaster:
         examples = build_examples(grid, campaign, day, self.horizons, holidays)
         return examples[examples["active_days_7d"] > 0].reset_index(drop=True)
 
-    def predict(self, df: pd.DataFrame, origins: Sequence | None = None,
-                daily_budgets: pd.Series | None = None) -> pd.DataFrame:
+    def predict(
+        self, df: pd.DataFrame, origins: Sequence | None = None, daily_budgets: pd.Series | None = None
+    ) -> pd.DataFrame:
         """Long forecast table: campaign_id, origin_date, horizon_days, kpi, p10, p50, p90 (campaigns that
         delivered in the week before the origin; ``df`` as in :meth:`examples_at`).
 
@@ -199,9 +238,16 @@ def calibrated_scale(model: KpiForecaster, rows: pd.DataFrame, kpi: str) -> floa
     return float(np.clip(np.quantile(need, level), 0.5, 10.0))
 
 
-def fit_forecaster(examples: pd.DataFrame, holidays: pd.DataFrame, known_by: int | None = None,
-                   params: dict | None = None, seed: int = 0, horizons: tuple[int, ...] = HORIZONS,
-                   kpis: tuple[str, ...] = KPIS, calibrate: bool = True) -> KpiForecaster:
+def fit_forecaster(
+    examples: pd.DataFrame,
+    holidays: pd.DataFrame,
+    known_by: int | None = None,
+    params: dict | None = None,
+    seed: int = 0,
+    horizons: tuple[int, ...] = HORIZONS,
+    kpis: tuple[str, ...] = KPIS,
+    calibrate: bool = True,
+) -> KpiForecaster:
     """Fit on examples whose outcome was known by day index ``known_by`` (all known outcomes when None).
 
     With ``calibrate`` a second fit on outcomes known ``CALIBRATION_DAYS`` earlier forecasts the origins in
@@ -211,21 +257,31 @@ def fit_forecaster(examples: pd.DataFrame, holidays: pd.DataFrame, known_by: int
     merged = {**DEFAULT_PARAMS, **(params or {})}
     categories = category_levels(examples)
     train = known_examples(examples, known_by, kpis)
-    model = KpiForecaster(boosters=fit_quantile_boosters(train, categories, kpis, merged, seed),
-                          categories=categories, holidays=holidays, horizons=horizons, kpis=kpis, params=merged)
+    model = KpiForecaster(
+        boosters=fit_quantile_boosters(train, categories, kpis, merged, seed),
+        categories=categories,
+        holidays=holidays,
+        horizons=horizons,
+        kpis=kpis,
+        params=merged,
+    )
     if not calibrate:
         return model
     known = train.loc[train["actual_spend"].notna(), "known_at_spend"]
     last = (int(known.max()) if len(known) else 0) if known_by is None else known_by
     split = last - CALIBRATION_DAYS
     try:
-        early = fit_forecaster(examples, holidays, known_by=split, params=params, seed=seed, horizons=horizons,
-                               kpis=kpis, calibrate=False)
+        early = fit_forecaster(
+            examples, holidays, known_by=split, params=params, seed=seed, horizons=horizons, kpis=kpis, calibrate=False
+        )
     except ValueError:  # too little history before the split: keep the raw quantiles
         return model
     held = train[train["origin_index"] >= split]
     for kpi in kpis:
-        factors = {h: calibrated_scale(early, held[held["horizon_days"] == h], kpi)
-                   for h in CALIBRATION_HORIZONS if h in horizons}
+        factors = {
+            h: calibrated_scale(early, held[held["horizon_days"] == h], kpi)
+            for h in CALIBRATION_HORIZONS
+            if h in horizons
+        }
         model.interval_scale[kpi] = {h: f for h, f in factors.items() if np.isfinite(f)}
     return model

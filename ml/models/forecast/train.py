@@ -37,8 +37,9 @@ def all_examples(rows: pd.DataFrame, holidays: pd.DataFrame, horizons: tuple[int
     n_campaigns, n_days = len(grid.campaign_ids), len(grid.dates)
     campaign = np.repeat(np.arange(n_campaigns), n_days)
     day = np.tile(np.arange(n_days), n_campaigns)
-    examples = build_examples(grid, campaign, day, horizons,
-                              holiday_days(holidays, grid, max(horizons) + HOLIDAY_HORIZON_CAP))
+    examples = build_examples(
+        grid, campaign, day, horizons, holiday_days(holidays, grid, max(horizons) + HOLIDAY_HORIZON_CAP)
+    )
     return examples[examples["active_days_7d"] >= MIN_ACTIVE_DAYS].reset_index(drop=True)
 
 
@@ -47,24 +48,38 @@ def forecast_metrics(examples: pd.DataFrame, predicted: pd.DataFrame, kpis: Sequ
     records = []
     for kpi in kpis:
         actual = examples[f"actual_{kpi}"].to_numpy()
-        frame = pd.DataFrame({
-            "horizon_days": examples["horizon_days"].to_numpy(), "origin": examples["origin_index"].to_numpy(),
-            "actual": actual, "p10": predicted[f"{kpi}_p10"].to_numpy(), "p50": predicted[f"{kpi}_p50"].to_numpy(),
-            "p90": predicted[f"{kpi}_p90"].to_numpy(), "naive": examples[f"naive_{kpi}"].to_numpy(),
-        })
+        frame = pd.DataFrame(
+            {
+                "horizon_days": examples["horizon_days"].to_numpy(),
+                "origin": examples["origin_index"].to_numpy(),
+                "actual": actual,
+                "p10": predicted[f"{kpi}_p10"].to_numpy(),
+                "p50": predicted[f"{kpi}_p50"].to_numpy(),
+                "p90": predicted[f"{kpi}_p90"].to_numpy(),
+                "naive": examples[f"naive_{kpi}"].to_numpy(),
+            }
+        )
         frame = frame[np.isfinite(frame["actual"]) & np.isfinite(frame["naive"]) & np.isfinite(frame["p50"])]
         positive = frame["actual"] > 0
         frame = frame.assign(
             ape_model=np.where(positive, (frame["p50"] - frame["actual"]).abs() / frame["actual"], np.nan),
             ape_naive=np.where(positive, (frame["naive"] - frame["actual"]).abs() / frame["actual"], np.nan),
-            ae_model=(frame["p50"] - frame["actual"]).abs(), ae_naive=(frame["naive"] - frame["actual"]).abs(),
+            ae_model=(frame["p50"] - frame["actual"]).abs(),
+            ae_naive=(frame["naive"] - frame["actual"]).abs(),
             covered=(frame["actual"] >= frame["p10"]) & (frame["actual"] <= frame["p90"]),
             zero=~positive,
         )
         grouped = frame.groupby("horizon_days").agg(
-            mape_model=("ape_model", "mean"), mape_naive=("ape_naive", "mean"), ae_model=("ae_model", "sum"),
-            ae_naive=("ae_naive", "sum"), actual=("actual", "sum"), coverage_p10_p90=("covered", "mean"),
-            n=("actual", "size"), n_origins=("origin", "nunique"), n_zero_actual=("zero", "sum"))
+            mape_model=("ape_model", "mean"),
+            mape_naive=("ape_naive", "mean"),
+            ae_model=("ae_model", "sum"),
+            ae_naive=("ae_naive", "sum"),
+            actual=("actual", "sum"),
+            coverage_p10_p90=("covered", "mean"),
+            n=("actual", "size"),
+            n_origins=("origin", "nunique"),
+            n_zero_actual=("zero", "sum"),
+        )
         grouped["wape_model"] = grouped["ae_model"] / grouped["actual"]
         grouped["wape_naive"] = grouped["ae_naive"] / grouped["actual"]
         grouped = grouped.drop(columns=["ae_model", "ae_naive", "actual"]).reset_index()
@@ -88,9 +103,14 @@ def flatten(metrics: pd.DataFrame, prefix: str) -> dict[str, float]:
     return out
 
 
-def train_kpi_forecaster(features: pd.DataFrame, holidays: pd.DataFrame | None = None, seed: int = 0,
-                         params: dict | None = None, validation_days: int = VALIDATION_DAYS,
-                         refit: bool = True) -> TrainedModel:
+def train_kpi_forecaster(
+    features: pd.DataFrame,
+    holidays: pd.DataFrame | None = None,
+    seed: int = 0,
+    params: dict | None = None,
+    validation_days: int = VALIDATION_DAYS,
+    refit: bool = True,
+) -> TrainedModel:
     """Fit on ``marts.fct_campaign_day_features`` rows: holdout-validate on the last ``validation_days`` of
     origins (7- and 14-day windows), then refit on every known outcome for deployment."""
     holidays = derive_holidays(features) if holidays is None else holidays[["month", "day"]]
@@ -104,17 +124,31 @@ def train_kpi_forecaster(features: pd.DataFrame, holidays: pd.DataFrame | None =
     valid = valid[np.isfinite(valid[[f"actual_{k}" for k in KPIS]]).all(axis=1)].reset_index(drop=True)
     metrics_frame = forecast_metrics(valid, holdout.predict_examples(valid))
     model = fit_forecaster(examples, holidays, params=params, seed=seed) if refit else holdout
-    metrics = {**flatten(metrics_frame, "valid_"), "n_train_examples": float(len(examples)),
-               "validation_cutoff_index": float(cutoff)}
+    metrics = {
+        **flatten(metrics_frame, "valid_"),
+        "n_train_examples": float(len(examples)),
+        "validation_cutoff_index": float(cutoff),
+    }
     validation_score = float(metrics_frame["mape_model"].mean())
-    return TrainedModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
-                                "validation_days": validation_days}, validation_score=validation_score,
-                                valid_df=valid, holdout_model=holdout)
+    return TrainedModel(
+        model=model,
+        metrics=metrics,
+        params={**model.params, "seed": seed, "validation_days": validation_days},
+        validation_score=validation_score,
+        valid_df=valid,
+        holdout_model=holdout,
+    )
 
 
-def backtest(features: pd.DataFrame, holidays: pd.DataFrame | None = None, first_origin: int = 56,
-             every_days: int = 7, seed: int = 0, params: dict | None = None,
-             horizons: tuple[int, ...] = HORIZONS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def backtest(
+    features: pd.DataFrame,
+    holidays: pd.DataFrame | None = None,
+    first_origin: int = 56,
+    every_days: int = 7,
+    seed: int = 0,
+    params: dict | None = None,
+    horizons: tuple[int, ...] = HORIZONS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rolling-origin backtest: at each origin (every ``every_days`` from day index ``first_origin``) refit on
     outcomes known by then and forecast every horizon whose window is final in the data.
 
@@ -131,7 +165,8 @@ def backtest(features: pd.DataFrame, holidays: pd.DataFrame | None = None, first
         if test.empty:
             continue
         model = fit_forecaster(examples, holidays, known_by=int(origin), params=params, seed=seed, horizons=horizons)
-        scored.append(pd.concat([test.reset_index(drop=True), model.predict_examples(test).reset_index(drop=True)],
-                                axis=1))
+        scored.append(
+            pd.concat([test.reset_index(drop=True), model.predict_examples(test).reset_index(drop=True)], axis=1)
+        )
     rows = pd.concat(scored, ignore_index=True)
     return forecast_metrics(rows, rows), rows

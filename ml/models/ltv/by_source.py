@@ -23,9 +23,14 @@ def confidence_label(n_mature: pd.Series | np.ndarray) -> np.ndarray:
     return np.where(n > HIGH_CONFIDENCE_MATURE, "high", np.where(n > MEDIUM_CONFIDENCE_MATURE, "medium", "low"))
 
 
-def ltv_by_source(users_df: pd.DataFrame, predictions: pd.DataFrame, source_cols: Sequence[str] = SOURCE_COLS,
-                  horizon: int = 90, as_of: pd.Timestamp | str | None = None,
-                  curve: TimeCurve | None = None) -> pd.DataFrame:
+def ltv_by_source(
+    users_df: pd.DataFrame,
+    predictions: pd.DataFrame,
+    source_cols: Sequence[str] = SOURCE_COLS,
+    horizon: int = 90,
+    as_of: pd.Timestamp | str | None = None,
+    curve: TimeCurve | None = None,
+) -> pd.DataFrame:
     """Mean predicted LTV per source (a combination of ``source_cols``) beside what its users have realised so far.
 
     ``predictions`` is ``LtvEnsemble.predict_distribution`` output for ``users_df`` (same row order). Columns:
@@ -53,8 +58,9 @@ def ltv_by_source(users_df: pd.DataFrame, predictions: pd.DataFrame, source_cols
     out.insert(0, "n_users", grouped.size())
     out.insert(1, "n_mature", grouped["mature"].sum().astype(int))
     out[f"observed_ltv_d{horizon}"] = grouped["observed"].mean()
-    developed = developed_ltv_by_source(users_df, predictions[f"ltv_d{horizon}_mean"].to_numpy(), cols, horizon,
-                                        as_of, curve)
+    developed = developed_ltv_by_source(
+        users_df, predictions[f"ltv_d{horizon}_mean"].to_numpy(), cols, horizon, as_of, curve
+    )
     out["observed_weight"] = 1.0 - developed["model_share"]
     out[f"blended_ltv_d{horizon}"] = developed[f"developed_ltv_d{horizon}"]
     mean_col = f"ltv_d{horizon}_mean"

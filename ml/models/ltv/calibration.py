@@ -30,8 +30,9 @@ class SourceCalibration:
         """Fit from in-sample predicted and realised future value of mature users."""
         predicted = np.asarray(predicted, dtype=float)
         actual = np.asarray(actual, dtype=float)
-        frame = pd.DataFrame({"key": np.asarray(keys).astype(str), "pred": predicted, "act": actual,
-                              "sq": (actual - predicted) ** 2})
+        frame = pd.DataFrame(
+            {"key": np.asarray(keys).astype(str), "pred": predicted, "act": actual, "sq": (actual - predicted) ** 2}
+        )
         agg = frame.groupby("key").sum()
         agg = agg[agg["pred"] > 0]
         if agg.empty:

@@ -16,18 +16,26 @@ import pandas as pd
 from ml.simulation.portfolio import CAMPAIGN_PAYER_SHARE_LOG_SD, CAMPAIGN_PAYER_VALUE_LOG_SD
 
 
-def _posterior_log(prior_mean: np.ndarray, prior_sd: float, estimate: np.ndarray, estimate_var: np.ndarray
-                   ) -> np.ndarray:
+def _posterior_log(
+    prior_mean: np.ndarray, prior_sd: float, estimate: np.ndarray, estimate_var: np.ndarray
+) -> np.ndarray:
     """Precision-weighted mean of a normal prior and a normal likelihood (log scale); no data -> the prior."""
     prior_precision = 0.0 if not np.isfinite(prior_sd) else 1.0 / prior_sd**2
     data_precision = np.where(np.isfinite(estimate_var) & (estimate_var > 0), 1.0 / estimate_var, 0.0)
     estimate = np.where(data_precision > 0, estimate, 0.0)
-    return (prior_mean * prior_precision + estimate * data_precision) / np.maximum(prior_precision + data_precision,
-                                                                                  1e-300)
+    return (prior_mean * prior_precision + estimate * data_precision) / np.maximum(
+        prior_precision + data_precision, 1e-300
+    )
 
 
-def oracle_relative_errors(n_users: np.ndarray, payer_share: np.ndarray, value_log_sd: np.ndarray,
-                           draws: int = 4_000, seed: int = 0, pooled: bool = True) -> np.ndarray:
+def oracle_relative_errors(
+    n_users: np.ndarray,
+    payer_share: np.ndarray,
+    value_log_sd: np.ndarray,
+    draws: int = 4_000,
+    seed: int = 0,
+    pooled: bool = True,
+) -> np.ndarray:
     """Relative errors (estimate / truth - 1) of the oracle's mean value per user: shape (sources, draws).
 
     With ``pooled`` the oracle also knows the catalog prior (campaign scatter of ``CAMPAIGN_*_LOG_SD`` around the
@@ -59,13 +67,16 @@ def oracle_relative_errors(n_users: np.ndarray, payer_share: np.ndarray, value_l
     return np.where((payers == 0) & (not pooled), -1.0, estimate - 1.0)
 
 
-def oracle_within_tolerance(sources: pd.DataFrame, tolerance: float = 0.10, draws: int = 4_000, seed: int = 0,
-                            ) -> pd.DataFrame:
+def oracle_within_tolerance(
+    sources: pd.DataFrame,
+    tolerance: float = 0.10,
+    draws: int = 4_000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Per source (columns n_users, payer_share, payer_value_log_sd): probability the oracle lands within
     ``tolerance`` of the true mean, with the catalog prior (``p_within_pooled``) and on own users only
     (``p_within_own``)."""
-    args = (sources["n_users"].to_numpy(), sources["payer_share"].to_numpy(),
-            sources["payer_value_log_sd"].to_numpy())
+    args = (sources["n_users"].to_numpy(), sources["payer_share"].to_numpy(), sources["payer_value_log_sd"].to_numpy())
     out = sources.copy()
     for name, pooled in (("pooled", True), ("own", False)):
         errors = oracle_relative_errors(*args, draws=draws, seed=seed, pooled=pooled)
@@ -75,7 +86,11 @@ def oracle_within_tolerance(sources: pd.DataFrame, tolerance: float = 0.10, draw
 
 def ceiling_summary(table: pd.DataFrame) -> dict[str, float]:
     """Expected share of sources within tolerance and the probability that all of them are, per oracle."""
-    return {f"{stat}_{name}": value
-            for name in ("pooled", "own")
-            for stat, value in (("expected_share", float(table[f"p_within_{name}"].mean())),
-                                ("p_all", float(table[f"p_within_{name}"].prod())))}
+    return {
+        f"{stat}_{name}": value
+        for name in ("pooled", "own")
+        for stat, value in (
+            ("expected_share", float(table[f"p_within_{name}"].mean())),
+            ("p_all", float(table[f"p_within_{name}"].prod())),
+        )
+    }

@@ -52,21 +52,39 @@ def ratio_points(df: pd.DataFrame, ref: int, as_of: pd.Timestamp, key: str) -> p
     for day in LABELLED_DAYS:
         if day != ref and label_column(day) in df:
             mask = base & is_mature(df, day, as_of)
-            parts.append(pd.DataFrame({"key": keys[mask], "day": float(day), "ref": ref_revenue[mask],
-                                       "seen": df[label_column(day)].to_numpy(dtype=float)[mask]}))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "key": keys[mask],
+                        "day": float(day),
+                        "ref": ref_revenue[mask],
+                        "seen": df[label_column(day)].to_numpy(dtype=float)[mask],
+                    }
+                )
+            )
     # Beyond ref, revenue seen so far by age; only where the warehouse stopped at as_of (no later events).
     age = user_age_days(df)
     older = base & (age > ref) & (age < max(LABELLED_DAYS)) & (pd.to_datetime(df["as_of_ts"]) <= as_of).to_numpy()
-    parts.append(pd.DataFrame({"key": keys[older], "day": ref + (age[older] - ref) // AGE_BIN_DAYS * AGE_BIN_DAYS,
-                               "age": age[older], "ref": ref_revenue[older],
-                               "seen": df["revenue_total"].to_numpy(dtype=float)[older]}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "key": keys[older],
+                "day": ref + (age[older] - ref) // AGE_BIN_DAYS * AGE_BIN_DAYS,
+                "age": age[older],
+                "ref": ref_revenue[older],
+                "seen": df["revenue_total"].to_numpy(dtype=float)[older],
+            }
+        )
+    )
     frame = pd.concat(parts, ignore_index=True)
     frame["age"] = frame["age"].fillna(frame["day"])
-    agg = frame.groupby(["key", "day"], as_index=False).agg(age=("age", "mean"), seen=("seen", "sum"),
-                                                           weight=("ref", "sum"))
+    agg = frame.groupby(["key", "day"], as_index=False).agg(
+        age=("age", "mean"), seen=("seen", "sum"), weight=("ref", "sum")
+    )
     agg = agg[agg["weight"] >= MIN_POINT_REVENUE]
-    return pd.DataFrame({"key": agg["key"], "day": agg["age"], "ratio": agg["seen"] / agg["weight"],
-                         "weight": agg["weight"]})
+    return pd.DataFrame(
+        {"key": agg["key"], "day": agg["age"], "ratio": agg["seen"] / agg["weight"], "weight": agg["weight"]}
+    )
 
 
 def _key_shares(weight: np.ndarray, codes: np.ndarray, n_keys: int) -> np.ndarray:
@@ -74,8 +92,9 @@ def _key_shares(weight: np.ndarray, codes: np.ndarray, n_keys: int) -> np.ndarra
     return weight / np.bincount(codes, weights=weight, minlength=n_keys)[codes]
 
 
-def _weighted_sse(points: pd.DataFrame, codes: np.ndarray, share: np.ndarray, c: np.ndarray, tau: np.ndarray,
-                  ref: int) -> np.ndarray:
+def _weighted_sse(
+    points: pd.DataFrame, codes: np.ndarray, share: np.ndarray, c: np.ndarray, tau: np.ndarray, ref: int
+) -> np.ndarray:
     """Weighted squared error of ``G(d) / G(ref)`` per key (rows) and candidate (columns); candidates are
     ``(n_keys or 1, m)`` arrays of burst and time constant, one row per key or one shared row. Candidates are
     taken ``CANDIDATE_BLOCK`` at a time so memory stays at points x block."""
@@ -125,8 +144,9 @@ def fit_curves(points: pd.DataFrame, ref: int) -> pd.DataFrame:
     return pd.DataFrame({"key": keys, "c": np.exp(centre_c), "tau": np.exp(centre_tau)})
 
 
-def _polish(points: pd.DataFrame, codes: np.ndarray, share: np.ndarray, log_c: np.ndarray, log_tau: np.ndarray,
-            ref: int) -> tuple[np.ndarray, np.ndarray]:
+def _polish(
+    points: pd.DataFrame, codes: np.ndarray, share: np.ndarray, log_c: np.ndarray, log_tau: np.ndarray, ref: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Levenberg-Marquardt steps on (log c, log tau) for every key at once; a key moves only when its weighted
     error falls, so the grid's answer is the worst case (the grid cannot follow the ridge where burst and time
     constant trade off)."""
@@ -179,25 +199,32 @@ class TimeCurve:
         points = ratio_points(df, self.ref, as_of, self.key)
         pooled = points.groupby("day", as_index=False).apply(
             lambda g: pd.Series({"ratio": np.average(g["ratio"], weights=g["weight"]), "weight": g["weight"].sum()}),
-            include_groups=False)
+            include_groups=False,
+        )
         portfolio = fit_curves(pooled.assign(key="portfolio"), self.ref)
-        self.portfolio = ((float(portfolio["c"].iloc[0]), float(portfolio["tau"].iloc[0])) if len(portfolio)
-                          else DEFAULT_CURVE)
+        self.portfolio = (
+            (float(portfolio["c"].iloc[0]), float(portfolio["tau"].iloc[0])) if len(portfolio) else DEFAULT_CURVE
+        )
         payer = (df[label_column(self.ref)].to_numpy(float) > 0) & is_mature(df, self.ref, as_of)
         n_payers = pd.Series(payer).groupby(df[self.key].astype(str).to_numpy()).sum()
         fitted = fit_curves(points[points["key"].map(n_payers).fillna(0).to_numpy() > 0], self.ref)
-        self.by_key = {str(k): (float(c), float(tau), float(n_payers[k]))
-                       for k, c, tau in zip(fitted["key"], fitted["c"], fitted["tau"], strict=True)}
+        self.by_key = {
+            str(k): (float(c), float(tau), float(n_payers[k]))
+            for k, c, tau in zip(fitted["key"], fitted["c"], fitted["tau"], strict=True)
+        }
         return self
 
     def factor(self, keys: pd.Series | np.ndarray, horizon: int) -> np.ndarray:
         """``G(horizon) / G(ref)`` per row, the source's curve shrunk towards the portfolio's by payer count."""
+
         def ratio(c: float, tau: float) -> float:
             return float(curve(horizon, c, tau) / curve(self.ref, c, tau))
 
         overall = ratio(*self.portfolio)
-        table = {k: (n * ratio(c, tau) + SHRINK_PAYERS * overall) / (n + SHRINK_PAYERS)
-                 for k, (c, tau, n) in self.by_key.items()}
+        table = {
+            k: (n * ratio(c, tau) + SHRINK_PAYERS * overall) / (n + SHRINK_PAYERS)
+            for k, (c, tau, n) in self.by_key.items()
+        }
         return pd.Series(np.asarray(keys).astype(str)).map(table).fillna(overall).to_numpy(dtype=float)
 
     def summary(self) -> pd.DataFrame:

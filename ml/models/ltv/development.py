@@ -37,8 +37,9 @@ def development_reference(horizon: int) -> int:
     return max(d for d in CHECKPOINT_DAYS if d < horizon)
 
 
-def fit_development_curve(users_df: pd.DataFrame, key: str, horizon: int,
-                          as_of: pd.Timestamp | None = None) -> TimeCurve | None:
+def fit_development_curve(
+    users_df: pd.DataFrame, key: str, horizon: int, as_of: pd.Timestamp | None = None
+) -> TimeCurve | None:
     """The value curves that develop users to ``horizon``, per ``key`` (referenced to the last checkpoint); None
     when fewer than ``MIN_CURVE_PAYERS`` payers are mature at that checkpoint.
 
@@ -67,9 +68,14 @@ def portfolio_factors(label: np.ndarray, seen: dict[int, np.ndarray], mature: np
     return out
 
 
-def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_cols: Sequence[str],
-                         horizon: int = 90, as_of: pd.Timestamp | None = None,
-                         curve: TimeCurve | None = None) -> pd.DataFrame:
+def developed_user_value(
+    users_df: pd.DataFrame,
+    predicted: np.ndarray,
+    source_cols: Sequence[str],
+    horizon: int = 90,
+    as_of: pd.Timestamp | None = None,
+    curve: TimeCurve | None = None,
+) -> pd.DataFrame:
     """Per user: ``developed`` value at ``horizon`` and how it was obtained (``basis``: mature / developed / model).
 
     ``predicted`` is the model's mean at ``horizon`` per user (same row order), the fallback where there is no
@@ -106,14 +112,20 @@ def developed_user_value(users_df: pd.DataFrame, predicted: np.ndarray, source_c
     return out
 
 
-def developed_ltv_by_source(users_df: pd.DataFrame, predicted: np.ndarray, source_cols: Sequence[str],
-                            horizon: int = 90, as_of: pd.Timestamp | None = None,
-                            curve: TimeCurve | None = None) -> pd.DataFrame:
+def developed_ltv_by_source(
+    users_df: pd.DataFrame,
+    predicted: np.ndarray,
+    source_cols: Sequence[str],
+    horizon: int = 90,
+    as_of: pd.Timestamp | None = None,
+    curve: TimeCurve | None = None,
+) -> pd.DataFrame:
     """Per source: developed mean LTV at ``horizon`` and the share of users the model had to fill in
     (``model_share``)."""
     cols = list(source_cols)
     per_user = developed_user_value(users_df, predicted, cols, horizon, as_of, curve)
     per_user["from_model"] = per_user["basis"] == "model"
     grouped = per_user.groupby(cols, observed=True, sort=True, dropna=False)
-    return pd.DataFrame({f"developed_ltv_d{horizon}": grouped["developed"].mean(),
-                         "model_share": grouped["from_model"].mean()})
+    return pd.DataFrame(
+        {f"developed_ltv_d{horizon}": grouped["developed"].mean(), "model_share": grouped["from_model"].mean()}
+    )

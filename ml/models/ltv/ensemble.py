@@ -72,8 +72,13 @@ class LtvEnsemble:
         self.validation_report: dict[str, float] = {}
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train_df: pd.DataFrame, valid_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None,
-            context_df: pd.DataFrame | None = None) -> LtvEnsemble:
+    def fit(
+        self,
+        train_df: pd.DataFrame,
+        valid_df: pd.DataFrame,
+        as_of: pd.Timestamp | str | None = None,
+        context_df: pd.DataFrame | None = None,
+    ) -> LtvEnsemble:
         """Fit learners on ``train_df``, stacking weights on ``valid_df``; only users mature at a horizon are used.
 
         ``context_df`` (default: train and valid users) supplies the day-0..7 behaviour of every campaign for the
@@ -83,8 +88,9 @@ class LtvEnsemble:
         as_of = _as_of(train_df, valid_df, as_of=as_of)
         n_train = {h: int(is_mature(train_df, h, as_of).sum()) for h in cfg.horizons}
         n_valid = {h: int(is_mature(valid_df, h, as_of).sum()) for h in cfg.horizons}
-        self.trained_horizons = [h for h in sorted(cfg.horizons)
-                                 if n_train[h] >= cfg.min_train_mature and n_valid[h] >= cfg.min_valid_mature]
+        self.trained_horizons = [
+            h for h in sorted(cfg.horizons) if n_train[h] >= cfg.min_train_mature and n_valid[h] >= cfg.min_valid_mature
+        ]
         if not self.trained_horizons:
             raise InsufficientDataError(f"no horizon has enough mature users: train {n_train}, valid {n_valid}")
         ref = self.reference_horizon = max(self.trained_horizons)
@@ -96,8 +102,13 @@ class LtvEnsemble:
         rows = train_df[is_mature(train_df, ref, as_of)].sort_values(order, kind="stable")
         rng = np.random.default_rng(p.seed)
         extra, window = truncate_window(rows, cfg.truncated_share, rng)
-        x_raw = pd.concat([early_features(rows, as_of=as_of, sources=self.sources),
-                           early_features(extra, window, as_of=as_of, sources=self.sources)], ignore_index=True)
+        x_raw = pd.concat(
+            [
+                early_features(rows, as_of=as_of, sources=self.sources),
+                early_features(extra, window, as_of=as_of, sources=self.sources),
+            ],
+            ignore_index=True,
+        )
         x = self.codes.fit(x_raw).transform(x_raw)
         labels = pd.concat([rows, extra], ignore_index=True)
         future = self._future_targets(labels, x)
@@ -116,9 +127,14 @@ class LtvEnsemble:
             self.regressors["xgboost"][h] = lr.fit_xgboost(xf, yf, weight, xs, ys, p)
         self.mlp = lr.fit_mlp(x.iloc[fit_idx], future[fit_idx], p)
         unpaid_f, unpaid_s = known[fit_idx[sample]] <= 0, known[stop_idx] <= 0
-        self.payer_model = lr.fit_payer_classifier(xf[unpaid_f], future[fit_idx[sample], -1][unpaid_f] > 0,
-                                                   weight[unpaid_f], xs[unpaid_s], future[stop_idx, -1][unpaid_s] > 0,
-                                                   p)
+        self.payer_model = lr.fit_payer_classifier(
+            xf[unpaid_f],
+            future[fit_idx[sample], -1][unpaid_f] > 0,
+            weight[unpaid_f],
+            xs[unpaid_s],
+            future[stop_idx, -1][unpaid_s] > 0,
+            p,
+        )
         self.curve = TimeCurve(ref=ref).fit(pd.concat([train_df, valid_df], ignore_index=True), as_of)
         self._fit_stacking(valid_df[is_mature(valid_df, ref, as_of)], as_of)
         self.calibration = {}
@@ -128,9 +144,12 @@ class LtvEnsemble:
         for i, h in enumerate(self.trained_horizons):
             self.calibration[h] = SourceCalibration().fit(campaign[full], stacked[h], future[full, i])
         held_out = self._stacked_futures(xs, campaign[stop_idx])
-        self.quantiles = {h: ConformalQuantiles(QUANTILES).fit(held_out[h], future[stop_idx, i], known[stop_idx],
-                                                               xs["observed_days"].to_numpy())
-                          for i, h in enumerate(self.trained_horizons)}
+        self.quantiles = {
+            h: ConformalQuantiles(QUANTILES).fit(
+                held_out[h], future[stop_idx, i], known[stop_idx], xs["observed_days"].to_numpy()
+            )
+            for i, h in enumerate(self.trained_horizons)
+        }
         return self
 
     def refresh_sources(self, context_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None) -> None:
@@ -153,13 +172,16 @@ class LtvEnsemble:
     def _future_targets(self, labels: pd.DataFrame, x: pd.DataFrame) -> np.ndarray:
         """Revenue after the observed window up to each trained horizon (rows x horizons)."""
         known = x["revenue_d7"].to_numpy(dtype=float)
-        return np.column_stack([np.maximum(labels[label_column(h)].to_numpy(dtype=float) - known, 0.0)
-                                for h in self.trained_horizons])
+        return np.column_stack(
+            [np.maximum(labels[label_column(h)].to_numpy(dtype=float) - known, 0.0) for h in self.trained_horizons]
+        )
 
     def _learner_futures(self, x: pd.DataFrame) -> dict[str, np.ndarray]:
         """Each learner's predicted future value (rows x trained horizons)."""
-        out = {name: np.column_stack([np.maximum(models[h].predict(x), 0.0) for h in self.trained_horizons])
-               for name, models in self.regressors.items()}
+        out = {
+            name: np.column_stack([np.maximum(models[h].predict(x), 0.0) for h in self.trained_horizons])
+            for name, models in self.regressors.items()
+        }
         out["mlp"] = self.mlp.predict(x)
         return out
 
@@ -213,8 +235,9 @@ class LtvEnsemble:
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """Mean LTV at day 90 per user (the MLflow pyfunc output)."""
-        return self.predict_distribution(df)[f"ltv_d{90 if 90 in self.config.horizons else self.reference_horizon}"
-                                             "_mean"].to_numpy()
+        return self.predict_distribution(df)[
+            f"ltv_d{90 if 90 in self.config.horizons else self.reference_horizon}_mean"
+        ].to_numpy()
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, df: pd.DataFrame, as_of: pd.Timestamp | str | None = None) -> dict[str, float]:
@@ -230,8 +253,9 @@ class LtvEnsemble:
             actual = df[label_column(h)].to_numpy(dtype=float)[mature]
             for metric, value in error_metrics(pred[f"ltv_d{h}_mean"].to_numpy()[mature], actual).items():
                 out[f"ltv_d{h}_{metric}"] = value
-            out[f"ltv_d{h}_p10_p90_coverage"] = interval_coverage(pred[f"ltv_d{h}_p10"].to_numpy()[mature],
-                                                                  pred[f"ltv_d{h}_p90"].to_numpy()[mature], actual)
+            out[f"ltv_d{h}_p10_p90_coverage"] = interval_coverage(
+                pred[f"ltv_d{h}_p10"].to_numpy()[mature], pred[f"ltv_d{h}_p90"].to_numpy()[mature], actual
+            )
             out[f"ltv_d{h}_top10_capture"] = top_share(actual, 0.1, pred[f"ltv_d{h}_mean"].to_numpy()[mature])
             out[f"ltv_d{h}_top10_share_actual"] = top_share(actual, 0.1)
         ref = self.reference_horizon

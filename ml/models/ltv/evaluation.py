@@ -13,8 +13,12 @@ def error_metrics(predicted: np.ndarray, actual: np.ndarray) -> dict[str, float]
         return {"mae": float("nan"), "rmse": float("nan"), "bias": float("nan"), "relative_bias": float("nan")}
     err = predicted - actual
     mean_actual = float(actual.mean())
-    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt(np.mean(err**2))), "bias": float(err.mean()),
-            "relative_bias": float(err.mean() / mean_actual) if mean_actual > 0 else float("nan")}
+    return {
+        "mae": float(np.abs(err).mean()),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "bias": float(err.mean()),
+        "relative_bias": float(err.mean() / mean_actual) if mean_actual > 0 else float("nan"),
+    }
 
 
 def interval_coverage(low: np.ndarray, high: np.ndarray, actual: np.ndarray) -> float:

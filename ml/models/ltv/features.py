@@ -21,19 +21,40 @@ CATEGORICAL: tuple[str, ...] = ("campaign_id", "network", "platform", "geo", "cr
 SOURCE_FLAGS: tuple[str, ...] = ("has_agency", "auto_optimization_enabled")
 CALENDAR: tuple[str, ...] = ("install_hour", "install_day_of_week")
 BEHAVIOUR: tuple[str, ...] = (
-    "observed_days", "revenue_d1", "revenue_d3", "revenue_d7", "events_d1", "events_d3", "events_d7",
-    "hours_to_first_event", "hours_to_first_purchase", "ad_revenue_share_d7", "subscription_revenue_share_d7",
+    "observed_days",
+    "revenue_d1",
+    "revenue_d3",
+    "revenue_d7",
+    "events_d1",
+    "events_d3",
+    "events_d7",
+    "hours_to_first_event",
+    "hours_to_first_purchase",
+    "ad_revenue_share_d7",
+    "subscription_revenue_share_d7",
 )
 # Day-0..7 behaviour of the user's whole campaign (all users with a complete 7-day window), shrunk to the
 # portfolio: lets the trees place a campaign by its early economics, including campaigns without mature users.
-SOURCE_STATS: tuple[str, ...] = ("source_payer_rate_d7", "source_revenue_d7_per_user", "source_revenue_d7_per_payer",
-                                 "source_d1_share_of_d7")
+SOURCE_STATS: tuple[str, ...] = (
+    "source_payer_rate_d7",
+    "source_revenue_d7_per_user",
+    "source_revenue_d7_per_payer",
+    "source_d1_share_of_d7",
+)
 SOURCE_PRIOR_USERS = 500.0
 NUMERIC: tuple[str, ...] = SOURCE_FLAGS + CALENDAR + SOURCE_STATS + BEHAVIOUR
 FEATURES: tuple[str, ...] = CATEGORICAL + NUMERIC
 # Heavy-tailed numeric inputs that the neural net sees on a log scale.
-LOG_SCALED: tuple[str, ...] = ("revenue_d1", "revenue_d3", "revenue_d7", "events_d1", "events_d3", "events_d7",
-                               "hours_to_first_event", "hours_to_first_purchase")
+LOG_SCALED: tuple[str, ...] = (
+    "revenue_d1",
+    "revenue_d3",
+    "revenue_d7",
+    "events_d1",
+    "events_d3",
+    "events_d7",
+    "hours_to_first_event",
+    "hours_to_first_purchase",
+)
 
 
 def label_column(horizon: int) -> str:
@@ -87,10 +108,14 @@ def source_stats(df: pd.DataFrame, as_of: pd.Timestamp | None = None, key: str =
     portfolio-like values instead of noise.
     """
     full = observed_window(df, as_of) >= 7
-    frame = pd.DataFrame({"key": df[key].astype(str).to_numpy()[full],
-                          "payer": (df["revenue_d7"].to_numpy(dtype=float)[full] > 0).astype(float),
-                          "d7": df["revenue_d7"].to_numpy(dtype=float)[full],
-                          "d1": df["revenue_d1"].to_numpy(dtype=float)[full]})
+    frame = pd.DataFrame(
+        {
+            "key": df[key].astype(str).to_numpy()[full],
+            "payer": (df["revenue_d7"].to_numpy(dtype=float)[full] > 0).astype(float),
+            "d7": df["revenue_d7"].to_numpy(dtype=float)[full],
+            "d1": df["revenue_d1"].to_numpy(dtype=float)[full],
+        }
+    )
     sums = frame.groupby("key").agg(n=("payer", "size"), payers=("payer", "sum"), d7=("d7", "sum"), d1=("d1", "sum"))
     total = sums.sum()
     m = SOURCE_PRIOR_USERS
@@ -99,23 +124,32 @@ def source_stats(df: pd.DataFrame, as_of: pd.Timestamp | None = None, key: str =
     per_payer = total["d7"] / max(total["payers"], 1.0)
     d1_share = total["d1"] / max(total["d7"], 1e-9)
     payers_prior = m * rate
-    return pd.DataFrame({
-        "source_payer_rate_d7": (sums["payers"] + m * rate) / (sums["n"] + m),
-        "source_revenue_d7_per_user": (sums["d7"] + m * per_user) / (sums["n"] + m),
-        "source_revenue_d7_per_payer": (sums["d7"] + payers_prior * per_payer) / (sums["payers"] + payers_prior),
-        "source_d1_share_of_d7": (sums["d1"] + payers_prior * per_payer * d1_share)
-        / (sums["d7"] + payers_prior * per_payer),
-    })
+    return pd.DataFrame(
+        {
+            "source_payer_rate_d7": (sums["payers"] + m * rate) / (sums["n"] + m),
+            "source_revenue_d7_per_user": (sums["d7"] + m * per_user) / (sums["n"] + m),
+            "source_revenue_d7_per_payer": (sums["d7"] + payers_prior * per_payer) / (sums["payers"] + payers_prior),
+            "source_d1_share_of_d7": (sums["d1"] + payers_prior * per_payer * d1_share)
+            / (sums["d7"] + payers_prior * per_payer),
+        }
+    )
 
 
-def early_features(df: pd.DataFrame, window: np.ndarray | None = None, as_of: pd.Timestamp | None = None,
-                   sources: pd.DataFrame | None = None) -> pd.DataFrame:
+def early_features(
+    df: pd.DataFrame,
+    window: np.ndarray | None = None,
+    as_of: pd.Timestamp | None = None,
+    sources: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Numeric feature frame (categoricals still raw) cut to each user's observed window.
 
     ``sources`` is a ``source_stats`` table (campaigns missing from it get NaN source features).
     """
-    win = observed_window(df, as_of) if window is None else np.minimum(np.asarray(window, dtype=int),
-                                                                         observed_window(df, as_of))
+    win = (
+        observed_window(df, as_of)
+        if window is None
+        else np.minimum(np.asarray(window, dtype=int), observed_window(df, as_of))
+    )
     out = {c: df[c].to_numpy() for c in CATEGORICAL}
     for c in SOURCE_FLAGS:
         out[c] = df[c].fillna(False).to_numpy(dtype=float) if c in df else np.zeros(len(df))

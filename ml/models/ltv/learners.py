@@ -43,10 +43,21 @@ class LearnerParams:
 
 
 def _lgb_common(p: LearnerParams) -> dict:
-    return {"n_estimators": p.n_estimators, "learning_rate": p.learning_rate, "num_leaves": p.num_leaves,
-            "min_child_samples": p.min_child_samples, "max_bin": p.max_bin, "subsample": 0.8, "subsample_freq": 1,
-            "colsample_bytree": 0.9, "cat_smooth": 20.0, "min_data_per_group": 200, "n_jobs": p.n_jobs,
-            "random_state": p.seed, "verbose": -1}
+    return {
+        "n_estimators": p.n_estimators,
+        "learning_rate": p.learning_rate,
+        "num_leaves": p.num_leaves,
+        "min_child_samples": p.min_child_samples,
+        "max_bin": p.max_bin,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.9,
+        "cat_smooth": 20.0,
+        "min_data_per_group": 200,
+        "n_jobs": p.n_jobs,
+        "random_state": p.seed,
+        "verbose": -1,
+    }
 
 
 def _stop(p: LearnerParams) -> list:
@@ -64,27 +75,42 @@ def zero_downsample(positive: np.ndarray, rate: float, rng: np.random.Generator)
     return rows, np.where(np.asarray(positive, dtype=bool)[rows], 1.0, 1.0 / rate)
 
 
-def fit_lightgbm(x: pd.DataFrame, y: np.ndarray, weight: np.ndarray, x_stop: pd.DataFrame, y_stop: np.ndarray,
-                 p: LearnerParams) -> lgb.LGBMRegressor:
+def fit_lightgbm(
+    x: pd.DataFrame, y: np.ndarray, weight: np.ndarray, x_stop: pd.DataFrame, y_stop: np.ndarray, p: LearnerParams
+) -> lgb.LGBMRegressor:
     """Poisson-loss gradient boosting with native categoricals, stopped early on the inner hold-out."""
     model = lgb.LGBMRegressor(objective="poisson", **_lgb_common(p))
     return model.fit(x, y, sample_weight=weight, eval_X=(x_stop,), eval_y=(y_stop,), callbacks=_stop(p))
 
 
-def fit_payer_classifier(x: pd.DataFrame, y: np.ndarray, weight: np.ndarray, x_stop: pd.DataFrame,
-                         y_stop: np.ndarray, p: LearnerParams) -> lgb.LGBMClassifier:
+def fit_payer_classifier(
+    x: pd.DataFrame, y: np.ndarray, weight: np.ndarray, x_stop: pd.DataFrame, y_stop: np.ndarray, p: LearnerParams
+) -> lgb.LGBMClassifier:
     """Probability that a user who has not paid yet pays by the reference horizon."""
     model = lgb.LGBMClassifier(objective="binary", **_lgb_common(p))
     return model.fit(x, y, sample_weight=weight, eval_X=(x_stop,), eval_y=(y_stop,), callbacks=_stop(p))
 
 
-def fit_xgboost(x: pd.DataFrame, y: np.ndarray, weight: np.ndarray, x_stop: pd.DataFrame, y_stop: np.ndarray,
-                p: LearnerParams) -> xgb.XGBRegressor:
+def fit_xgboost(
+    x: pd.DataFrame, y: np.ndarray, weight: np.ndarray, x_stop: pd.DataFrame, y_stop: np.ndarray, p: LearnerParams
+) -> xgb.XGBRegressor:
     """Poisson-loss XGBoost (histogram trees, native categoricals), stopped early on the inner hold-out."""
-    model = xgb.XGBRegressor(objective="count:poisson", n_estimators=p.n_estimators, learning_rate=p.learning_rate,
-                             max_depth=6, min_child_weight=20.0, subsample=0.8, colsample_bytree=0.9,
-                             tree_method="hist", max_bin=p.max_bin, enable_categorical=True, max_cat_to_onehot=8,
-                             n_jobs=p.n_jobs, random_state=p.seed, early_stopping_rounds=p.early_stopping_rounds)
+    model = xgb.XGBRegressor(
+        objective="count:poisson",
+        n_estimators=p.n_estimators,
+        learning_rate=p.learning_rate,
+        max_depth=6,
+        min_child_weight=20.0,
+        subsample=0.8,
+        colsample_bytree=0.9,
+        tree_method="hist",
+        max_bin=p.max_bin,
+        enable_categorical=True,
+        max_cat_to_onehot=8,
+        n_jobs=p.n_jobs,
+        random_state=p.seed,
+        early_stopping_rounds=p.early_stopping_rounds,
+    )
     return model.fit(x, y, sample_weight=weight, eval_set=[(x_stop, y_stop)], verbose=False)
 
 
@@ -99,13 +125,18 @@ def _missing_flags(a: np.ndarray) -> np.ndarray:
 def mlp_preprocessor() -> ColumnTransformer:
     """One-hot sources, log-scale heavy counts and amounts, flag missing first-event times, standardise."""
     linear = [c for c in NUMERIC if c not in LOG_SCALED]
-    return ColumnTransformer([
-        ("source", OneHotEncoder(handle_unknown="ignore", min_frequency=50), list(CATEGORICAL)),
-        ("log", Pipeline([("log", FunctionTransformer(_log1p_nonneg)), ("scale", StandardScaler())]),
-         list(LOG_SCALED)),
-        ("missing", FunctionTransformer(_missing_flags), ["hours_to_first_event", "hours_to_first_purchase"]),
-        ("linear", Pipeline([("fill", FunctionTransformer(np.nan_to_num)), ("scale", StandardScaler())]), linear),
-    ])
+    return ColumnTransformer(
+        [
+            ("source", OneHotEncoder(handle_unknown="ignore", min_frequency=50), list(CATEGORICAL)),
+            (
+                "log",
+                Pipeline([("log", FunctionTransformer(_log1p_nonneg)), ("scale", StandardScaler())]),
+                list(LOG_SCALED),
+            ),
+            ("missing", FunctionTransformer(_missing_flags), ["hours_to_first_event", "hours_to_first_purchase"]),
+            ("linear", Pipeline([("fill", FunctionTransformer(np.nan_to_num)), ("scale", StandardScaler())]), linear),
+        ]
+    )
 
 
 @dataclass
@@ -132,9 +163,18 @@ def fit_mlp(x: pd.DataFrame, y: np.ndarray, p: LearnerParams) -> MlpLtv:
     rows = np.sort(np.concatenate([np.flatnonzero(positive), keep_zero]))
     weight = np.where(positive[rows], 1.0, len(zeros) / max(len(keep_zero), 1))
     scale = np.maximum(y[positive].mean(axis=0), 1e-6) if positive.any() else np.ones(y.shape[1])
-    net = MLPRegressor(loss="poisson", hidden_layer_sizes=p.mlp_hidden, alpha=1e-3, batch_size=512,
-                       learning_rate_init=2e-3, max_iter=p.mlp_max_iter, early_stopping=True,
-                       validation_fraction=0.1, n_iter_no_change=5, random_state=p.seed)
+    net = MLPRegressor(
+        loss="poisson",
+        hidden_layer_sizes=p.mlp_hidden,
+        alpha=1e-3,
+        batch_size=512,
+        learning_rate_init=2e-3,
+        max_iter=p.mlp_max_iter,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        random_state=p.seed,
+    )
     pipeline = Pipeline([("prep", mlp_preprocessor()), ("net", net)])
     target = y[rows] / scale
     pipeline.fit(x.iloc[rows], target if target.shape[1] > 1 else target[:, 0], net__sample_weight=weight)

@@ -31,8 +31,9 @@ class ConformalQuantiles:
     ratios: dict[int, np.ndarray] = field(default_factory=dict)  # group -> (bins x levels)
     fallback: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
-    def fit(self, predicted: np.ndarray, actual: np.ndarray, known: np.ndarray,
-            observed_days: np.ndarray) -> ConformalQuantiles:
+    def fit(
+        self, predicted: np.ndarray, actual: np.ndarray, known: np.ndarray, observed_days: np.ndarray
+    ) -> ConformalQuantiles:
         """Learn ratio quantiles of future value from hold-out predictions and outcomes."""
         predicted = np.maximum(np.asarray(predicted, dtype=float), 1e-9)
         ratio = np.asarray(actual, dtype=float) / predicted
@@ -44,8 +45,12 @@ class ConformalQuantiles:
             n_bins = int(np.clip(rows.sum() // MIN_ROWS_PER_BIN, 1, MAX_BINS))
             edges = np.unique(np.quantile(predicted[rows], np.linspace(0, 1, n_bins + 1)[1:-1]))
             bins = np.searchsorted(edges, predicted[rows], side="right")
-            table = np.vstack([np.quantile(ratio[rows][bins == b], self.levels) if (bins == b).any()
-                               else self.fallback for b in range(len(edges) + 1)])
+            table = np.vstack(
+                [
+                    np.quantile(ratio[rows][bins == b], self.levels) if (bins == b).any() else self.fallback
+                    for b in range(len(edges) + 1)
+                ]
+            )
             self.edges[int(g)], self.ratios[int(g)] = edges, table
         return self
 

@@ -60,8 +60,13 @@ class TrainedLtv:
         return float(model.evaluate(rows, self.as_of)[self.metric]) if len(rows) else float("nan")
 
 
-def time_split(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None, valid_days: int = 14,
-               horizons: tuple[int, ...] = (30, 90, 180), min_valid_mature: int = 100) -> LtvSplit:
+def time_split(
+    features_df: pd.DataFrame,
+    as_of: pd.Timestamp | str | None = None,
+    valid_days: int = 14,
+    horizons: tuple[int, ...] = (30, 90, 180),
+    min_valid_mature: int = 100,
+) -> LtvSplit:
     """Validate on the latest ``valid_days`` of installs mature at the longest horizon that has enough of them."""
     as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(features_df["as_of_ts"].max())
     df = features_df[pd.to_datetime(features_df["install_ts"]) < as_of]
@@ -72,15 +77,29 @@ def time_split(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = Non
         in_valid = ((install >= valid_start) & (install < valid_end)).to_numpy()
         n_train = int((install < valid_start).sum())
         if in_valid.sum() >= min_valid_mature and n_train > 0:
-            return LtvSplit(train=df[(install < valid_start).to_numpy()], valid=df[in_valid], as_of=as_of,
-                            split_horizon=horizon, valid_start=valid_start, valid_end=valid_end, context=df)
-    raise InsufficientDataError(f"too few users installed before {as_of} for a {valid_days}-day validation "
-                                    f"cohort ({min_valid_mature} mature users needed): the LTV model needs "
-                                    "user-level installs and revenue")
+            return LtvSplit(
+                train=df[(install < valid_start).to_numpy()],
+                valid=df[in_valid],
+                as_of=as_of,
+                split_horizon=horizon,
+                valid_start=valid_start,
+                valid_end=valid_end,
+                context=df,
+            )
+    raise InsufficientDataError(
+        f"too few users installed before {as_of} for a {valid_days}-day validation "
+        f"cohort ({min_valid_mature} mature users needed): the LTV model needs "
+        "user-level installs and revenue"
+    )
 
 
-def train_ltv(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None, seed: int = 0,
-              valid_days: int = 14, config: LtvConfig | None = None) -> TrainedLtv:
+def train_ltv(
+    features_df: pd.DataFrame,
+    as_of: pd.Timestamp | str | None = None,
+    seed: int = 0,
+    valid_days: int = 14,
+    config: LtvConfig | None = None,
+) -> TrainedLtv:
     """Split by install time, fit the ensemble and score it on the validation cohort (``ltv_d90_rmse`` when mature)."""
     base = config or LtvConfig()
     config = LtvConfig(**{**asdict(base), "learner": LearnerParams(**{**asdict(base.learner), "seed": seed})})
@@ -88,15 +107,31 @@ def train_ltv(features_df: pd.DataFrame, as_of: pd.Timestamp | str | None = None
     started = time.perf_counter()
     model = LtvEnsemble(config).fit(split.train, split.valid, split.as_of, context_df=split.context)
     train_seconds = time.perf_counter() - started
-    metrics = {**model.evaluate(split.valid, split.as_of), **model.validation_report,
-               "train_seconds": train_seconds, "n_train": float(is_mature(split.train, model.reference_horizon,
-                                                                           split.as_of).sum())}
-    params = {"seed": seed, "valid_days": valid_days, "as_of": str(split.as_of),
-              "valid_start": str(split.valid_start), "valid_end": str(split.valid_end),
-              "split_horizon": split.split_horizon, "trained_horizons": model.trained_horizons,
-              "reference_horizon": model.reference_horizon,
-              **{k: v for k, v in asdict(config).items() if k != "learner"},
-              **{f"learner_{k}": v for k, v in asdict(config.learner).items()}}
+    metrics = {
+        **model.evaluate(split.valid, split.as_of),
+        **model.validation_report,
+        "train_seconds": train_seconds,
+        "n_train": float(is_mature(split.train, model.reference_horizon, split.as_of).sum()),
+    }
+    params = {
+        "seed": seed,
+        "valid_days": valid_days,
+        "as_of": str(split.as_of),
+        "valid_start": str(split.valid_start),
+        "valid_end": str(split.valid_end),
+        "split_horizon": split.split_horizon,
+        "trained_horizons": model.trained_horizons,
+        "reference_horizon": model.reference_horizon,
+        **{k: v for k, v in asdict(config).items() if k != "learner"},
+        **{f"learner_{k}": v for k, v in asdict(config.learner).items()},
+    }
     metric = validation_metric(split.split_horizon)
-    return TrainedLtv(model=model, metrics=metrics, params=params, validation_score=float(metrics[metric]),
-                      valid_df=split.valid, as_of=split.as_of, metric=metric)
+    return TrainedLtv(
+        model=model,
+        metrics=metrics,
+        params=params,
+        validation_score=float(metrics[metric]),
+        valid_df=split.valid,
+        as_of=split.as_of,
+        metric=metric,
+    )

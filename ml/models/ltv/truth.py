@@ -31,14 +31,17 @@ def expected_ltv(campaign_truth: pd.DataFrame, day: float, horizon_days: int = 1
     return pd.Series(value, index=campaign_truth["campaign_id"].to_numpy(), name=f"true_ltv_d{day:g}")
 
 
-def monte_carlo_ltv(campaign_truth: pd.DataFrame, day: float, users_per_campaign: int = 200_000,
-                    horizon_days: int = 180, seed: int = 0) -> pd.Series:
+def monte_carlo_ltv(
+    campaign_truth: pd.DataFrame, day: float, users_per_campaign: int = 200_000, horizon_days: int = 180, seed: int = 0
+) -> pd.Series:
     """Mean revenue per user before ``day`` by simulating ``users_per_campaign`` fresh users per campaign."""
     n = len(campaign_truth)
     rng = np.random.default_rng(seed)
-    users = draw_users_and_events(campaign_truth, np.arange(n), np.zeros(n, dtype=np.int64),
-                                  np.full(n, users_per_campaign), horizon_days, rng)
+    users = draw_users_and_events(
+        campaign_truth, np.arange(n), np.zeros(n, dtype=np.int64), np.full(n, users_per_campaign), horizon_days, rng
+    )
     early = users.event_s - users.install_s[users.event_user] < day * SECONDS_PER_DAY
     cents = np.bincount(users.user_campaign[users.event_user[early]], weights=users.event_revenue[early], minlength=n)
-    return pd.Series(cents / 100.0 / users_per_campaign, index=campaign_truth["campaign_id"].to_numpy(),
-                     name=f"mc_ltv_d{day:g}")
+    return pd.Series(
+        cents / 100.0 / users_per_campaign, index=campaign_truth["campaign_id"].to_numpy(), name=f"mc_ltv_d{day:g}"
+    )

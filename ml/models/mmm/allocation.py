@@ -20,8 +20,9 @@ from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 RECENT_PERIODS = 4  # the current budget: mean spend over the last 4 periods (a month of weeks)
 
 
-def steady_state_curves(result: MmmResult, theta: np.ndarray | None = None,
-                        effect: np.ndarray | None = None) -> ResponseCurves:
+def steady_state_curves(
+    result: MmmResult, theta: np.ndarray | None = None, effect: np.ndarray | None = None
+) -> ResponseCurves:
     """Outcome per period against constant spend per period, one Hill curve per channel (point fit by default)."""
     theta = result.point.theta if theta is None else theta
     effect = result.point.effect if effect is None else effect
@@ -44,17 +45,26 @@ class ChannelAllocation:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per channel: current and recommended spend per period, expected outcome and its interval."""
-        frame = self.allocation.to_frame().rename(columns={"campaign_id": "channel", "daily_budget": "recommended",
-                                                           "conversions": "expected_outcome"})
+        frame = self.allocation.to_frame().rename(
+            columns={"campaign_id": "channel", "daily_budget": "recommended", "conversions": "expected_outcome"}
+        )
         frame.insert(frame.columns.get_loc("expected_outcome") + 1, "outcome_lower", self.outcome_lower)
         frame.insert(frame.columns.get_loc("outcome_lower") + 1, "outcome_upper", self.outcome_upper)
         return frame
 
 
-def allocate_channels(result: MmmResult, total_budget: float | None = None, current: np.ndarray | None = None, *,
-                      max_change_pct: float = DEFAULT_MAX_CHANGE_PCT, min_spend: object = 0.0,
-                      max_spend: object = np.inf, objective: str = "profit", value_per_outcome: float = 1.0,
-                      **costs: float) -> ChannelAllocation:
+def allocate_channels(
+    result: MmmResult,
+    total_budget: float | None = None,
+    current: np.ndarray | None = None,
+    *,
+    max_change_pct: float = DEFAULT_MAX_CHANGE_PCT,
+    min_spend: object = 0.0,
+    max_spend: object = np.inf,
+    objective: str = "profit",
+    value_per_outcome: float = 1.0,
+    **costs: float,
+) -> ChannelAllocation:
     """Budgets per channel for one period; ``total_budget`` defaults to the current total (a reallocation).
 
     ``value_per_outcome`` is the money one unit of outcome is worth (1 when the outcome is sales revenue, a margin
@@ -62,12 +72,24 @@ def allocate_channels(result: MmmResult, total_budget: float | None = None, curr
     """
     current = current_spend(result) if current is None else np.asarray(current, float)
     total = float(current.sum()) if total_budget is None else float(total_budget)
-    problem = PortfolioProblem(total_budget=total, current_budget=current, curves=steady_state_curves(result),
-                               value_per_conversion=value_per_outcome, campaign_id=np.array(result.channels),
-                               min_spend=min_spend, max_spend=max_spend, max_change_pct=max_change_pct, **costs)
+    problem = PortfolioProblem(
+        total_budget=total,
+        current_budget=current,
+        curves=steady_state_curves(result),
+        value_per_conversion=value_per_outcome,
+        campaign_id=np.array(result.channels),
+        min_spend=min_spend,
+        max_spend=max_spend,
+        max_change_pct=max_change_pct,
+        **costs,
+    )
     allocation = optimize_portfolio(problem, objective)  # type: ignore[arg-type]
-    draws = np.array([steady_state_curves(result, t, e).value(allocation.daily_budget)
-                      for t, e in zip(result.draws.theta, result.draws.effect, strict=True)])
+    draws = np.array(
+        [
+            steady_state_curves(result, t, e).value(allocation.daily_budget)
+            for t, e in zip(result.draws.theta, result.draws.effect, strict=True)
+        ]
+    )
     tail = (1.0 - result.config.interval) / 2.0
     if len(draws):
         lower, upper = np.quantile(draws, tail, axis=0), np.quantile(draws, 1.0 - tail, axis=0)

@@ -33,8 +33,7 @@ def block_indices(n: int, block: int, rng: np.random.Generator) -> np.ndarray:
     return ((starts[:, None] + np.arange(block)[None, :]) % n).ravel()[:n]
 
 
-def bootstrap(problem: ScaledProblem, point: PointFit, fitted: np.ndarray, sigma: float,
-              config: MmmConfig) -> Draws:
+def bootstrap(problem: ScaledProblem, point: PointFit, fitted: np.ndarray, sigma: float, config: MmmConfig) -> Draws:
     """``config.n_bootstrap`` refits; ``fitted`` is the point fit's expected outcome in scaled units."""
     rng = np.random.default_rng(config.seed)
     n = problem.y.size

@@ -33,8 +33,9 @@ class MediaData:
 
     def head(self, n: int) -> MediaData:
         """The first ``n`` periods (a training window)."""
-        return MediaData(self.dates[:n], self.outcome[:n], self.spend[:n], self.controls[:n], self.channels,
-                         self.control_names)
+        return MediaData(
+            self.dates[:n], self.outcome[:n], self.spend[:n], self.controls[:n], self.channels, self.control_names
+        )
 
     @property
     def period_days(self) -> float:
@@ -48,13 +49,15 @@ def _numeric(frame: pd.DataFrame, column: str, source: str, non_negative: bool) 
     if bad.any():
         row = int(np.argmax(bad))
         rule = "a finite number >= 0" if non_negative else "a finite number"
-        raise MmmInputError(f"{source}: row {row + 1}, column '{column}': expected {rule}, "
-                            f"got {frame[column].iloc[row]!r}")
+        raise MmmInputError(
+            f"{source}: row {row + 1}, column '{column}': expected {rule}, got {frame[column].iloc[row]!r}"
+        )
     return values
 
 
-def media_data(frame: pd.DataFrame, *, date: str, outcome: str, spend: list[str], controls: list[str],
-               source: str = "input") -> MediaData:
+def media_data(
+    frame: pd.DataFrame, *, date: str, outcome: str, spend: list[str], controls: list[str], source: str = "input"
+) -> MediaData:
     """Validate a frame and build the model's arrays (rows sorted by date; duplicate dates refused)."""
     missing = [c for c in (date, outcome, *spend, *controls) if c not in frame.columns]
     if missing:
@@ -71,14 +74,25 @@ def media_data(frame: pd.DataFrame, *, date: str, outcome: str, spend: list[str]
     spend_arr = np.column_stack([_numeric(frame, c, source, True) for c in spend])
     idle = ~(spend_arr > 0).any(axis=0)
     if idle.any():
-        raise MmmInputError(f"{source}: column '{spend[int(np.argmax(idle))]}': no spend in any period "
-                            "(nothing to learn; leave the channel out)")
+        raise MmmInputError(
+            f"{source}: column '{spend[int(np.argmax(idle))]}': no spend in any period "
+            "(nothing to learn; leave the channel out)"
+        )
     y = _numeric(frame, outcome, source, True)
-    ctrl = np.column_stack([_numeric(frame, c, source, False) for c in controls]) if controls else \
-        np.empty((len(frame), 0))
+    ctrl = (
+        np.column_stack([_numeric(frame, c, source, False) for c in controls])
+        if controls
+        else np.empty((len(frame), 0))
+    )
     order = np.argsort(dates.to_numpy(), kind="stable")
-    return MediaData(pd.DatetimeIndex(dates.to_numpy()[order]), y[order], spend_arr[order], ctrl[order],
-                     tuple(spend), tuple(controls))
+    return MediaData(
+        pd.DatetimeIndex(dates.to_numpy()[order]),
+        y[order],
+        spend_arr[order],
+        ctrl[order],
+        tuple(spend),
+        tuple(controls),
+    )
 
 
 # The retail file's calendar columns (year, quarter, period, week numbers) restate the date; its impressions
@@ -86,8 +100,9 @@ def media_data(frame: pd.DataFrame, *, date: str, outcome: str, spend: list[str]
 _CALENDAR = ("yr_nbr", "qtr_nbr", "prd", "wk_nbr", "wk_in_yr_nbr")
 
 
-def read_weekly_media(path: Path, outcome: str = "sales", spend_prefix: str = "mdsp_",
-                      impressions_prefix: str = "mdip_") -> MediaData:
+def read_weekly_media(
+    path: Path, outcome: str = "sales", spend_prefix: str = "mdsp_", impressions_prefix: str = "mdip_"
+) -> MediaData:
     """The shipped retail layout (``weekly_sales_media.csv``, CSV or Parquet): first column the period, spend columns
     by prefix, every other column (but impressions and calendar numbers) a control."""
     path = Path(path)

@@ -25,16 +25,23 @@ class BaselineDesign:
     names: tuple[str, ...]
 
     @classmethod
-    def learn(cls, dates: pd.DatetimeIndex, controls: np.ndarray, control_names: tuple[str, ...],
-              fourier_order: int, period_days: float) -> BaselineDesign:
+    def learn(
+        cls,
+        dates: pd.DatetimeIndex,
+        controls: np.ndarray,
+        control_names: tuple[str, ...],
+        fourier_order: int,
+        period_days: float,
+    ) -> BaselineDesign:
         """Scaling from a training window; constant controls are kept but contribute a zero column."""
         span = max(float((dates[-1] - dates[0]).days), 1.0)
         mean = controls.mean(axis=0)
         scale = controls.std(axis=0)
         scale = np.where(scale > 0, scale, np.inf)  # a constant column standardises to zeros
         fourier = [f"{kind}_{k}" for k in range(1, fourier_order + 1) for kind in ("sin", "cos")]
-        return cls(dates[0], span, fourier_order, period_days, mean, scale,
-                   ("intercept", "trend", *fourier, *control_names))
+        return cls(
+            dates[0], span, fourier_order, period_days, mean, scale, ("intercept", "trend", *fourier, *control_names)
+        )
 
     def matrix(self, dates: pd.DatetimeIndex, controls: np.ndarray) -> np.ndarray:
         """Baseline columns for any periods (training or later)."""

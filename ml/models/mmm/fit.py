@@ -59,8 +59,11 @@ def prior_penalty(theta: np.ndarray, config: MmmConfig) -> float:
     """Negative log prior of the nonlinear parameters (Beta on the decay share incl. Jacobian, log-normals)."""
     u, log_k, log_n = theta.reshape(3, -1)
     beta = config.decay_a * np.logaddexp(0.0, -u) + config.decay_b * np.logaddexp(0.0, u)
-    return float(beta.sum() + 0.5 * ((log_k / config.half_saturation_log_sd) ** 2).sum()
-                 + 0.5 * ((log_n / config.shape_log_sd) ** 2).sum())
+    return float(
+        beta.sum()
+        + 0.5 * ((log_k / config.half_saturation_log_sd) ** 2).sum()
+        + 0.5 * ((log_n / config.shape_log_sd) ** 2).sum()
+    )
 
 
 class ProfiledObjective:
@@ -122,8 +125,9 @@ def fit_map(problem: ScaledProblem, sigma: float, config: MmmConfig, starts: lis
     bounds = _bounds(problem.n_channels, config)
     best = None
     for start in starts:
-        res = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds,
-                                options={"maxiter": config.max_iterations, "eps": 1e-6})
+        res = optimize.minimize(
+            objective, start, method="L-BFGS-B", bounds=bounds, options={"maxiter": config.max_iterations, "eps": 1e-6}
+        )
         if best is None or res.fun < best.fun:
             best = res
     effect, coef, _ = objective.solve_linear(best.x)

@@ -62,8 +62,9 @@ def lift_tests(frame: pd.DataFrame, data: MediaData, source: str = "lift tests")
             raise _fail(source, i, "lift_se", f"expected a number > 0, got {frame['lift_se'].iloc[i]!r}")
         periods[i] = (data.dates >= start.iloc[i]) & (data.dates <= end.iloc[i])
         if not periods[i].any():
-            raise _fail(source, i, "start", f"no period of the data falls in {start.iloc[i].date()} .. "
-                                            f"{end.iloc[i].date()}")
+            raise _fail(
+                source, i, "start", f"no period of the data falls in {start.iloc[i].date()} .. {end.iloc[i].date()}"
+            )
     return LiftTests(channel, periods, lift, se)
 
 

@@ -69,8 +69,11 @@ class MmmResult:
         """One row per channel and parameter: estimate and the bootstrap interval (``config.interval``)."""
         est = self.natural(self.point.theta, self.point.effect)
         lo, hi = self._bounds(self.parameter_draws())
-        rows = [{"channel": ch, "parameter": name, "estimate": est[i, c], "lower": lo[i, c], "upper": hi[i, c]}
-                for c, ch in enumerate(self.channels) for i, name in enumerate(PARAMETERS)]
+        rows = [
+            {"channel": ch, "parameter": name, "estimate": est[i, c], "lower": lo[i, c], "upper": hi[i, c]}
+            for c, ch in enumerate(self.channels)
+            for i, name in enumerate(PARAMETERS)
+        ]
         return pd.DataFrame(rows)
 
     def _media(self, data: MediaData, theta: np.ndarray, effect: np.ndarray) -> np.ndarray:
@@ -95,13 +98,23 @@ class MmmResult:
         spend = self.data.spend.sum(axis=0)
         total = self.data.outcome.sum()
         point = self._media(self.data, self.point.theta, self.point.effect).sum(axis=0)
-        draws = np.array([self._media(self.data, t, e).sum(axis=0)
-                          for t, e in zip(self.draws.theta, self.draws.effect, strict=True)]).reshape(-1, point.size)
+        draws = np.array(
+            [self._media(self.data, t, e).sum(axis=0) for t, e in zip(self.draws.theta, self.draws.effect, strict=True)]
+        ).reshape(-1, point.size)
         lo, hi = self._bounds(draws)
-        return pd.DataFrame({
-            "channel": self.channels, "spend": spend, "contribution": point, "contribution_lower": lo,
-            "contribution_upper": hi, "share": point / total, "roas": point / spend, "roas_lower": lo / spend,
-            "roas_upper": hi / spend})
+        return pd.DataFrame(
+            {
+                "channel": self.channels,
+                "spend": spend,
+                "contribution": point,
+                "contribution_lower": lo,
+                "contribution_upper": hi,
+                "share": point / total,
+                "roas": point / spend,
+                "roas_lower": lo / spend,
+                "roas_upper": hi / spend,
+            }
+        )
 
     def diagnostics(self) -> dict[str, float]:
         """In-sample R², NRMSE and MAPE, and the media's share of the outcome (what MLflow logs)."""
@@ -111,6 +124,11 @@ class MmmResult:
         media_share = float(decomposition.iloc[:, 1:].to_numpy().sum() / actual.sum())
         with np.errstate(divide="ignore", invalid="ignore"):
             mape = float(np.nanmean(np.abs(predicted - actual) / np.where(actual > 0, actual, np.nan)))
-        return {"r2": r_squared(actual, predicted), "nrmse": nrmse(actual, predicted), "mape": mape,
-                "media_share": media_share, "noise_sd": self.sigma * self.y_scale,
-                "bootstrap_draws": float(len(self.draws))}
+        return {
+            "r2": r_squared(actual, predicted),
+            "nrmse": nrmse(actual, predicted),
+            "mape": mape,
+            "media_share": media_share,
+            "noise_sd": self.sigma * self.y_scale,
+            "bootstrap_draws": float(len(self.draws)),
+        }

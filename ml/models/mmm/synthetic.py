@@ -38,8 +38,9 @@ def flighted_spend(rng: np.random.Generator, periods: int, mean: float) -> np.nd
     return np.where(dark, 0.0, mean * level * rng.lognormal(0.0, 0.15, periods))
 
 
-def synthetic_media(seed: int, periods: int = 156, n_channels: int = 3,
-                    noise_share: float = 0.04) -> tuple[MediaData, SyntheticTruth]:
+def synthetic_media(
+    seed: int, periods: int = 156, n_channels: int = 3, noise_share: float = 0.04
+) -> tuple[MediaData, SyntheticTruth]:
     """Weekly data: baseline 100 with trend, yearly seasonality and one control, plus channels worth ~30% of it."""
     rng = np.random.default_rng(seed)
     dates = pd.date_range("2022-01-02", periods=periods, freq="7D")

@@ -24,8 +24,11 @@ def log_fit(paths: PmiPaths, result: MmmResult, holdout: dict[str, float] | None
         for row in contributions.itertuples():
             mlflow.log_metrics({f"share_{row.channel}": row.share, f"roas_{row.channel}": row.roas})
         with tempfile.TemporaryDirectory() as tmp:
-            for name, frame in (("parameters", result.parameters()), ("contributions", contributions),
-                                ("decomposition", result.decomposition().reset_index(names="date"))):
+            for name, frame in (
+                ("parameters", result.parameters()),
+                ("contributions", contributions),
+                ("decomposition", result.decomposition().reset_index(names="date")),
+            ):
                 path = Path(tmp) / f"{name}.csv"
                 frame.to_csv(path, index=False)
                 mlflow.log_artifact(str(path), artifact_path="mmm")

@@ -31,8 +31,9 @@ def hill_saturation(adstock: np.ndarray, half_saturation: np.ndarray, shape: np.
     return response(np.full(c, HILL), np.ones(c), half_saturation, shape, adstock.T).T
 
 
-def media_response(spend: np.ndarray, decay: np.ndarray, half_saturation_ss: np.ndarray,
-                   shape: np.ndarray) -> np.ndarray:
+def media_response(
+    spend: np.ndarray, decay: np.ndarray, half_saturation_ss: np.ndarray, shape: np.ndarray
+) -> np.ndarray:
     """Saturated adstock per period and channel; ``half_saturation_ss`` is in steady-state spend per period, so the
     adstock-scale half-saturation is ``half_saturation_ss / (1 - decay)``."""
     return hill_saturation(geometric_adstock(spend, decay), half_saturation_ss / (1.0 - decay), shape)

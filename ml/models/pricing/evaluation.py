@@ -9,8 +9,9 @@ import pandas as pd
 from ml.models.pricing.model import PricingModel
 
 
-def true_cpm_uplift(truth: pd.DataFrame, spend_low: np.ndarray, spend_high: np.ndarray,
-                    inventory_pressure: float) -> np.ndarray:
+def true_cpm_uplift(
+    truth: pd.DataFrame, spend_low: np.ndarray, spend_high: np.ndarray, inventory_pressure: float
+) -> np.ndarray:
     """log CPM(high) - log CPM(low) in the simulator: CPM scales with 1 + pressure * spend / inventory."""
     inventory = truth["inventory_daily_spend"].to_numpy(float)
     return np.log1p(inventory_pressure * spend_high / inventory) - np.log1p(inventory_pressure * spend_low / inventory)
@@ -28,8 +29,9 @@ def true_cpa_uplift(truth: pd.DataFrame, spend_low: np.ndarray, spend_high: np.n
     return log_cpa(spend_high) - log_cpa(spend_low)
 
 
-def scale_uplift_vs_truth(model: PricingModel, truth: pd.DataFrame, inventory_pressure: float,
-                          low: float = 0.5, high: float = 2.0) -> pd.DataFrame:
+def scale_uplift_vs_truth(
+    model: PricingModel, truth: pd.DataFrame, inventory_pressure: float, low: float = 0.5, high: float = 2.0
+) -> pd.DataFrame:
     """Per campaign: predicted vs true log change of CPM and CPA when spend goes from ``low`` to ``high`` times
     the campaign's typical daily spend (neutral market)."""
     truth = truth.set_index("campaign_id").loc[model.typical_spend.index].reset_index()
@@ -37,14 +39,16 @@ def scale_uplift_vs_truth(model: PricingModel, truth: pd.DataFrame, inventory_pr
     typical = model.typical_spend.to_numpy(float)
     spends = np.column_stack([low * typical, high * typical])
     cpm, cpa = model.cpm_at(ids, spends), model.cpa_at(ids, spends)
-    return pd.DataFrame({
-        "campaign_id": ids,
-        "typical_spend": typical,
-        "cpm_uplift_pred": np.log(cpm[:, 1] / cpm[:, 0]),
-        "cpm_uplift_true": true_cpm_uplift(truth, spends[:, 0], spends[:, 1], inventory_pressure),
-        "cpa_uplift_pred": np.log(cpa[:, 1] / cpa[:, 0]),
-        "cpa_uplift_true": true_cpa_uplift(truth, spends[:, 0], spends[:, 1]),
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": ids,
+            "typical_spend": typical,
+            "cpm_uplift_pred": np.log(cpm[:, 1] / cpm[:, 0]),
+            "cpm_uplift_true": true_cpm_uplift(truth, spends[:, 0], spends[:, 1], inventory_pressure),
+            "cpa_uplift_pred": np.log(cpa[:, 1] / cpa[:, 0]),
+            "cpa_uplift_true": true_cpa_uplift(truth, spends[:, 0], spends[:, 1]),
+        }
+    )
 
 
 def summarize_uplift(table: pd.DataFrame) -> dict[str, float]:

@@ -40,8 +40,12 @@ class ConversionFit:
 
 def pricing_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Campaign-days with a (nearly) full day of delivery, spend and impressions, and a market feed."""
-    keep = ((frame["n_active_hours"] >= MIN_ACTIVE_HOURS) & (frame["spend"] > 0) & (frame["impressions"] > 0)
-            & frame[list(PRICE_INDICES + DEMAND_INDICES)].notna().all(axis=1))
+    keep = (
+        (frame["n_active_hours"] >= MIN_ACTIVE_HOURS)
+        & (frame["spend"] > 0)
+        & (frame["impressions"] > 0)
+        & frame[list(PRICE_INDICES + DEMAND_INDICES)].notna().all(axis=1)
+    )
     return frame[keep].reset_index(drop=True)
 
 
@@ -64,7 +68,7 @@ def fit_cpm(rows: pd.DataFrame, typical: pd.Series, pressure_prior_sd: float = 1
     penalty = 1e3  # first pass: pressures pinned to the pooled one
 
     def unpack(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
-        return p[:m], p[m:2 * m], p[2 * m], p[2 * m + 1:]
+        return p[:m], p[m : 2 * m], p[2 * m], p[2 * m + 1 :]
 
     def residuals(p: np.ndarray) -> np.ndarray:
         alpha, eta, kappa0, beta = unpack(p)
@@ -77,13 +81,15 @@ def fit_cpm(rows: pd.DataFrame, typical: pd.Series, pressure_prior_sd: float = 1
         _, eta, kappa0, _ = unpack(p)
         z = np.exp(kappa0 + eta[c]) * u
         d = z / (1.0 + z)
-        top = sparse.hstack([
-            sparse.csr_matrix((np.ones(n), (rows_idx, c)), shape=(n, m)),
-            sparse.csr_matrix((d, (rows_idx, c)), shape=(n, m)),
-            sparse.csr_matrix(d[:, None]), sparse.csr_matrix(logs),
-        ])
-        bottom = sparse.hstack([sparse.csr_matrix((m, m)), penalty * sparse.identity(m),
-                                sparse.csr_matrix((m, 1 + k))])
+        top = sparse.hstack(
+            [
+                sparse.csr_matrix((np.ones(n), (rows_idx, c)), shape=(n, m)),
+                sparse.csr_matrix((d, (rows_idx, c)), shape=(n, m)),
+                sparse.csr_matrix(d[:, None]),
+                sparse.csr_matrix(logs),
+            ]
+        )
+        bottom = sparse.hstack([sparse.csr_matrix((m, m)), penalty * sparse.identity(m), sparse.csr_matrix((m, 1 + k))])
         return sparse.vstack([top, bottom]).tocsr()
 
     start_alpha = pd.Series(y).groupby(c).mean().reindex(range(m)).fillna(float(np.mean(y))).to_numpy()
@@ -93,9 +99,13 @@ def fit_cpm(rows: pd.DataFrame, typical: pd.Series, pressure_prior_sd: float = 1
     penalty = np.sqrt(max(noise_var, 1e-8)) / pressure_prior_sd
     solved = least_squares(residuals, pooled.x, jac=jacobian, method="trf", x_scale="jac")
     alpha, eta, kappa0, beta = unpack(solved.x)
-    return CpmFit(intercept=pd.Series(alpha, index=ids), pressure=pd.Series(np.exp(kappa0 + eta), index=ids),
-                  index_elasticity=dict(zip(PRICE_INDICES, beta.tolist(), strict=True)),
-                  pooled_intercept=float(np.mean(alpha)), pooled_pressure=float(np.exp(kappa0)))
+    return CpmFit(
+        intercept=pd.Series(alpha, index=ids),
+        pressure=pd.Series(np.exp(kappa0 + eta), index=ids),
+        index_elasticity=dict(zip(PRICE_INDICES, beta.tolist(), strict=True)),
+        pooled_intercept=float(np.mean(alpha)),
+        pooled_pressure=float(np.exp(kappa0)),
+    )
 
 
 def fit_conversions(rows: pd.DataFrame, shrinkage: float = 20.0) -> ConversionFit:
@@ -112,14 +122,19 @@ def fit_conversions(rows: pd.DataFrame, shrinkage: float = 20.0) -> ConversionFi
     dummies = sparse.csr_matrix((np.ones(n), (np.arange(n), c)), shape=(n, m))
     slopes = sparse.csr_matrix((x_centered, (np.arange(n), c)), shape=(n, m))
     design = sparse.hstack([dummies, slopes, sparse.csr_matrix(x_centered[:, None]), sparse.csr_matrix(logs)])
-    ridge = sparse.hstack([sparse.csr_matrix((m, m)), np.sqrt(shrinkage) * sparse.identity(m),
-                           sparse.csr_matrix((m, 1 + len(indices)))])
+    ridge = sparse.hstack(
+        [sparse.csr_matrix((m, m)), np.sqrt(shrinkage) * sparse.identity(m), sparse.csr_matrix((m, 1 + len(indices)))]
+    )
     full = sparse.vstack([design, ridge]).tocsr()
     coef = lsqr(full, np.concatenate([y, np.zeros(m)]), atol=1e-12, btol=1e-12, iter_lim=20_000)[0]
     pooled = float(coef[2 * m])
-    elasticity = np.clip(pooled + coef[m:2 * m], 0.05, 1.0)
+    elasticity = np.clip(pooled + coef[m : 2 * m], 0.05, 1.0)
     mean_x = pd.Series(x).groupby(c).mean().reindex(range(m)).to_numpy()
     intercept = coef[:m] - elasticity * mean_x  # re-express on uncentred log spend
-    return ConversionFit(intercept=pd.Series(intercept, index=ids), elasticity=pd.Series(elasticity, index=ids),
-                         index_elasticity=dict(zip(indices, coef[2 * m + 1:].tolist(), strict=True)),
-                         pooled_intercept=float(np.mean(intercept)), pooled_elasticity=float(np.clip(pooled, 0.05, 1)))
+    return ConversionFit(
+        intercept=pd.Series(intercept, index=ids),
+        elasticity=pd.Series(elasticity, index=ids),
+        index_elasticity=dict(zip(indices, coef[2 * m + 1 :].tolist(), strict=True)),
+        pooled_intercept=float(np.mean(intercept)),
+        pooled_elasticity=float(np.clip(pooled, 0.05, 1)),
+    )

@@ -82,21 +82,27 @@ class PricingModel:
         intercept = _per_campaign(fit.intercept, ids, fit.pooled_intercept)
         pressure = _per_campaign(fit.pressure, ids, fit.pooled_pressure)
         logs = _market_logs(market, PRICE_INDICES, len(ids), s.ndim)
-        log_cpm = (self._column(intercept, s.ndim) + sum(fit.index_elasticity[k] * logs[k] for k in PRICE_INDICES)
-                   + np.log1p(self._column(pressure / typical, s.ndim) * np.maximum(s, 0.0)))
+        log_cpm = (
+            self._column(intercept, s.ndim)
+            + sum(fit.index_elasticity[k] * logs[k] for k in PRICE_INDICES)
+            + np.log1p(self._column(pressure / typical, s.ndim) * np.maximum(s, 0.0))
+        )
         return np.exp(log_cpm)
 
-    def own_conversions_at(self, campaign_ids: np.ndarray | list, spend: np.ndarray | float,
-                           market: Market = None) -> np.ndarray:
+    def own_conversions_at(
+        self, campaign_ids: np.ndarray | list, spend: np.ndarray | float, market: Market = None
+    ) -> np.ndarray:
         """Expected daily conversions at ``spend`` from the log-log elasticity fit with market terms."""
         ids, s = self._shape(campaign_ids, spend)
         fit = self.conversion_fit
         names = PRICE_INDICES + DEMAND_INDICES
         logs = _market_logs(market, names, len(ids), s.ndim)
         with np.errstate(divide="ignore"):
-            log_conv = (self._column(_per_campaign(fit.intercept, ids, fit.pooled_intercept), s.ndim)
-                        + self._column(_per_campaign(fit.elasticity, ids, fit.pooled_elasticity), s.ndim) * np.log(s)
-                        + sum(fit.index_elasticity[k] * logs[k] for k in names))
+            log_conv = (
+                self._column(_per_campaign(fit.intercept, ids, fit.pooled_intercept), s.ndim)
+                + self._column(_per_campaign(fit.elasticity, ids, fit.pooled_elasticity), s.ndim) * np.log(s)
+                + sum(fit.index_elasticity[k] * logs[k] for k in names)
+            )
         return np.maximum(np.exp(log_conv) - 0.5, 0.0)
 
     def cpa_at(self, campaign_ids: np.ndarray | list, spend: np.ndarray | float, market: Market = None) -> np.ndarray:
@@ -115,22 +121,30 @@ class PricingModel:
         ids = df["campaign_id"].to_numpy()
         market = {k: df[k].to_numpy(dtype=float) for k in PRICE_INDICES + DEMAND_INDICES if k in df}
         cpa = self.cpa_at(ids, spend, market)
-        return pd.DataFrame({"cpm": self.cpm_at(ids, spend, market), "cpa": cpa,
-                             "conversions": spend / cpa}, index=df.index)
+        return pd.DataFrame(
+            {"cpm": self.cpm_at(ids, spend, market), "cpa": cpa, "conversions": spend / cpa}, index=df.index
+        )
 
 
-def fit_pricing_model(frame: pd.DataFrame, params: dict | None = None,
-                      conversions_at: ConversionsAt | None = None) -> PricingModel:
+def fit_pricing_model(
+    frame: pd.DataFrame, params: dict | None = None, conversions_at: ConversionsAt | None = None
+) -> PricingModel:
     """Fit the CPM and conversion curves on campaign-day rows (``marts.fct_campaign_day_features`` columns)."""
     merged = {**DEFAULT_PARAMS, **(params or {})}
     rows = pricing_rows(frame)
     if rows["campaign_id"].nunique() < 1 or len(rows) < 30:
-        raise InsufficientDataError(f"{len(rows)} usable campaign-days (spend, impressions and a market feed); the "
-                                    "pricing model needs at least 30")
+        raise InsufficientDataError(
+            f"{len(rows)} usable campaign-days (spend, impressions and a market feed); the "
+            "pricing model needs at least 30"
+        )
     typical = typical_spend(rows)
-    return PricingModel(cpm_fit=fit_cpm(rows, typical, merged["pressure_prior_sd"]),
-                        conversion_fit=fit_conversions(rows, merged["conversion_shrinkage"]),
-                        typical_spend=typical, conversions_at=conversions_at, params=merged)
+    return PricingModel(
+        cpm_fit=fit_cpm(rows, typical, merged["pressure_prior_sd"]),
+        conversion_fit=fit_conversions(rows, merged["conversion_shrinkage"]),
+        typical_spend=typical,
+        conversions_at=conversions_at,
+        params=merged,
+    )
 
 
 def pricing_metrics(model: PricingModel, frame: pd.DataFrame) -> dict[str, float]:
@@ -144,8 +158,9 @@ def pricing_metrics(model: PricingModel, frame: pd.DataFrame) -> dict[str, float
         base = rows["trailing_28d_cpm"].to_numpy(float)
         out["mape_cpm_trailing_28d"] = float(np.nanmean(np.abs(base - cpm) / cpm))
     positive = conv > 0
-    out["mape_conversions"] = float(np.mean(np.abs(predicted["conversions"].to_numpy()[positive] - conv[positive])
-                                            / conv[positive]))
+    out["mape_conversions"] = float(
+        np.mean(np.abs(predicted["conversions"].to_numpy()[positive] - conv[positive]) / conv[positive])
+    )
     return out
 
 
@@ -154,9 +169,14 @@ def score(model: PricingModel, valid_df: pd.DataFrame) -> float:
     return pricing_metrics(model, valid_df)["mape_cpm"]
 
 
-def train_pricing_model(features: pd.DataFrame, seed: int = 0, params: dict | None = None,
-                        validation_days: int = VALIDATION_DAYS, refit: bool = True,
-                        conversions_at: ConversionsAt | None = None) -> TrainedModel:
+def train_pricing_model(
+    features: pd.DataFrame,
+    seed: int = 0,
+    params: dict | None = None,
+    validation_days: int = VALIDATION_DAYS,
+    refit: bool = True,
+    conversions_at: ConversionsAt | None = None,
+) -> TrainedModel:
     """Fit before the last ``validation_days``, validate CPM on them, then (``refit``) fit on all days.
 
     The fits are deterministic; ``seed`` is accepted for a uniform training interface and recorded in params.
@@ -170,6 +190,11 @@ def train_pricing_model(features: pd.DataFrame, seed: int = 0, params: dict | No
     metrics.update({f"elasticity_{k}": v for k, v in model.cpm_fit.index_elasticity.items()})
     metrics["pooled_pressure"] = model.cpm_fit.pooled_pressure
     metrics["pooled_conversion_elasticity"] = model.conversion_fit.pooled_elasticity
-    return TrainedModel(model=model, metrics=metrics, params={**model.params, "seed": seed,
-                               "validation_days": validation_days}, validation_score=metrics["mape_cpm"],
-                               valid_df=valid, holdout_model=holdout)
+    return TrainedModel(
+        model=model,
+        metrics=metrics,
+        params={**model.params, "seed": seed, "validation_days": validation_days},
+        validation_score=metrics["mape_cpm"],
+        valid_df=valid,
+        holdout_model=holdout,
+    )

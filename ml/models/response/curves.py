@@ -48,19 +48,22 @@ def _family_masks(family: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def response(family: ArrayLike, scale: ArrayLike, k: ArrayLike, shape: ArrayLike, spend: ArrayLike) -> np.ndarray:
     """Expected daily conversions at a daily spend."""
     hill, expo, _ = _family_masks(np.asarray(family))
-    s, scale, k, shape, hill, expo = _aligned(spend, np.asarray(scale, float), np.asarray(k, float),
-                                              np.asarray(shape, float), hill, expo)
+    s, scale, k, shape, hill, expo = _aligned(
+        spend, np.asarray(scale, float), np.asarray(k, float), np.asarray(shape, float), hill, expo
+    )
     x = s / k
     r = np.power(x, np.where(hill, shape, 1.0))
     return scale * np.where(hill, r / (1.0 + r), np.where(expo, -np.expm1(-x), np.log1p(x)))
 
 
-def marginal_response(family: ArrayLike, scale: ArrayLike, k: ArrayLike, shape: ArrayLike,
-                      spend: ArrayLike) -> np.ndarray:
+def marginal_response(
+    family: ArrayLike, scale: ArrayLike, k: ArrayLike, shape: ArrayLike, spend: ArrayLike
+) -> np.ndarray:
     """Extra conversions per extra dollar of daily spend (infinite at zero spend for a Hill shape below 1)."""
     hill, expo, _ = _family_masks(np.asarray(family))
-    s, scale, k, shape, hill, expo = _aligned(spend, np.asarray(scale, float), np.asarray(k, float),
-                                              np.asarray(shape, float), hill, expo)
+    s, scale, k, shape, hill, expo = _aligned(
+        spend, np.asarray(scale, float), np.asarray(k, float), np.asarray(shape, float), hill, expo
+    )
     x = s / k
     n = np.where(hill, shape, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -86,12 +89,12 @@ def spend_at_saturation(family: ArrayLike, k: ArrayLike, shape: ArrayLike, level
         k, shape, hill, expo = k[:, None], shape[:, None], hill[:, None], expo[:, None]
     with np.errstate(divide="ignore"):
         odds = q / (1.0 - q)
-        return k * np.where(hill, np.power(odds, 1.0 / np.where(hill, shape, 1.0)),
-                            np.where(expo, -np.log1p(-q), odds))
+        return k * np.where(hill, np.power(odds, 1.0 / np.where(hill, shape, 1.0)), np.where(expo, -np.log1p(-q), odds))
 
 
-def spend_at_marginal(family: ArrayLike, scale: ArrayLike, k: ArrayLike, shape: ArrayLike,
-                      target: ArrayLike) -> np.ndarray:
+def spend_at_marginal(
+    family: ArrayLike, scale: ArrayLike, k: ArrayLike, shape: ArrayLike, target: ArrayLike
+) -> np.ndarray:
     """Daily spend at which one more dollar buys ``target`` conversions (0 if even the first dollar buys less).
 
     Closed forms for the exponential and log families; a vectorised bisection on log-spend for Hill, whose

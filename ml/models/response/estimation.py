@@ -32,6 +32,8 @@ def hill_shape(eta: np.ndarray | float) -> np.ndarray:
 def hill_logit(shape: np.ndarray | float) -> np.ndarray:
     """The logit-shape parameter of a Hill shape in (0, HILL_SHAPE_MAX)."""
     return special.logit(np.asarray(shape, dtype=float) / HILL_SHAPE_MAX)
+
+
 MAX_STEP = 2.0  # largest Newton move in any parameter (log or logit units)
 
 
@@ -118,8 +120,9 @@ def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
     return float(2.0 * np.sum(special.xlogy(y, y / mu) - (y - mu)))
 
 
-def _penalised(theta: np.ndarray, family: str, data: CampaignData, prior: Prior,
-               dispersion: float) -> tuple[float, np.ndarray, np.ndarray]:
+def _penalised(
+    theta: np.ndarray, family: str, data: CampaignData, prior: Prior, dispersion: float
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Quasi-Poisson negative log-likelihood plus prior penalty, its gradient and Fisher-scoring Hessian."""
     log_mu, jac = log_mean(family, data, theta)
     mu = np.exp(log_mu)
@@ -159,8 +162,9 @@ def start_values(family: str, data: CampaignData, prior: Prior) -> np.ndarray:
     return np.array([level, prior.mean[1], special.logit(prior.shape_mean)])[: N_PARAMS[family]]
 
 
-def _fisher_scoring(family: str, data: CampaignData, prior: Prior, dispersion: float, start: np.ndarray,
-                    free: int, max_iter: int = 60) -> optimize.OptimizeResult:
+def _fisher_scoring(
+    family: str, data: CampaignData, prior: Prior, dispersion: float, start: np.ndarray, free: int, max_iter: int = 60
+) -> optimize.OptimizeResult:
     """Damped Newton with the Fisher information (IRLS-like): a few cheap numpy steps for well-posed fits."""
     theta = start.copy()
     value, grad, hess = _penalised(theta, family, data, prior, dispersion)
@@ -186,8 +190,9 @@ def _fisher_scoring(family: str, data: CampaignData, prior: Prior, dispersion: f
     return optimize.OptimizeResult(x=theta[:free], fun=value, success=converged)
 
 
-def _minimise(family: str, data: CampaignData, prior: Prior, dispersion: float, start: np.ndarray,
-              free: int) -> optimize.OptimizeResult:
+def _minimise(
+    family: str, data: CampaignData, prior: Prior, dispersion: float, start: np.ndarray, free: int
+) -> optimize.OptimizeResult:
     """Fisher scoring first; scipy's trust-region Newton finishes the job when scoring stalls."""
     result = _fisher_scoring(family, data, prior, dispersion, start, free)
     if result.success:
@@ -203,13 +208,25 @@ def _minimise(family: str, data: CampaignData, prior: Prior, dispersion: float, 
             cache[key] = (value, grad[:free], hess[:free, :free])
         return cache[key]
 
-    return optimize.minimize(lambda x: evaluate(x)[0], template[:free], jac=lambda x: evaluate(x)[1],
-                             hess=lambda x: evaluate(x)[2], method="trust-exact", options={"gtol": 1e-6})
+    return optimize.minimize(
+        lambda x: evaluate(x)[0],
+        template[:free],
+        jac=lambda x: evaluate(x)[1],
+        hess=lambda x: evaluate(x)[2],
+        method="trust-exact",
+        options={"gtol": 1e-6},
+    )
 
 
-def fit_family(family: str, data: CampaignData, prior: Prior, dispersion: float = 1.0,
-               fixed_shape: float | None = None, log_k_starts: tuple[float, ...] = (0.0, -1.0, 1.0),
-               start: np.ndarray | None = None) -> FamilyFit:
+def fit_family(
+    family: str,
+    data: CampaignData,
+    prior: Prior,
+    dispersion: float = 1.0,
+    fixed_shape: float | None = None,
+    log_k_starts: tuple[float, ...] = (0.0, -1.0, 1.0),
+    start: np.ndarray | None = None,
+) -> FamilyFit:
     """MAP fit of the quasi-Poisson likelihood (divided by ``dispersion``) plus prior, from a few log-k starts.
 
     ``fixed_shape`` pins the Hill logit-shape (profile likelihood); ``start`` overrides the default start
@@ -255,8 +272,9 @@ def _inverse(matrix: np.ndarray) -> np.ndarray:
         return np.linalg.pinv(matrix + 1e-9 * np.eye(len(matrix)))
 
 
-def hac_dispersion(family: str, data: CampaignData, theta: np.ndarray, bandwidth: int,
-                   floor_precision: float = 1e-2) -> float:
+def hac_dispersion(
+    family: str, data: CampaignData, theta: np.ndarray, bandwidth: int, floor_precision: float = 1e-2
+) -> float:
     """Variance inflation of the Poisson likelihood from over-dispersion and day-to-day autocorrelation.
 
     The largest ratio, over directions in (level, log k), of a Bartlett-kernel (Newey-West) sandwich "meat"
@@ -278,8 +296,9 @@ def hac_dispersion(family: str, data: CampaignData, theta: np.ndarray, bandwidth
     return max(ratio, 1.0)
 
 
-def natural_parameters(family: str, theta: np.ndarray, reference_spend: float | np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def natural_parameters(
+    family: str, theta: np.ndarray, reference_spend: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(scale, k, shape)`` of :mod:`curves` from theta rows (..., params), in the data's spend units."""
     theta = np.atleast_2d(theta)
     level, psi = theta[:, 0], theta[:, 1]

@@ -53,12 +53,14 @@ class ResponseFitConfig(BaseModel):
     demand_rounds: int = Field(2, ge=0, description="Alternations between curves and shared demand effects.")
     dispersion_bandwidth_days: int = Field(14, ge=0, description="Newey-West lag window; 0 for undated rows.")
     weak_prior_sd: float = Field(1.5, gt=0, description="Unpooled prior sd of log(k / mean spend).")
-    hill_shape_prior: float = Field(0.8, gt=0, description="Unpooled prior mean of the Hill shape (below "
-                                    "estimation.HILL_SHAPE_MAX).")
+    hill_shape_prior: float = Field(
+        0.8, gt=0, description="Unpooled prior mean of the Hill shape (below estimation.HILL_SHAPE_MAX)."
+    )
     prior_sd_floor: float = Field(0.5, gt=0, description="Floor of the pooled log-k prior sd (EB underestimates it).")
     shape_prior_max_concentration: float = Field(10.0, gt=1, description="Cap on a + b of the Beta shape prior.")
-    shape_grid: tuple[float, float] | None = Field(None, description="Hill shapes the profiles and the grid "
-                                                   "posterior span; default (0.2, 0.995 x HILL_SHAPE_MAX).")
+    shape_grid: tuple[float, float] | None = Field(
+        None, description="Hill shapes the profiles and the grid posterior span; default (0.2, 0.995 x HILL_SHAPE_MAX)."
+    )
     shape_grid_points: int = Field(16, ge=4)
     hill_preference: float = Field(2.0, ge=0, description="Quasi-AIC margin an alternative must beat Hill by.")
     min_rows: int = Field(3, ge=1)
@@ -80,9 +82,15 @@ def _campaign_arrays(panel: pd.DataFrame, min_rows: int) -> list[_Campaign]:
         if len(rows) < min_rows:
             continue
         reference = float(np.mean(spend[rows]))
-        out.append(_Campaign(str(cid), rows, CampaignData(spend[rows] / reference,
-                                                          panel["conversions"].to_numpy(float)[rows],
-                                                          np.zeros(len(rows)), reference)))
+        out.append(
+            _Campaign(
+                str(cid),
+                rows,
+                CampaignData(
+                    spend[rows] / reference, panel["conversions"].to_numpy(float)[rows], np.zeros(len(rows)), reference
+                ),
+            )
+        )
     return out
 
 
@@ -109,8 +117,9 @@ def _quasi_aic(fit: FamilyFit, dispersion: float) -> float:
     return 2.0 * fit.neg_log_lik / dispersion + 2.0 * fit.effective_params
 
 
-def _demand_rounds(cells: list[_Campaign], design: np.ndarray, conversions: np.ndarray, weak: Prior,
-                   anchor: str, rounds: int) -> tuple[list[_Campaign], np.ndarray, list[FamilyFit]]:
+def _demand_rounds(
+    cells: list[_Campaign], design: np.ndarray, conversions: np.ndarray, weak: Prior, anchor: str, rounds: int
+) -> tuple[list[_Campaign], np.ndarray, list[FamilyFit]]:
     """Alternate unpooled anchor-family curves and shared demand effects; return offsets, effects and fits."""
     beta = np.zeros(design.shape[1])
     for round_ in range(rounds + 1):
@@ -119,8 +128,12 @@ def _demand_rounds(cells: list[_Campaign], design: np.ndarray, conversions: np.n
         if round_ == rounds or design.shape[1] == 0:
             return cells, beta, fits
         rows = np.concatenate([c.rows for c in cells])
-        curve_log_mu = np.concatenate([log_mean(anchor, _with_offset(c.data, np.zeros(len(c.rows))), f.theta)[0]
-                                       for c, f in zip(cells, fits, strict=True)])
+        curve_log_mu = np.concatenate(
+            [
+                log_mean(anchor, _with_offset(c.data, np.zeros(len(c.rows))), f.theta)[0]
+                for c, f in zip(cells, fits, strict=True)
+            ]
+        )
         beta = demand_coefficients(design[rows], conversions[rows], curve_log_mu)
     raise AssertionError("unreachable")
 
@@ -131,25 +144,39 @@ def _shape_grid(config: ResponseFitConfig) -> np.ndarray:
     return np.linspace(*hill_logit(bounds), config.shape_grid_points)
 
 
-def _shape_prior(cells: list[_Campaign], weak: Prior, dispersion: np.ndarray, config: ResponseFitConfig
-                 ) -> tuple[float, float]:
+def _shape_prior(
+    cells: list[_Campaign], weak: Prior, dispersion: np.ndarray, config: ResponseFitConfig
+) -> tuple[float, float]:
     """Portfolio Beta prior on the Hill shape from per-campaign Laplace-marginal likelihood profiles."""
     grid = _shape_grid(config)
     profile = np.empty((len(cells), len(grid)))
     for i, cell in enumerate(cells):
         fit = None
         for g, eta in enumerate(grid):  # warm-started along the grid: the optimum moves smoothly with the shape
-            fit = fit_family(HILL, cell.data, weak, dispersion[i], fixed_shape=float(eta),
-                             log_k_starts=(0.0, -1.0, 1.0) if fit is None else (0.0,),
-                             start=None if fit is None else fit.theta)
+            fit = fit_family(
+                HILL,
+                cell.data,
+                weak,
+                dispersion[i],
+                fixed_shape=float(eta),
+                log_k_starts=(0.0, -1.0, 1.0) if fit is None else (0.0,),
+                start=None if fit is None else fit.theta,
+            )
             _, log_det = np.linalg.slogdet(fit.covariance[:2, :2])
             profile[i, g] = -fit.penalised + float(weak.shape_penalty(eta)) + 0.5 * log_det  # likelihood only
     return pooled_shape_prior(grid, profile, config.shape_prior_max_concentration)
 
 
-def _log_k_priors(cells: list[_Campaign], groups: np.ndarray, weak: Prior, shape_prior: tuple[float, float],
-                  dispersion: np.ndarray, families: tuple[str, ...], config: ResponseFitConfig,
-                  hyper: dict[str, float]) -> dict[str, list[Prior]]:
+def _log_k_priors(
+    cells: list[_Campaign],
+    groups: np.ndarray,
+    weak: Prior,
+    shape_prior: tuple[float, float],
+    dispersion: np.ndarray,
+    families: tuple[str, ...],
+    config: ResponseFitConfig,
+    hyper: dict[str, float],
+) -> dict[str, list[Prior]]:
     """Per family, each campaign's prior: pooled log relative half-saturation, portfolio Hill shape."""
     priors: dict[str, list[Prior]] = {}
     for family in families:
@@ -159,15 +186,23 @@ def _log_k_priors(cells: list[_Campaign], groups: np.ndarray, weak: Prior, shape
         var = np.array([f.covariance[1, 1] for f in fits])
         lik_mean, lik_var = likelihood_only(est, var, weak.mean[1], weak.precision[1])
         pooled = pooled_prior(lik_mean, lik_var, groups, config.prior_sd_floor, weak.mean[1], config.weak_prior_sd)
-        hyper.update({f"{family}_log_k_portfolio_mean": pooled.portfolio_mean,
-                      f"{family}_log_k_group_sd": pooled.group_sd, f"{family}_log_k_campaign_sd": pooled.campaign_sd})
-        priors[family] = [Prior(np.array([0.0, m]), np.array([LEVEL_PRIOR_PRECISION, sd**-2.0]), *shape_prior)
-                          for m, sd in zip(pooled.mean, pooled.sd, strict=True)]
+        hyper.update(
+            {
+                f"{family}_log_k_portfolio_mean": pooled.portfolio_mean,
+                f"{family}_log_k_group_sd": pooled.group_sd,
+                f"{family}_log_k_campaign_sd": pooled.campaign_sd,
+            }
+        )
+        priors[family] = [
+            Prior(np.array([0.0, m]), np.array([LEVEL_PRIOR_PRECISION, sd**-2.0]), *shape_prior)
+            for m, sd in zip(pooled.mean, pooled.sd, strict=True)
+        ]
     return priors
 
 
-def fit_response_curves(panel: pd.DataFrame, campaigns: pd.DataFrame | None = None,
-                        config: ResponseFitConfig | None = None) -> ResponseCurveSet:
+def fit_response_curves(
+    panel: pd.DataFrame, campaigns: pd.DataFrame | None = None, config: ResponseFitConfig | None = None
+) -> ResponseCurveSet:
     """Fit every campaign of a daily panel (see :func:`ml.models.response.panel.daily_panel`).
 
     ``panel`` needs ``campaign_id``, ``spend`` and ``conversions``; ``price_index`` deflates spend and
@@ -180,18 +215,21 @@ def fit_response_curves(panel: pd.DataFrame, campaigns: pd.DataFrame | None = No
     bandwidth = config.dispersion_bandwidth_days if "date" in panel.columns else 0
     cells = _campaign_arrays(panel, config.min_rows)
     if not cells:
-        raise InsufficientDataError(f"no campaign has {config.min_rows} complete days with spend; a response curve "
-                                    "needs them")
+        raise InsufficientDataError(
+            f"no campaign has {config.min_rows} complete days with spend; a response curve needs them"
+        )
     ids = np.array([c.campaign_id for c in cells], dtype=object)
     groups = campaign_groups(ids, campaigns, config.pool_by)
     cov_cols = covariate_columns(panel) if config.demand_covariates else []
     weak = _weak_prior(config)
     families = tuple(f for f in FAMILIES if f in config.families)
 
-    cells, beta, anchor_fits = _demand_rounds(cells, _centered_design(panel, cov_cols),
-                                              panel["conversions"].to_numpy(float), weak, HILL, config.demand_rounds)
-    dispersion = np.array([hac_dispersion(HILL, c.data, f.theta, bandwidth)
-                           for c, f in zip(cells, anchor_fits, strict=True)])
+    cells, beta, anchor_fits = _demand_rounds(
+        cells, _centered_design(panel, cov_cols), panel["conversions"].to_numpy(float), weak, HILL, config.demand_rounds
+    )
+    dispersion = np.array(
+        [hac_dispersion(HILL, c.data, f.theta, bandwidth) for c, f in zip(cells, anchor_fits, strict=True)]
+    )
     shape_prior = _shape_prior(cells, weak, dispersion, config) if HILL in families else (weak.shape_a, weak.shape_b)
     hyper = {"hill_shape_prior_a": shape_prior[0], "hill_shape_prior_b": shape_prior[1]}
     if elasticity is not None:
@@ -206,27 +244,41 @@ def fit_response_curves(panel: pd.DataFrame, campaigns: pd.DataFrame | None = No
         aic = {f: _quasi_aic(fits[f], dispersion[i]) for f in families}
         best = fits[min(families, key=lambda f: aic[f] - config.hill_preference * (f == HILL))]
         chosen.append(best)
-        posterior = (hill_grid_posterior(cell.data, priors[HILL][i], dispersion[i], grid, best)
-                     if best.family == HILL else laplace_posterior(best))
-        draws.append(np.column_stack(natural_parameters(best.family, posterior.sample(rng, config.n_draws),
-                                                        cell.data.reference_spend)))
+        posterior = (
+            hill_grid_posterior(cell.data, priors[HILL][i], dispersion[i], grid, best)
+            if best.family == HILL
+            else laplace_posterior(best)
+        )
+        draws.append(
+            np.column_stack(
+                natural_parameters(best.family, posterior.sample(rng, config.n_draws), cell.data.reference_spend)
+            )
+        )
         tail = (1.0 - config.interval_level) / 2.0
         k_bounds = cell.data.reference_spend * np.exp([posterior.quantile(1, tail), posterior.quantile(1, 1 - tail)])
         intervals.append(spend_at_saturation(np.array([best.family] * 2), k_bounds, np.ones(2), np.full(2, 0.5)))
         rows_out.append(_stats_row(cell, best, aic, dispersion[i], priors[best.family][i], posterior.marginal_sd(1)))
 
     point = [natural_parameters(f.family, f.theta, c.data.reference_spend) for f, c in zip(chosen, cells, strict=True)]
-    curves = CurveParameters(np.array([f.family for f in chosen], dtype=object),
-                             *(np.array([p[j][0] for p in point]) for j in range(3)))
-    return ResponseCurveSet(campaign_ids=ids, groups=groups, curves=curves, draws=np.stack(draws),
-                            half_saturation_interval=np.array(intervals), stats=pd.DataFrame(rows_out),
-                            demand_effects=dict(zip(cov_cols, map(float, beta), strict=True)),
-                            hyperparameters={k: float(v) for k, v in hyper.items()},
-                            interval_level=config.interval_level)
+    curves = CurveParameters(
+        np.array([f.family for f in chosen], dtype=object), *(np.array([p[j][0] for p in point]) for j in range(3))
+    )
+    return ResponseCurveSet(
+        campaign_ids=ids,
+        groups=groups,
+        curves=curves,
+        draws=np.stack(draws),
+        half_saturation_interval=np.array(intervals),
+        stats=pd.DataFrame(rows_out),
+        demand_effects=dict(zip(cov_cols, map(float, beta), strict=True)),
+        hyperparameters={k: float(v) for k, v in hyper.items()},
+        interval_level=config.interval_level,
+    )
 
 
-def _stats_row(cell: _Campaign, best: FamilyFit, aic: dict[str, float], dispersion: float, prior: Prior,
-               log_k_sd: float) -> dict[str, float | int | str | bool]:
+def _stats_row(
+    cell: _Campaign, best: FamilyFit, aic: dict[str, float], dispersion: float, prior: Prior, log_k_sd: float
+) -> dict[str, float | int | str | bool]:
     """Fit statistics of one campaign; deviance explained is against a constant daily mean."""
     data = cell.data
     y = data.conversions

@@ -21,7 +21,8 @@ def daily_totals(campaign_hourly: pd.DataFrame) -> pd.DataFrame:
     hours = campaign_hourly.assign(date=pd.to_datetime(campaign_hourly["hour_ts"]).dt.normalize())
     value_cols = [c for c in ("spend", "impressions", "clicks", "conversions", "revenue") if c in hours]
     daily = hours.groupby(["campaign_id", "date"], as_index=False).agg(
-        **{c: (c, "sum") for c in value_cols}, n_hours=("hour_ts", "size"))
+        **{c: (c, "sum") for c in value_cols}, n_hours=("hour_ts", "size")
+    )
     # A campaign reported by day (one row per day, as ingested daily exports are) has complete days of one row.
     daily_grain = daily.groupby("campaign_id")["n_hours"].transform("max") == 1
     keep = ((daily["n_hours"] >= MIN_HOURS_PER_DAY) | daily_grain) & (daily["spend"] > 0)
@@ -46,9 +47,12 @@ def estimate_competition_elasticity(keyed: pd.DataFrame) -> float:
     return value if np.isfinite(value) else DEFAULT_COMPETITION_ELASTICITY
 
 
-def daily_panel(campaign_hourly: pd.DataFrame, campaigns: pd.DataFrame | None = None,
-                market_daily: pd.DataFrame | None = None,
-                competition_elasticity: float | None = None) -> pd.DataFrame:
+def daily_panel(
+    campaign_hourly: pd.DataFrame,
+    campaigns: pd.DataFrame | None = None,
+    market_daily: pd.DataFrame | None = None,
+    competition_elasticity: float | None = None,
+) -> pd.DataFrame:
     """Campaign-day panel with ``price_index`` and demand covariates ready for :func:`fit_response_curves`.
 
     ``price_index = cpm_index * competition_index ** competition_elasticity`` of the campaign's network x geo
@@ -85,8 +89,9 @@ def covariate_columns(panel: pd.DataFrame) -> list[str]:
     return [c for c in names if c in panel.columns]
 
 
-def campaign_groups(campaign_ids: np.ndarray, campaigns: pd.DataFrame | None,
-                    keys: tuple[str, ...] = ("network", "platform")) -> np.ndarray:
+def campaign_groups(
+    campaign_ids: np.ndarray, campaigns: pd.DataFrame | None, keys: tuple[str, ...] = ("network", "platform")
+) -> np.ndarray:
     """Pooling group of each campaign (e.g. ``facebook/ios``); one group ``all`` without attributes."""
     if campaigns is None or not keys or not set(keys) <= set(campaigns.columns):
         return np.full(len(campaign_ids), "all", dtype=object)

@@ -29,8 +29,9 @@ class PooledPrior:
     campaign_sd: float
 
 
-def likelihood_only(estimate: np.ndarray, variance: np.ndarray, prior_mean: float,
-                    prior_precision: float) -> tuple[np.ndarray, np.ndarray]:
+def likelihood_only(
+    estimate: np.ndarray, variance: np.ndarray, prior_mean: float, prior_precision: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Remove a known normal prior from normal posteriors: the data's own estimate and variance (inf if none)."""
     data_precision = 1.0 / variance - prior_precision
     informative = data_precision > 1e-3
@@ -39,8 +40,9 @@ def likelihood_only(estimate: np.ndarray, variance: np.ndarray, prior_mean: floa
     return mean, np.where(informative, 1.0 / safe, np.inf)
 
 
-def _neg_marginal_log_lik(params: np.ndarray, estimate: np.ndarray, variance: np.ndarray,
-                          group_codes: np.ndarray, n_groups: int) -> float:
+def _neg_marginal_log_lik(
+    params: np.ndarray, estimate: np.ndarray, variance: np.ndarray, group_codes: np.ndarray, n_groups: int
+) -> float:
     """Two-level normal model, groups integrated out via Sherman-Morrison (vectorised over groups)."""
     mu, group_var, campaign_var = params[0], np.exp(2 * params[1]), np.exp(2 * params[2])
     d = variance + campaign_var
@@ -53,8 +55,14 @@ def _neg_marginal_log_lik(params: np.ndarray, estimate: np.ndarray, variance: np
     return 0.5 * (quad + log_det)
 
 
-def pooled_prior(estimate: np.ndarray, variance: np.ndarray, groups: np.ndarray, sd_floor: float,
-                 fallback_mean: float, fallback_sd: float) -> PooledPrior:
+def pooled_prior(
+    estimate: np.ndarray,
+    variance: np.ndarray,
+    groups: np.ndarray,
+    sd_floor: float,
+    fallback_mean: float,
+    fallback_sd: float,
+) -> PooledPrior:
     """Empirical-Bayes prior for one parameter from campaigns' likelihood-only estimates and variances.
 
     Campaigns without information (infinite variance) do not move the hyper-parameters; with fewer than
@@ -69,8 +77,9 @@ def pooled_prior(estimate: np.ndarray, variance: np.ndarray, groups: np.ndarray,
     spread = max(float(np.std(est)), sd_floor)
     start = np.array([float(np.median(est)), np.log(spread / 2), np.log(spread)])
     bounds = [(None, None), _LOG_SD_BOUNDS, _LOG_SD_BOUNDS]
-    fit = optimize.minimize(_neg_marginal_log_lik, start, args=(est, var, grp, len(uniques)), method="L-BFGS-B",
-                            bounds=bounds)
+    fit = optimize.minimize(
+        _neg_marginal_log_lik, start, args=(est, var, grp, len(uniques)), method="L-BFGS-B", bounds=bounds
+    )
     mu, group_var, campaign_var = fit.x[0], np.exp(2 * fit.x[1]), np.exp(2 * fit.x[2])
 
     w = np.where(finite, 1.0 / (np.where(finite, variance, 1.0) + campaign_var), 0.0)
@@ -89,8 +98,9 @@ def _codes(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, uniques
 
 
-def demand_coefficients(design: np.ndarray, conversions: np.ndarray, curve_log_mean: np.ndarray,
-                        ridge: float = 1.0, iterations: int = 25) -> np.ndarray:
+def demand_coefficients(
+    design: np.ndarray, conversions: np.ndarray, curve_log_mean: np.ndarray, ridge: float = 1.0, iterations: int = 25
+) -> np.ndarray:
     """Portfolio-wide log-linear demand effects (weekday, market indices) given every campaign's curve.
 
     Poisson regression with the curves as offsets, by Newton-Raphson with a small ridge; weekday and
@@ -130,9 +140,13 @@ def pooled_shape_prior(grid: np.ndarray, log_marginal: np.ndarray, max_concentra
         return -float(np.sum(np.log(weights @ density + 1e-300)))
 
     bounds = [(special.logit(0.05), special.logit(0.995)), (0.0, float(np.log(max_concentration)))]
-    starts = [np.array([special.logit(m / estimation.HILL_SHAPE_MAX), np.log(c)]) for m in (0.6, 0.8, 0.9)
-              for c in (2.0, max_concentration)]  # shapes below 1 first: most campaigns are concave
-    best = min((optimize.minimize(neg_log_lik, x0, method="L-BFGS-B", bounds=bounds) for x0 in starts),
-               key=lambda r: r.fun)
+    starts = [
+        np.array([special.logit(m / estimation.HILL_SHAPE_MAX), np.log(c)])
+        for m in (0.6, 0.8, 0.9)
+        for c in (2.0, max_concentration)
+    ]  # shapes below 1 first: most campaigns are concave
+    best = min(
+        (optimize.minimize(neg_log_lik, x0, method="L-BFGS-B", bounds=bounds) for x0 in starts), key=lambda r: r.fun
+    )
     mean, concentration = special.expit(best.x[0]), np.exp(best.x[1])
     return float(mean * concentration), float((1.0 - mean) * concentration)

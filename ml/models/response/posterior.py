@@ -30,8 +30,7 @@ class Posterior:
         out = np.empty((size, self.means.shape[1]))
         for g in np.unique(component):
             rows = component == g
-            out[rows] = rng.multivariate_normal(self.means[g], self.covariances[g], size=int(rows.sum()),
-                                                method="eigh")
+            out[rows] = rng.multivariate_normal(self.means[g], self.covariances[g], size=int(rows.sum()), method="eigh")
         return out
 
     def marginal_sd(self, j: int) -> float:
@@ -55,8 +54,9 @@ def laplace_posterior(fit: FamilyFit) -> Posterior:
     return Posterior(np.ones(1), fit.theta[None, :], fit.covariance[None, :, :])
 
 
-def hill_grid_posterior(data: CampaignData, prior: Prior, dispersion: float, grid: np.ndarray,
-                        map_fit: FamilyFit) -> Posterior:
+def hill_grid_posterior(
+    data: CampaignData, prior: Prior, dispersion: float, grid: np.ndarray, map_fit: FamilyFit
+) -> Posterior:
     """Nested-Laplace posterior over a grid of logit shapes, warm-started outward from the MAP shape."""
     fits: list[FamilyFit | None] = [None] * len(grid)
     centre = int(np.argmin(np.abs(grid - map_fit.theta[2])))
@@ -64,10 +64,16 @@ def hill_grid_posterior(data: CampaignData, prior: Prior, dispersion: float, gri
         previous = map_fit
         for g in path:
             if fits[g] is None:
-                fits[g] = fit_family("hill", data, prior, dispersion, fixed_shape=float(grid[g]),
-                                     log_k_starts=(0.0,), start=previous.theta)
+                fits[g] = fit_family(
+                    "hill",
+                    data,
+                    prior,
+                    dispersion,
+                    fixed_shape=float(grid[g]),
+                    log_k_starts=(0.0,),
+                    start=previous.theta,
+                )
             previous = fits[g]
     log_w = np.array([-f.penalised + 0.5 * np.linalg.slogdet(f.covariance[:2, :2])[1] for f in fits])
     weights = np.exp(log_w - log_w.max())
-    return Posterior(weights / weights.sum(), np.stack([f.theta for f in fits]),
-                     np.stack([f.covariance for f in fits]))
+    return Posterior(weights / weights.sum(), np.stack([f.theta for f in fits]), np.stack([f.covariance for f in fits]))

@@ -52,8 +52,9 @@ class ResponseCurveSet:
         """Positions of campaigns in this set (all campaigns for ``None``); unknown ids raise ``KeyError``."""
         if campaign_ids is None:
             return np.arange(len(self))
-        return np.array([self._position[cid] for cid in np.atleast_1d(np.asarray(campaign_ids, dtype=object))],
-                        dtype=int)
+        return np.array(
+            [self._position[cid] for cid in np.atleast_1d(np.asarray(campaign_ids, dtype=object))], dtype=int
+        )
 
     def curves_for(self, campaign_ids: Sequence[str] | np.ndarray | None = None) -> CurveParameters:
         """Point-estimate curves of the given campaigns, in the given order."""
@@ -63,8 +64,9 @@ class ResponseCurveSet:
         """Expected daily conversions per campaign at a daily spend ((campaigns,) or (campaigns, points))."""
         return self.curves_for(campaign_ids).value(spend)
 
-    def expected_revenue(self, campaign_ids: Sequence[str] | np.ndarray | None, spend: ArrayLike,
-                         value_per_conversion: ArrayLike) -> np.ndarray:
+    def expected_revenue(
+        self, campaign_ids: Sequence[str] | np.ndarray | None, spend: ArrayLike, value_per_conversion: ArrayLike
+    ) -> np.ndarray:
         """Expected daily revenue: conversions times a value per conversion supplied by the value models."""
         conversions = self.expected_conversions(campaign_ids, spend)
         value = np.asarray(value_per_conversion, dtype=float)
@@ -97,8 +99,9 @@ class ResponseCurveSet:
         params = self.draws[idx, draw]
         return CurveParameters(self.curves.family[idx], params[:, 0], params[:, 1], params[:, 2])
 
-    def sample_parameters(self, rng: np.random.Generator,
-                          campaign_ids: Sequence[str] | np.ndarray | None = None) -> CurveParameters:
+    def sample_parameters(
+        self, rng: np.random.Generator, campaign_ids: Sequence[str] | np.ndarray | None = None
+    ) -> CurveParameters:
         """One posterior draw per campaign, independently across campaigns (a Thompson-sampling step)."""
         idx = self.index_of(campaign_ids)
         params = self.draws[idx, rng.integers(0, self.n_draws, size=len(idx))]
@@ -106,17 +109,19 @@ class ResponseCurveSet:
 
     def summary(self) -> pd.DataFrame:
         """One row per campaign: curve, half-saturation interval and fit statistics (no draws)."""
-        head = pd.DataFrame({
-            "campaign_id": self.campaign_ids,
-            "group": self.groups,
-            "family": self.curves.family,
-            "scale": self.curves.scale,
-            "k": self.curves.k,
-            "shape": self.curves.shape,
-            "half_saturation_spend": self.half_saturation_spend,
-            "half_saturation_low": self.half_saturation_interval[:, 0],
-            "half_saturation_high": self.half_saturation_interval[:, 1],
-        })
+        head = pd.DataFrame(
+            {
+                "campaign_id": self.campaign_ids,
+                "group": self.groups,
+                "family": self.curves.family,
+                "scale": self.curves.scale,
+                "k": self.curves.k,
+                "shape": self.curves.shape,
+                "half_saturation_spend": self.half_saturation_spend,
+                "half_saturation_low": self.half_saturation_interval[:, 0],
+                "half_saturation_high": self.half_saturation_interval[:, 1],
+            }
+        )
         return pd.concat([head, self.stats.reset_index(drop=True)], axis=1)
 
     def to_frame(self) -> pd.DataFrame:
@@ -124,47 +129,77 @@ class ResponseCurveSet:
         frame = self.summary()
         for j, name in enumerate(_DRAW_COLUMNS):
             frame[name] = list(self.draws[:, :, j])
-        frame.attrs.update({"demand_effects": dict(self.demand_effects), "hyperparameters": dict(self.hyperparameters),
-                            "interval_level": self.interval_level})
+        frame.attrs.update(
+            {
+                "demand_effects": dict(self.demand_effects),
+                "hyperparameters": dict(self.hyperparameters),
+                "interval_level": self.interval_level,
+            }
+        )
         return frame
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, demand_effects: dict[str, float] | None = None,
-                   hyperparameters: dict[str, float] | None = None,
-                   interval_level: float | None = None) -> ResponseCurveSet:
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        demand_effects: dict[str, float] | None = None,
+        hyperparameters: dict[str, float] | None = None,
+        interval_level: float | None = None,
+    ) -> ResponseCurveSet:
         """Rebuild from :meth:`to_frame` output (or a parquet round trip of it)."""
-        fixed = {"campaign_id", "group", *_CURVE_COLUMNS, "half_saturation_spend", "half_saturation_low",
-                 "half_saturation_high", *_DRAW_COLUMNS}
+        fixed = {
+            "campaign_id",
+            "group",
+            *_CURVE_COLUMNS,
+            "half_saturation_spend",
+            "half_saturation_low",
+            "half_saturation_high",
+            *_DRAW_COLUMNS,
+        }
         draws = np.stack([np.stack([np.asarray(v, dtype=float) for v in frame[c]]) for c in _DRAW_COLUMNS], axis=-1)
         return cls(
             campaign_ids=frame["campaign_id"].to_numpy(dtype=object),
             groups=frame["group"].to_numpy(dtype=object),
-            curves=CurveParameters(frame["family"].to_numpy(dtype=object), frame["scale"].to_numpy(float),
-                                   frame["k"].to_numpy(float), frame["shape"].to_numpy(float)),
+            curves=CurveParameters(
+                frame["family"].to_numpy(dtype=object),
+                frame["scale"].to_numpy(float),
+                frame["k"].to_numpy(float),
+                frame["shape"].to_numpy(float),
+            ),
             draws=draws,
             half_saturation_interval=frame[["half_saturation_low", "half_saturation_high"]].to_numpy(float),
             stats=frame[[c for c in frame.columns if c not in fixed]].reset_index(drop=True),
-            demand_effects=dict(demand_effects if demand_effects is not None
-                                else frame.attrs.get("demand_effects", {})),
-            hyperparameters=dict(hyperparameters if hyperparameters is not None
-                                 else frame.attrs.get("hyperparameters", {})),
-            interval_level=float(interval_level if interval_level is not None
-                                 else frame.attrs.get("interval_level", 0.9)),
+            demand_effects=dict(
+                demand_effects if demand_effects is not None else frame.attrs.get("demand_effects", {})
+            ),
+            hyperparameters=dict(
+                hyperparameters if hyperparameters is not None else frame.attrs.get("hyperparameters", {})
+            ),
+            interval_level=float(
+                interval_level if interval_level is not None else frame.attrs.get("interval_level", 0.9)
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (lists and floats only)."""
         frame = self.to_frame()
         columns = {c: [v.tolist() if isinstance(v, np.ndarray) else _plain(v) for v in frame[c]] for c in frame}
-        return {"interval_level": self.interval_level,
-                "demand_effects": {k: float(v) for k, v in self.demand_effects.items()},
-                "hyperparameters": {k: float(v) for k, v in self.hyperparameters.items()}, "campaigns": columns}
+        return {
+            "interval_level": self.interval_level,
+            "demand_effects": {k: float(v) for k, v in self.demand_effects.items()},
+            "hyperparameters": {k: float(v) for k, v in self.hyperparameters.items()},
+            "campaigns": columns,
+        }
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> ResponseCurveSet:
         """Rebuild from :meth:`to_dict` output."""
-        return cls.from_frame(pd.DataFrame(payload["campaigns"]), payload.get("demand_effects", {}),
-                              payload.get("hyperparameters", {}), payload.get("interval_level", 0.9))
+        return cls.from_frame(
+            pd.DataFrame(payload["campaigns"]),
+            payload.get("demand_effects", {}),
+            payload.get("hyperparameters", {}),
+            payload.get("interval_level", 0.9),
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -50,13 +50,19 @@ def campaign_day_features(paths: PmiPaths, service: str | None = None) -> pd.Dat
     if service is None:
         return frame
     day_start = pd.to_datetime(frame["date"]).dt.tz_localize("UTC")
-    entities = pd.DataFrame({"campaign_id": frame["campaign_id"], "market_id": frame["network"] + ":" + frame["geo"],
-                             "event_timestamp": day_start})
+    entities = pd.DataFrame(
+        {
+            "campaign_id": frame["campaign_id"],
+            "market_id": frame["network"] + ":" + frame["geo"],
+            "event_timestamp": day_start,
+        }
+    )
     served = training_frame(paths, entities, service).rename(columns={"event_timestamp": "_day_start"})
     features = [c for c in served.columns if c not in ("campaign_id", "market_id", "_day_start")]
     keyed = frame.drop(columns=features, errors="ignore").assign(_day_start=day_start)
-    joined = keyed.merge(served.drop(columns="market_id"), on=["campaign_id", "_day_start"], how="left",
-                         validate="one_to_one")
+    joined = keyed.merge(
+        served.drop(columns="market_id"), on=["campaign_id", "_day_start"], how="left", validate="one_to_one"
+    )
     for col in features:
         if joined[col].dtype == object:
             joined[col] = pd.to_numeric(joined[col])
@@ -70,8 +76,9 @@ def outcome_known_at(valid_df: pd.DataFrame) -> pd.Series:
     return pd.to_datetime(valid_df["date"]) + pd.Timedelta(days=1)
 
 
-def _register(paths: PmiPaths, name: str, trained: Any, score: Callable[[Any, Any], float],
-              features: pd.DataFrame) -> RegisteredModel:
+def _register(
+    paths: PmiPaths, name: str, trained: Any, score: Callable[[Any, Any], float], features: pd.DataFrame
+) -> RegisteredModel:
     def evaluate(model: Any, unseen_after: pd.Timestamp | None) -> float:
         rows = rows_known_after(trained.valid_df, outcome_known_at(trained.valid_df), unseen_after)
         return score(model, rows) if len(rows) else float("nan")
@@ -79,8 +86,15 @@ def _register(paths: PmiPaths, name: str, trained: Any, score: Callable[[Any, An
     data_end = pd.to_datetime(features["date"]).max() + pd.Timedelta(days=1)
     with training_run(paths, name, dict(trained.params) | {"feature_service": FEATURE_SERVICE[name]}):
         mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if np.isfinite(v)})
-        return register_if_better(paths, name, trained.model, trained.validation_score, evaluate=evaluate,
-                                  data_end=data_end, holdout_model=trained.holdout_model)
+        return register_if_better(
+            paths,
+            name,
+            trained.model,
+            trained.validation_score,
+            evaluate=evaluate,
+            data_end=data_end,
+            holdout_model=trained.holdout_model,
+        )
 
 
 def train_cac(paths: PmiPaths, seed: int = 0) -> RegisteredModel:

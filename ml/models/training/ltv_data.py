@@ -76,8 +76,11 @@ def campaign_groups(counts: pd.DataFrame, max_users: int) -> list[list[str]]:
 
 def scoring_chunks(paths: PmiPaths, config: LtvDataConfig) -> Iterator[list[str]]:
     """The campaign groups scoring reads one at a time."""
-    counts = read_sql(paths, f"SELECT campaign_id, count(*) AS n FROM {USERS} GROUP BY 1 ORDER BY 1",
-                      memory_limit=config.duckdb_memory_limit)
+    counts = read_sql(
+        paths,
+        f"SELECT campaign_id, count(*) AS n FROM {USERS} GROUP BY 1 ORDER BY 1",
+        memory_limit=config.duckdb_memory_limit,
+    )
     yield from campaign_groups(counts, config.score_chunk_users)
 
 
@@ -85,4 +88,3 @@ def campaign_filter(campaigns: list[str]) -> str:
     """A WHERE clause for the users of these campaigns (ids quoted as SQL literals)."""
     quoted = ", ".join("'" + c.replace("'", "''") + "'" for c in campaigns)
     return f"campaign_id IN ({quoted})" if campaigns else "FALSE"
-

@@ -35,8 +35,9 @@ class ResponseCurveModel:
         known = np.isin(rows["campaign_id"].to_numpy(), self.curves.campaign_ids)
         out = np.full(len(rows), np.nan)
         if known.any():
-            out[known] = self.curves.expected_conversions(rows.loc[known, "campaign_id"].to_numpy(),
-                                                          rows.loc[known, "spend"].to_numpy(float))
+            out[known] = self.curves.expected_conversions(
+                rows.loc[known, "campaign_id"].to_numpy(), rows.loc[known, "spend"].to_numpy(float)
+            )
         return out
 
 
@@ -63,25 +64,43 @@ def train_response_curves(paths: PmiPaths, config: ResponseFitConfig | None = No
     frames = delivery_frames(paths)
     panel = daily_panel(frames["campaign_hourly"], frames["campaigns"], frames["market_daily"])
     if panel.empty or panel["conversions"].sum() <= 0:
-        raise InsufficientDataError("no campaign reports conversions: per-campaign response curves need "
-                                    "conversions per campaign, and the data hold spend only")
+        raise InsufficientDataError(
+            "no campaign reports conversions: per-campaign response curves need "
+            "conversions per campaign, and the data hold spend only"
+        )
     train, validation = split_by_date(panel, VALIDATION_DAYS)
-    with training_run(paths, MODEL_NAME, config.model_dump() | {"validation_days": VALIDATION_DAYS,
-                                                                 "feature_service": "delivery_panel"}):
+    with training_run(
+        paths,
+        MODEL_NAME,
+        config.model_dump() | {"validation_days": VALIDATION_DAYS, "feature_service": "delivery_panel"},
+    ):
         holdout_model = ResponseCurveModel(fit_response_curves(train, frames["campaigns"], config))
         score = conversion_wape(holdout_model, validation)
         model = ResponseCurveModel(fit_response_curves(panel, frames["campaigns"], config))
         import mlflow
 
         stats = model.curves.stats
-        mlflow.log_metrics({"validation_conversion_wape": score, "n_campaigns": float(len(model.curves)),
-                            "median_half_saturation_interval_ratio": float(np.median(
-                                model.curves.half_saturation_interval[:, 1]
-                                / model.curves.half_saturation_interval[:, 0]))})
+        mlflow.log_metrics(
+            {
+                "validation_conversion_wape": score,
+                "n_campaigns": float(len(model.curves)),
+                "median_half_saturation_interval_ratio": float(
+                    np.median(model.curves.half_saturation_interval[:, 1] / model.curves.half_saturation_interval[:, 0])
+                ),
+            }
+        )
         mlflow.log_text(stats.to_csv(index=False), "fit_stats.csv")
+
         def evaluate(candidate, unseen_after: pd.Timestamp | None) -> float:
             rows = rows_known_after(validation, validation["date"] + pd.Timedelta(days=1), unseen_after)
             return conversion_wape(candidate, rows) if len(rows) else float("nan")
 
-        return register_if_better(paths, MODEL_NAME, model, score, evaluate=evaluate,
-                                  data_end=panel["date"].max() + pd.Timedelta(days=1), holdout_model=holdout_model)
+        return register_if_better(
+            paths,
+            MODEL_NAME,
+            model,
+            score,
+            evaluate=evaluate,
+            data_end=panel["date"].max() + pd.Timedelta(days=1),
+            holdout_model=holdout_model,
+        )

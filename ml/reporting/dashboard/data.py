@@ -58,8 +58,14 @@ QUERIES: dict[str, str] = {
     "skipped_steps": "SELECT step_name, reason FROM monitoring.step_status WHERE status = 'skipped' ORDER BY step_name",
 }
 # What a skipped step means for the reader, in the words of the section it leaves empty.
-STEP_LABELS = {"response_curves": "Response curves", "ltv": "User LTV model", "cac": "CAC model",
-               "pricing": "Pricing model", "kpi_forecast": "KPI forecaster", "allocation": "Allocation"}
+STEP_LABELS = {
+    "response_curves": "Response curves",
+    "ltv": "User LTV model",
+    "cac": "CAC model",
+    "pricing": "Pricing model",
+    "kpi_forecast": "KPI forecaster",
+    "allocation": "Allocation",
+}
 
 
 @dataclass
@@ -116,14 +122,21 @@ def validation_scores(paths: PmiPaths) -> pd.DataFrame:
     import mlflow
 
     configure(paths)
-    runs = mlflow.search_runs(experiment_names=["pmi"], filter_string="tags.`pmi.model` != ''",
-                              output_format="pandas")
+    runs = mlflow.search_runs(experiment_names=["pmi"], filter_string="tags.`pmi.model` != ''", output_format="pandas")
     if runs.empty or "metrics.validation_score" not in runs.columns:
         return pd.DataFrame()
-    return (runs.rename(columns={"tags.pmi.model": "model", "metrics.validation_score": "validation_score",
-                                 "tags.pmi.promoted": "promoted"})
-            [["model", "start_time", "validation_score", "promoted"]].dropna(subset=["validation_score"])
-            .sort_values("start_time").reset_index(drop=True))
+    return (
+        runs.rename(
+            columns={
+                "tags.pmi.model": "model",
+                "metrics.validation_score": "validation_score",
+                "tags.pmi.promoted": "promoted",
+            }
+        )[["model", "start_time", "validation_score", "promoted"]]
+        .dropna(subset=["validation_score"])
+        .sort_values("start_time")
+        .reset_index(drop=True)
+    )
 
 
 def load_dashboard_data(paths: PmiPaths) -> DashboardData:

@@ -20,8 +20,10 @@ class Section:
     figures: list[str] = field(default_factory=list)
 
     def html(self) -> str:
-        return (f'<section id="{self.section_id}" class="pmi-section"><h2>{html.escape(self.title)}</h2>'
-                f"{self.body}</section>")
+        return (
+            f'<section id="{self.section_id}" class="pmi-section"><h2>{html.escape(self.title)}</h2>'
+            f"{self.body}</section>"
+        )
 
 
 CURRENCY = "USD"
@@ -55,9 +57,11 @@ def ratio(value: float, signed: bool = False) -> str:
 
 def card(label: str, value: str, detail: str = "") -> str:
     """A KPI card: label, big value, one line comparing it with its baseline."""
-    return (f'<div class="pmi-card"><div class="pmi-label">{html.escape(label)}</div>'
-            f'<div class="pmi-value">{html.escape(value)}</div>'
-            f'<div class="pmi-detail">{html.escape(detail)}</div></div>')
+    return (
+        f'<div class="pmi-card"><div class="pmi-label">{html.escape(label)}</div>'
+        f'<div class="pmi-value">{html.escape(value)}</div>'
+        f'<div class="pmi-detail">{html.escape(detail)}</div></div>'
+    )
 
 
 def cards(items: list[str]) -> str:
@@ -82,5 +86,6 @@ def figure(fig: go.Figure, div_id: str, height: int = 360) -> str:
     """Embed a figure without its own copy of plotly.js (the page inlines it once)."""
     top = 80 if fig.layout.title.text else 40  # room for a title above the subplot titles
     fig.update_layout(height=height, margin={"l": 50, "r": 20, "t": top, "b": 40}, template="plotly_white")
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True})
+    return fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True}
+    )

@@ -32,21 +32,35 @@ def opportunities(data: DashboardData) -> pd.DataFrame:
         ctr_change = recs["ctr_7d"] / recs["ctr_28d"] - 1
     else:
         ctr_change = pd.Series(np.nan, index=recs.index)
-    tired = (ctr_change < CTR_DROP_FOR_REFRESH) | ((recs["saturation_level"] >= HIGH_SATURATION)
-                                                    & (recs["action"] != "scale_up"))
+    tired = (ctr_change < CTR_DROP_FOR_REFRESH) | (
+        (recs["saturation_level"] >= HIGH_SATURATION) & (recs["action"] != "scale_up")
+    )
     budget_action = recs["action"].map(ACTION_WORDS).fillna(recs["action"])
-    action = np.where(~tired, budget_action, np.where(budget_action == "Hold", "Refresh creative",
-                                                      budget_action + " + refresh creative"))
-    why_tired = np.where(ctr_change < CTR_DROP_FOR_REFRESH,
-                         "; CTR " + ctr_change.map(lambda c: pct(c, True)) + " last week vs 4 weeks",
-                         "; audience highly saturated")
+    action = np.where(
+        ~tired,
+        budget_action,
+        np.where(budget_action == "Hold", "Refresh creative", budget_action + " + refresh creative"),
+    )
+    why_tired = np.where(
+        ctr_change < CTR_DROP_FOR_REFRESH,
+        "; CTR " + ctr_change.map(lambda c: pct(c, True)) + " last week vs 4 weeks",
+        "; audience highly saturated",
+    )
     reason = np.where(tired, recs["reason"] + why_tired, recs["reason"])
-    out = pd.DataFrame({
-        "campaign_id": recs["campaign_id"], "campaign": recs["campaign_name"], "action": action,
-        "current": recs["current_budget"], "recommended": recs["recommended_budget"], "change": recs["change_pct"],
-        "impact": HORIZON_DAYS * (recs["expected_profit"] - recs["profit"]), "roas": recs["expected_roas"],
-        "saturation": saturation_risk(recs["saturation_level"]), "reason": reason,
-    })
+    out = pd.DataFrame(
+        {
+            "campaign_id": recs["campaign_id"],
+            "campaign": recs["campaign_name"],
+            "action": action,
+            "current": recs["current_budget"],
+            "recommended": recs["recommended_budget"],
+            "change": recs["change_pct"],
+            "impact": HORIZON_DAYS * (recs["expected_profit"] - recs["profit"]),
+            "roas": recs["expected_roas"],
+            "saturation": saturation_risk(recs["saturation_level"]),
+            "reason": reason,
+        }
+    )
     out = out[out["action"] != "Hold"]
     return out.reindex(out["impact"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
 
@@ -58,32 +72,52 @@ def opportunities_section(data: DashboardData) -> Section:
     ranked = opportunities(data)
     if ranked.empty:
         return Section("opportunities", title, empty("Every campaign holds its budget: no action recommended."))
-    shown = pd.DataFrame({
-        "#": range(1, len(ranked) + 1), "campaign": ranked["campaign"], "action": ranked["action"],
-        "budget/day": ranked["current"].map(money) + " -> " + ranked["recommended"].map(money),
-        "change": ranked["change"].map(lambda v: pct(v, True)),
-        f"profit impact ({HORIZON_DAYS} d)": ranked["impact"].map(lambda v: money(v, True)),
-        "predicted ROAS": ranked["roas"].map(ratio), "saturation risk": ranked["saturation"],
-        "reason": ranked["reason"],
-    })
-    return Section("opportunities", title, table(shown) + note(
-        "Impact: predicted profit at the recommended budget minus at today's budget, x30. 'Refresh creative' when "
-        "last week's CTR is 10% under the 4-week CTR, or the audience is >= 75% saturated and not being scaled."))
+    shown = pd.DataFrame(
+        {
+            "#": range(1, len(ranked) + 1),
+            "campaign": ranked["campaign"],
+            "action": ranked["action"],
+            "budget/day": ranked["current"].map(money) + " -> " + ranked["recommended"].map(money),
+            "change": ranked["change"].map(lambda v: pct(v, True)),
+            f"profit impact ({HORIZON_DAYS} d)": ranked["impact"].map(lambda v: money(v, True)),
+            "predicted ROAS": ranked["roas"].map(ratio),
+            "saturation risk": ranked["saturation"],
+            "reason": ranked["reason"],
+        }
+    )
+    return Section(
+        "opportunities",
+        title,
+        table(shown)
+        + note(
+            "Impact: predicted profit at the recommended budget minus at today's budget, x30. 'Refresh creative' when "
+            "last week's CTR is 10% under the 4-week CTR, or the audience is >= 75% saturated and not being scaled."
+        ),
+    )
 
 
 def before_after_section(data: DashboardData) -> Section:
     recs = data["recommendations"]
     if recs.empty:
         return Section("before-after", "Allocation before / after", empty(data.no_allocation()))
-    fig = go.Figure([
-        go.Bar(name="before (current)", x=recs["campaign_name"], y=recs["current_budget"]),
-        go.Bar(name="after (recommended)", x=recs["campaign_name"], y=recs["recommended_budget"]),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(name="before (current)", x=recs["campaign_name"], y=recs["current_budget"]),
+            go.Bar(name="after (recommended)", x=recs["campaign_name"], y=recs["recommended_budget"]),
+        ]
+    )
     fig.update_layout(barmode="group", title="Daily budget per campaign", yaxis_title="daily budget")
     moved = (recs["recommended_budget"] - recs["current_budget"]).abs().sum() / 2
-    return Section("before-after", "Allocation before / after", figure(fig, "chart-before-after") + note(
-        f"Total {money(recs['current_budget'].sum())} -> {money(recs['recommended_budget'].sum())} per day; "
-        f"{money(moved)} per day moved between campaigns."), ["chart-before-after"])
+    return Section(
+        "before-after",
+        "Allocation before / after",
+        figure(fig, "chart-before-after")
+        + note(
+            f"Total {money(recs['current_budget'].sum())} -> {money(recs['recommended_budget'].sum())} per day; "
+            f"{money(moved)} per day moved between campaigns."
+        ),
+        ["chart-before-after"],
+    )
 
 
 def response_curves_section(data: DashboardData) -> Section:
@@ -99,16 +133,55 @@ def response_curves_section(data: DashboardData) -> Section:
         row, col = k // cols + 1, k % cols + 1
         curve = curves[curves["campaign_id"] == cid]
         current = curve[curve["spend_multiple"] == 1.0]
-        fig.add_trace(go.Scatter(x=curve["spend"], y=curve["users"], mode="lines", line={"color": "#4c78a8"},
-                                 name="predicted users", legendgroup="curve", showlegend=k == 0), row, col)
-        fig.add_trace(go.Scatter(x=current["spend"], y=current["users"], mode="markers", name="current spend",
-                                 marker={"color": "#888", "size": 9}, legendgroup="cur", showlegend=k == 0), row, col)
-        fig.add_trace(go.Scatter(x=[rec.recommended_budget], y=[rec.expected_conversions], mode="markers",
-                                 name="recommended spend", marker={"color": "#e45756", "size": 11, "symbol": "star"},
-                                 legendgroup="rec", showlegend=k == 0), row, col)
+        fig.add_trace(
+            go.Scatter(
+                x=curve["spend"],
+                y=curve["users"],
+                mode="lines",
+                line={"color": "#4c78a8"},
+                name="predicted users",
+                legendgroup="curve",
+                showlegend=k == 0,
+            ),
+            row,
+            col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=current["spend"],
+                y=current["users"],
+                mode="markers",
+                name="current spend",
+                marker={"color": "#888", "size": 9},
+                legendgroup="cur",
+                showlegend=k == 0,
+            ),
+            row,
+            col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[rec.recommended_budget],
+                y=[rec.expected_conversions],
+                mode="markers",
+                name="recommended spend",
+                marker={"color": "#e45756", "size": 11, "symbol": "star"},
+                legendgroup="rec",
+                showlegend=k == 0,
+            ),
+            row,
+            col,
+        )
     fig.update_layout(title="Users per day vs daily spend")
     fig.update_annotations(font_size=11)  # campaign names as subplot titles
     height = 230 * math.ceil(len(ids) / cols) + 80
-    return Section("response-curves", "Response curves", figure(fig, "chart-response-curves", height) + note(
-        "Each line is the champion response-curve model's users per day over 0.25x-3x today's spend (stored "
-        "spend trajectory); grey = today's spend, red star = the recommended spend."), ["chart-response-curves"])
+    return Section(
+        "response-curves",
+        "Response curves",
+        figure(fig, "chart-response-curves", height)
+        + note(
+            "Each line is the champion response-curve model's users per day over 0.25x-3x today's spend (stored "
+            "spend trajectory); grey = today's spend, red star = the recommended spend."
+        ),
+        ["chart-response-curves"],
+    )

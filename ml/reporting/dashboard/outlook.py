@@ -34,30 +34,69 @@ def forecast_section(data: DashboardData) -> Section:
     for col, kpi in enumerate(FORECAST_KPIS, start=1):
         t = totals[totals["kpi"] == kpi]
         days = t["horizon_days"]
-        fig.add_trace(go.Scatter(x=days, y=t["p90"], mode="lines", line={"width": 0}, showlegend=False,
-                                 name="p90"), 1, col)
-        fig.add_trace(go.Scatter(x=days, y=t["p10"], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor="rgba(76,120,168,0.25)", name="80% interval (p10-p90)",
-                                 showlegend=col == 1), 1, col)
-        fig.add_trace(go.Scatter(x=days, y=t["p50"], mode="lines+markers", name="forecast (p50)",
-                                 line={"color": "#4c78a8"}, showlegend=col == 1), 1, col)
+        fig.add_trace(
+            go.Scatter(x=days, y=t["p90"], mode="lines", line={"width": 0}, showlegend=False, name="p90"), 1, col
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=days,
+                y=t["p10"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(76,120,168,0.25)",
+                name="80% interval (p10-p90)",
+                showlegend=col == 1,
+            ),
+            1,
+            col,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=days,
+                y=t["p50"],
+                mode="lines+markers",
+                name="forecast (p50)",
+                line={"color": "#4c78a8"},
+                showlegend=col == 1,
+            ),
+            1,
+            col,
+        )
         if len(recent) and recent["days"].iloc[0]:
             rate = float(recent[kpi].iloc[0]) / float(recent["days"].iloc[0])
-            fig.add_trace(go.Scatter(x=days, y=rate * days, mode="lines", name="last 30 days' pace",
-                                     line={"color": "#999", "dash": "dash"}, showlegend=col == 1), 1, col)
+            fig.add_trace(
+                go.Scatter(
+                    x=days,
+                    y=rate * days,
+                    mode="lines",
+                    name="last 30 days' pace",
+                    line={"color": "#999", "dash": "dash"},
+                    showlegend=col == 1,
+                ),
+                1,
+                col,
+            )
     fig.update_xaxes(title_text="days from today")
     fig.update_layout(title="Cumulative portfolio totals")
     end = totals[totals["horizon_days"] == totals["horizon_days"].max()].set_index("kpi")
     version = forecast["model_version"].iloc[0] if "model_version" in forecast else "?"
     basis = forecast["budget_basis"].iloc[0] if "budget_basis" in forecast else "budgets in force"
     basis = f"the recommended budgets of {basis}" if basis.startswith("allocation") else basis
-    return Section("forecast", title, figure(fig, "chart-forecast") + note(
-        f"KPI forecaster v{version} from {pd.Timestamp(forecast['origin_date'].iloc[0]):%Y-%m-%d} at {basis}: "
-        f"{HORIZON_DAYS}-day spend {money(end.loc['spend', 'p50'])} "
-        f"({money(end.loc['spend', 'p10'])}-{money(end.loc['spend', 'p90'])}), new users "
-        f"{count(end.loc['conversions', 'p50'])} ({count(end.loc['conversions', 'p10'])}-"
-        f"{count(end.loc['conversions', 'p90'])}). Campaign quantiles are summed, which makes the band at least "
-        "as wide as the portfolio's own 80% interval."), ["chart-forecast"])
+    return Section(
+        "forecast",
+        title,
+        figure(fig, "chart-forecast")
+        + note(
+            f"KPI forecaster v{version} from {pd.Timestamp(forecast['origin_date'].iloc[0]):%Y-%m-%d} at {basis}: "
+            f"{HORIZON_DAYS}-day spend {money(end.loc['spend', 'p50'])} "
+            f"({money(end.loc['spend', 'p10'])}-{money(end.loc['spend', 'p90'])}), new users "
+            f"{count(end.loc['conversions', 'p50'])} ({count(end.loc['conversions', 'p10'])}-"
+            f"{count(end.loc['conversions', 'p90'])}). Campaign quantiles are summed, which makes the band at least "
+            "as wide as the portfolio's own 80% interval."
+        ),
+        ["chart-forecast"],
+    )
 
 
 def scenario_bands(samples: np.ndarray) -> pd.DataFrame:
@@ -66,7 +105,7 @@ def scenario_bands(samples: np.ndarray) -> pd.DataFrame:
     n = len(ordered)
     rows = []
     for name, (lo, hi) in SCENARIO_BANDS.items():
-        band = ordered[int(round(lo * n)):int(round(hi * n))]
+        band = ordered[int(round(lo * n)) : int(round(hi * n))]
         rows.append({"scenario": name, "probability": len(band) / n, "daily_profit": band.mean()})
     out = pd.DataFrame(rows)
     out["profit_30d"] = HORIZON_DAYS * out["daily_profit"]
@@ -76,12 +115,16 @@ def scenario_bands(samples: np.ndarray) -> pd.DataFrame:
 def what_if_table(scenarios: pd.DataFrame) -> pd.DataFrame:
     """The allocation's stress tests summed over campaigns: budget x multiplier with LTV/CPA shocks."""
     sums = scenarios.groupby("scenario", sort=False)[["budget", "users", "revenue", "total_cost", "profit"]].sum()
-    return pd.DataFrame({
-        "what-if (today's budgets)": sums.index, "budget/day": sums["budget"].map(money),
-        "users/day": sums["users"].map(money), f"revenue ({HORIZON_DAYS} d)": (HORIZON_DAYS * sums["revenue"]).map(
-            money), f"profit ({HORIZON_DAYS} d)": (HORIZON_DAYS * sums["profit"]).map(money),
-        "ROI": (sums["profit"] / sums["total_cost"]).map(pct),
-    })
+    return pd.DataFrame(
+        {
+            "what-if (today's budgets)": sums.index,
+            "budget/day": sums["budget"].map(money),
+            "users/day": sums["users"].map(money),
+            f"revenue ({HORIZON_DAYS} d)": (HORIZON_DAYS * sums["revenue"]).map(money),
+            f"profit ({HORIZON_DAYS} d)": (HORIZON_DAYS * sums["profit"]).map(money),
+            "ROI": (sums["profit"] / sums["total_cost"]).map(pct),
+        }
+    )
 
 
 def scenarios_section(data: DashboardData) -> Section:
@@ -90,12 +133,19 @@ def scenarios_section(data: DashboardData) -> Section:
         return Section("scenarios", "Scenarios", empty(data.no_allocation()))
     bands = scenario_bands(samples["daily_profit"].to_numpy())
     expected = float((bands["probability"] * bands["profit_30d"]).sum())
-    shown = pd.DataFrame({"scenario": bands["scenario"], "probability": bands["probability"].map(pct),
-                          "profit/day": bands["daily_profit"].map(money),
-                          f"profit ({HORIZON_DAYS} d)": bands["profit_30d"].map(money)})
-    body = table(shown) + note(f"Expected value (probability-weighted): {money(expected)} profit over "
-                               f"{HORIZON_DAYS} days. Scenarios are the bottom 20% / middle 60% / top 20% of the "
-                               f"allocation's {len(samples):,} Monte-Carlo profit outcomes (posterior curve draws).")
+    shown = pd.DataFrame(
+        {
+            "scenario": bands["scenario"],
+            "probability": bands["probability"].map(pct),
+            "profit/day": bands["daily_profit"].map(money),
+            f"profit ({HORIZON_DAYS} d)": bands["profit_30d"].map(money),
+        }
+    )
+    body = table(shown) + note(
+        f"Expected value (probability-weighted): {money(expected)} profit over "
+        f"{HORIZON_DAYS} days. Scenarios are the bottom 20% / middle 60% / top 20% of the "
+        f"allocation's {len(samples):,} Monte-Carlo profit outcomes (posterior curve draws)."
+    )
     if not data["scenarios"].empty:
         body += table(what_if_table(data["scenarios"]))
     return Section("scenarios", "Scenarios", body)
@@ -109,9 +159,16 @@ def profit_distribution_section(data: DashboardData) -> Section:
     profit = samples["daily_profit"].to_numpy()
     fig = go.Figure(go.Histogram(x=profit, nbinsx=40, name="simulated daily profit", marker_color="#4c78a8"))
     fig.add_vline(x=0, line_color="#e45756", line_dash="dash")
-    fig.update_layout(title="Daily profit of the recommended allocation", xaxis_title="profit per day",
-                      yaxis_title="simulations")
-    return Section("profit-distribution", title, figure(fig, "chart-profit-distribution") + note(
-        f"Probability of loss: {pct(float((profit < 0).mean()), digits=1)}; expected {money(profit.mean())}/day; "
-        f"5th percentile {money(float(np.quantile(profit, 0.05)))}/day ({len(profit):,} simulations)."),
-        ["chart-profit-distribution"])
+    fig.update_layout(
+        title="Daily profit of the recommended allocation", xaxis_title="profit per day", yaxis_title="simulations"
+    )
+    return Section(
+        "profit-distribution",
+        title,
+        figure(fig, "chart-profit-distribution")
+        + note(
+            f"Probability of loss: {pct(float((profit < 0).mean()), digits=1)}; expected {money(profit.mean())}/day; "
+            f"5th percentile {money(float(np.quantile(profit, 0.05)))}/day ({len(profit):,} simulations)."
+        ),
+        ["chart-profit-distribution"],
+    )

@@ -25,10 +25,13 @@ def portfolio_figures(recs: pd.DataFrame, base: pd.DataFrame) -> dict[str, float
     """Recommended vs not re-allocating: budget, 30-day revenue, ROI (profit / full cost), ROAS (revenue / media)."""
     cost = recs["expected_revenue"] - recs["expected_profit"]
     return {
-        "budget": recs["recommended_budget"].sum(), "budget_base": recs["current_budget"].sum(),
+        "budget": recs["recommended_budget"].sum(),
+        "budget_base": recs["current_budget"].sum(),
         "active": int((recs["recommended_budget"] > 0).sum()),
-        "revenue": HORIZON_DAYS * recs["expected_revenue"].sum(), "revenue_base": HORIZON_DAYS * base["revenue"].sum(),
-        "roi": recs["expected_profit"].sum() / cost.sum(), "roi_base": base["profit"].sum() / base["total_cost"].sum(),
+        "revenue": HORIZON_DAYS * recs["expected_revenue"].sum(),
+        "revenue_base": HORIZON_DAYS * base["revenue"].sum(),
+        "roi": recs["expected_profit"].sum() / cost.sum(),
+        "roi_base": base["profit"].sum() / base["total_cost"].sum(),
         "roas": recs["expected_revenue"].sum() / recs["recommended_budget"].sum(),
         "roas_base": base["revenue"].sum() / base["budget"].sum(),
     }
@@ -49,11 +52,13 @@ def user_figures(recs: pd.DataFrame, base: pd.DataFrame, recent: pd.DataFrame) -
     base_users = base["users"].sum()
     days = float(recent["days"].iloc[0]) if len(recent) and recent["days"].iloc[0] else np.nan
     out = {
-        "users": HORIZON_DAYS * users, "users_base": HORIZON_DAYS * base_users,
+        "users": HORIZON_DAYS * users,
+        "users_base": HORIZON_DAYS * base_users,
         "users_last": recent["conversions"].iloc[0] * HORIZON_DAYS / days if np.isfinite(days) else np.nan,
         "ltv": (recs["expected_conversions"] * recs["ltv"]).sum() / users,
         "ltv_base": (base["users"] * base["ltv"]).sum() / base_users,
-        "cac": recs["recommended_budget"].sum() / users, "cac_base": base["budget"].sum() / base_users,
+        "cac": recs["recommended_budget"].sum() / users,
+        "cac_base": base["budget"].sum() / base_users,
         "cac_last": recent["spend"].iloc[0] / recent["conversions"].iloc[0] if np.isfinite(days) else np.nan,
     }
     out["ltv_cac"], out["ltv_cac_base"] = out["ltv"] / out["cac"], out["ltv_base"] / out["cac_base"]
@@ -65,20 +70,40 @@ def portfolio_section(data: DashboardData) -> Section:
     if recs.empty or base.empty:
         return Section("portfolio", "Portfolio overview", empty(data.no_allocation()))
     f = portfolio_figures(recs, base)
-    body = cards([
-        card("Daily budget (recommended)", money(f["budget"]),
-             f"{f['active']} active campaigns; {money(f['budget'] - f['budget_base'], True)} vs current"),
-        card(f"Predicted revenue ({HORIZON_DAYS} days)", money(f["revenue"]),
-             f"{money(f['revenue'] - f['revenue_base'], True)} vs not re-allocating"),
-        card(f"Predicted ROI ({HORIZON_DAYS} days)", pct(f["roi"]),
-             f"{100 * (f['roi'] - f['roi_base']):+.0f} pts vs baseline ({pct(f['roi_base'])})"),
-        card(f"Predicted ROAS ({HORIZON_DAYS} days)", ratio(f["roas"]),
-             f"{ratio(f['roas'] - f['roas_base'], True)} vs baseline ({ratio(f['roas_base'])})"),
-    ])
-    return Section("portfolio", "Portfolio overview", body + note(
-        f"Allocation run {data.run_id}: its predicted day at the recommended budgets x {HORIZON_DAYS}, against the "
-        "same models' prediction at today's budgets (baseline = not re-allocating). Revenue = predicted "
-        "value of the users bought; ROI = profit over media, agency and creative cost."))
+    body = cards(
+        [
+            card(
+                "Daily budget (recommended)",
+                money(f["budget"]),
+                f"{f['active']} active campaigns; {money(f['budget'] - f['budget_base'], True)} vs current",
+            ),
+            card(
+                f"Predicted revenue ({HORIZON_DAYS} days)",
+                money(f["revenue"]),
+                f"{money(f['revenue'] - f['revenue_base'], True)} vs not re-allocating",
+            ),
+            card(
+                f"Predicted ROI ({HORIZON_DAYS} days)",
+                pct(f["roi"]),
+                f"{100 * (f['roi'] - f['roi_base']):+.0f} pts vs baseline ({pct(f['roi_base'])})",
+            ),
+            card(
+                f"Predicted ROAS ({HORIZON_DAYS} days)",
+                ratio(f["roas"]),
+                f"{ratio(f['roas'] - f['roas_base'], True)} vs baseline ({ratio(f['roas_base'])})",
+            ),
+        ]
+    )
+    return Section(
+        "portfolio",
+        "Portfolio overview",
+        body
+        + note(
+            f"Allocation run {data.run_id}: its predicted day at the recommended budgets x {HORIZON_DAYS}, against the "
+            "same models' prediction at today's budgets (baseline = not re-allocating). Revenue = predicted "
+            "value of the users bought; ROI = profit over media, agency and creative cost."
+        ),
+    )
 
 
 def users_section(data: DashboardData) -> Section:
@@ -86,19 +111,34 @@ def users_section(data: DashboardData) -> Section:
     if recs.empty or base.empty:
         return Section("users", "User metrics", empty(data.no_allocation()))
     f = user_figures(recs, base, data["recent_actuals"])
-    body = cards([
-        card(f"New users ({HORIZON_DAYS} days)", count(f["users"]),
-             f"{pct(f['users'] / f['users_last'] - 1, True)} vs last {HORIZON_DAYS} days ({count(f['users_last'])})"),
-        card("Average LTV", f"{f['ltv']:,.2f}", f"{f['ltv'] - f['ltv_base']:+,.2f} vs baseline"),
-        card("Average CAC", f"{f['cac']:,.2f}",
-             f"{f['cac'] - f['cac_base']:+,.2f} vs baseline; last {HORIZON_DAYS} days {f['cac_last']:,.2f}"),
-        card("LTV / CAC", ratio(f["ltv_cac"]),
-             f"{health_label(f['ltv_cac'])} (baseline {ratio(f['ltv_cac_base'])})"),
-    ])
-    return Section("users", "User metrics", body + note(
-        "LTV is the allocation's value per user (what each campaign's users have paid so far, developed to day 90; "
-        "the champion LTV model for users too new to tell); "
-        f"'Healthy' means LTV/CAC >= {HEALTHY_LTV_CAC:g}, 'Thin margin' >= 1, else 'Losing money'."))
+    body = cards(
+        [
+            card(
+                f"New users ({HORIZON_DAYS} days)",
+                count(f["users"]),
+                f"{pct(f['users'] / f['users_last'] - 1, True)} vs last {HORIZON_DAYS} days ({count(f['users_last'])})",
+            ),
+            card("Average LTV", f"{f['ltv']:,.2f}", f"{f['ltv'] - f['ltv_base']:+,.2f} vs baseline"),
+            card(
+                "Average CAC",
+                f"{f['cac']:,.2f}",
+                f"{f['cac'] - f['cac_base']:+,.2f} vs baseline; last {HORIZON_DAYS} days {f['cac_last']:,.2f}",
+            ),
+            card(
+                "LTV / CAC", ratio(f["ltv_cac"]), f"{health_label(f['ltv_cac'])} (baseline {ratio(f['ltv_cac_base'])})"
+            ),
+        ]
+    )
+    return Section(
+        "users",
+        "User metrics",
+        body
+        + note(
+            "LTV is the allocation's value per user (what each campaign's users have paid so far, developed to day 90; "
+            "the champion LTV model for users too new to tell); "
+            f"'Healthy' means LTV/CAC >= {HEALTHY_LTV_CAC:g}, 'Thin margin' >= 1, else 'Losing money'."
+        ),
+    )
 
 
 def coverage_section(data: DashboardData) -> Section:
@@ -107,8 +147,18 @@ def coverage_section(data: DashboardData) -> Section:
     skipped = data["skipped_steps"]
     if skipped.empty:
         return Section("coverage", title, note("Every model and the allocation ran on this data."))
-    rows = pd.DataFrame({"step": skipped["step_name"].map(STEP_LABELS).fillna(skipped["step_name"]),
-                         "why it did not run": skipped["reason"]})
-    return Section("coverage", title, table(rows) + note(
-        "The rest of the page uses the models this data supports: e.g. without user-level revenue a conversion is "
-        "valued at the revenue the networks reported with it."))
+    rows = pd.DataFrame(
+        {
+            "step": skipped["step_name"].map(STEP_LABELS).fillna(skipped["step_name"]),
+            "why it did not run": skipped["reason"],
+        }
+    )
+    return Section(
+        "coverage",
+        title,
+        table(rows)
+        + note(
+            "The rest of the page uses the models this data supports: e.g. without user-level revenue a conversion is "
+            "valued at the revenue the networks reported with it."
+        ),
+    )

@@ -17,10 +17,18 @@ from ml.reporting.dashboard.layout import Section
 from ml.settings import PmiPaths
 
 SECTION_BUILDERS = (
-    overview.coverage_section, overview.portfolio_section, overview.users_section, opportunities.opportunities_section,
-    outlook.forecast_section, outlook.scenarios_section, opportunities.response_curves_section,
-    opportunities.before_after_section, outlook.profit_distribution_section, risk.risk_section,
-    risk.accuracy_section, segments.segments_section,
+    overview.coverage_section,
+    overview.portfolio_section,
+    overview.users_section,
+    opportunities.opportunities_section,
+    outlook.forecast_section,
+    outlook.scenarios_section,
+    opportunities.response_curves_section,
+    opportunities.before_after_section,
+    outlook.profit_distribution_section,
+    risk.risk_section,
+    risk.accuracy_section,
+    segments.segments_section,
 )
 
 STYLE = """
@@ -64,13 +72,15 @@ def render(data: DashboardData, sections: list[Section]) -> str:
     as_of_text = str(pd.Timestamp(as_of["as_of"].iloc[0])) if len(as_of) else "unknown"
     nav = "".join(f'<a href="#{s.section_id}">{html.escape(s.title)}</a>' for s in sections)
     body = "".join(s.html() for s in sections)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>pmi executive dashboard</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style>'
-            f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
-            f"<header><h1>Predictive marketing intelligence: executive dashboard</h1>"
-            f"<p>Data as of {html.escape(as_of_text)} &middot; allocation run {html.escape(str(data.run_id))} "
-            f"&middot; generated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC</p></header>"
-            f"<nav>{nav}</nav><main>{body}</main></body></html>")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>pmi executive dashboard</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style>'
+        f'<script type="text/javascript">{get_plotlyjs()}</script></head><body>'
+        f"<header><h1>Predictive marketing intelligence: executive dashboard</h1>"
+        f"<p>Data as of {html.escape(as_of_text)} &middot; allocation run {html.escape(str(data.run_id))} "
+        f"&middot; generated {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC</p></header>"
+        f"<nav>{nav}</nav><main>{body}</main></body></html>"
+    )
 
 
 def build_dashboard(paths: PmiPaths, out: Path | None = None) -> DashboardPage:
@@ -79,5 +89,9 @@ def build_dashboard(paths: PmiPaths, out: Path | None = None) -> DashboardPage:
     sections = build_sections(data)
     target = Path(out) if out is not None else dashboard_path(paths)
     n_bytes = write_atomically(target, render(data, sections))
-    return DashboardPage(path=target, sections=tuple(s.section_id for s in sections),
-                         charts=tuple(c for s in sections for c in s.figures), n_bytes=n_bytes)
+    return DashboardPage(
+        path=target,
+        sections=tuple(s.section_id for s in sections),
+        charts=tuple(c for s in sections for c in s.figures),
+        n_bytes=n_bytes,
+    )

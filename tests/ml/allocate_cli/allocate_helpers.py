@@ -36,8 +36,9 @@ REVENUE_BASES = ("true_value", "observed")
 
 
 @cache
-def simulated(seed: int, n_campaigns: int = 8, days: int = 60,
-              revenue: str = "true_value") -> tuple[pd.DataFrame, SimulationFrames]:
+def simulated(
+    seed: int, n_campaigns: int = 8, days: int = 60, revenue: str = "true_value"
+) -> tuple[pd.DataFrame, SimulationFrames]:
     """A daily campaign export from the simulator (see the module docstring) and the simulation's frames.
 
     ``revenue="observed"`` values each day's installs at the revenue they made up to the export's end (the released
@@ -47,8 +48,11 @@ def simulated(seed: int, n_campaigns: int = 8, days: int = 60,
         raise ValueError(f"revenue: one of {REVENUE_BASES}, got {revenue!r}")
     frames = simulate_backfill(SimulationConfig(n_campaigns=n_campaigns, days=days, seed=seed, end_date=END_DATE))
     hourly = frames.raw["campaign_hourly"]
-    daily = (hourly.assign(date=hourly["hour_ts"].dt.normalize())
-             .groupby(["campaign_id", "date"])[["spend", "impressions", "clicks", "conversions"]].sum())
+    daily = (
+        hourly.assign(date=hourly["hour_ts"].dt.normalize())
+        .groupby(["campaign_id", "date"])[["spend", "impressions", "clicks", "conversions"]]
+        .sum()
+    )
     if revenue == "observed":
         to_date = frames.raw["revenue_events"].groupby("user_seq")["revenue"].sum().rename("observed")
         users = frames.raw["users"].join(to_date, on="user_seq").fillna({"observed": 0.0})
@@ -57,8 +61,9 @@ def simulated(seed: int, n_campaigns: int = 8, days: int = 60,
         users = frames.raw["users"].merge(frames.truth["user_value"], on="user_seq")
     value = users.assign(date=users["install_ts"].dt.normalize()).groupby(["campaign_id", "date"])["true_value"].sum()
     daily = daily.join(value.rename("revenue")).fillna({"revenue": 0.0}).reset_index()
-    attributes = frames.raw["campaigns"][["campaign_id", "network", "platform", "has_agency",
-                                          "creative_production_cost"]]
+    attributes = frames.raw["campaigns"][
+        ["campaign_id", "network", "platform", "has_agency", "creative_production_cost"]
+    ]
     export = daily.merge(attributes, on="campaign_id")
     export["date"] = export["date"].dt.strftime("%Y-%m-%d")
     return export, frames
@@ -75,12 +80,19 @@ def history_conditions(seed: int, n_campaigns: int = 8, days: int = 60) -> tuple
     market = market_daily(config.seed, config.start_date, config.end_date)
     context = day_context(config, portfolio, market, np.ones((n_campaigns, days)), np.arange(days))
     order = np.argsort(portfolio.truth["campaign_id"].to_numpy())
-    return (demand_multiplier(portfolio.truth, context).mean(axis=1)[order],
-            price_multiplier(config, context).mean(axis=1)[order])
+    return (
+        demand_multiplier(portfolio.truth, context).mean(axis=1)[order],
+        price_multiplier(config, context).mean(axis=1)[order],
+    )
 
 
-def true_problem(frames: SimulationFrames, current: np.ndarray, total_budget: float, max_change_pct: float = 0.25,
-                 conditions: tuple[np.ndarray, np.ndarray] | None = None) -> PortfolioProblem:
+def true_problem(
+    frames: SimulationFrames,
+    current: np.ndarray,
+    total_budget: float,
+    max_change_pct: float = 0.25,
+    conditions: tuple[np.ndarray, np.ndarray] | None = None,
+) -> PortfolioProblem:
     """The allocation problem on the simulator's true curves and values (campaigns in id order).
 
     Without `conditions` the curves are the neutral-market truth; with (demand, price) multipliers they are
@@ -90,14 +102,22 @@ def true_problem(frames: SimulationFrames, current: np.ndarray, total_budget: fl
     campaigns = frames.raw["campaigns"].set_index("campaign_id").loc[truth["campaign_id"]]
     demand, price = conditions if conditions is not None else (1.0, 1.0)
     return PortfolioProblem(
-        total_budget=total_budget, current_budget=current,
-        curves=ResponseCurves.hill(truth["max_daily_conversions"].to_numpy() * demand,
-                                   truth["half_saturation_spend"].to_numpy() * price, truth["hill_shape"].to_numpy()),
-        value_per_conversion=truth["expected_value_per_user"].to_numpy(), campaign_id=truth["campaign_id"].to_numpy(),
+        total_budget=total_budget,
+        current_budget=current,
+        curves=ResponseCurves.hill(
+            truth["max_daily_conversions"].to_numpy() * demand,
+            truth["half_saturation_spend"].to_numpy() * price,
+            truth["hill_shape"].to_numpy(),
+        ),
+        value_per_conversion=truth["expected_value_per_user"].to_numpy(),
+        campaign_id=truth["campaign_id"].to_numpy(),
         has_agency=campaigns["has_agency"].to_numpy(bool),
         creative_production_cost=campaigns["creative_production_cost"].to_numpy(float),
-        max_change_pct=max_change_pct, overhead_pct=COSTS.overhead_pct, agency_fee_pct=COSTS.agency_fee_pct,
-        amortisation_days=COSTS.creative_amortisation_days)
+        max_change_pct=max_change_pct,
+        overhead_pct=COSTS.overhead_pct,
+        agency_fee_pct=COSTS.agency_fee_pct,
+        amortisation_days=COSTS.creative_amortisation_days,
+    )
 
 
 def true_profit(problem: PortfolioProblem, spend: np.ndarray) -> float:

@@ -20,19 +20,30 @@ def valid_history(days: int = 20) -> pd.DataFrame:
     for i, cid in enumerate(CAMPAIGNS):
         spend = (400.0 + 200 * i) * rng.lognormal(0, 0.4, days)
         conversions = rng.poisson(60 * spend / (spend + 500.0 + 300 * i))
-        rows.append(pd.DataFrame({
-            "date": pd.date_range("2026-03-01", periods=days).strftime("%Y-%m-%d"), "campaign_id": cid,
-            "spend": spend.round(2), "impressions": (spend * 90).astype(int), "clicks": (spend * 0.9).astype(int),
-            "conversions": conversions, "revenue": (conversions * (20.0 + 5 * i)).round(2)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "date": pd.date_range("2026-03-01", periods=days).strftime("%Y-%m-%d"),
+                    "campaign_id": cid,
+                    "spend": spend.round(2),
+                    "impressions": (spend * 90).astype(int),
+                    "clicks": (spend * 0.9).astype(int),
+                    "conversions": conversions,
+                    "revenue": (conversions * (20.0 + 5 * i)).round(2),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
 def set_cell(row: int, column: str, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """A mutation writing `value` into data row `row` (1-based) of `column`."""
+
     def mutate(frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.astype({column: object})
         frame.loc[row - 1, column] = value
         return frame
+
     return mutate
 
 
@@ -41,6 +52,7 @@ def duplicate_row(source: int, target: int) -> Callable[[pd.DataFrame], pd.DataF
         frame = frame.copy()
         frame.loc[target - 1, ["campaign_id", "date"]] = frame.loc[source - 1, ["campaign_id", "date"]].to_numpy()
         return frame
+
     return mutate
 
 
@@ -97,20 +109,41 @@ def test_empty_file(paths: dict[str, Path]):
 
 
 SIDE_FILE_CASES = {
-    "unknown campaign in current": ("current", "campaign_id,daily_budget\nalpha,500\ndelta,300\n",
-                                    ["current.csv", "row 2, column campaign_id", "not in the history"]),
-    "negative current budget": ("current", "campaign_id,daily_budget\nalpha,500\nbeta,-1\n",
-                                ["current.csv", "row 2, column daily_budget"]),
-    "unknown campaign in constraints": ("constraints", "campaign_id,max_budget\nalpha,900\nomega,100\n",
-                                        ["constraints.csv", "row 2, column campaign_id", "not in the history"]),
-    "min above max": ("constraints", "campaign_id,min_budget,max_budget\nalpha,100,900\nbeta,700,600\n",
-                      ["constraints.csv", "row 2, column max_budget", "below min_budget"]),
-    "unknown constraint column": ("constraints", "campaign_id,max_budjet\nalpha,900\n",
-                                  ["constraints.csv", "column max_budjet", "not a constraint"]),
-    "bad flag": ("constraints", "campaign_id,locked\nalpha,perhaps\n",
-                 ["constraints.csv", "row 1, column locked", "true or false"]),
-    "campaign listed twice": ("constraints", "campaign_id,min_budget\nalpha,1\nbeta,2\nalpha,3\n",
-                              ["constraints.csv", "row 3, column campaign_id", "twice"]),
+    "unknown campaign in current": (
+        "current",
+        "campaign_id,daily_budget\nalpha,500\ndelta,300\n",
+        ["current.csv", "row 2, column campaign_id", "not in the history"],
+    ),
+    "negative current budget": (
+        "current",
+        "campaign_id,daily_budget\nalpha,500\nbeta,-1\n",
+        ["current.csv", "row 2, column daily_budget"],
+    ),
+    "unknown campaign in constraints": (
+        "constraints",
+        "campaign_id,max_budget\nalpha,900\nomega,100\n",
+        ["constraints.csv", "row 2, column campaign_id", "not in the history"],
+    ),
+    "min above max": (
+        "constraints",
+        "campaign_id,min_budget,max_budget\nalpha,100,900\nbeta,700,600\n",
+        ["constraints.csv", "row 2, column max_budget", "below min_budget"],
+    ),
+    "unknown constraint column": (
+        "constraints",
+        "campaign_id,max_budjet\nalpha,900\n",
+        ["constraints.csv", "column max_budjet", "not a constraint"],
+    ),
+    "bad flag": (
+        "constraints",
+        "campaign_id,locked\nalpha,perhaps\n",
+        ["constraints.csv", "row 1, column locked", "true or false"],
+    ),
+    "campaign listed twice": (
+        "constraints",
+        "campaign_id,min_budget\nalpha,1\nbeta,2\nalpha,3\n",
+        ["constraints.csv", "row 3, column campaign_id", "twice"],
+    ),
 }
 
 
@@ -120,8 +153,18 @@ def test_bad_current_or_constraints_file(case: str, paths: dict[str, Path]):
     valid_history().to_csv(paths["history"], index=False)
     side = paths["dir"] / f"{option}.csv"
     side.write_text(text)
-    code, _, err = run_cli(["--history", str(paths["history"]), "--total-budget", "1500", "--out", str(paths["out"]),
-                            f"--{option}", str(side)])
+    code, _, err = run_cli(
+        [
+            "--history",
+            str(paths["history"]),
+            "--total-budget",
+            "1500",
+            "--out",
+            str(paths["out"]),
+            f"--{option}",
+            str(side),
+        ]
+    )
     assert_bad_input(code, err, paths, *fragments)
 
 

@@ -40,8 +40,13 @@ def test_inverse_marginals_agree():
 
 def test_family_codes_and_shapes():
     mapped = optimizer_curves(mixed_curves())
-    assert list(mapped.family[:5]) == [CurveFamily.HILL, CurveFamily.HILL, CurveFamily.HILL,
-                                       CurveFamily.EXPONENTIAL, CurveFamily.LOG]
+    assert list(mapped.family[:5]) == [
+        CurveFamily.HILL,
+        CurveFamily.HILL,
+        CurveFamily.HILL,
+        CurveFamily.EXPONENTIAL,
+        CurveFamily.LOG,
+    ]
     assert np.all(mapped.shape[3:7] == 1.0) and mapped.shape[0] == pytest.approx(0.55)
 
 
@@ -53,9 +58,14 @@ def test_posterior_conversions_evaluates_each_draw():
     draws = np.stack([curves.scale, curves.k, curves.shape], axis=1)[:, None, :] * factors
     draws[..., 2] = np.minimum(draws[..., 2], 1.0)
     draws[curves.family != "hill", :, 2] = 1.0
-    fitted = ResponseCurveSet(campaign_ids=np.arange(n).astype(str).astype(object), groups=np.full(n, "all"),
-                              curves=curves, draws=draws, half_saturation_interval=np.zeros((n, 2)),
-                              stats=pd.DataFrame(index=range(n)))
+    fitted = ResponseCurveSet(
+        campaign_ids=np.arange(n).astype(str).astype(object),
+        groups=np.full(n, "all"),
+        curves=curves,
+        draws=draws,
+        half_saturation_interval=np.zeros((n, 2)),
+        stats=pd.DataFrame(index=range(n)),
+    )
     spend = np.linspace(10.0, 3000.0, n)
     values = posterior_conversions(fitted, spend)
     for d in range(5):

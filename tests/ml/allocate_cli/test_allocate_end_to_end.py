@@ -33,8 +33,7 @@ def current_total(frame: pd.DataFrame) -> float:
 
 
 def allocate(history: Path, out: Path, budget: float, *options: str) -> pd.DataFrame:
-    code, stdout, err = run_cli(["--history", str(history), "--total-budget", f"{budget}", "--out", str(out),
-                                 *options])
+    code, stdout, err = run_cli(["--history", str(history), "--total-budget", f"{budget}", "--out", str(out), *options])
     assert code == 0, err
     assert err == "" and "allocate:" in stdout
     return pd.read_csv(out)
@@ -60,11 +59,16 @@ def test_output_contract_and_limits(export, tmp_path):
     assert (table["profit_p10"] <= table["expected_profit"] + 1e-6).all()
     assert (table["profit_p90"] >= table["profit_p10"]).all()
     assert table["saturation_level"].between(0, 1).all()
-    np.testing.assert_allclose(table["expected_revenue"] - table["expected_profit"],
-                               table["recommended_budget"] * cost_multiplier(frame, table)
-                               + np.where(table["recommended_budget"] > 0, frame.groupby("campaign_id")[
-                                   "creative_production_cost"].first().reindex(table["campaign_id"]) / 30, 0.0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        table["expected_revenue"] - table["expected_profit"],
+        table["recommended_budget"] * cost_multiplier(frame, table)
+        + np.where(
+            table["recommended_budget"] > 0,
+            frame.groupby("campaign_id")["creative_production_cost"].first().reindex(table["campaign_id"]) / 30,
+            0.0,
+        ),
+        rtol=1e-6,
+    )
 
 
 def test_profit_leaves_money_unspent_only_where_marginal_profit_is_negative(export, tmp_path):
@@ -100,19 +104,28 @@ def test_constraints_and_current_file(export, tmp_path):
     ids = sorted(frame["campaign_id"].unique())
     current = pd.DataFrame({"campaign_id": ids[:5], "daily_budget": [1000.0, 1200.0, 800.0, 1500.0, 600.0]})
     current.to_csv(tmp_path / "current.csv", index=False)
-    constraints = pd.DataFrame({
-        "campaign_id": ids[:6],
-        "locked": ["true", "", "", "", "", ""],
-        "min_budget": [np.nan, 2000.0, np.nan, np.nan, np.nan, np.nan],  # beyond +25%: the change limit wins
-        "max_budget": [np.nan, np.nan, 700.0, np.nan, np.nan, np.nan],
-        "max_change_pct": [np.nan, np.nan, np.nan, 0.05, np.nan, np.nan],
-        "min_roas": [np.nan, np.nan, np.nan, np.nan, 50.0, np.nan],
-        "has_agency": ["", "", "", "", "", "yes"],
-        "creative_production_cost": [np.nan, np.nan, np.nan, np.nan, np.nan, 3000.0],
-    })
+    constraints = pd.DataFrame(
+        {
+            "campaign_id": ids[:6],
+            "locked": ["true", "", "", "", "", ""],
+            "min_budget": [np.nan, 2000.0, np.nan, np.nan, np.nan, np.nan],  # beyond +25%: the change limit wins
+            "max_budget": [np.nan, np.nan, 700.0, np.nan, np.nan, np.nan],
+            "max_change_pct": [np.nan, np.nan, np.nan, 0.05, np.nan, np.nan],
+            "min_roas": [np.nan, np.nan, np.nan, np.nan, 50.0, np.nan],
+            "has_agency": ["", "", "", "", "", "yes"],
+            "creative_production_cost": [np.nan, np.nan, np.nan, np.nan, np.nan, 3000.0],
+        }
+    )
     constraints.to_csv(tmp_path / "constraints.csv", index=False)
-    table = allocate(history, tmp_path / "out.csv", 20_000.0, "--current", str(tmp_path / "current.csv"),
-                     "--constraints", str(tmp_path / "constraints.csv")).set_index("campaign_id")
+    table = allocate(
+        history,
+        tmp_path / "out.csv",
+        20_000.0,
+        "--current",
+        str(tmp_path / "current.csv"),
+        "--constraints",
+        str(tmp_path / "constraints.csv"),
+    ).set_index("campaign_id")
     rec, cur = table["recommended_budget"], table["current_budget"]
     assert cur[ids[:5]].tolist() == current["daily_budget"].tolist()
     assert rec[ids[0]] == cur[ids[0]] and "locked" in table.loc[ids[0], "reason"]
@@ -125,7 +138,8 @@ def test_constraints_and_current_file(export, tmp_path):
     # Cost attributes from the constraints file replace the history's: 15% agency fee, 3000 / 30 creative per day.
     row = table.loc[ids[5]]
     assert row["expected_revenue"] - row["expected_profit"] == pytest.approx(
-        row["recommended_budget"] * 1.20 + (100.0 if row["recommended_budget"] > 0 else 0.0), rel=1e-6)
+        row["recommended_budget"] * 1.20 + (100.0 if row["recommended_budget"] > 0 else 0.0), rel=1e-6
+    )
 
 
 def test_deterministic_for_a_seed(export, tmp_path):
@@ -133,8 +147,17 @@ def test_deterministic_for_a_seed(export, tmp_path):
     budget = current_total(frame)
     outputs = []
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
-        allocate(history, tmp_path / f"{name}.csv", budget, "--exploration", "thompson", "--seed", seed,
-                 "--max-change-pct", "0.5")
+        allocate(
+            history,
+            tmp_path / f"{name}.csv",
+            budget,
+            "--exploration",
+            "thompson",
+            "--seed",
+            seed,
+            "--max-change-pct",
+            "0.5",
+        )
         outputs.append((tmp_path / f"{name}.csv").read_bytes())
     assert outputs[0] == outputs[1]
     assert outputs[0] != outputs[2]
@@ -144,8 +167,17 @@ def test_thompson_exploration_moves_at_most_five_percent(export, tmp_path):
     history, frame = export
     budget = current_total(frame)
     base = allocate(history, tmp_path / "base.csv", budget, "--max-change-pct", "0.5")
-    explored = allocate(history, tmp_path / "explored.csv", budget, "--max-change-pct", "0.5",
-                        "--exploration", "thompson", "--seed", "3")
+    explored = allocate(
+        history,
+        tmp_path / "explored.csv",
+        budget,
+        "--max-change-pct",
+        "0.5",
+        "--exploration",
+        "thompson",
+        "--seed",
+        "3",
+    )
     shift = explored["recommended_budget"] - base["recommended_budget"]
     moved = max(shift[shift > 0].sum(), -shift[shift < 0].sum())
     assert 0 < moved <= 0.05 * budget * (1 + 1e-9)
@@ -158,9 +190,11 @@ def test_hourly_rows_are_summed_to_days(tmp_path):
     _, frames = simulated(SEED)
     hourly = frames.raw["campaign_hourly"].rename(columns={"hour_ts": "date"})
     hourly.to_parquet(tmp_path / "hourly.parquet")
-    daily = (hourly.assign(date=hourly["date"].dt.strftime("%Y-%m-%d"))
-             .groupby(["campaign_id", "date"], as_index=False)[["spend", "impressions", "clicks", "conversions",
-                                                                "revenue"]].sum())
+    daily = (
+        hourly.assign(date=hourly["date"].dt.strftime("%Y-%m-%d"))
+        .groupby(["campaign_id", "date"], as_index=False)[["spend", "impressions", "clicks", "conversions", "revenue"]]
+        .sum()
+    )
     daily.to_csv(tmp_path / "daily.csv", index=False)
     budget = current_total(daily)
     from_hours = allocate(tmp_path / "hourly.parquet", tmp_path / "h.csv", budget)
@@ -173,11 +207,11 @@ def test_short_histories_are_held_and_missing_conversions_pooled(export, tmp_pat
     frame = frame.copy()
     first = sorted(frame["campaign_id"].unique())[0]
     frame.loc[frame["campaign_id"] == first, ["conversions", "revenue"]] = 0
-    newcomer = frame[frame["campaign_id"] == first].tail(3).assign(campaign_id="cmp_new", conversions=4,
-                                                                   revenue=120.0)
+    newcomer = frame[frame["campaign_id"] == first].tail(3).assign(campaign_id="cmp_new", conversions=4, revenue=120.0)
     pd.concat([frame, newcomer]).to_csv(tmp_path / "history.csv", index=False)
     table = allocate(tmp_path / "history.csv", tmp_path / "out.csv", current_total(frame) + 2000.0).set_index(
-        "campaign_id")
+        "campaign_id"
+    )
     assert table.loc["cmp_new", "recommended_budget"] == pytest.approx(table.loc["cmp_new", "current_budget"])
     assert "fewer than the 5" in table.loc["cmp_new", "reason"]
     assert "portfolio's revenue per conversion" in table.loc[first, "reason"]
@@ -189,8 +223,18 @@ def test_help_documents_every_option():
     subparsers = parser.add_subparsers()
     allocate_cli.add_parser(subparsers)
     text = subparsers.choices["allocate"].format_help()
-    for option in ("--history", "--total-budget", "--out", "--current", "--constraints", "--objective",
-                   "--max-change-pct", "--overhead-pct", "--exploration", "--seed"):
+    for option in (
+        "--history",
+        "--total-budget",
+        "--out",
+        "--current",
+        "--constraints",
+        "--objective",
+        "--max-change-pct",
+        "--overhead-pct",
+        "--exploration",
+        "--seed",
+    ):
         assert option in text
 
 
@@ -205,9 +249,17 @@ def test_properties_hold_over_random_settings(export):
         pct = float(rng.choice([0.1, 0.25, 0.6, np.inf]))
         budget = float(current.sum() * rng.uniform(0.8, 2.5))
         objective = str(rng.choice(["profit", "revenue", "conversions"]))
-        run = allocate_library(history, RunOptions(total_budget=budget, objective=objective, max_change_pct=pct,
-                                                   exploration=str(rng.choice(["none", "thompson"])),
-                                                   seed=int(rng.integers(100))), curves=curves)
+        run = allocate_library(
+            history,
+            RunOptions(
+                total_budget=budget,
+                objective=objective,
+                max_change_pct=pct,
+                exploration=str(rng.choice(["none", "thompson"])),
+                seed=int(rng.integers(100)),
+            ),
+            curves=curves,
+        )
         table = run.table
         multiplier = cost_multiplier(frame, table) if multiplier is None else multiplier
         rec = table["recommended_budget"].to_numpy()

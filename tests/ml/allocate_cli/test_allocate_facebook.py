@@ -39,13 +39,31 @@ def test_allocation_is_sensible_and_every_constraint_holds(history, tmp_path):
     roas = frame.groupby("campaign_id")[["revenue", "spend"]].sum().eval("revenue / spend").sort_values()
     worst, best = roas.index[0], roas.index[-1]
     locked, capped, floored = roas.index[3], roas.index[4], roas.index[1]
-    pd.DataFrame({"campaign_id": [locked, capped, floored], "locked": ["yes", "", ""],
-                  "max_budget": [np.nan, 20.0, np.nan], "min_budget": [np.nan, np.nan, 1.0]}
-                 ).to_csv(tmp_path / "constraints.csv", index=False)
+    pd.DataFrame(
+        {
+            "campaign_id": [locked, capped, floored],
+            "locked": ["yes", "", ""],
+            "max_budget": [np.nan, 20.0, np.nan],
+            "min_budget": [np.nan, np.nan, 1.0],
+        }
+    ).to_csv(tmp_path / "constraints.csv", index=False)
     budget = 600.0
-    code, stdout, err = run_cli(["--history", str(path), "--total-budget", f"{budget}", "--out",
-                                 str(tmp_path / "out.csv"), "--constraints", str(tmp_path / "constraints.csv"),
-                                 "--exploration", "thompson", "--seed", "1"])
+    code, stdout, err = run_cli(
+        [
+            "--history",
+            str(path),
+            "--total-budget",
+            f"{budget}",
+            "--out",
+            str(tmp_path / "out.csv"),
+            "--constraints",
+            str(tmp_path / "constraints.csv"),
+            "--exploration",
+            "thompson",
+            "--seed",
+            "1",
+        ]
+    )
     assert code == 0, err
     table = pd.read_csv(tmp_path / "out.csv").set_index("campaign_id")
     rec, cur = table["recommended_budget"], table["current_budget"]
@@ -62,6 +80,7 @@ def test_allocation_is_sensible_and_every_constraint_holds(history, tmp_path):
 def test_ad_sets_as_campaigns_have_too_few_observations(tmp_path):
     frame = to_history.facebook_history(pd.read_csv(to_history.SOURCE), by="adset")
     frame.to_csv(tmp_path / "adsets.csv", index=False)
-    code, _, err = run_cli(["--history", str(tmp_path / "adsets.csv"), "--total-budget", "500", "--out",
-                            str(tmp_path / "out.csv")])
+    code, _, err = run_cli(
+        ["--history", str(tmp_path / "adsets.csv"), "--total-budget", "500", "--out", str(tmp_path / "out.csv")]
+    )
     assert code == 2 and "column date" in err and "at least 7" in err

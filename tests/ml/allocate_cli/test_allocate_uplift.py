@@ -52,8 +52,11 @@ def capture(seed: int, max_change_pct: float, tmp_path, history_truth: bool, rev
     return (recommended - today) / (best - today)
 
 
-@pytest.mark.parametrize(("max_change_pct", "history_truth"), [(0.25, False), (np.inf, True)],
-                         ids=["neutral-truth-25pct", "history-truth-no-limit"])
+@pytest.mark.parametrize(
+    ("max_change_pct", "history_truth"),
+    [(0.25, False), (np.inf, True)],
+    ids=["neutral-truth-25pct", "history-truth-no-limit"],
+)
 def test_recommendation_captures_ninety_percent_of_the_true_uplift(max_change_pct, history_truth, tmp_path):
     captures = [capture(seed, max_change_pct, tmp_path, history_truth) for seed in SEEDS]
     assert np.mean(captures) >= 0.90, captures

@@ -21,19 +21,40 @@ def synthetic_inputs(n: int = 12, seed: int = 0) -> AllocationInputs:
     k = rng.uniform(500, 3000, n)
     scale = k / rng.uniform(5, 20, n) * 2
     shape = rng.uniform(0.6, 1.0, n)
-    draws = np.stack([scale[:, None] * rng.lognormal(0, 0.1, (n, 50)), k[:, None] * rng.lognormal(0, 0.2, (n, 50)),
-                      np.clip(shape[:, None] * rng.lognormal(0, 0.05, (n, 50)), 0.1, 1.0)], axis=2)
+    draws = np.stack(
+        [
+            scale[:, None] * rng.lognormal(0, 0.1, (n, 50)),
+            k[:, None] * rng.lognormal(0, 0.2, (n, 50)),
+            np.clip(shape[:, None] * rng.lognormal(0, 0.05, (n, 50)), 0.1, 1.0),
+        ],
+        axis=2,
+    )
     ids = np.array([f"c{i}" for i in range(n)], dtype=object)
-    curves = ResponseCurveSet(campaign_ids=ids, groups=np.zeros(n, dtype=object),
-                              curves=CurveParameters(np.full(n, "hill", dtype=object), scale, k, shape),
-                              draws=draws, half_saturation_interval=np.column_stack([k * 0.5, k * 2]),
-                              stats=pd.DataFrame())
-    campaigns = pd.DataFrame({"campaign_id": ids, "has_agency": rng.random(n) < 0.3,
-                              "creative_production_cost": rng.uniform(0, 3000, n),
-                              "auto_optimization_enabled": True, "current_budget": rng.uniform(300, 3000, n),
-                              "price_index": rng.uniform(0.9, 1.1, n)})
-    return AllocationInputs(campaigns=campaigns, curves=curves, value_per_conversion=rng.uniform(5, 40, n),
-                            model_versions={"response_curves": "1"}, as_of=pd.Timestamp("2026-10-01"))
+    curves = ResponseCurveSet(
+        campaign_ids=ids,
+        groups=np.zeros(n, dtype=object),
+        curves=CurveParameters(np.full(n, "hill", dtype=object), scale, k, shape),
+        draws=draws,
+        half_saturation_interval=np.column_stack([k * 0.5, k * 2]),
+        stats=pd.DataFrame(),
+    )
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": ids,
+            "has_agency": rng.random(n) < 0.3,
+            "creative_production_cost": rng.uniform(0, 3000, n),
+            "auto_optimization_enabled": True,
+            "current_budget": rng.uniform(300, 3000, n),
+            "price_index": rng.uniform(0.9, 1.1, n),
+        }
+    )
+    return AllocationInputs(
+        campaigns=campaigns,
+        curves=curves,
+        value_per_conversion=rng.uniform(5, 40, n),
+        model_versions={"response_curves": "1"},
+        as_of=pd.Timestamp("2026-10-01"),
+    )
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -85,8 +106,9 @@ def test_trajectories_scenarios_and_targets():
     assert (over["cpa"] > base["cpa"]).all()  # scaling 3x costs more per user on a saturating curve
     target = target_efficiency_spend(inputs, config, target_roas=0.8)
     ok = target["achievable"]
-    np.testing.assert_array_less(0.8 * target.loc[ok, "max_spend_meeting_target"] * (1 - 1e-6),
-                                 target.loc[ok, "revenue"] + 1e-9)
+    np.testing.assert_array_less(
+        0.8 * target.loc[ok, "max_spend_meeting_target"] * (1 - 1e-6), target.loc[ok, "revenue"] + 1e-9
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -97,8 +119,9 @@ def test_refine_stays_feasible_when_the_total_is_below_todays(seed):
     inputs = synthetic_inputs(seed=seed)
     current = inputs.campaigns["current_budget"].to_numpy()
     total = 0.8 * current.sum()
-    config = AllocationConfig(seed=seed, n_simulations=50, total_budget=total,
-                              risk_aversion=1e6)  # refine stops at the feasible anchor
+    config = AllocationConfig(
+        seed=seed, n_simulations=50, total_budget=total, risk_aversion=1e6
+    )  # refine stops at the feasible anchor
     proposal = propose(inputs, config)
     refined, _, steps = refine(inputs, config, proposal.proposed_budget)
     assert steps == config.decision_grid
@@ -129,8 +152,7 @@ def test_only_campaigns_moved_by_exploration_say_so_and_refine_says_why():
     config = AllocationConfig(seed=2, n_simulations=50, exploration_cost_share=None)
     proposal = propose(inputs, config)
     pulled = 0.5 * (proposal.proposed_budget + inputs.campaigns["current_budget"].to_numpy())
-    recs = recommendations(inputs, config, proposal, pulled, {"probability_worse_than_current": 0.5,
-                                                              "move_share": 0.5})
+    recs = recommendations(inputs, config, proposal, pulled, {"probability_worse_than_current": 0.5, "move_share": 0.5})
     explored = np.abs(proposal.proposed_budget - proposal.exploit.daily_budget) > 0.01
     says_explored = recs["reason"].str.contains("Thompson sampling explores").to_numpy()
     assert (says_explored == explored).all()

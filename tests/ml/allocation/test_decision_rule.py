@@ -19,8 +19,14 @@ def with_spread(inputs, spread: float):
     n = len(c.scale)
     sign = np.tile([1.0, -1.0], 20)
     noise = np.random.default_rng(1).uniform(0.2, 1.0, (n, 20)).repeat(2, axis=1) * sign
-    draws = np.stack([c.scale[:, None] * (1 + spread * noise), np.repeat(c.k[:, None], 40, axis=1),
-                      np.repeat(c.shape[:, None], 40, axis=1)], axis=2)
+    draws = np.stack(
+        [
+            c.scale[:, None] * (1 + spread * noise),
+            np.repeat(c.k[:, None], 40, axis=1),
+            np.repeat(c.shape[:, None], 40, axis=1),
+        ],
+        axis=2,
+    )
     inputs.curves.draws = draws
     return inputs
 

@@ -51,9 +51,17 @@ def test_fitted_curves_keep_the_elasticity_they_were_deflated_with(frames):
 
 def test_the_days_demand_scales_the_curves():
     campaigns = pd.DataFrame({"campaign_id": ["a", "b"], "network": ["n", "n"], "geo": ["g", "h"]})
-    market = pd.DataFrame({"network": ["n", "n"], "geo": ["g", "h"], "cpm_index": [1.0, 1.2],
-                           "competition_index": [1.0, 1.0], "seasonality_index": [1.3, 1.0],
-                           "economic_index": [1.0, 1.0], "sentiment_index": [1.0, 1.0]})
+    market = pd.DataFrame(
+        {
+            "network": ["n", "n"],
+            "geo": ["g", "h"],
+            "cpm_index": [1.0, 1.2],
+            "competition_index": [1.0, 1.0],
+            "seasonality_index": [1.3, 1.0],
+            "economic_index": [1.0, 1.0],
+            "sentiment_index": [1.0, 1.0],
+        }
+    )
     saturday = day_covariates(campaigns, market, weekday=5)
     assert saturday["weekday_5"].tolist() == [1.0, 1.0] and saturday["price_index"].tolist() == [1.0, 1.2]
     means = pd.DataFrame({"weekday_5": [1 / 7, 1 / 7], "log_seasonality_index": [0.0, 0.0]})
@@ -79,5 +87,6 @@ def test_production_predictions_and_the_allocation_use_the_days_demand():
     proposal = propose(inputs, config)
     recs = recommendations(inputs, config, proposal, proposal.proposed_budget)
     expected = 1.35 * build_problem(inputs.__class__(**{**inputs.__dict__, "demand": None}), config).curves.value(
-        proposal.proposed_budget)
+        proposal.proposed_budget
+    )
     np.testing.assert_allclose(recs["expected_conversions"], expected)

@@ -22,15 +22,21 @@ def _proposal(kind: np.ndarray, state: np.ndarray, total: np.ndarray, rng: np.ra
     return np.select([kind[:, None] == k for k in range(4)], [run, explore, cut, manual])
 
 
-@pytest.mark.parametrize("rules", [BudgetRules(), BudgetRules(max_change_pct=0.1, min_change=0.0, min_budget=5.0,
-                                                               max_budget=900.0),
-                                   BudgetRules(max_change_pct=0.0, min_change=25.0)],
-                         ids=["default", "bounds", "absolute-only"])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        BudgetRules(),
+        BudgetRules(max_change_pct=0.1, min_change=0.0, min_budget=5.0, max_budget=900.0),
+        BudgetRules(max_change_pct=0.0, min_change=25.0),
+    ],
+    ids=["default", "bounds", "absolute-only"],
+)
 def test_no_sequence_of_changes_within_a_period_breaks_a_rule(rules):
     """10,000 random sequences of runs, exploration steps, alert cuts and manual changes: 0 violations."""
     rng = np.random.default_rng(13)
-    start = np.round(rng.lognormal(5.0, 1.5, (N_SEQUENCES, N_CAMPAIGNS)) * (rng.random((N_SEQUENCES, N_CAMPAIGNS))
-                                                                           > 0.1), 2)  # some campaigns at 0
+    start = np.round(
+        rng.lognormal(5.0, 1.5, (N_SEQUENCES, N_CAMPAIGNS)) * (rng.random((N_SEQUENCES, N_CAMPAIGNS)) > 0.1), 2
+    )  # some campaigns at 0
     start = np.clip(start, rules.min_budget, rules.max_budget)
     total = start.sum(axis=1) * rng.uniform(0.6, 1.3, N_SEQUENCES)  # totals below today's too
     state = gate(start, start, np.inf, rules).budget

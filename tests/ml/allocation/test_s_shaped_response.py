@@ -19,8 +19,17 @@ def _panel(rng: np.random.Generator) -> pd.DataFrame:
     for cid, (scale, k, n) in truth.items():
         spend = k * rng.lognormal(0.0, 0.6, len(dates))
         mean = scale * (spend / k) ** n / (1.0 + (spend / k) ** n)
-        rows.append(pd.DataFrame({"campaign_id": cid, "date": dates, "spend": spend,
-                                  "conversions": rng.poisson(mean).astype(float), "price_index": 1.0}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "campaign_id": cid,
+                    "date": dates,
+                    "spend": spend,
+                    "conversions": rng.poisson(mean).astype(float),
+                    "price_index": 1.0,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -32,9 +41,13 @@ def test_the_fit_takes_shape_past_one_where_the_data_have_a_threshold(monkeypatc
     assert shape["s_shaped"] == pytest.approx(2.5, abs=0.4)
     assert shape["concave"] < 1.0
     curves = curves_for(fitted, np.array(["s_shaped", "concave"], dtype=object))
-    problem = PortfolioProblem(total_budget=1500.0, current_budget=[500.0, 1000.0],
-                               curves=optimizer_curves(curves.curves), value_per_conversion=[12.0, 12.0],
-                               max_change_pct=np.inf)
+    problem = PortfolioProblem(
+        total_budget=1500.0,
+        current_budget=[500.0, 1000.0],
+        curves=optimizer_curves(curves.curves),
+        value_per_conversion=[12.0, 12.0],
+        max_change_pct=np.inf,
+    )
     allocation = optimize_portfolio(problem, "profit")
     assert allocation.daily_budget.sum() <= 1500.0 * (1 + 1e-9)
     assert np.isfinite(allocation.objective_value)

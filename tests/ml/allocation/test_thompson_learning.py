@@ -37,19 +37,26 @@ def inputs_with_new_campaign_days(world: World, new_days: int) -> AllocationInpu
     raw = world.history.raw
     panel = history_panel(raw["campaign_hourly"], raw["campaigns"], raw["market_daily"])
     today = world.dates[0]
-    data_start = np.array([today - pd.Timedelta(days=120), today - pd.Timedelta(days=new_days)],
-                          dtype="datetime64[ns]")
+    data_start = np.array([today - pd.Timedelta(days=120), today - pd.Timedelta(days=new_days)], dtype="datetime64[ns]")
     model = fit_model(panel, world.campaigns, data_start, today, window_days=120, n_draws=200, seed=1, version=1)
     assert model.fitted.all()
     covariates = market_covariates(world.campaigns, world.observed_market(0), today.dayofweek)
     c = world.campaigns
     return AllocationInputs(
-        campaigns=pd.DataFrame({"campaign_id": c["campaign_id"], "has_agency": c["has_agency"].astype(bool),
-                                "creative_production_cost": c["creative_production_cost"].astype(float),
-                                "current_budget": world.static_budgets(),
-                                "price_index": covariates["price_index"].to_numpy()}),
-        curves=model.curves, value_per_conversion=world.truth["expected_value_per_user"].to_numpy(float),
-        model_versions={}, as_of=today)
+        campaigns=pd.DataFrame(
+            {
+                "campaign_id": c["campaign_id"],
+                "has_agency": c["has_agency"].astype(bool),
+                "creative_production_cost": c["creative_production_cost"].astype(float),
+                "current_budget": world.static_budgets(),
+                "price_index": covariates["price_index"].to_numpy(),
+            }
+        ),
+        curves=model.curves,
+        value_per_conversion=world.truth["expected_value_per_user"].to_numpy(float),
+        model_versions={},
+        as_of=today,
+    )
 
 
 def exploit_budget(inputs: AllocationInputs) -> np.ndarray:
@@ -59,8 +66,12 @@ def exploit_budget(inputs: AllocationInputs) -> np.ndarray:
 def exploration_moves(inputs: AllocationInputs, share: float = 1.0) -> np.ndarray:
     """Per Thompson seed and campaign: the proposal minus the exploit solution (share 1 = pure Thompson)."""
     exploit = exploit_budget(inputs)
-    return np.array([propose(inputs, AllocationConfig(exploration_share=share, seed=s, **ENGINE)).proposed_budget
-                     - exploit for s in THOMPSON_SEEDS])
+    return np.array(
+        [
+            propose(inputs, AllocationConfig(exploration_share=share, seed=s, **ENGINE)).proposed_budget - exploit
+            for s in THOMPSON_SEEDS
+        ]
+    )
 
 
 def posterior_spread(inputs: AllocationInputs, spend_multiple: float = 2.0) -> np.ndarray:
@@ -105,8 +116,10 @@ def test_exploration_tries_budgets_the_new_campaign_has_not_been_run_at():
     inputs = inputs_with_new_campaign_days(world, 7)
     explored = exploit_budget(inputs)[NEW] + exploration_moves(inputs)[:, NEW]
     raw = world.history.raw["campaign_hourly"]
-    recent = raw[(raw["campaign_id"] == world.campaigns["campaign_id"].iloc[NEW])
-                 & (raw["hour_ts"] >= world.dates[0] - pd.Timedelta(days=7))]
+    recent = raw[
+        (raw["campaign_id"] == world.campaigns["campaign_id"].iloc[NEW])
+        & (raw["hour_ts"] >= world.dates[0] - pd.Timedelta(days=7))
+    ]
     daily = recent.groupby(recent["hour_ts"].dt.date)["spend"].sum()
     outside = (explored < daily.min()) | (explored > daily.max())
     assert outside.mean() >= 0.25, (explored, daily)  # a quarter of the draws try a level the week never showed
@@ -133,11 +146,16 @@ def test_the_exploration_cost_budget_spends_on_the_uncertain_campaign_only():
     for days in (7, 120):
         inputs = inputs_with_new_campaign_days(world, days)
         exploit = propose(inputs, config.model_copy(update={"exploration_share": 0.0})).proposed_budget
-        steps = [propose(inputs, config.model_copy(update={"exploration_share": 1.0, "exploration_cost_share": None,
-                                                           "seed": s})).proposed_budget - exploit
-                 for s in range(10)]
-        weights[days] = np.mean([affordable_weight(inputs, config, exploit, step) * np.abs(step).sum() / 2
-                                 for step in steps])  # money the budget lets exploration move
+        steps = [
+            propose(
+                inputs, config.model_copy(update={"exploration_share": 1.0, "exploration_cost_share": None, "seed": s})
+            ).proposed_budget
+            - exploit
+            for s in range(10)
+        ]
+        weights[days] = np.mean(
+            [affordable_weight(inputs, config, exploit, step) * np.abs(step).sum() / 2 for step in steps]
+        )  # money the budget lets exploration move
         problems = exploration_cost_problems(inputs, config)
         base = expected_profit(problems, exploit)
         for step in steps:

@@ -8,8 +8,15 @@ import pytest
 from ml.cli.main import main
 
 
-@pytest.mark.parametrize(("argv", "option"), [(["--days", "0"], "--days"), (["--campaigns", "1"], "--campaigns"),
-                                              (["--seeds", "0"], "--seeds"), (["--days", "5"], "--days")])
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["--days", "0"], "--days"),
+        (["--campaigns", "1"], "--campaigns"),
+        (["--seeds", "0"], "--seeds"),
+        (["--days", "5"], "--days"),
+    ],
+)
 def test_bad_options_exit_2_and_name_the_option(argv, option, tmp_path, capsys):
     assert main(["backtest", *argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip()
@@ -19,8 +26,9 @@ def test_bad_options_exit_2_and_name_the_option(argv, option, tmp_path, capsys):
 
 def test_a_small_run_prints_the_table_and_writes_csv_and_png(tmp_path, capsys):
     out = tmp_path / "bt"
-    assert main(["backtest", "--days", "3", "--campaigns", "4", "--seed", "2", "--drift", "none",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["backtest", "--days", "3", "--campaigns", "4", "--seed", "2", "--drift", "none", "--out", str(out)]) == 0
+    )
     printed = capsys.readouterr().out
     for policy in ("static", "equal", "greedy", "pmi", "oracle"):
         assert policy in printed

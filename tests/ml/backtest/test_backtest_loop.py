@@ -11,8 +11,14 @@ from ml.backtest import BacktestConfig, run_backtest
 from ml.backtest.config import POLICIES
 from ml.backtest.report import daily_series, summary_table, write_outputs
 
-SMALL = {"days": 14, "n_campaigns": 6, "seed": 3, "refit_every_days": 100, "fit_window_days": 90,
-         "drift_factor": 0.25}  # a small portfolio runs its campaigns far below saturation: a clear drift
+SMALL = {
+    "days": 14,
+    "n_campaigns": 6,
+    "seed": 3,
+    "refit_every_days": 100,
+    "fit_window_days": 90,
+    "drift_factor": 0.25,
+}  # a small portfolio runs its campaigns far below saturation: a clear drift
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,11 @@ def test_drift_raises_alerts_and_triggers_exactly_one_retrain(result):
     config = result.config
     assert len(result.drifted_campaigns) == 1
     drifted = result.drifted_campaigns[0]
-    drift_retrains = [day for day, flagged in zip(result.retrain_days["pmi"], result.retrained_campaigns["pmi"],
-                                                  strict=True) if drifted in flagged]
+    drift_retrains = [
+        day
+        for day, flagged in zip(result.retrain_days["pmi"], result.retrained_campaigns["pmi"], strict=True)
+        if drifted in flagged
+    ]
     assert len(drift_retrains) == 1, result.retrained_campaigns
     detected = config.drift_day + config.drift_window_days  # the first day a full window shows the drift
     assert detected <= drift_retrains[0] <= detected + 2
@@ -91,8 +100,9 @@ def test_every_applied_budget_is_inside_the_days_limit_and_alert_cuts_do_not_sta
 def test_the_summary_names_its_seed_sets_with_held_out_seeds_first(result):
     import dataclasses
 
-    held_out = dataclasses.replace(result, config=result.config.model_copy(update={"seed": 7}),
-                                   daily=result.daily.assign(seed=7))
+    held_out = dataclasses.replace(
+        result, config=result.config.model_copy(update={"seed": 7}), daily=result.daily.assign(seed=7)
+    )
     table = summary_table([result, held_out])
     assert table["seeds"].unique().tolist() == ["held-out seeds 7", "tuning seeds 3"]
     assert set(table.columns) >= {"limit_violations", "pmi_minus_greedy_per_seed"}

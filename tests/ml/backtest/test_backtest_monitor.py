@@ -30,7 +30,11 @@ def test_cpa_alerts_are_raised_once_and_cut_only_auto_optimised_campaigns():
     play(m, range(1), [50, 50, 100])  # a and b: CPA double the prediction, volume half
     alerts = m.new_alerts(0)
     assert set(zip(alerts["campaign_id"], alerts["metric"], strict=True)) == {
-        ("a", "cpa"), ("a", "conversions"), ("b", "cpa"), ("b", "conversions")}
+        ("a", "cpa"),
+        ("a", "conversions"),
+        ("b", "cpa"),
+        ("b", "conversions"),
+    }
     assert m.new_alerts(0).empty  # the same day checked again raises nothing new
     assert m.alert_count == 4
     cut = m.cut_budgets(alerts, np.full(3, 1000.0))

@@ -37,8 +37,10 @@ def test_audience_saturation_cuts_the_drifted_campaigns_conversions_from_the_dri
     assert drifted.sum() == 1
     assert after[0][drifted] < 0.6 * before[0][drifted]
     np.testing.assert_allclose(after[1][~drifted] / before[1][~drifted], 1.0, rtol=0.2)  # market moves only
-    assert w.deliver(w.config.drift_day, budgets, offset).conversions[drifted] < \
-        0.8 * w.deliver(w.config.drift_day - 1, budgets, offset).conversions[drifted]
+    assert (
+        w.deliver(w.config.drift_day, budgets, offset).conversions[drifted]
+        < 0.8 * w.deliver(w.config.drift_day - 1, budgets, offset).conversions[drifted]
+    )
 
 
 def test_cpm_shock_hits_one_network_and_not_the_published_feed():
@@ -57,8 +59,13 @@ def test_value_per_conversion_from_observed_revenue_tracks_the_true_value():
     raw = w.history.raw
     truth = w.truth["expected_value_per_user"].to_numpy()
     for min_age_days in (w.config.value_min_age_days, 0):  # 0: users of any age, most of them far from mature
-        estimate = value_per_conversion(raw["users"], raw["revenue_events"], w.campaigns["campaign_id"].to_numpy(),
-                                        pd.Timestamp(w.config.end_of_history), min_age_days)
+        estimate = value_per_conversion(
+            raw["users"],
+            raw["revenue_events"],
+            w.campaigns["campaign_id"].to_numpy(),
+            pd.Timestamp(w.config.end_of_history),
+            min_age_days,
+        )
         assert np.median(np.abs(estimate / truth - 1)) < 0.12
         assert abs(np.median(estimate / truth - 1)) < 0.05  # revenue to date is scaled up to a full value
         assert np.corrcoef(estimate, truth)[0, 1] > 0.7

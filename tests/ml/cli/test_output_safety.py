@@ -53,8 +53,9 @@ def test_dashboard_out_through_a_symlink_to_the_warehouse(home, tmp_path, capsys
 def allocate(tmp_path: Path, out: Path, *extra: str) -> int:
     history = tmp_path / "history.csv"
     if not history.exists():
-        history.write_text("date,campaign_id,spend,impressions,clicks,conversions,revenue\n"
-                           "2026-01-01,a,10,100,10,1,5\n")
+        history.write_text(
+            "date,campaign_id,spend,impressions,clicks,conversions,revenue\n2026-01-01,a,10,100,10,1,5\n"
+        )
     return main(["allocate", "--history", str(history), "--total-budget", "100", "--out", str(out), *extra])
 
 
@@ -111,8 +112,13 @@ def test_serves_the_page_and_nothing_else(served):
 def test_refuses_other_host_names(served):
     assert get(served, "/", host=f"localhost:{served}")[0] == 200
     assert get(served, "/", host="localhost")[0] == 200
-    for host in ("attacker.example", f"attacker.example:{served}", f"127.0.0.1.attacker.example:{served}",
-                 "127.0.0.1:1", ""):
+    for host in (
+        "attacker.example",
+        f"attacker.example:{served}",
+        f"127.0.0.1.attacker.example:{served}",
+        "127.0.0.1:1",
+        "",
+    ):
         assert get(served, "/", host=host)[0] == 403, host
 
 
@@ -120,8 +126,12 @@ def test_cli_serve_lists_no_directory(small_warehouse, tmp_path):
     out = tmp_path / "served" / "index.html"
     out.parent.mkdir()
     (out.parent / "notes.txt").write_text("private")
-    proc = subprocess.Popen([*PMI, "dashboard", "--home", str(small_warehouse.home), "--out", str(out), "--serve",
-                             "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(
+        [*PMI, "dashboard", "--home", str(small_warehouse.home), "--out", str(out), "--serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         assert proc.stdout.readline().strip() == str(out)
         port = int(proc.stdout.readline().split()[1].rsplit(":", 1)[1].strip("/"))

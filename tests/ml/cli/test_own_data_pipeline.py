@@ -25,14 +25,23 @@ SHARED = ROOT.parent / "shared" / "datasets"
 FACEBOOK = SHARED / "facebook_ads" / "KAG_conversion_data.csv"
 RETAIL = SHARED / "retail_mmm" / "weekly_sales_media.csv"
 PMI = [sys.executable, "-m", "ml.cli.main"]
-ALLOCATION_SECTIONS = ("portfolio", "users", "opportunities", "scenarios", "response-curves", "before-after",
-                       "profit-distribution", "risk")
+ALLOCATION_SECTIONS = (
+    "portfolio",
+    "users",
+    "opportunities",
+    "scenarios",
+    "response-curves",
+    "before-after",
+    "profit-distribution",
+    "risk",
+)
 
 
 def pmi(*args: str, home: Path, timeout: int = 900) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PMI_HOME"}
-    return subprocess.run([*PMI, *args, "--home", str(home)], cwd=ROOT, capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [*PMI, *args, "--home", str(home)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def query(home: Path, sql: str) -> list[tuple]:
@@ -53,11 +62,29 @@ def facebook_home(tmp_path_factory) -> Path:
         pytest.skip(f"{FACEBOOK} not available")
     work = tmp_path_factory.mktemp("facebook")
     folder, home = work / "drop", work / "home"
-    made = subprocess.run([sys.executable, str(ROOT / "examples/facebook_ads/to_history.py"), "--out",
-                           str(work / "history.csv"), "--ingest-dir", str(folder)], capture_output=True, text=True)
+    made = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples/facebook_ads/to_history.py"),
+            "--out",
+            str(work / "history.csv"),
+            "--ingest-dir",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert made.returncode == 0, made.stderr
-    ingested = pmi("ingest", "--campaigns", str(folder / "campaigns.csv"), "--daily", str(folder / "daily.csv"),
-                   "--mapping", str(folder / "mapping.yaml"), home=home)
+    ingested = pmi(
+        "ingest",
+        "--campaigns",
+        str(folder / "campaigns.csv"),
+        "--daily",
+        str(folder / "daily.csv"),
+        "--mapping",
+        str(folder / "mapping.yaml"),
+        home=home,
+    )
     assert ingested.returncode == 0, ingested.stderr
     return home
 
@@ -141,10 +168,11 @@ def test_loop_applies_one_hourly_cycle_through_csv_and_webhook(facebook_home, fa
     assert cycle.returncode == 0, cycle.stdout[-2000:] + cycle.stderr[-2000:]
     [line] = [x for x in cycle.stdout.splitlines() if " cycle 1: run " in x]
     run_id = line.split(" cycle 1: run ")[1].split(":")[0]
-    adapter, = query(facebook_home, f"SELECT adapter FROM audit.allocation_runs WHERE run_id = '{run_id}'")[0]
+    (adapter,) = query(facebook_home, f"SELECT adapter FROM audit.allocation_runs WHERE run_id = '{run_id}'")[0]
     assert adapter == "warehouse+csv+webhook"
-    deliveries = dict(query(facebook_home, "SELECT adapter, status FROM audit.budget_deliveries "
-                                           f"WHERE run_id = '{run_id}'"))
+    deliveries = dict(
+        query(facebook_home, f"SELECT adapter, status FROM audit.budget_deliveries WHERE run_id = '{run_id}'")
+    )
     assert deliveries["webhook"] == "delivered (HTTP 204)" and deliveries["csv"] == "written"
     exported = facebook_home / "exports" / f"budget_changes_{run_id}.csv"
     changed = query(facebook_home, f"SELECT count(*) FROM raw.budgets WHERE source = '{run_id}'")[0][0]
@@ -164,16 +192,26 @@ def test_simulating_over_ingested_data_is_refused(facebook_home, facebook_run):
 def test_too_small_a_simulation_is_refused_up_front(tmp_path):
     refused = pmi("run", "--campaigns", "4", "--days", "30", home=tmp_path / "home")
     assert refused.returncode == 2
-    assert refused.stderr == ("pmi run: --days 30: the simulator needs at least 60 days of history (28-day "
-                              "trailing features, 30-day LTV validation cohorts)\n")
+    assert refused.stderr == (
+        "pmi run: --days 30: the simulator needs at least 60 days of history (28-day "
+        "trailing features, 30-day LTV validation cohorts)\n"
+    )
 
 
 def test_retail_weekly_file_runs_to_the_end_and_says_why_there_is_no_allocation(tmp_path, browser_check):
     if not RETAIL.is_file():
         pytest.skip(f"{RETAIL} not available")
     home = tmp_path / "home"
-    ingested = pmi("ingest", "--campaigns", str(ROOT / "examples/retail_media/campaigns.csv"), "--daily",
-                   str(RETAIL), "--mapping", str(ROOT / "examples/retail_media/mapping.yaml"), home=home)
+    ingested = pmi(
+        "ingest",
+        "--campaigns",
+        str(ROOT / "examples/retail_media/campaigns.csv"),
+        "--daily",
+        str(RETAIL),
+        "--mapping",
+        str(ROOT / "examples/retail_media/mapping.yaml"),
+        home=home,
+    )
     assert ingested.returncode == 0, ingested.stderr
     run = pmi("run", home=home)  # the default source picks the ingested warehouse
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -195,8 +233,16 @@ def test_facebook_ads_one_row_each_run_to_the_end_and_say_no_campaign_has_histor
     if not FACEBOOK.is_file():
         pytest.skip(f"{FACEBOOK} not available")
     home = tmp_path / "home"
-    ingested = pmi("ingest", "--campaigns", str(FACEBOOK), "--daily", str(FACEBOOK), "--mapping",
-                   str(ROOT / "examples/facebook_ads/mapping.yaml"), home=home)
+    ingested = pmi(
+        "ingest",
+        "--campaigns",
+        str(FACEBOOK),
+        "--daily",
+        str(FACEBOOK),
+        "--mapping",
+        str(ROOT / "examples/facebook_ads/mapping.yaml"),
+        home=home,
+    )
     assert ingested.returncode == 0, ingested.stderr
     run = pmi("run", "--source", "warehouse", home=home)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

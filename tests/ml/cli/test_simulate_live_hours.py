@@ -13,8 +13,13 @@ GOOD = Path(__file__).resolve().parents[1] / "ingest" / "corpus" / "good"
 def test_live_hours_on_ingested_data_is_bad_input(tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     monkeypatch.setenv("PMI_HOME", str(home))
-    files = {"campaigns": "campaigns", "hourly": "hourly", "users": "users", "revenue-events": "revenue_events",
-             "market": "market"}
+    files = {
+        "campaigns": "campaigns",
+        "hourly": "hourly",
+        "users": "users",
+        "revenue-events": "revenue_events",
+        "market": "market",
+    }
     options = [f"--{opt}={GOOD / f'{name}.csv'}" for opt, name in files.items()]
     assert main(["ingest", "--home", str(home), *options]) == 0
     capsys.readouterr()

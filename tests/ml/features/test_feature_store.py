@@ -70,7 +70,11 @@ def test_online_store_serves_latest_campaign_features(store_home):
                                 FROM marts.fct_campaign_day_features
                                 QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY date DESC) = 1""").df()
     materialize_online(store_home, dt.datetime(2026, 10, 1, tzinfo=dt.UTC))
-    served = online_features(store_home, "kpi_forecast",
-                             [{"campaign_id": c, "market_id": "facebook:US"} for c in latest["campaign_id"]])
-    np.testing.assert_allclose(served["trailing_7d_spend"].to_numpy(dtype=float),
-                               latest["trailing_7d_spend"].to_numpy(dtype=float), equal_nan=True)
+    served = online_features(
+        store_home, "kpi_forecast", [{"campaign_id": c, "market_id": "facebook:US"} for c in latest["campaign_id"]]
+    )
+    np.testing.assert_allclose(
+        served["trailing_7d_spend"].to_numpy(dtype=float),
+        latest["trailing_7d_spend"].to_numpy(dtype=float),
+        equal_nan=True,
+    )

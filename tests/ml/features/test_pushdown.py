@@ -38,8 +38,7 @@ def _both(paths, entities: pd.DataFrame, service: str, keys: list[str]) -> tuple
         ours = con.sql(point_in_time_sql(views, "SELECT * FROM entity_rows")).df()
     order = [*keys, "event_timestamp"]
     feast = feast.assign(event_timestamp=feast["event_timestamp"].dt.tz_convert(None))
-    return (ours.sort_values(order, ignore_index=True),
-            feast[ours.columns].sort_values(order, ignore_index=True))
+    return (ours.sort_values(order, ignore_index=True), feast[ours.columns].sort_values(order, ignore_index=True))
 
 
 def _assert_same(ours: pd.DataFrame, feast: pd.DataFrame) -> None:
@@ -56,8 +55,10 @@ def test_user_features_match_feast_before_at_and_long_after_the_feature_time(fea
         users = con.sql("""SELECT user_id, least(install_ts + INTERVAL 7 DAY, as_of_ts) AS t
                            FROM marts.fct_user_features USING SAMPLE 300 ROWS (reservoir, 1)""").df()
     shifts = [pd.Timedelta(0), pd.Timedelta(hours=-1), pd.Timedelta(days=401)]  # at, before (miss), past the ttl
-    entities = pd.concat([pd.DataFrame({"user_id": users["user_id"], "event_timestamp": users["t"] + s})
-                          for s in shifts], ignore_index=True)
+    entities = pd.concat(
+        [pd.DataFrame({"user_id": users["user_id"], "event_timestamp": users["t"] + s}) for s in shifts],
+        ignore_index=True,
+    )
     ours, feast = _both(feast_home, entities, "ltv_model", ["user_id"])
     _assert_same(ours, feast)
     assert ours["revenue_d7"].notna().sum() == len(users)  # only the rows joined at their feature time hit

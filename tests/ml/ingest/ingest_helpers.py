@@ -11,8 +11,13 @@ from ml.cli.main import main
 
 CORPUS = Path(__file__).parent / "corpus"
 GOOD = CORPUS / "good"
-GOOD_FILES = {"--campaigns": GOOD / "campaigns.csv", "--hourly": GOOD / "hourly.csv", "--users": GOOD / "users.csv",
-              "--revenue-events": GOOD / "revenue_events.csv", "--market": GOOD / "market.csv"}
+GOOD_FILES = {
+    "--campaigns": GOOD / "campaigns.csv",
+    "--hourly": GOOD / "hourly.csv",
+    "--users": GOOD / "users.csv",
+    "--revenue-events": GOOD / "revenue_events.csv",
+    "--market": GOOD / "market.csv",
+}
 RAW_TABLES = ("campaigns", "campaign_hourly", "users", "revenue_events", "market_daily")
 
 

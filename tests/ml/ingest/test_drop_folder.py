@@ -15,8 +15,12 @@ from orchestration.resources import PmiHomeResource
 
 def materialize_from(folder, home, raise_on_error=True):
     config = {"ops": {"simulator_backfill": {"config": {"drop_folder": str(folder)}}}}
-    return dg.materialize([simulator_backfill], run_config=config, raise_on_error=raise_on_error,
-                          resources={"pmi_home": PmiHomeResource(home=str(home))})
+    return dg.materialize(
+        [simulator_backfill],
+        run_config=config,
+        raise_on_error=raise_on_error,
+        resources={"pmi_home": PmiHomeResource(home=str(home))},
+    )
 
 
 def test_drop_folder_is_ingested_by_the_raw_asset(tmp_path):
@@ -26,10 +30,18 @@ def test_drop_folder_is_ingested_by_the_raw_asset(tmp_path):
         shutil.copy(GOOD / name, folder / name)
     result = materialize_from(folder, tmp_path / "home")
     assert result.success
-    counts = {e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
-              for e in result.get_asset_materialization_events()}
-    assert counts == {"campaigns": 3, "campaign_hourly": 6, "users": 4, "revenue_events": 4, "market_daily": 0,
-                      "budgets": 0}
+    counts = {
+        e.asset_key.path[-1]: e.materialization.metadata["dagster/row_count"].value
+        for e in result.get_asset_materialization_events()
+    }
+    assert counts == {
+        "campaigns": 3,
+        "campaign_hourly": 6,
+        "users": 4,
+        "revenue_events": 4,
+        "market_daily": 0,
+        "budgets": 0,
+    }
     with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("SELECT sum(spend)::VARCHAR FROM raw.campaign_hourly").fetchall() == [("78.50",)]
 

@@ -86,24 +86,38 @@ def test_console_script_in_a_subprocess(loaded_home):
     case = next(c for c in CASES if c["file"] == "hourly_clicks_over_impressions.csv")
     before = file_hash(loaded_home / "warehouse.duckdb")
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    done = subprocess.run([sys.executable, "-m", "ml.cli.main", *ingest_args(case_files(case), loaded_home)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "ml.cli.main", *ingest_args(case_files(case), loaded_home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 2, done.stderr
     assert_one_line_naming(without_import_warnings(done.stderr), case)
     assert file_hash(loaded_home / "warehouse.duckdb") == before
 
 
-@pytest.mark.parametrize(("name", "warning"), [
-    ("hourly_bom.csv", "byte-order mark"),
-    ("hourly_extra_column.csv", "ignored column(s) not in the contract: note"),
-    ("hourly_quoted_numbers.csv", "numbers in quotes")])
+@pytest.mark.parametrize(
+    ("name", "warning"),
+    [
+        ("hourly_bom.csv", "byte-order mark"),
+        ("hourly_extra_column.csv", "ignored column(s) not in the contract: note"),
+        ("hourly_quoted_numbers.csv", "numbers in quotes"),
+    ],
+)
 def test_harmless_oddities_load_with_a_warning(name, warning, tmp_path, capsys):
     reference = tmp_path / "reference"
-    assert run_pmi(capsys, ingest_args({"--campaigns": GOOD / "campaigns.csv", "--hourly": GOOD / "hourly.csv"},
-                                       reference))[0] == 0
+    assert (
+        run_pmi(
+            capsys, ingest_args({"--campaigns": GOOD / "campaigns.csv", "--hourly": GOOD / "hourly.csv"}, reference)
+        )[0]
+        == 0
+    )
     files = {"--campaigns": GOOD / "campaigns.csv", "--hourly": CORPUS / "harmless" / name}
     code, out, err = run_pmi(capsys, ingest_args(files, tmp_path / "home"))
     assert code == 0, err
     assert warning in err and "warning" in err
-    assert snapshot(tmp_path / "home" / "warehouse.duckdb", ("campaign_hourly",)) == \
-        snapshot(reference / "warehouse.duckdb", ("campaign_hourly",))
+    assert snapshot(tmp_path / "home" / "warehouse.duckdb", ("campaign_hourly",)) == snapshot(
+        reference / "warehouse.duckdb", ("campaign_hourly",)
+    )

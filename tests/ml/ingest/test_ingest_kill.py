@@ -24,18 +24,26 @@ def generate(directory: Path) -> tuple[Path, Path, dict[str, int]]:
     header = (GOOD / "campaigns.csv").read_text().splitlines()[0]
     ids = [f"k{i:04d}" for i in range(N_CAMPAIGNS)]
     campaigns = directory / "campaigns.csv"
-    campaigns.write_text("\n".join([header, *(f"{c},{c},meta,ios,US,video,broad,false,0,false,2026-01-01"
-                                               for c in ids)]) + "\n")
+    campaigns.write_text(
+        "\n".join([header, *(f"{c},{c},meta,ios,US,video,broad,false,0,false,2026-01-01" for c in ids)]) + "\n"
+    )
     n = N_CAMPAIGNS * N_HOURS
     impressions = rng.integers(100, 5000, n)
     clicks = rng.binomial(impressions, 0.02)
     spend_cents = rng.integers(0, 100_000, n)
-    hourly = pd.DataFrame({
-        "campaign_id": np.repeat(ids, N_HOURS),
-        "hour_ts": np.tile(pd.date_range("2026-01-01", periods=N_HOURS, freq="h").strftime("%Y-%m-%dT%H:%M:%S"),
-                           N_CAMPAIGNS),
-        "spend": [f"{c // 100}.{c % 100:02d}" for c in spend_cents],
-        "impressions": impressions, "clicks": clicks, "conversions": rng.binomial(clicks, 0.1), "revenue": 0})
+    hourly = pd.DataFrame(
+        {
+            "campaign_id": np.repeat(ids, N_HOURS),
+            "hour_ts": np.tile(
+                pd.date_range("2026-01-01", periods=N_HOURS, freq="h").strftime("%Y-%m-%dT%H:%M:%S"), N_CAMPAIGNS
+            ),
+            "spend": [f"{c // 100}.{c % 100:02d}" for c in spend_cents],
+            "impressions": impressions,
+            "clicks": clicks,
+            "conversions": rng.binomial(clicks, 0.1),
+            "revenue": 0,
+        }
+    )
     path = directory / "hourly.csv"
     hourly.to_csv(path, index=False)
     return campaigns, path, {"rows": n, "spend_cents": int(spend_cents.sum()), "impressions": int(impressions.sum())}
@@ -43,18 +51,24 @@ def generate(directory: Path) -> tuple[Path, Path, dict[str, int]]:
 
 def state(warehouse: Path) -> tuple:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute("SELECT (SELECT count(*) FROM raw.campaign_hourly), "
-                           "(SELECT CAST(coalesce(sum(spend), 0) * 100 AS BIGINT) FROM raw.campaign_hourly), "
-                           "(SELECT coalesce(sum(impressions), 0) FROM raw.campaign_hourly), "
-                           "(SELECT count(*) FROM raw.campaigns), (SELECT count(*) FROM audit.ingest_runs)"
-                           ).fetchall()[0]
+        return con.execute(
+            "SELECT (SELECT count(*) FROM raw.campaign_hourly), "
+            "(SELECT CAST(coalesce(sum(spend), 0) * 100 AS BIGINT) FROM raw.campaign_hourly), "
+            "(SELECT coalesce(sum(impressions), 0) FROM raw.campaign_hourly), "
+            "(SELECT count(*) FROM raw.campaigns), (SELECT count(*) FROM audit.ingest_runs)"
+        ).fetchall()[0]
 
 
 def kill_while_writing(args: list[str], warehouse: Path) -> int:
     """Start the real command, wait until it has begun writing the warehouse, SIGKILL it; returns its exit code."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.Popen([sys.executable, "-m", "ml.cli.main", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ml.cli.main", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     for line in proc.stdout:
         if line.startswith("loading into"):
             break
@@ -86,5 +100,10 @@ def test_sigkill_during_the_load_leaves_the_warehouse_as_it_was(tmp_path, capsys
     assert code == -signal.SIGKILL, f"the ingest finished (exit {code}) before it could be killed"
     assert state(warehouse) == before
     assert run_pmi(capsys, ingest_args({"--campaigns": campaigns, "--hourly": hourly}, home))[0] == 0
-    assert state(warehouse) == (expected["rows"], expected["spend_cents"], expected["impressions"], N_CAMPAIGNS,
-                                before[4] + 1)
+    assert state(warehouse) == (
+        expected["rows"],
+        expected["spend_cents"],
+        expected["impressions"],
+        N_CAMPAIGNS,
+        before[4] + 1,
+    )

@@ -22,11 +22,18 @@ def test_error_metrics_known_values():
 
 
 def test_accuracy_table_splits_by_model_version():
-    pairs = pd.DataFrame({
-        "model_version": ["1", "1", "2"], "expected_conversions": [10.0, 20.0, 30.0], "conversions": [10.0, 10.0, 15.0],
-        "expected_cpa": [5.0, 5.0, 5.0], "cpa": [5.0, 10.0, 4.0], "recommended_budget": [50.0, 100.0, 150.0],
-        "spend": [50.0, 100.0, 150.0], "current_budget": [40.0, 120.0, 150.0],
-    })
+    pairs = pd.DataFrame(
+        {
+            "model_version": ["1", "1", "2"],
+            "expected_conversions": [10.0, 20.0, 30.0],
+            "conversions": [10.0, 10.0, 15.0],
+            "expected_cpa": [5.0, 5.0, 5.0],
+            "cpa": [5.0, 10.0, 4.0],
+            "recommended_budget": [50.0, 100.0, 150.0],
+            "spend": [50.0, 100.0, 150.0],
+            "current_budget": [40.0, 120.0, 150.0],
+        }
+    )
     table = accuracy_table(pairs, ("conversions", "cpa", "spend")).set_index(["model_version", "metric"])
     assert table.loc[("1", "conversions"), "mape"] == pytest.approx(0.5)
     assert table.loc[("2", "conversions"), "mape"] == pytest.approx(1.0)
@@ -86,18 +93,30 @@ def test_value_metrics_wait_for_mature_cohorts_and_score_them(small_warehouse, t
     shutil.copy(small_warehouse.warehouse, paths.warehouse)
     day = pd.Timestamp("2026-06-10")
     with duckdb.connect(str(paths.warehouse)) as con:
-        actual = con.execute("""
+        actual = con.execute(
+            """
             SELECT d.campaign_id, d.conversions::DOUBLE AS conversions, d.spend::DOUBLE AS spend, d.cpa::DOUBLE AS cpa,
                    avg(u.revenue_d90)::DOUBLE AS ltv_d90
             FROM marts.fct_campaign_daily d JOIN marts.fct_user_value u
               ON u.campaign_id = d.campaign_id AND u.install_date = d.date
-            WHERE d.date = ? GROUP BY ALL HAVING bool_and(u.is_mature_d90)""", [day.date()]).df()
+            WHERE d.date = ? GROUP BY ALL HAVING bool_and(u.is_mature_d90)""",
+            [day.date()],
+        ).df()
         assert len(actual) >= 4
-        logged = pd.DataFrame({
-            "run_id": "r_old", "campaign_id": actual["campaign_id"], "predicted_at": day,
-            "expected_conversions": actual["conversions"], "expected_cpa": actual["cpa"],
-            "recommended_budget": actual["spend"], "current_budget": actual["spend"],
-            "ltv_d90": actual["ltv_d90"] * 1.1, "ltv_version": "3", "response_curves_version": "2"})
+        logged = pd.DataFrame(
+            {
+                "run_id": "r_old",
+                "campaign_id": actual["campaign_id"],
+                "predicted_at": day,
+                "expected_conversions": actual["conversions"],
+                "expected_cpa": actual["cpa"],
+                "recommended_budget": actual["spend"],
+                "current_budget": actual["spend"],
+                "ltv_d90": actual["ltv_d90"] * 1.1,
+                "ltv_version": "3",
+                "response_curves_version": "2",
+            }
+        )
         con.execute("CREATE SCHEMA predictions")
         con.register("logged", logged)
         con.execute("CREATE TABLE predictions.allocation_predictions AS SELECT * FROM logged")

@@ -12,20 +12,32 @@ from ml.settings import pmi_paths
 
 
 def pairs() -> pd.DataFrame:
-    return pd.DataFrame({
-        "campaign_id": ["ok", "cpa_bad", "volume_bad", "both_bad"], "date": [dt.date(2026, 10, 1)] * 4,
-        "run_id": "r1", "expected_cpa": [10.0, 10.0, 10.0, 10.0], "actual_cpa": [11.9, 12.5, 10.0, 13.0],
-        "expected_conversions": [100.0, 100.0, 100.0, 100.0], "actual_conversions": [80.0, 100.0, 70.0, 60.0],
-        "expected_same_day_roas": [0.50, 0.50, 0.50, 0.50], "actual_same_day_roas": [0.44, 0.50, 0.50, 0.40],
-        "auto_optimization_enabled": [True, True, True, False],
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": ["ok", "cpa_bad", "volume_bad", "both_bad"],
+            "date": [dt.date(2026, 10, 1)] * 4,
+            "run_id": "r1",
+            "expected_cpa": [10.0, 10.0, 10.0, 10.0],
+            "actual_cpa": [11.9, 12.5, 10.0, 13.0],
+            "expected_conversions": [100.0, 100.0, 100.0, 100.0],
+            "actual_conversions": [80.0, 100.0, 70.0, 60.0],
+            "expected_same_day_roas": [0.50, 0.50, 0.50, 0.50],
+            "actual_same_day_roas": [0.44, 0.50, 0.50, 0.40],
+            "auto_optimization_enabled": [True, True, True, False],
+        }
+    )
 
 
 def test_each_rule_fires_at_its_threshold():
     alerts = raise_alerts(pairs(), AlertThresholds())
     fired = set(zip(alerts["campaign_id"], alerts["metric"], strict=True))
-    assert fired == {("cpa_bad", "cpa"), ("both_bad", "cpa"), ("volume_bad", "conversions"),
-                     ("both_bad", "conversions"), ("both_bad", "roas")}  # "ok" is 12% below on ROAS: no alert
+    assert fired == {
+        ("cpa_bad", "cpa"),
+        ("both_bad", "cpa"),
+        ("volume_bad", "conversions"),
+        ("both_bad", "conversions"),
+        ("both_bad", "roas"),
+    }  # "ok" is 12% below on ROAS: no alert
     cpa = alerts[alerts["metric"] == "cpa"]
     assert (cpa["severity"] == "high").all() and (cpa["action"] == "reduce_budget_15%").all()
     volume = alerts[alerts["metric"] == "conversions"]
@@ -59,8 +71,7 @@ def test_budget_cuts_only_for_auto_optimised_campaigns():
 
 def test_a_rule_without_breaches_adds_no_rows():
     """Only the CPA rule fires: the ROAS and volume rules must not add empty rows for every pair."""
-    calm = pairs().assign(actual_cpa=[10.0, 13.0, 10.0, 10.0], actual_conversions=100.0,
-                          actual_same_day_roas=0.5)
+    calm = pairs().assign(actual_cpa=[10.0, 13.0, 10.0, 10.0], actual_conversions=100.0, actual_same_day_roas=0.5)
     alerts = raise_alerts(calm, AlertThresholds())
     assert alerts[["campaign_id", "metric"]].values.tolist() == [["cpa_bad", "cpa"]]
     assert alerts["deviation"].notna().all()
@@ -72,11 +83,17 @@ def test_cpa_and_volume_alerts_need_a_shortfall_beyond_noise():
     small = small.assign(actual_cpa=[10.0, 12.5, 10.0, 13.0])
     assert raise_alerts(small, AlertThresholds()).query("metric != 'roas'").empty
     assert set(raise_alerts(small, AlertThresholds(min_z=0)).query("metric != 'roas'")["metric"]) == {
-        "cpa", "conversions"}
+        "cpa",
+        "conversions",
+    }
     big = small.assign(expected_conversions=400.0, actual_conversions=[400.0, 320.0, 280.0, 240.0])
     fired = raise_alerts(big, AlertThresholds()).query("metric != 'roas'")
     assert set(zip(fired["campaign_id"], fired["metric"], strict=True)) == {
-        ("cpa_bad", "cpa"), ("both_bad", "cpa"), ("volume_bad", "conversions"), ("both_bad", "conversions")}
+        ("cpa_bad", "cpa"),
+        ("both_bad", "cpa"),
+        ("volume_bad", "conversions"),
+        ("both_bad", "conversions"),
+    }
 
 
 def _warehouse_with_budgets(tmp_path):
@@ -95,9 +112,11 @@ def _warehouse_with_budgets(tmp_path):
 
 def _budgets(paths) -> dict[str, float]:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        return dict(con.execute("""SELECT campaign_id, daily_budget::DOUBLE FROM raw.budgets
+        return dict(
+            con.execute("""SELECT campaign_id, daily_budget::DOUBLE FROM raw.budgets
                                    QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1
-                                """).fetchall())
+                                """).fetchall()
+        )
 
 
 def test_an_alert_cut_not_applied_is_retried_and_a_later_alert_of_the_same_day_is_acted_on(tmp_path, monkeypatch):

@@ -34,9 +34,20 @@ def status_lines(paths, capsys) -> str:
 
 def dbt_run(paths, *select: str) -> None:
     """Rebuild only the selected models, as a dbt build killed after them would leave the warehouse."""
-    result = dbtRunner().invoke(["run", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-                                 str(DBT_PROJECT_DIR), "--target-path", str(paths.home / "scratch_target"),
-                                 "--select", *select])
+    result = dbtRunner().invoke(
+        [
+            "run",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(paths.home / "scratch_target"),
+            "--select",
+            *select,
+        ]
+    )
     DuckDBConnectionManager.close_all_connections()
     assert result.success, result.exception
 

@@ -24,8 +24,7 @@ def response(problem: PortfolioProblem, spend: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         hill = c.scale * x**c.shape / (1.0 + x**c.shape)
     hill = np.where(np.isinf(x), c.scale, hill)
-    return np.select([c.family == 0, c.family == 1], [hill, c.scale * (1.0 - np.exp(-x))],
-                     c.scale * np.log(1.0 + x))
+    return np.select([c.family == 0, c.family == 1], [hill, c.scale * (1.0 - np.exp(-x))], c.scale * np.log(1.0 + x))
 
 
 def response_slope(problem: PortfolioProblem, spend: np.ndarray, floor: float = 0.0) -> np.ndarray:
@@ -35,8 +34,9 @@ def response_slope(problem: PortfolioProblem, spend: np.ndarray, floor: float = 
     x = s / c.spend_scale
     with np.errstate(divide="ignore", invalid="ignore"):
         hill = c.scale * c.shape * x ** (c.shape - 1.0) / (c.spend_scale * (1.0 + x**c.shape) ** 2)
-    return np.select([c.family == 0, c.family == 1], [hill, c.scale / c.spend_scale * np.exp(-x)],
-                     c.scale / (c.spend_scale + s))
+    return np.select(
+        [c.family == 0, c.family == 1], [hill, c.scale / c.spend_scale * np.exp(-x)], c.scale / (c.spend_scale + s)
+    )
 
 
 def coefficients(problem: PortfolioProblem, weights: ObjectiveWeights) -> tuple[np.ndarray, np.ndarray]:
@@ -45,8 +45,9 @@ def coefficients(problem: PortfolioProblem, weights: ObjectiveWeights) -> tuple[
     return gain, weights.profit * multiplier + weights.spend_penalty
 
 
-def objective(problem: PortfolioProblem, weights: ObjectiveWeights, spend: np.ndarray,
-              fixed_costs: bool = True) -> float:
+def objective(
+    problem: PortfolioProblem, weights: ObjectiveWeights, spend: np.ndarray, fixed_costs: bool = True
+) -> float:
     """The weighted objective; fixed creative cost (profit part) only for campaigns that spend."""
     gain, spend_cost = coefficients(problem, weights)
     fixed = weights.profit * problem.creative_production_cost / 30.0 * (spend > 0) if fixed_costs else 0.0
@@ -115,8 +116,9 @@ def _project(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float) -> np
     return np.clip(x, lo, hi)
 
 
-def slsqp_best(problem: PortfolioProblem, weights: ObjectiveWeights, start: np.ndarray,
-               rng: np.random.Generator, n_random: int = 2) -> float:
+def slsqp_best(
+    problem: PortfolioProblem, weights: ObjectiveWeights, start: np.ndarray, rng: np.random.Generator, n_random: int = 2
+) -> float:
     """Best continuous objective (no fixed costs) SLSQP reaches from `start` and a few feasible points."""
     lo, hi = reference_bounds(problem)
     budget = problem.total_budget
@@ -133,12 +135,22 @@ def slsqp_best(problem: PortfolioProblem, weights: ObjectiveWeights, start: np.n
     starts = [start, _project(lo + 0.5 * (cap - lo), lo, hi, budget), _project(cap, lo, hi, budget)]
     starts += [_project(lo + rng.random(lo.size) * (cap - lo), lo, hi, budget) for _ in range(n_random)]
     bounds = [(a, None if b == INF else b) for a, b in zip(lo, hi, strict=True)]
-    constraint = {"type": "ineq", "fun": lambda x: (budget - x.sum()) / max(budget, 1.0),
-                  "jac": lambda x: -np.ones_like(x) / max(budget, 1.0)}
+    constraint = {
+        "type": "ineq",
+        "fun": lambda x: (budget - x.sum()) / max(budget, 1.0),
+        "jac": lambda x: -np.ones_like(x) / max(budget, 1.0),
+    }
     best = -INF
     for x0 in starts:
-        result = minimize(fun, x0, jac=jac, method="SLSQP", bounds=bounds, constraints=[constraint],
-                          options={"ftol": 1e-14, "maxiter": 500})
+        result = minimize(
+            fun,
+            x0,
+            jac=jac,
+            method="SLSQP",
+            bounds=bounds,
+            constraints=[constraint],
+            options={"ftol": 1e-14, "maxiter": 500},
+        )
         best = max(best, objective(problem, weights, _project(result.x, lo, hi, budget), fixed_costs=False))
     return best
 
@@ -147,16 +159,28 @@ def relative_gap(a: float, b: float) -> float:
     return (a - b) / max(abs(a), abs(b), 1.0)
 
 
-OBJECTIVES = st.sampled_from([
-    ObjectiveWeights.of("profit"), ObjectiveWeights.of("revenue"), ObjectiveWeights.of("conversions"),
-    ObjectiveWeights(profit=1.0, conversions=3.0), ObjectiveWeights(revenue=1.0, spend_penalty=1.5),
-    ObjectiveWeights(conversions=1.0, spend_penalty=1 / 40), ObjectiveWeights(profit=0.5, revenue=0.5),
-])
+OBJECTIVES = st.sampled_from(
+    [
+        ObjectiveWeights.of("profit"),
+        ObjectiveWeights.of("revenue"),
+        ObjectiveWeights.of("conversions"),
+        ObjectiveWeights(profit=1.0, conversions=3.0),
+        ObjectiveWeights(revenue=1.0, spend_penalty=1.5),
+        ObjectiveWeights(conversions=1.0, spend_penalty=1 / 40),
+        ObjectiveWeights(profit=0.5, revenue=0.5),
+    ]
+)
+
 
 @st.composite
-def problems(draw: st.DrawFn, min_campaigns: int = 2, max_campaigns: int = 8, fixed_costs: bool = True,
-             budget_factor: st.SearchStrategy[float] | None = None,
-             loose: st.SearchStrategy[bool] | None = None) -> PortfolioProblem:
+def problems(
+    draw: st.DrawFn,
+    min_campaigns: int = 2,
+    max_campaigns: int = 8,
+    fixed_costs: bool = True,
+    budget_factor: st.SearchStrategy[float] | None = None,
+    loose: st.SearchStrategy[bool] | None = None,
+) -> PortfolioProblem:
     """Random feasible portfolios with every rule in play; the budget lies between the floors and beyond.
 
     Hypothesis draws the size, a seed and how often each rule and special value (0, inf, shape exactly 1)
@@ -169,8 +193,7 @@ def problems(draw: st.DrawFn, min_campaigns: int = 2, max_campaigns: int = 8, fi
     is_loose = draw(loose) if loose is not None else False
     special = 0.0 if is_loose else draw(st.sampled_from([0.0, 0.15, 0.4]))
     families = draw(st.sampled_from([(0,), (0, 1, 2), (1,), (2,)]))
-    limits, thresholds, locks = (0.0, 0.0, 0.0) if is_loose else (draw(st.sampled_from([0.0, 0.3]))
-                                                                  for _ in range(3))
+    limits, thresholds, locks = (0.0, 0.0, 0.0) if is_loose else (draw(st.sampled_from([0.0, 0.3])) for _ in range(3))
 
     def loguniform(low: float, high: float) -> np.ndarray:
         return np.exp(rng.uniform(np.log(low), np.log(high), n))
@@ -179,8 +202,7 @@ def problems(draw: st.DrawFn, min_campaigns: int = 2, max_campaigns: int = 8, fi
         return rng.random(n) < p
 
     shape = np.where(sometimes(max(special, 0.2)), 1.0, rng.uniform(0.2, 1.0, n))
-    curves = ResponseCurves.build(rng.choice(families, n), loguniform(1.0, 500.0), loguniform(10.0, 5000.0),
-                                  shape)
+    curves = ResponseCurves.build(rng.choice(families, n), loguniform(1.0, 500.0), loguniform(10.0, 5000.0), shape)
     pct_choices = np.array([0.0, 0.25, 0.5, 1.0, INF])
     max_change_pct = np.where(sometimes(0.5), rng.choice(pct_choices, n), rng.uniform(0.0, 2.0, n))
     if is_loose:
@@ -188,14 +210,20 @@ def problems(draw: st.DrawFn, min_campaigns: int = 2, max_campaigns: int = 8, fi
     min_spend = np.where(sometimes(limits), rng.uniform(0.0, 3000.0, n), 0.0)
     value = loguniform(5.0, 500.0) if is_loose else loguniform(0.5, 120.0)  # loose: mostly worth funding
     problem = PortfolioProblem(
-        total_budget=0.0, current_budget=np.where(sometimes(special), 0.0, loguniform(1.0, 5000.0)),
-        curves=curves, value_per_conversion=np.where(sometimes(special / 2), 0.0, value),
-        campaign_id=np.array([f"c{i}" for i in range(n)]), has_agency=sometimes(0.35),
-        creative_production_cost=np.where(sometimes(0.6), rng.uniform(0.0, 30000.0, n), 0.0) if fixed_costs
-        else 0.0,
-        min_spend=min_spend, max_spend=min_spend + np.where(sometimes(limits), rng.uniform(0, 6000, n), INF),
-        max_change_pct=max_change_pct, min_roas=np.where(sometimes(thresholds), rng.uniform(0.2, 4, n), 0.0),
-        max_cpa=np.where(sometimes(thresholds), rng.uniform(2.0, 200.0, n), INF), locked=sometimes(locks / 2))
+        total_budget=0.0,
+        current_budget=np.where(sometimes(special), 0.0, loguniform(1.0, 5000.0)),
+        curves=curves,
+        value_per_conversion=np.where(sometimes(special / 2), 0.0, value),
+        campaign_id=np.array([f"c{i}" for i in range(n)]),
+        has_agency=sometimes(0.35),
+        creative_production_cost=np.where(sometimes(0.6), rng.uniform(0.0, 30000.0, n), 0.0) if fixed_costs else 0.0,
+        min_spend=min_spend,
+        max_spend=min_spend + np.where(sometimes(limits), rng.uniform(0, 6000, n), INF),
+        max_change_pct=max_change_pct,
+        min_roas=np.where(sometimes(thresholds), rng.uniform(0.2, 4, n), 0.0),
+        max_cpa=np.where(sometimes(thresholds), rng.uniform(2.0, 200.0, n), INF),
+        locked=sometimes(locks / 2),
+    )
     box = spend_box(problem)
     floors = float(box.floor.sum())
     reach = float(np.minimum(box.ceiling, box.floor + 3.0 * curves.spend_scale).sum())

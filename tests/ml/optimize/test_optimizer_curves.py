@@ -21,8 +21,12 @@ def formula(family: int, scale: float, k: float, shape: float, s: np.ndarray) ->
     return -scale * np.expm1(-x) if family == CurveFamily.EXPONENTIAL else scale * np.log1p(x)
 
 
-curve_params = st.tuples(st.sampled_from(list(CurveFamily)), st.floats(0.5, 1e4), st.floats(1.0, 1e5),
-                         st.one_of(st.just(1.0), st.floats(0.05, 1.0)))
+curve_params = st.tuples(
+    st.sampled_from(list(CurveFamily)),
+    st.floats(0.5, 1e4),
+    st.floats(1.0, 1e5),
+    st.one_of(st.just(1.0), st.floats(0.05, 1.0)),
+)
 
 
 @settings(FAST, max_examples=300)
@@ -31,8 +35,7 @@ def test_value_and_slope_match_the_formulas(params, seed):
     family, scale, k, shape = params
     curves = ResponseCurves.build(family, scale, k, shape)
     s = k * np.exp(np.random.default_rng(seed).uniform(-5, 5, 16))
-    np.testing.assert_allclose(curves.take(np.zeros(16, int)).value(s), formula(family, scale, k, shape, s),
-                               rtol=1e-12)
+    np.testing.assert_allclose(curves.take(np.zeros(16, int)).value(s), formula(family, scale, k, shape, s), rtol=1e-12)
     h = s * 1e-6
     numeric = (formula(family, scale, k, shape, s + h) - formula(family, scale, k, shape, s - h)) / (2 * h)
     slope = curves.take(np.zeros(16, int)).marginal(s)
@@ -69,15 +72,18 @@ def test_targets_at_the_extremes():
 def test_mixed_unsorted_families_match_one_family_at_a_time():
     rng = np.random.default_rng(0)
     n = 3000
-    curves = ResponseCurves.build(rng.integers(0, 3, n), rng.uniform(1, 100, n), rng.uniform(10, 1000, n),
-                                  np.where(rng.random(n) < 0.3, 1.0, rng.uniform(0.2, 1.0, n)))
+    curves = ResponseCurves.build(
+        rng.integers(0, 3, n),
+        rng.uniform(1, 100, n),
+        rng.uniform(10, 1000, n),
+        np.where(rng.random(n) < 0.3, 1.0, rng.uniform(0.2, 1.0, n)),
+    )
     s, target = rng.uniform(0, 2000, n), rng.uniform(1e-4, 1.0, n)
     for i in rng.choice(n, 50, replace=False):
         one = curves.take(np.array([i]))
         assert curves.value(s)[i] == pytest.approx(one.value(s[[i]])[0], rel=1e-14)
         assert curves.marginal(s)[i] == pytest.approx(one.marginal(s[[i]])[0], rel=1e-14)
-        assert curves.spend_at_marginal(target)[i] == pytest.approx(one.spend_at_marginal(target[[i]])[0],
-                                                                     rel=1e-9)
+        assert curves.spend_at_marginal(target)[i] == pytest.approx(one.spend_at_marginal(target[[i]])[0], rel=1e-9)
 
 
 def test_build_accepts_family_names():

@@ -27,8 +27,11 @@ def _brute_force(problem: PortfolioProblem, points: int) -> float:
     for i in range(problem.n_campaigns):
         grid = np.unique(np.r_[np.linspace(box.floor[i], top[i], points), box.floor[i], top[i]])
         one = problem.curves.take(np.full(grid.size, i))
-        value = (problem.value_per_conversion[i] * one.value(grid) - grid * problem.cost_multiplier[i]
-                 - np.where(grid > 0, problem.fixed_daily_cost[i], 0.0))
+        value = (
+            problem.value_per_conversion[i] * one.value(grid)
+            - grid * problem.cost_multiplier[i]
+            - np.where(grid > 0, problem.fixed_daily_cost[i], 0.0)
+        )
         shape = [1] * problem.n_campaigns
         shape[i] = grid.size
         total = total + value.reshape(shape)
@@ -62,11 +65,14 @@ def test_s_shaped_portfolios_match_brute_force(seed):
     curves = ResponseCurves.hill(k / rng.uniform(3, 15, n), k, shape)
     current = rng.uniform(100, 2500, n) * (rng.random(n) > 0.2)
     problem = PortfolioProblem(
-        total_budget=float(rng.uniform(0.3, 1.5) * max(current.sum(), 1000.0)), current_budget=current,
-        curves=curves, value_per_conversion=rng.uniform(8, 60, n),
+        total_budget=float(rng.uniform(0.3, 1.5) * max(current.sum(), 1000.0)),
+        current_budget=current,
+        curves=curves,
+        value_per_conversion=rng.uniform(8, 60, n),
         creative_production_cost=rng.uniform(0, 3000, n) * (rng.random(n) < 0.5),
         max_change_pct=np.where(rng.random(n) < 0.5, np.inf, rng.uniform(0.25, 1.0, n)),
-        min_change=rng.uniform(0, 300))
+        min_change=rng.uniform(0, 300),
+    )
     result = optimize_portfolio(problem, "profit")
     best = _brute_force(problem, points=201 if n == 3 else 3001)
     spend = result.daily_budget
@@ -80,8 +86,13 @@ def test_s_shaped_portfolios_match_brute_force(seed):
 def test_an_s_shaped_campaign_is_either_off_or_past_its_threshold():
     """Half a threshold buys almost nothing: the optimiser funds the S-shaped campaign fully or not at all."""
     curves = ResponseCurves.hill([100.0, 40.0], [1000.0, 300.0], [4.0, 0.7])
-    problem = PortfolioProblem(total_budget=1500.0, current_budget=[0.0, 1500.0], curves=curves,
-                               value_per_conversion=[30.0, 30.0], max_change_pct=np.inf)
+    problem = PortfolioProblem(
+        total_budget=1500.0,
+        current_budget=[0.0, 1500.0],
+        curves=curves,
+        value_per_conversion=[30.0, 30.0],
+        max_change_pct=np.inf,
+    )
     spend = optimize_portfolio(problem, "profit").daily_budget
     b = tangent_spend(np.array([100.0]), np.array([1000.0]), np.array([4.0]), np.zeros(1))[0]
     assert spend[0] == 0.0 or spend[0] >= b * (1 - 1e-6) or spend.sum() >= 1500.0 * (1 - 1e-9)

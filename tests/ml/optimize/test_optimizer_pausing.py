@@ -19,10 +19,19 @@ from ml.optimize import (
     spend_box,
 )
 
-FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None,
-                derandomize=not os.environ.get("PMI_HYPOTHESIS_RANDOM"))
-PROFITS = st.sampled_from([ObjectiveWeights.of("profit"), ObjectiveWeights(profit=1.0, conversions=3.0),
-                           ObjectiveWeights(profit=0.5, revenue=0.5)])
+FAST = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+    derandomize=not os.environ.get("PMI_HYPOTHESIS_RANDOM"),
+)
+PROFITS = st.sampled_from(
+    [
+        ObjectiveWeights.of("profit"),
+        ObjectiveWeights(profit=1.0, conversions=3.0),
+        ObjectiveWeights(profit=0.5, revenue=0.5),
+    ]
+)
 
 
 def forced_off(problem: PortfolioProblem, weights: ObjectiveWeights, off: np.ndarray) -> float:
@@ -65,10 +74,25 @@ def test_pausing_is_exact_when_the_budget_is_slack(problem, weights):
 
 def _one(problem: PortfolioProblem, i: int) -> PortfolioProblem:
     """Campaign i alone, with an unlimited budget."""
-    fields = ("current_budget", "value_per_conversion", "has_agency", "creative_production_cost", "min_spend",
-              "max_spend", "max_change_pct", "min_change", "min_roas", "max_cpa", "locked")
-    return problem.replace(total_budget=1e12, curves=problem.curves.take(np.array([i])), campaign_id=None,
-                           **{name: getattr(problem, name)[[i]] for name in fields})
+    fields = (
+        "current_budget",
+        "value_per_conversion",
+        "has_agency",
+        "creative_production_cost",
+        "min_spend",
+        "max_spend",
+        "max_change_pct",
+        "min_change",
+        "min_roas",
+        "max_cpa",
+        "locked",
+    )
+    return problem.replace(
+        total_budget=1e12,
+        curves=problem.curves.take(np.array([i])),
+        campaign_id=None,
+        **{name: getattr(problem, name)[[i]] for name in fields},
+    )
 
 
 @settings(FAST, max_examples=200)
@@ -86,9 +110,15 @@ def _two_campaigns(max_change_pct: float, budget: float) -> PortfolioProblem:
     """A strong campaign and a weak one whose creative cost (30,000 / 30 days = 1,000 a day) exceeds its best
     daily profit before that cost (about 499 at a spend of 690)."""
     curves = ResponseCurves.hill([200.0, 100.0], [1000.0, 1000.0], [1.0, 1.0])
-    return PortfolioProblem(total_budget=budget, current_budget=[1000.0, 400.0], curves=curves,
-                            value_per_conversion=[30.0, 30.0], campaign_id=["strong", "weak"],
-                            creative_production_cost=[0.0, 30000.0], max_change_pct=[np.inf, max_change_pct])
+    return PortfolioProblem(
+        total_budget=budget,
+        current_budget=[1000.0, 400.0],
+        curves=curves,
+        value_per_conversion=[30.0, 30.0],
+        campaign_id=["strong", "weak"],
+        creative_production_cost=[0.0, 30000.0],
+        max_change_pct=[np.inf, max_change_pct],
+    )
 
 
 def test_unprofitable_campaign_is_paused_when_its_floor_allows():

@@ -17,20 +17,27 @@ from ml.optimize import (
 
 
 def problem(**overrides: object) -> PortfolioProblem:
-    fields = {"total_budget": 1000.0, "current_budget": [100.0, 200.0, 300.0],
-              "curves": ResponseCurves.hill([50.0, 50.0, 50.0], [100.0, 200.0, 300.0], [0.8, 0.9, 1.0]),
-              "value_per_conversion": [20.0, 20.0, 20.0], "campaign_id": ["alpha", "beta", "gamma"]}
+    fields = {
+        "total_budget": 1000.0,
+        "current_budget": [100.0, 200.0, 300.0],
+        "curves": ResponseCurves.hill([50.0, 50.0, 50.0], [100.0, 200.0, 300.0], [0.8, 0.9, 1.0]),
+        "value_per_conversion": [20.0, 20.0, 20.0],
+        "campaign_id": ["alpha", "beta", "gamma"],
+    }
     return PortfolioProblem(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("field", "values", "message"), [
-    ("current_budget", [100.0, -1.0, 300.0], r"campaign 'beta' \(row 1\): current_budget must be finite"),
-    ("value_per_conversion", [20.0, 20.0, np.nan], r"campaign 'gamma' \(row 2\): value_per_conversion"),
-    ("max_change_pct", [-0.1, 0.25, 0.25], r"campaign 'alpha' \(row 0\): max_change_pct must be >= 0"),
-    ("max_cpa", [10.0, 0.0, 10.0], r"campaign 'beta' \(row 1\): max_cpa must be > 0"),
-    ("min_roas", [0.0, 0.0, -2.0], r"campaign 'gamma' \(row 2\): min_roas"),
-    ("creative_production_cost", [0.0, np.inf, 0.0], r"'beta' \(row 1\): creative_production_cost"),
-])
+@pytest.mark.parametrize(
+    ("field", "values", "message"),
+    [
+        ("current_budget", [100.0, -1.0, 300.0], r"campaign 'beta' \(row 1\): current_budget must be finite"),
+        ("value_per_conversion", [20.0, 20.0, np.nan], r"campaign 'gamma' \(row 2\): value_per_conversion"),
+        ("max_change_pct", [-0.1, 0.25, 0.25], r"campaign 'alpha' \(row 0\): max_change_pct must be >= 0"),
+        ("max_cpa", [10.0, 0.0, 10.0], r"campaign 'beta' \(row 1\): max_cpa must be > 0"),
+        ("min_roas", [0.0, 0.0, -2.0], r"campaign 'gamma' \(row 2\): min_roas"),
+        ("creative_production_cost", [0.0, np.inf, 0.0], r"'beta' \(row 1\): creative_production_cost"),
+    ],
+)
 def test_bad_values_name_campaign_and_field(field, values, message):
     with pytest.raises(ProblemValidationError, match=message):
         problem(**{field: values})
@@ -71,14 +78,21 @@ def test_scalars_broadcast_and_costs_derive():
 
 
 def test_from_frame_matches_the_direct_constructor():
-    frame = pd.DataFrame({"campaign_id": ["alpha", "beta", "gamma"], "current_budget": [100.0, 200.0, 300.0],
-                          "curve_family": ["hill", "hill", "hill"], "curve_scale": [50.0, 50.0, 50.0],
-                          "curve_spend_scale": [100.0, 200.0, 300.0], "curve_shape": [0.8, 0.9, 1.0],
-                          "value_per_conversion": [20.0, 20.0, 20.0], "has_agency": [False, True, False]})
+    frame = pd.DataFrame(
+        {
+            "campaign_id": ["alpha", "beta", "gamma"],
+            "current_budget": [100.0, 200.0, 300.0],
+            "curve_family": ["hill", "hill", "hill"],
+            "curve_scale": [50.0, 50.0, 50.0],
+            "curve_spend_scale": [100.0, 200.0, 300.0],
+            "curve_shape": [0.8, 0.9, 1.0],
+            "value_per_conversion": [20.0, 20.0, 20.0],
+            "has_agency": [False, True, False],
+        }
+    )
     from_frame = PortfolioProblem.from_frame(frame, total_budget=1000.0)
     direct = problem(has_agency=[False, True, False])
-    np.testing.assert_array_equal(optimize_portfolio(from_frame).daily_budget,
-                                  optimize_portfolio(direct).daily_budget)
+    np.testing.assert_array_equal(optimize_portfolio(from_frame).daily_budget, optimize_portfolio(direct).daily_budget)
 
 
 def test_objective_weights_are_validated():

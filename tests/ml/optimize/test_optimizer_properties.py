@@ -24,10 +24,13 @@ from optimizer_reference import (
 from ml.optimize import ObjectiveWeights, Reason, optimize_portfolio
 
 # Derandomised so CI is reproducible; set PMI_HYPOTHESIS_RANDOM=1 to explore new examples locally.
-FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-                derandomize=not os.environ.get("PMI_HYPOTHESIS_RANDOM"), database=None)
-PINNED = {Reason.LOCKED, Reason.CHANGE_LIMIT_OVER_MIN, Reason.CHANGE_LIMIT_OVER_MAX,
-          Reason.THRESHOLD_AT_FLOOR}
+FAST = settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    derandomize=not os.environ.get("PMI_HYPOTHESIS_RANDOM"),
+    database=None,
+)
+PINNED = {Reason.LOCKED, Reason.CHANGE_LIMIT_OVER_MIN, Reason.CHANGE_LIMIT_OVER_MAX, Reason.THRESHOLD_AT_FLOOR}
 
 
 @settings(FAST, max_examples=1500)
@@ -57,7 +60,8 @@ def test_every_constraint_holds(problem, weights, pause):
     assert np.all(roas[free] >= problem.min_roas[free] * (1 - 1e-9))
     assert np.all(slope[free] * problem.max_cpa[free] >= 1 - 1e-9)
     assert result.objective_value == objective(problem, weights, s) or np.isclose(
-        result.objective_value, objective(problem, weights, s), rtol=1e-9, atol=1e-6)
+        result.objective_value, objective(problem, weights, s), rtol=1e-9, atol=1e-6
+    )
 
 
 @settings(FAST, max_examples=300)
@@ -117,10 +121,13 @@ def test_more_budget_never_lowers_the_objective(problem, weights, extra):
     """Exact for the continuous problem (fixed costs as constants, as the KKT pass sees them)."""
     budget = problem.total_budget
     smaller = optimize_portfolio(problem, weights, pause_unprofitable_campaigns=False)
-    larger = optimize_portfolio(problem.replace(total_budget=budget * (1 + extra) + 1.0), weights,
-                                pause_unprofitable_campaigns=False)
-    gap = relative_gap(objective(problem, weights, larger.daily_budget, fixed_costs=False),
-                       objective(problem, weights, smaller.daily_budget, fixed_costs=False))
+    larger = optimize_portfolio(
+        problem.replace(total_budget=budget * (1 + extra) + 1.0), weights, pause_unprofitable_campaigns=False
+    )
+    gap = relative_gap(
+        objective(problem, weights, larger.daily_budget, fixed_costs=False),
+        objective(problem, weights, smaller.daily_budget, fixed_costs=False),
+    )
     assert gap >= -1e-9
 
 

@@ -19,10 +19,14 @@ from ml.optimize import (
 def portfolio(budget: float = 3000.0, **rules: object) -> PortfolioProblem:
     """Three log-response campaigns: s* where value * a / (k + s) = cost multiplier, in closed form."""
     settings = {"max_change_pct": np.inf, **rules}
-    return PortfolioProblem(total_budget=budget, current_budget=[1000.0, 1000.0, 1000.0],
-                            curves=ResponseCurves.log([100.0, 60.0, 30.0], [500.0, 500.0, 500.0]),
-                            value_per_conversion=[30.0, 30.0, 30.0], campaign_id=["a", "b", "c"],
-                            **settings)  # type: ignore[arg-type]
+    return PortfolioProblem(
+        total_budget=budget,
+        current_budget=[1000.0, 1000.0, 1000.0],
+        curves=ResponseCurves.log([100.0, 60.0, 30.0], [500.0, 500.0, 500.0]),
+        value_per_conversion=[30.0, 30.0, 30.0],
+        campaign_id=["a", "b", "c"],
+        **settings,
+    )  # type: ignore[arg-type]
 
 
 def test_profit_leaves_money_unspent_where_it_would_lose_money():
@@ -86,8 +90,9 @@ def test_locked_campaigns_keep_their_current_budget_even_when_the_budget_is_tigh
 
 
 def test_change_limit_binds_both_ways_and_wins_conflicts():
-    result = optimize_portfolio(portfolio(budget=1e6, max_change_pct=0.25, min_spend=[0.0, 0.0, 2000.0],
-                                          max_spend=[np.inf, np.inf, 5000.0]))
+    result = optimize_portfolio(
+        portfolio(budget=1e6, max_change_pct=0.25, min_spend=[0.0, 0.0, 2000.0], max_spend=[np.inf, np.inf, 5000.0])
+    )
     assert result.daily_budget[0] == 1250.0 and result.reason_code[0] == Reason.CHANGE_LIMIT_UP
     assert result.daily_budget[2] == 1250.0 and result.reason_code[2] == Reason.CHANGE_LIMIT_OVER_MIN
     lower = optimize_portfolio(portfolio(budget=1e6, max_change_pct=0.25, max_spend=[np.inf, np.inf, 100.0]))
@@ -136,23 +141,37 @@ def test_scaling_money_scales_the_answer():
     """Doubling spend scales, budget and current budgets doubles every recommended spend (no hidden units)."""
     rng = np.random.default_rng(3)
     n = 500
-    curves = ResponseCurves.build(rng.integers(0, 3, n), rng.uniform(5, 50, n), rng.uniform(100, 900, n),
-                                  rng.uniform(0.4, 1.0, n))
-    base = PortfolioProblem(total_budget=60_000.0, current_budget=rng.uniform(100, 300, n), curves=curves,
-                            value_per_conversion=rng.uniform(5, 80, n), max_change_pct=0.5)
-    doubled = base.replace(total_budget=120_000.0, current_budget=2 * base.current_budget,
-                           curves=ResponseCurves.build(curves.family, curves.scale, 2 * curves.spend_scale,
-                                                       curves.shape))
-    np.testing.assert_allclose(optimize_portfolio(doubled).daily_budget,
-                               2 * optimize_portfolio(base).daily_budget, rtol=1e-9)
+    curves = ResponseCurves.build(
+        rng.integers(0, 3, n), rng.uniform(5, 50, n), rng.uniform(100, 900, n), rng.uniform(0.4, 1.0, n)
+    )
+    base = PortfolioProblem(
+        total_budget=60_000.0,
+        current_budget=rng.uniform(100, 300, n),
+        curves=curves,
+        value_per_conversion=rng.uniform(5, 80, n),
+        max_change_pct=0.5,
+    )
+    doubled = base.replace(
+        total_budget=120_000.0,
+        current_budget=2 * base.current_budget,
+        curves=ResponseCurves.build(curves.family, curves.scale, 2 * curves.spend_scale, curves.shape),
+    )
+    np.testing.assert_allclose(
+        optimize_portfolio(doubled).daily_budget, 2 * optimize_portfolio(base).daily_budget, rtol=1e-9
+    )
 
 
 @pytest.mark.parametrize("objective", ["revenue", "conversions"])
 def test_budget_far_beyond_saturation_is_still_spent_exactly(objective):
     """Exponential curves saturate: past ~700 spend scales every marginal return underflows to 0."""
-    problem = PortfolioProblem(total_budget=1e7, current_budget=[10.0, 10.0],
-                               curves=ResponseCurves.exponential([5.0, 3.0], [10.0, 20.0]),
-                               value_per_conversion=20.0, max_change_pct=np.inf, max_spend=[np.inf, 2e6])
+    problem = PortfolioProblem(
+        total_budget=1e7,
+        current_budget=[10.0, 10.0],
+        curves=ResponseCurves.exponential([5.0, 3.0], [10.0, 20.0]),
+        value_per_conversion=20.0,
+        max_change_pct=np.inf,
+        max_spend=[np.inf, 2e6],
+    )
     result = optimize_portfolio(problem, objective)
     assert result.total_spend == pytest.approx(1e7, rel=1e-12) and result.budget_binding
     assert result.daily_budget[1] <= 2e6

@@ -30,18 +30,38 @@ def test_mart_suites_pass_on_the_built_warehouse(small_warehouse):
 
 
 MART_BREAKS = [
-    ("UPDATE marts.fct_campaign_daily SET clicks = impressions + 1 WHERE campaign_id = 'cmp_00002' AND date = "
-     "(SELECT min(date) FROM marts.fct_campaign_daily)", "marts.fct_campaign_daily", "clicks_le_impressions",
-     "campaign_id", "cmp_00002"),
-    ("UPDATE marts.fct_campaign_daily SET spend = -1 WHERE campaign_id = 'cmp_00003' AND date = "
-     "(SELECT max(date) FROM marts.fct_campaign_daily)", "marts.fct_campaign_daily", "spend_not_negative",
-     "campaign_id", "cmp_00003"),
-    ("UPDATE marts.fct_user_value SET revenue_d7 = revenue_d14 + 5 WHERE user_id = "
-     "(SELECT min(user_id) FROM marts.fct_user_value)", "marts.fct_user_value", "revenue_d7_le_revenue_d14",
-     "user_id", None),
-    ("CREATE OR REPLACE TABLE marts.fct_user_value AS SELECT * FROM marts.fct_user_value UNION ALL "
-     "SELECT * FROM marts.fct_user_value WHERE user_id = (SELECT max(user_id) FROM marts.fct_user_value)",
-     "marts.fct_user_value", "key_unique(user_id)", "user_id", None),
+    (
+        "UPDATE marts.fct_campaign_daily SET clicks = impressions + 1 WHERE campaign_id = 'cmp_00002' AND date = "
+        "(SELECT min(date) FROM marts.fct_campaign_daily)",
+        "marts.fct_campaign_daily",
+        "clicks_le_impressions",
+        "campaign_id",
+        "cmp_00002",
+    ),
+    (
+        "UPDATE marts.fct_campaign_daily SET spend = -1 WHERE campaign_id = 'cmp_00003' AND date = "
+        "(SELECT max(date) FROM marts.fct_campaign_daily)",
+        "marts.fct_campaign_daily",
+        "spend_not_negative",
+        "campaign_id",
+        "cmp_00003",
+    ),
+    (
+        "UPDATE marts.fct_user_value SET revenue_d7 = revenue_d14 + 5 WHERE user_id = "
+        "(SELECT min(user_id) FROM marts.fct_user_value)",
+        "marts.fct_user_value",
+        "revenue_d7_le_revenue_d14",
+        "user_id",
+        None,
+    ),
+    (
+        "CREATE OR REPLACE TABLE marts.fct_user_value AS SELECT * FROM marts.fct_user_value UNION ALL "
+        "SELECT * FROM marts.fct_user_value WHERE user_id = (SELECT max(user_id) FROM marts.fct_user_value)",
+        "marts.fct_user_value",
+        "key_unique(user_id)",
+        "user_id",
+        None,
+    ),
 ]
 
 

@@ -53,10 +53,15 @@ def test_sql_counts_equal_gx_counts_on_the_whole_table(broken_home):
     try:
         for suite in raw_suites(NOW):
             frame = with_epoch_seconds(con.execute(suite.sql).df())
-            gx = {r.rule: r for r in run_expectations(context, suite.name, frame, suite.table, suite.row_columns,
-                                                      suite.expectations, 5)}
-            for e, count in zip(suite.expectations, full_table.count_rules(con, suite.sql, suite.expectations),
-                                strict=True):
+            gx = {
+                r.rule: r
+                for r in run_expectations(
+                    context, suite.name, frame, suite.table, suite.row_columns, suite.expectations, 5
+                )
+            }
+            for e, count in zip(
+                suite.expectations, full_table.count_rules(con, suite.sql, suite.expectations), strict=True
+            ):
                 result = gx[e.meta["rule"]]
                 assert count.success == result.success, (suite.table, e.meta["rule"], count, result.observed)
                 if not isinstance(e, full_table.TABLE_RULES):

@@ -32,9 +32,13 @@ def ignore_sigterm() -> None:
 
 def test_serve_answers_on_localhost_and_stops_on_sigterm(small_warehouse, tmp_path):
     out = tmp_path / "served" / "index.html"
-    proc = subprocess.Popen([*PMI, "dashboard", "--home", str(small_warehouse.home), "--out", str(out),
-                             "--serve", "--port", "0"], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[3], preexec_fn=ignore_sigterm)
+    proc = subprocess.Popen(
+        [*PMI, "dashboard", "--home", str(small_warehouse.home), "--out", str(out), "--serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+        preexec_fn=ignore_sigterm,
+    )
     try:
         assert proc.stdout.readline().strip() == str(out)
         url = proc.stdout.readline().split()[1]

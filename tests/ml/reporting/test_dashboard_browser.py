@@ -12,8 +12,20 @@ from ml.reporting.dashboard import dashboard_path
 from ml.reporting.dashboard.page import SECTION_BUILDERS
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-SECTIONS = ["coverage", "portfolio", "users", "opportunities", "forecast", "scenarios", "response-curves",
-            "before-after", "profit-distribution", "risk", "accuracy", "segments"]
+SECTIONS = [
+    "coverage",
+    "portfolio",
+    "users",
+    "opportunities",
+    "forecast",
+    "scenarios",
+    "response-curves",
+    "before-after",
+    "profit-distribution",
+    "risk",
+    "accuracy",
+    "segments",
+]
 
 
 def test_pipeline_dashboard_renders_every_chart_with_data(dashboard_pipeline, browser_check, tmp_path):
@@ -35,8 +47,9 @@ def test_pipeline_dashboard_renders_every_chart_with_data(dashboard_pipeline, br
 
 def test_dashboard_asset_reports_the_page(dashboard_pipeline):
     paths, result = dashboard_pipeline
-    [event] = [e for e in result.get_asset_materialization_events()
-               if e.asset_key.to_user_string() == "executive_dashboard"]
+    [event] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "executive_dashboard"
+    ]
     metadata = event.materialization.metadata
     assert metadata["path"].value == str(dashboard_path(paths))
     assert metadata["sections"].value == len(SECTIONS)
@@ -47,9 +60,12 @@ def test_the_checker_catches_a_script_error_and_an_empty_chart(browser_check, tm
     """The browser check has teeth: a failing script and a chart without points are both reported."""
     empty = go.Figure(go.Scatter(x=[], y=[])).to_html(full_html=False, include_plotlyjs=False, div_id="chart-empty")
     page = tmp_path / "broken.html"
-    page.write_text(f"<html><head><script>{get_plotlyjs()}</script></head><body>"
-                    f'<section id="only" class="pmi-section">{empty}</section>'
-                    "<script>undefinedFunction();</script></body></html>", encoding="utf-8")
+    page.write_text(
+        f"<html><head><script>{get_plotlyjs()}</script></head><body>"
+        f'<section id="only" class="pmi-section">{empty}</section>'
+        "<script>undefinedFunction();</script></body></html>",
+        encoding="utf-8",
+    )
     report = browser_check(page, tmp_path)
     assert any("undefinedFunction" in e for e in report["errors"])
     assert report["charts"] == [{"id": "chart-empty", "rendered": True, "traces": [0]}]

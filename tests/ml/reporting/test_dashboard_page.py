@@ -81,11 +81,20 @@ def test_opportunities_rank_by_impact_and_flag_tired_creatives():
     from ml.reporting.dashboard.opportunities import opportunities
 
     ids = ["a", "b", "c", "d"]
-    recs = pd.DataFrame({
-        "campaign_id": ids, "campaign_name": ids, "current_budget": 100.0,
-        "recommended_budget": [150.0, 0.0, 100.0, 100.0], "change_pct": [0.5, -1.0, 0.0, 0.0],
-        "expected_profit": [30.0, 0.0, 10.0, 10.0], "expected_roas": 1.5, "saturation_level": [0.2, 0.3, 0.9, 0.4],
-        "action": ["scale_up", "pause", "hold", "hold"], "reason": "r"})
+    recs = pd.DataFrame(
+        {
+            "campaign_id": ids,
+            "campaign_name": ids,
+            "current_budget": 100.0,
+            "recommended_budget": [150.0, 0.0, 100.0, 100.0],
+            "change_pct": [0.5, -1.0, 0.0, 0.0],
+            "expected_profit": [30.0, 0.0, 10.0, 10.0],
+            "expected_roas": 1.5,
+            "saturation_level": [0.2, 0.3, 0.9, 0.4],
+            "action": ["scale_up", "pause", "hold", "hold"],
+            "reason": "r",
+        }
+    )
     scenarios = pd.DataFrame({"campaign_id": ids, "scenario": "baseline", "profit": [20.0, -50.0, 10.0, 10.0]})
     trend = pd.DataFrame({"campaign_id": ids, "ctr_7d": [0.010, 0.010, 0.010, 0.008], "ctr_28d": 0.010})
     ranked = opportunities(DashboardData({"recommendations": recs, "scenarios": scenarios, "creative_trend": trend}))
@@ -100,8 +109,13 @@ def test_accuracy_and_alerts_show_once_monitoring_has_data():
     from ml.reporting.dashboard.data import DashboardData
     from ml.reporting.dashboard.risk import accuracy_section, open_alerts
 
-    accuracy = pd.DataFrame({"evaluated_through": pd.to_datetime(["2026-10-01", "2026-10-01", "2026-10-02"]),
-                             "metric": ["cpa", "conversions", "cpa"], "mape": [0.1, 0.2, 0.3]})
+    accuracy = pd.DataFrame(
+        {
+            "evaluated_through": pd.to_datetime(["2026-10-01", "2026-10-01", "2026-10-02"]),
+            "metric": ["cpa", "conversions", "cpa"],
+            "mape": [0.1, 0.2, 0.3],
+        }
+    )
     section = accuracy_section(DashboardData({"accuracy": accuracy}))
     assert section.figures == ["chart-accuracy"] and "pmi-empty" not in section.body
     assert "No live accuracy yet" in accuracy_section(DashboardData({})).body

@@ -53,7 +53,8 @@ def test_one_user_per_conversion(frames):
     assert set(users["campaign_id"]) <= set(frames.raw["campaigns"]["campaign_id"])
     # installs fall inside the hour that converted them
     merged = users.assign(hour_ts=users["install_ts"].dt.floor("h")).merge(
-        hourly[hourly["conversions"] > 0], on=["campaign_id", "hour_ts"], how="left", indicator=True)
+        hourly[hourly["conversions"] > 0], on=["campaign_id", "hour_ts"], how="left", indicator=True
+    )
     assert (merged["_merge"] == "both").all()
 
 
@@ -82,8 +83,9 @@ def test_budgets_drive_spend(small_config, frames):
     hourly = frames.raw["campaign_hourly"].assign(date=lambda f: f["hour_ts"].dt.floor("D"))
     daily = hourly.groupby(["campaign_id", "date"])["spend"].sum().reset_index()
     budgets = frames.raw["budgets"].sort_values("effective_ts")
-    merged = pd.merge_asof(daily.sort_values("date"), budgets, left_on="date", right_on="effective_ts",
-                           by="campaign_id")
+    merged = pd.merge_asof(
+        daily.sort_values("date"), budgets, left_on="date", right_on="effective_ts", by="campaign_id"
+    )
     ratio = merged["spend"] / merged["daily_budget"]
     assert ratio.between(0.85, 1.15).mean() > 0.99
     assert abs(ratio.mean() - 1) < 0.01

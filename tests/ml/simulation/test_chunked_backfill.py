@@ -51,16 +51,22 @@ def test_streamed_tables_equal_the_in_memory_ones(chunked):
 
 def test_chunks_reconcile_with_truth(chunked):
     paths, _, _ = chunked
-    per_campaign = _table(paths, """
+    per_campaign = _table(
+        paths,
+        """
         SELECT h.campaign_id, h.conversions, coalesce(u.users, 0) AS users FROM
           (SELECT campaign_id, sum(conversions) conversions FROM raw.campaign_hourly GROUP BY 1) h
-          LEFT JOIN (SELECT campaign_id, count(*) users FROM raw.users GROUP BY 1) u USING (campaign_id)""")
+          LEFT JOIN (SELECT campaign_id, count(*) users FROM raw.users GROUP BY 1) u USING (campaign_id)""",
+    )
     assert (per_campaign["conversions"] == per_campaign["users"]).all()
-    value = _table(paths, """
+    value = _table(
+        paths,
+        """
         WITH ev AS (SELECT user_id, revenue FROM raw.revenue_events
                     UNION ALL SELECT 'u' || user_seq::VARCHAR, revenue FROM sim.pending_revenue_events)
         SELECT t.user_id, t.true_value, coalesce(sum(ev.revenue), 0) AS revenue, count(ev.revenue) AS events
-        FROM truth.user_value t LEFT JOIN ev USING (user_id) GROUP BY ALL""")
+        FROM truth.user_value t LEFT JOIN ev USING (user_id) GROUP BY ALL""",
+    )
     assert len(value) == per_campaign["users"].sum()
     # every payer's value is split over their events in whole cents (each at least one cent)
     assert np.allclose(value["revenue"], value["true_value"], atol=0.01 * np.maximum(value["events"], 1) + 1e-9)
@@ -101,15 +107,33 @@ def test_users_per_campaign_knob(seed, target):
     ratio = truth_s["base_daily_budget"] / truth_n["base_daily_budget"]
     assert np.allclose(ratio, ratio.iloc[0]) and np.allclose(
         scaled.raw["campaigns"]["creative_production_cost"] / natural.raw["campaigns"]["creative_production_cost"],
-        ratio.iloc[0], rtol=0.01)
+        ratio.iloc[0],
+        rtol=0.01,
+    )
 
 
 def test_simulate_cli_takes_the_knob(tmp_path):
     from ml.cli.main import main
 
     home = tmp_path / "home"
-    assert main(["simulate", "--home", str(home), "--campaigns", "10", "--days", "14", "--end-date", "2026-10-01",
-                 "--users-per-campaign", "300"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--home",
+                str(home),
+                "--campaigns",
+                "10",
+                "--days",
+                "14",
+                "--end-date",
+                "2026-10-01",
+                "--users-per-campaign",
+                "300",
+            ]
+        )
+        == 0
+    )
     users = _table(pmi_paths(home), "SELECT count(*) n FROM raw.users")["n"][0]
     assert 0.8 * 3_000 < users < 1.2 * 3_000
     assert main(["simulate", "--home", str(home), "--users-per-campaign", "0"]) == 2

@@ -28,8 +28,9 @@ def _copy(paths, tmp_path, name):
 
 def _hour_rows(paths, hour):
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        return con.execute("SELECT * FROM raw.campaign_hourly WHERE hour_ts = ? ORDER BY campaign_id",
-                           [hour.to_pydatetime()]).df()
+        return con.execute(
+            "SELECT * FROM raw.campaign_hourly WHERE hour_ts = ? ORDER BY campaign_id", [hour.to_pydatetime()]
+        ).df()
 
 
 def test_live_step_responds_to_a_changed_budget(backfilled, tmp_path, small_config):
@@ -40,8 +41,9 @@ def test_live_step_responds_to_a_changed_budget(backfilled, tmp_path, small_conf
         target, budget = con.execute(
             "SELECT campaign_id, daily_budget FROM raw.budgets ORDER BY effective_ts DESC, campaign_id LIMIT 1"
         ).fetchone()
-        con.execute("INSERT INTO raw.budgets VALUES (?, ?, ?, 'test_run')",
-                    [target, hour.to_pydatetime(), float(budget) * 3])
+        con.execute(
+            "INSERT INTO raw.budgets VALUES (?, ?, ?, 'test_run')", [target, hour.to_pydatetime(), float(budget) * 3]
+        )
     hours = 24
     for _ in range(hours):
         step_one_hour(baseline)
@@ -52,15 +54,21 @@ def test_live_step_responds_to_a_changed_budget(backfilled, tmp_path, small_conf
         assert len(base) == len(more) > 0
         changed = more["campaign_id"] == target
         # same hour, same random stream: spend triples exactly (to the cent) for the changed campaign only
-        assert float(more.loc[changed, "spend"].iloc[0]) == pytest.approx(3 * float(base.loc[changed, "spend"].iloc[0]),
-                                                                          abs=0.02)
-        pd.testing.assert_series_equal(base.loc[~changed, "spend"].reset_index(drop=True),
-                                       more.loc[~changed, "spend"].reset_index(drop=True))
-    with duckdb.connect(str(baseline.warehouse), read_only=True) as b, \
-            duckdb.connect(str(doubled.warehouse), read_only=True) as d:
+        assert float(more.loc[changed, "spend"].iloc[0]) == pytest.approx(
+            3 * float(base.loc[changed, "spend"].iloc[0]), abs=0.02
+        )
+        pd.testing.assert_series_equal(
+            base.loc[~changed, "spend"].reset_index(drop=True), more.loc[~changed, "spend"].reset_index(drop=True)
+        )
+    with (
+        duckdb.connect(str(baseline.warehouse), read_only=True) as b,
+        duckdb.connect(str(doubled.warehouse), read_only=True) as d,
+    ):
         sql = "SELECT sum(conversions) FROM raw.campaign_hourly WHERE campaign_id = ? AND hour_ts >= ?"
-        assert d.execute(sql, [target, hour.to_pydatetime()]).fetchone()[0] > \
-            b.execute(sql, [target, hour.to_pydatetime()]).fetchone()[0]
+        assert (
+            d.execute(sql, [target, hour.to_pydatetime()]).fetchone()[0]
+            > b.execute(sql, [target, hour.to_pydatetime()]).fetchone()[0]
+        )
 
 
 def test_live_steps_release_revenue_and_keep_invariants(backfilled, small_config):
@@ -76,15 +84,22 @@ def test_live_steps_release_revenue_and_keep_invariants(backfilled, small_config
         assert con.execute("SELECT max(event_ts) < ? FROM raw.revenue_events", [now]).fetchone()[0]
         assert con.execute("SELECT min(event_ts) >= ? FROM sim.pending_revenue_events", [now]).fetchone()[0]
         assert con.execute("SELECT count(*) FROM raw.revenue_events").fetchone()[0] > events_before
-        users_new = con.execute("SELECT count(*) FROM raw.users WHERE install_ts >= ?",
-                                [pd.Timestamp(small_config.end_date).to_pydatetime()]).fetchone()[0]
-        conversions_new = con.execute("SELECT sum(conversions) FROM raw.campaign_hourly WHERE hour_ts >= ?",
-                                      [pd.Timestamp(small_config.end_date).to_pydatetime()]).fetchone()[0]
+        users_new = con.execute(
+            "SELECT count(*) FROM raw.users WHERE install_ts >= ?",
+            [pd.Timestamp(small_config.end_date).to_pydatetime()],
+        ).fetchone()[0]
+        conversions_new = con.execute(
+            "SELECT sum(conversions) FROM raw.campaign_hourly WHERE hour_ts >= ?",
+            [pd.Timestamp(small_config.end_date).to_pydatetime()],
+        ).fetchone()[0]
         assert users_new == conversions_new
-        assert con.execute("SELECT count(*) FROM raw.market_daily WHERE date = ?",
-                           [small_config.end_date]).fetchone()[0] == 40
+        assert (
+            con.execute("SELECT count(*) FROM raw.market_daily WHERE date = ?", [small_config.end_date]).fetchone()[0]
+            == 40
+        )
         # every event either released or pending, never both, never lost
-        released_or_pending = con.execute(
-            "SELECT count(*) FROM raw.revenue_events").fetchone()[0] + con.execute(
-            "SELECT count(*) FROM sim.pending_revenue_events").fetchone()[0]
+        released_or_pending = (
+            con.execute("SELECT count(*) FROM raw.revenue_events").fetchone()[0]
+            + con.execute("SELECT count(*) FROM sim.pending_revenue_events").fetchone()[0]
+        )
         assert released_or_pending >= events_before + pending_before

@@ -19,8 +19,10 @@ def neutral_context(n_campaigns: int, budgets: np.ndarray) -> DayContext:
     return DayContext(
         daily_budget=budgets,
         days_since_launch=np.zeros((n_campaigns, days), dtype=np.int64),
-        market={k: ones for k in ("cpm_index", "competition_index", "seasonality_index", "economic_index",
-                                  "sentiment_index")},
+        market={
+            k: ones
+            for k in ("cpm_index", "competition_index", "seasonality_index", "economic_index", "sentiment_index")
+        },
         day_of_week=np.full(days, 2),  # Wednesday: factor close to 1
         years_since_start=np.zeros(days),
     )
@@ -54,8 +56,9 @@ def test_payer_share_and_value_match_truth(seed):
     truth = draw_portfolio(config).truth
     rng = np.random.default_rng(seed)
     n_per_campaign = 60_000
-    users = draw_users_and_events(truth, np.arange(4), np.zeros(4, dtype=np.int64), np.full(4, n_per_campaign),
-                                  config.revenue_horizon_days, rng)
+    users = draw_users_and_events(
+        truth, np.arange(4), np.zeros(4, dtype=np.int64), np.full(4, n_per_campaign), config.revenue_horizon_days, rng
+    )
     value = np.bincount(users.event_user, weights=users.event_revenue / 100.0, minlength=len(users.user_seq))
     frame = pd.DataFrame({"campaign": users.user_campaign, "payer": users.is_payer, "value": value})
     stats = frame.groupby("campaign").agg(payer=("payer", "mean"), value=("value", "mean"), sd=("value", "std"))
@@ -72,8 +75,9 @@ def test_value_curve_accrues_over_time():
     """Early revenue is a fraction of the 180-day value: day-7 < day-30 < day-180 on average."""
     config = SimulationConfig(n_campaigns=2, seed=9)
     truth = draw_portfolio(config).truth
-    users = draw_users_and_events(truth, np.arange(2), np.zeros(2, dtype=np.int64), np.full(2, 20_000), 180,
-                                  np.random.default_rng(1))
+    users = draw_users_and_events(
+        truth, np.arange(2), np.zeros(2, dtype=np.int64), np.full(2, 20_000), 180, np.random.default_rng(1)
+    )
     age_days = (users.event_s - users.install_s[users.event_user]) / 86_400
     totals = [users.event_revenue[age_days < d].sum() for d in (1, 7, 30, 90, 180)]
     assert all(a < b for a, b in zip(totals, totals[1:], strict=False))

@@ -57,8 +57,9 @@ class MemorisingModel:
 def test_a_champion_is_judged_only_on_outcomes_it_has_not_seen(tmp_path):
     paths = pmi_paths(tmp_path / "home").ensure()
     day = pd.Timestamp("2026-01-01")
-    validation = pd.DataFrame({"known_at": day + pd.to_timedelta(range(1, 11), unit="D"),
-                               "actual": [1.0] * 5 + [4.0] * 5})  # the world moved after day 5
+    validation = pd.DataFrame(
+        {"known_at": day + pd.to_timedelta(range(1, 11), unit="D"), "actual": [1.0] * 5 + [4.0] * 5}
+    )  # the world moved after day 5
 
     def mae(model, unseen_after=None) -> float:
         rows = rows_known_after(validation, validation["known_at"], unseen_after)
@@ -66,11 +67,13 @@ def test_a_champion_is_judged_only_on_outcomes_it_has_not_seen(tmp_path):
 
     def register(model, holdout, data_end):
         with training_run(paths, "drifting", {}):
-            return register_if_better(paths, "drifting", model, mae(holdout), evaluate=mae, data_end=data_end,
-                                      holdout_model=holdout)
+            return register_if_better(
+                paths, "drifting", model, mae(holdout), evaluate=mae, data_end=data_end, holdout_model=holdout
+            )
 
-    first = register(MemorisingModel(day + pd.Timedelta(days=5), 1.0), MemorisingModel(day, 1.0),
-                     day + pd.Timedelta(days=5))
+    first = register(
+        MemorisingModel(day + pd.Timedelta(days=5), 1.0), MemorisingModel(day, 1.0), day + pd.Timedelta(days=5)
+    )
     # The old champion has seen days 1-5 and scores 1.5 on all ten rows; the new holdout model (fit before the
     # window, predicting the new level) scores 1.5 too, so comparing on all rows would keep the stale champion.
     # On days 6-10, which neither saw, the challenger wins 0 against 3.
@@ -81,7 +84,8 @@ def test_a_champion_is_judged_only_on_outcomes_it_has_not_seen(tmp_path):
     assert first.promoted and second.promoted
     assert second.champion_score == 3.0 and second.reason.startswith("beats the champion on rows known after")
     # Retraining on the same data: nothing the champion has not seen, so there is nothing to prove.
-    third = register(MemorisingModel(day + pd.Timedelta(days=10), 9.0), MemorisingModel(day, 9.0),
-                     day + pd.Timedelta(days=10))
+    third = register(
+        MemorisingModel(day + pd.Timedelta(days=10), 9.0), MemorisingModel(day, 9.0), day + pd.Timedelta(days=10)
+    )
     assert not third.promoted and "no validation outcome" in third.reason
     assert champion_version(paths, "drifting") == second.version

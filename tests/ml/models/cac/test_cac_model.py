@@ -12,8 +12,21 @@ import pytest
 from ml.models.cac import CacModel, score, train_cac_model
 from ml.models.cac.model import usable_rows
 
-SAME_DAY_OUTCOMES = ("spend", "impressions", "clicks", "conversions", "revenue", "cpm", "ctr", "cvr", "cpa", "roas",
-                     "new_users", "cohort_revenue_d7", "spend_vs_trailing_7d_mean")
+SAME_DAY_OUTCOMES = (
+    "spend",
+    "impressions",
+    "clicks",
+    "conversions",
+    "revenue",
+    "cpm",
+    "ctr",
+    "cvr",
+    "cpa",
+    "roas",
+    "new_users",
+    "cohort_revenue_d7",
+    "spend_vs_trailing_7d_mean",
+)
 
 
 @pytest.fixture(scope="module")

@@ -26,11 +26,21 @@ def cdnow_dir() -> Path:
 @pytest.fixture(scope="session")
 def cdnow_sample(cdnow_dir: Path) -> pd.DataFrame:
     """The 1/10 CDNOW sample as a transaction log: customer_id (the sample's 4-digit id), date, amount, cds."""
-    raw = pd.read_csv(_require(cdnow_dir / "CDNOW_sample.txt"), sep=r"\s+", header=None,
-                      names=["master_id", "customer_id", "date", "cds", "amount"],
-                      dtype={"master_id": str, "customer_id": str, "date": str})
-    return pd.DataFrame({"customer_id": raw["customer_id"], "date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-                         "amount": raw["amount"].astype(float), "cds": raw["cds"]})
+    raw = pd.read_csv(
+        _require(cdnow_dir / "CDNOW_sample.txt"),
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "cds", "amount"],
+        dtype={"master_id": str, "customer_id": str, "date": str},
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": raw["customer_id"],
+            "date": pd.to_datetime(raw["date"], format="%Y%m%d"),
+            "amount": raw["amount"].astype(float),
+            "cds": raw["cds"],
+        }
+    )
 
 
 @pytest.fixture(scope="session")

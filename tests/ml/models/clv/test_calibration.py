@@ -56,8 +56,9 @@ def test_calibrated_total_matches_truth_on_a_simulated_bgnbd_population(bgnbd_lo
     assert predicted == pytest.approx(truth["holdout_value"].sum(), rel=0.15)
     assert 0.5 < result.calibration_factor < 2.0
     # The interval: about 10% of customers above p90 (nominal), almost none below p10 (p10 is 0 for most).
-    report = interval_report(truth["holdout_value"].to_numpy(),
-                             table[["value_p10", "value_p50", "value_p90"]].to_numpy())
+    report = interval_report(
+        truth["holdout_value"].to_numpy(), table[["value_p10", "value_p50", "value_p90"]].to_numpy()
+    )
     assert 0.06 <= report["above_p90"] <= 0.14
     assert report["below_p10"] <= 0.02
 
@@ -71,8 +72,9 @@ def test_changing_holdout_rows_cannot_change_predictions(bgnbd_log):
     hold = changed["date"] > CAL_END
     changed.loc[hold, "amount"] = rng.uniform(0, 5_000, int(hold.sum()))
     changed = changed.drop(changed.index[hold.to_numpy()][::2])
-    extra = pd.DataFrame({"customer_id": ["0", "new"], "date": [CAL_END + pd.Timedelta(days=1), HOLD_END],
-                          "amount": [1e6, 5.0]})
+    extra = pd.DataFrame(
+        {"customer_id": ["0", "new"], "date": [CAL_END + pd.Timedelta(days=1), HOLD_END], "amount": [1e6, 5.0]}
+    )
     again = predict_ltv(pd.concat([changed, extra]), CAL_END, HORIZON, model="auto", draws=50, seed=3)
     pd.testing.assert_frame_equal(again.table, base.table)
     assert again.calibration_factor == base.calibration_factor and again.value_source == base.value_source

@@ -34,8 +34,19 @@ def read_csv_out(path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def base_output(cdnow_sample_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("ltv") / "ltv.csv"
-    assert run_ltv("--transactions", str(cdnow_sample_csv), "--calibration-end", CAL_END,
-                   "--horizon-days", HORIZON, "--out", str(out)) == 0
+    assert (
+        run_ltv(
+            "--transactions",
+            str(cdnow_sample_csv),
+            "--calibration-end",
+            CAL_END,
+            "--horizon-days",
+            HORIZON,
+            "--out",
+            str(out),
+        )
+        == 0
+    )
     return read_csv_out(out)
 
 
@@ -75,14 +86,22 @@ def test_transactions_after_calibration_end_are_not_used(base_output, cdnow_samp
     tx.loc[hold, "amount"] = rng.uniform(0, 500, hold.sum())
     tx.loc[hold, "date"] = pd.Timestamp(CAL_END) + pd.to_timedelta(rng.integers(1, 400, hold.sum()), unit="D")
     tx = tx.drop(tx.index[hold.to_numpy()][::3])
-    newcomers = pd.DataFrame({"customer_id": ["9991", "9992"], "date": pd.to_datetime(["1997-10-01", "1998-01-01"]),
-                              "amount": [10.0, 20.0], "cds": [1, 1]})
+    newcomers = pd.DataFrame(
+        {
+            "customer_id": ["9991", "9992"],
+            "date": pd.to_datetime(["1997-10-01", "1998-01-01"]),
+            "amount": [10.0, 20.0],
+            "cds": [1, 1],
+        }
+    )
     tx = pd.concat([tx, newcomers]).sample(frac=1.0, random_state=1)  # row order must not matter either
     path = tmp_path / "changed.csv"
     tx.assign(date=tx["date"].dt.strftime("%Y-%m-%d")).to_csv(path, index=False)
     out = tmp_path / "changed_ltv.csv"
-    assert run_ltv("--transactions", str(path), "--calibration-end", CAL_END, "--horizon-days", HORIZON,
-                   "--out", str(out)) == 0
+    assert (
+        run_ltv("--transactions", str(path), "--calibration-end", CAL_END, "--horizon-days", HORIZON, "--out", str(out))
+        == 0
+    )
     pd.testing.assert_frame_equal(read_csv_out(out), base_output)
 
 
@@ -90,8 +109,21 @@ def test_parquet_in_and_out_with_bgnbd_values(cdnow_sample, base_output, tmp_pat
     src = tmp_path / "tx.parquet"
     cdnow_sample[["customer_id", "date", "amount"]].to_parquet(src, index=False)
     out = tmp_path / "ltv.parquet"
-    assert run_ltv("--transactions", str(src), "--calibration-end", "19970930", "--horizon-days", HORIZON,
-                   "--out", str(out), "--model", "bgnbd") == 0
+    assert (
+        run_ltv(
+            "--transactions",
+            str(src),
+            "--calibration-end",
+            "19970930",
+            "--horizon-days",
+            HORIZON,
+            "--out",
+            str(out),
+            "--model",
+            "bgnbd",
+        )
+        == 0
+    )
     got = pd.read_parquet(out)
     assert list(got.columns) == OUTPUT_COLUMNS
     same = ["customer_id", "predicted_purchases", "p_alive"]
@@ -122,8 +154,10 @@ BAD_INPUTS = {
     "header only": (GOOD_HEADER, r"header only"),
     "missing column": ("customer_id,date,value\n1,2020-01-01,3\n", r"column amount: missing"),
     "unparsable date": (GOOD_HEADER + "1,2020-01-01,3\n2,2020-02-30,4\n", r"row 2, column date: unparsable"),
-    "negative amount": (GOOD_HEADER + "1,2020-01-01,3\n1,2020-01-02,3\n2,2020-01-03,-1\n",
-                        r"row 3, column amount: negative"),
+    "negative amount": (
+        GOOD_HEADER + "1,2020-01-01,3\n1,2020-01-02,3\n2,2020-01-03,-1\n",
+        r"row 3, column amount: negative",
+    ),
     "non-numeric amount": (GOOD_HEADER + "1,2020-01-01,$3\n", r"row 1, column amount: amount is not a number"),
     "NaN amount": (GOOD_HEADER + "1,2020-01-01,3\n2,2020-01-01,NaN\n", r"row 2, column amount: amount is not a num"),
     "missing amount": (GOOD_HEADER + "1,2020-01-01,\n", r"row 1, column amount: missing amount"),
@@ -142,8 +176,9 @@ def test_bad_input_names_file_row_column_and_writes_nothing(case, tmp_path):
     out = tmp_path / "out" / "ltv.csv"
     out.parent.mkdir()
     with pytest.raises(BadInputError, match=expected) as err:
-        run_ltv("--transactions", str(src), "--calibration-end", "2020-12-31", "--horizon-days", "30",
-                "--out", str(out))
+        run_ltv(
+            "--transactions", str(src), "--calibration-end", "2020-12-31", "--horizon-days", "30", "--out", str(out)
+        )
     assert str(err.value).startswith(f"{src}:")
     assert "\n" not in str(err.value)
     assert list(out.parent.iterdir()) == []
@@ -151,22 +186,45 @@ def test_bad_input_names_file_row_column_and_writes_nothing(case, tmp_path):
 
 def test_bad_parquet_date_and_bad_options(tmp_path):
     src = tmp_path / "tx.parquet"
-    pd.DataFrame({"customer_id": [1, 2, 3], "date": pd.to_datetime(["2020-01-01", None, "2020-01-03"]),
-                  "amount": [1.0, 2.0, 3.0]}).to_parquet(src, index=False)
+    pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "date": pd.to_datetime(["2020-01-01", None, "2020-01-03"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    ).to_parquet(src, index=False)
     out = tmp_path / "ltv.csv"
     with pytest.raises(BadInputError, match=rf"^{src}: row 2, column date: missing date$"):
-        run_ltv("--transactions", str(src), "--calibration-end", "2020-12-31", "--horizon-days", "30",
-                "--out", str(out))
-    for option, value, expected in [("--calibration-end", "30/09/1997", "--calibration-end"),
-                                    ("--horizon-days", "-5", "--horizon-days"), ("--horizon-days", "ten", "--horizon"),
-                                    ("--draws", "0", "--draws"), ("--out", str(tmp_path / "x.xlsx"), "--out")]:
-        argv = {"--transactions": str(src), "--calibration-end": "2020-12-31", "--horizon-days": "30",
-                "--out": str(out), option: value}
+        run_ltv(
+            "--transactions", str(src), "--calibration-end", "2020-12-31", "--horizon-days", "30", "--out", str(out)
+        )
+    for option, value, expected in [
+        ("--calibration-end", "30/09/1997", "--calibration-end"),
+        ("--horizon-days", "-5", "--horizon-days"),
+        ("--horizon-days", "ten", "--horizon"),
+        ("--draws", "0", "--draws"),
+        ("--out", str(tmp_path / "x.xlsx"), "--out"),
+    ]:
+        argv = {
+            "--transactions": str(src),
+            "--calibration-end": "2020-12-31",
+            "--horizon-days": "30",
+            "--out": str(out),
+            option: value,
+        }
         with pytest.raises(BadInputError, match=expected):
             run_ltv(*[part for pair in argv.items() for part in pair])
     with pytest.raises(BadInputError, match="file not found"):
-        run_ltv("--transactions", str(tmp_path / "nope.csv"), "--calibration-end", "2020-12-31",
-                "--horizon-days", "30", "--out", str(out))
+        run_ltv(
+            "--transactions",
+            str(tmp_path / "nope.csv"),
+            "--calibration-end",
+            "2020-12-31",
+            "--horizon-days",
+            "30",
+            "--out",
+            str(out),
+        )
     assert not out.exists()
 
 
@@ -188,8 +246,19 @@ def test_main_exit_code_and_one_line_on_stderr(tmp_path, capsys, monkeypatch):
     src = tmp_path / "tx.csv"
     src.write_text(GOOD_HEADER + "1,2020-01-01,oops\n")
     out = tmp_path / "ltv.csv"
-    code = cli_main.main(["ltv", "--transactions", str(src), "--calibration-end", "2020-12-31",
-                          "--horizon-days", "30", "--out", str(out)])
+    code = cli_main.main(
+        [
+            "ltv",
+            "--transactions",
+            str(src),
+            "--calibration-end",
+            "2020-12-31",
+            "--horizon-days",
+            "30",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert err.count("\n") == 1 and "row 1, column amount" in err

@@ -34,8 +34,9 @@ def summary_with_spend(cdnow_dir) -> pd.DataFrame:
     return pd.read_csv(cdnow_dir / "cdnow_customers_summary_with_transactions.csv")
 
 
-def simulate_bgnbd(r: float, alpha: float, a: float, b: float, T: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def simulate_bgnbd(
+    r: float, alpha: float, a: float, b: float, T: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw (x, t_x) from the BG/NBD story itself: Poisson purchases while alive, dropout after each repeat."""
     n = len(T)
     lam, drop = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
@@ -93,10 +94,16 @@ def test_summary_matches_reference_file(cdnow_sample, summary_with_spend):
 
 
 def test_summary_same_day_purchases_are_one_and_holdout_is_separate():
-    tx = pd.DataFrame({"customer_id": ["a", "a", "a", "a", "b", "b"],
-                       "date": pd.to_datetime(["2020-01-01", "2020-01-05 09:00", "2020-01-05 17:00", "2020-02-01",
-                                               "2020-01-10", "2020-01-20"], format="ISO8601"),
-                       "amount": [10.0, 5.0, 7.0, 100.0, 3.0, 0.0]})
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "b"],
+            "date": pd.to_datetime(
+                ["2020-01-01", "2020-01-05 09:00", "2020-01-05 17:00", "2020-02-01", "2020-01-10", "2020-01-20"],
+                format="ISO8601",
+            ),
+            "amount": [10.0, 5.0, 7.0, 100.0, 3.0, 0.0],
+        }
+    )
     assert len(daily_purchases(tx)) == 5
     s = rfm_summary(tx, "2020-01-31", holdout_end="2020-02-29")
     assert s.loc["a", ["frequency", "recency", "T", "monetary_value", "first_value"]].tolist() == [1, 4, 30, 12, 10]
@@ -137,9 +144,12 @@ def test_expected_purchases_match_the_direct_formula_and_simulation(summary_week
     x, t_x, T = (summary_weeks[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     t = 39.0
     r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
-    direct = ((a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x)
-                                           * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)))
-              / (1 + (x > 0) * a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x)))
+    direct = (
+        (a + b + x - 1)
+        / (a - 1)
+        * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t)))
+        / (1 + (x > 0) * a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x))
+    )
     expected = expected_purchases(params, t, x, t_x, T)
     np.testing.assert_allclose(expected, direct, rtol=1e-9)
     # A new customer's expectation is the conditional one at x = t_x = T = 0.

@@ -16,8 +16,14 @@ from ml.models.forecast.model import FEATURES, known_examples, with_budgets
 from ml.models.forecast.train import all_examples
 
 OUTCOMES = ("spend", "impressions", "clicks", "conversions", "cohort_revenue_d7", "n_active_hours")
-LATER_ONLY = ("daily_budget", "cpm_index", "competition_index", "seasonality_index", "economic_index",
-              "sentiment_index")
+LATER_ONLY = (
+    "daily_budget",
+    "cpm_index",
+    "competition_index",
+    "seasonality_index",
+    "economic_index",
+    "sentiment_index",
+)
 FAST = {"num_boost_round": 60}  # small boosters keep the suite quick; the benchmark uses the defaults
 
 
@@ -28,16 +34,18 @@ def features(model_frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def trained(model_frames: dict[str, pd.DataFrame]):
-    return train_kpi_forecaster(model_frames["features"], model_frames["holidays"], seed=1,
-                                validation_days=35, params=FAST)
+    return train_kpi_forecaster(
+        model_frames["features"], model_frames["holidays"], seed=1, validation_days=35, params=FAST
+    )
 
 
 def _examples_at(rows: pd.DataFrame, origin: pd.Timestamp, holidays: pd.DataFrame) -> pd.DataFrame:
     grid = build_grid(rows)
     day = int((origin - grid.dates[0]).days)
     campaign = np.arange(len(grid.campaign_ids))
-    return build_examples(grid, campaign, np.full(len(campaign), day), (7, 14, 30, 90),
-                          holiday_days(holidays, grid, 300))
+    return build_examples(
+        grid, campaign, np.full(len(campaign), day), (7, 14, 30, 90), holiday_days(holidays, grid, 300)
+    )
 
 
 def test_features_at_an_origin_ignore_everything_after_it(features, model_frames):
@@ -48,7 +56,8 @@ def test_features_at_an_origin_ignore_everything_after_it(features, model_frames
     rng = np.random.default_rng(0)
     for col in OUTCOMES:  # the origin day's own outcomes are unknown at its start
         changed.loc[later, col] = (changed.loc[later, col] * rng.uniform(0.2, 3.0, later.sum())).astype(
-            changed[col].dtype)
+            changed[col].dtype
+        )
     after_origin = pd.to_datetime(features["date"]) > origin
     for col in LATER_ONLY:  # the budget in effect at the origin is known; later budgets and markets are not
         changed.loc[after_origin, col] = changed.loc[after_origin, col] * 1.7
@@ -103,10 +112,12 @@ def test_forecast_at_other_budgets_moves_only_the_campaigns_given(trained, featu
         shift = (moved[col] - base_examples[col]).to_numpy()
         assert np.allclose(shift[touched], np.log(2)) and np.allclose(shift[~touched], 0.0)
     assert moved.drop(columns=["log_budget", "budget_vs_spend_7d", "budget_vs_spend_28d"]).equals(
-        base_examples.drop(columns=["log_budget", "budget_vs_spend_7d", "budget_vs_spend_28d"]))
+        base_examples.drop(columns=["log_budget", "budget_vs_spend_7d", "budget_vs_spend_28d"])
+    )
     base = trained.model.predict(features).set_index(["campaign_id", "kpi", "horizon_days"])["p50"]
     at_double = trained.model.predict(features, daily_budgets=doubled).set_index(
-        ["campaign_id", "kpi", "horizon_days"])["p50"]
+        ["campaign_id", "kpi", "horizon_days"]
+    )["p50"]
     spend = at_double.xs("spend", level="kpi") / base.xs("spend", level="kpi")
     assert (spend.loc[list(doubled.index)] > 1.0).mean() > 0.5  # more budget, more spend forecast
     untouched = [c for c in set(ids) if c not in doubled.index]
@@ -116,16 +127,19 @@ def test_forecast_at_other_budgets_moves_only_the_campaigns_given(trained, featu
 def test_training_reports_holdout_metrics_that_can_be_rescored(trained, model_frames):
     assert trained.validation_score > 0
     assert {"valid_spend_h7_mape_model", "valid_spend_h7_mape_naive", "valid_cpa_h14_coverage_p10_p90"} <= set(
-        trained.metrics)
-    holdout = train_kpi_forecaster(model_frames["features"], model_frames["holidays"], seed=1,
-                                   validation_days=35, refit=False, params=FAST)
+        trained.metrics
+    )
+    holdout = train_kpi_forecaster(
+        model_frames["features"], model_frames["holidays"], seed=1, validation_days=35, refit=False, params=FAST
+    )
     assert score(holdout.model, holdout.valid_df) == pytest.approx(holdout.validation_score)
     assert np.isfinite(score(trained.model, trained.valid_df))
 
 
 def test_rolling_backtest_scores_each_horizon(features, model_frames):
-    metrics, rows = backtest(features, model_frames["holidays"], first_origin=63, every_days=21,
-                             horizons=(7, 14), params=FAST)
+    metrics, rows = backtest(
+        features, model_frames["holidays"], first_origin=63, every_days=21, horizons=(7, 14), params=FAST
+    )
     assert set(metrics["horizon_days"]) == {7, 14}
     assert (metrics["n_origins"] >= 1).all()
     assert metrics["coverage_p10_p90"].between(0, 1).all()

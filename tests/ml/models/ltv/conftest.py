@@ -13,8 +13,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[4]
 SMALL = {"n_campaigns": 6, "days": 120, "seed": 3, "end_date": dt.date(2026, 10, 1)}
-TABLES = {"features": "marts.fct_user_features", "campaign_truth": "truth.campaign_truth",
-          "user_truth": "truth.user_value"}
+TABLES = {
+    "features": "marts.fct_user_features",
+    "campaign_truth": "truth.campaign_truth",
+    "user_truth": "truth.user_value",
+}
 
 
 def run_dbt(home: Path, select: str = "+fct_user_features") -> None:
@@ -26,9 +29,24 @@ def run_dbt(home: Path, select: str = "+fct_user_features") -> None:
     os.environ["PMI_HOME"] = str(home)
     try:
         project = str(REPO / "dbt_project")
-        result = dbtRunner().invoke(["build", "--project-dir", project, "--profiles-dir", project,
-                                     "--target-path", str(home / "target"), "--log-path", str(home / "logs"),
-                                     "--select", select, "--exclude-resource-type", "test", "--quiet"])
+        result = dbtRunner().invoke(
+            [
+                "build",
+                "--project-dir",
+                project,
+                "--profiles-dir",
+                project,
+                "--target-path",
+                str(home / "target"),
+                "--log-path",
+                str(home / "logs"),
+                "--select",
+                select,
+                "--exclude-resource-type",
+                "test",
+                "--quiet",
+            ]
+        )
         DuckDBConnectionManager.close_all_connections()
         if not result.success:
             raise RuntimeError(f"dbt build failed: {result.exception}")

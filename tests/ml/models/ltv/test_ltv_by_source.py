@@ -15,11 +15,25 @@ def _frames(n_by_source: dict[str, tuple[int, int]]):
         for i in range(n):
             age = 120 if i < n_mature else 30
             paid = 10.0 if i == 0 else 0.0  # the source's one payer pays everything on day 0
-            rows.append({"network": source, "platform": "ios", "install_ts": now - pd.Timedelta(days=age),
-                         "as_of_ts": now, "revenue_d90": paid,
-                         **{f"revenue_d{d}": paid for d in (1, 3, 7, 30)}})
-            preds.append({"ltv_d90_mean": 100.0 if i == 0 else 1.0, "ltv_d90_median": 0.0, "ltv_d90_p10": 0.0,
-                          "ltv_d90_p90": 2.0, "p_payer": 0.1})
+            rows.append(
+                {
+                    "network": source,
+                    "platform": "ios",
+                    "install_ts": now - pd.Timedelta(days=age),
+                    "as_of_ts": now,
+                    "revenue_d90": paid,
+                    **{f"revenue_d{d}": paid for d in (1, 3, 7, 30)},
+                }
+            )
+            preds.append(
+                {
+                    "ltv_d90_mean": 100.0 if i == 0 else 1.0,
+                    "ltv_d90_median": 0.0,
+                    "ltv_d90_p10": 0.0,
+                    "ltv_d90_p90": 2.0,
+                    "p_payer": 0.1,
+                }
+            )
     return pd.DataFrame(rows), pd.DataFrame(preds)
 
 

@@ -24,8 +24,9 @@ def test_recovers_each_keys_development_factor():
     fitted = fit_curves(_points(burst, tau, 30, noise=0.0), 30).set_index("key").loc[np.arange(400).astype(str)]
     for horizon in (90, 180):
         true = curve(horizon, burst, tau) / curve(30, burst, tau)
-        got = curve(horizon, fitted["c"].to_numpy(), fitted["tau"].to_numpy()) / curve(30, fitted["c"].to_numpy(),
-                                                                                      fitted["tau"].to_numpy())
+        got = curve(horizon, fitted["c"].to_numpy(), fitted["tau"].to_numpy()) / curve(
+            30, fitted["c"].to_numpy(), fitted["tau"].to_numpy()
+        )
         assert np.abs(got / true - 1).max() < 0.01
 
 
@@ -37,8 +38,9 @@ def test_fit_stays_in_bounds_and_skips_keys_with_one_point():
     assert fitted["c"].between(*C_BOUNDS).all() and fitted["tau"].between(*TAU_BOUNDS).all()
     # Out-of-bounds truths still develop right where the data are: d30 -> d90 within the noise.
     fitted = fitted.set_index("key").loc[["0", "1"]]
-    got = curve(90, fitted["c"].to_numpy(), fitted["tau"].to_numpy()) / curve(30, fitted["c"].to_numpy(),
-                                                                             fitted["tau"].to_numpy())
+    got = curve(90, fitted["c"].to_numpy(), fitted["tau"].to_numpy()) / curve(
+        30, fitted["c"].to_numpy(), fitted["tau"].to_numpy()
+    )
     true = curve(90, 0.3, np.array([0.2, 5000.0])) / curve(30, 0.3, np.array([0.2, 5000.0]))
     assert np.abs(got / true - 1).max() < 0.03
     assert fit_curves(points[points["key"] == "lonely"], 30).empty

@@ -12,8 +12,15 @@ from conftest import read_tables, run_dbt
 
 from ml.models.ltv.features import FEATURES, early_features, observed_window, source_stats
 
-LATER = ["revenue_d30", "revenue_d90", "revenue_d180", "revenue_total", "is_mature_d30", "is_mature_d90",
-         "is_mature_d180"]
+LATER = [
+    "revenue_d30",
+    "revenue_d90",
+    "revenue_d180",
+    "revenue_total",
+    "is_mature_d30",
+    "is_mature_d90",
+    "is_mature_d180",
+]
 
 
 def test_features_ignore_labels_and_later_age(ltv_frames, trained_ltv):
@@ -32,16 +39,33 @@ def test_features_ignore_labels_and_later_age(ltv_frames, trained_ltv):
 
 def test_observed_window_cuts_young_users():
     now = pd.Timestamp("2026-10-01")
-    df = pd.DataFrame({
-        "user_id": ["a", "b", "c"], "campaign_id": "c1", "network": "n", "platform": "ios", "geo": "US",
-        "creative_format": "video", "targeting": "broad", "has_agency": False, "auto_optimization_enabled": True,
-        "install_hour": 1, "install_day_of_week": 2, "as_of_ts": now,
-        "install_ts": now - pd.to_timedelta([0.5, 2.5, 30], unit="D"),
-        "revenue_d1": [0.0, 1.0, 1.0], "revenue_d3": [0.0, 3.0, 3.0], "revenue_d7": [0.0, 3.0, 7.0],
-        "events_d1": [0, 1, 1], "events_d3": [0, 2, 2], "events_d7": [0, 2, 3],
-        "hours_to_first_event": [np.nan, 5.0, 5.0], "hours_to_first_purchase": [np.nan, 30.0, 30.0],
-        "ad_revenue_d7": [0.0, 0.0, 7.0], "subscription_revenue_d7": [0.0, 0.0, 0.0],
-    })
+    df = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c"],
+            "campaign_id": "c1",
+            "network": "n",
+            "platform": "ios",
+            "geo": "US",
+            "creative_format": "video",
+            "targeting": "broad",
+            "has_agency": False,
+            "auto_optimization_enabled": True,
+            "install_hour": 1,
+            "install_day_of_week": 2,
+            "as_of_ts": now,
+            "install_ts": now - pd.to_timedelta([0.5, 2.5, 30], unit="D"),
+            "revenue_d1": [0.0, 1.0, 1.0],
+            "revenue_d3": [0.0, 3.0, 3.0],
+            "revenue_d7": [0.0, 3.0, 7.0],
+            "events_d1": [0, 1, 1],
+            "events_d3": [0, 2, 2],
+            "events_d7": [0, 2, 3],
+            "hours_to_first_event": [np.nan, 5.0, 5.0],
+            "hours_to_first_purchase": [np.nan, 30.0, 30.0],
+            "ad_revenue_d7": [0.0, 0.0, 7.0],
+            "subscription_revenue_d7": [0.0, 0.0, 0.0],
+        }
+    )
     assert observed_window(df).tolist() == [0, 1, 7]
     x = early_features(df, sources=source_stats(df))
     assert list(x.columns) == list(FEATURES)

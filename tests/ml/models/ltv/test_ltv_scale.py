@@ -32,8 +32,11 @@ def _strata(users: pd.DataFrame) -> pd.Series:
 
 
 def _sample(home: Path, share: float, seed: int) -> pd.DataFrame:
-    return read_sql(PmiPaths(home=home), f"""SELECT user_id, campaign_id, install_ts FROM marts.fct_user_features
-                                             WHERE user_id IN ({stratified_sample_sql(share, seed)})""")
+    return read_sql(
+        PmiPaths(home=home),
+        f"""SELECT user_id, campaign_id, install_ts FROM marts.fct_user_features
+                                             WHERE user_id IN ({stratified_sample_sql(share, seed)})""",
+    )
 
 
 def test_sample_keeps_the_same_share_of_every_campaign_and_week(ltv_home: Path):

@@ -22,8 +22,7 @@ def test_allocation_respects_total_bounds_and_change_limit(synthetic):
     current = data.spend[-4:].mean(axis=0)
     total = 1.1 * current.sum()
     max_spend = np.array([np.inf, 1.05 * current[1], np.inf])
-    plan = allocate_channels(result, total, current, max_change_pct=0.2, max_spend=max_spend,
-                             objective="revenue")
+    plan = allocate_channels(result, total, current, max_change_pct=0.2, max_spend=max_spend, objective="revenue")
     rec = plan.allocation.daily_budget
     assert rec.sum() <= total * (1 + 1e-9)
     assert np.all(np.abs(rec - current) <= 0.2 * current * (1 + 1e-9))

@@ -24,8 +24,23 @@ def test_allocation_per_channel_within_total_and_change_limit(media_csv, tmp_pat
     monkeypatch.setenv("PMI_HOME", str(tmp_path / "home"))
     path, frame = media_csv
     out = tmp_path / "plan.csv"
-    code = main(["mmm", "--data", str(path), "--spend-prefix", "spend_", "--out", str(out), "--bootstrap", "5",
-                 "--total-budget", "40", "--max-change-pct", "0.3"])
+    code = main(
+        [
+            "mmm",
+            "--data",
+            str(path),
+            "--spend-prefix",
+            "spend_",
+            "--out",
+            str(out),
+            "--bootstrap",
+            "5",
+            "--total-budget",
+            "40",
+            "--max-change-pct",
+            "0.3",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     plan = pd.read_csv(out)
     assert list(plan["channel"]) == [c for c in frame.columns if c.startswith("spend_")]
@@ -34,19 +49,21 @@ def test_allocation_per_channel_within_total_and_change_limit(media_csv, tmp_pat
     assert "ROAS" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("lift_csv", "expected"), [
-    ("channel,start,end,lift,lift_se\ntv,2022-03-06,2022-03-27,50,5\n", "row 1, column 'channel': unknown channel"),
-    ("channel,start,end,lift,lift_se\nspend_channel_0,2022-03-06,2022-03-27,50,-1\n", "row 1, column 'lift_se'"),
-    ("channel,start,end,lift\nspend_channel_0,2022-03-06,2022-03-27,50\n", "missing column 'lift_se'"),
-])
+@pytest.mark.parametrize(
+    ("lift_csv", "expected"),
+    [
+        ("channel,start,end,lift,lift_se\ntv,2022-03-06,2022-03-27,50,5\n", "row 1, column 'channel': unknown channel"),
+        ("channel,start,end,lift,lift_se\nspend_channel_0,2022-03-06,2022-03-27,50,-1\n", "row 1, column 'lift_se'"),
+        ("channel,start,end,lift\nspend_channel_0,2022-03-06,2022-03-27,50\n", "missing column 'lift_se'"),
+    ],
+)
 def test_bad_lift_test_file_exits_2_with_one_line(media_csv, tmp_path, monkeypatch, capsys, lift_csv, expected):
     monkeypatch.setenv("PMI_HOME", str(tmp_path / "home"))
     path, _ = media_csv
     lifts = tmp_path / "lifts.csv"
     lifts.write_text(lift_csv)
     out = tmp_path / "plan.csv"
-    code = main(["mmm", "--data", str(path), "--spend-prefix", "spend_", "--lift-tests", str(lifts),
-                 "--out", str(out)])
+    code = main(["mmm", "--data", str(path), "--spend-prefix", "spend_", "--lift-tests", str(lifts), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2
     assert len(err.strip().splitlines()) == 1

@@ -10,8 +10,11 @@ from ml.models.mmm import PARAMETERS
 def test_true_parameters_inside_bootstrap_intervals(synthetic):
     data, truth, result = synthetic
     table = result.parameters().set_index(["channel", "parameter"])
-    inside = [table.loc[(ch, name), "lower"] <= truth.as_array()[i, c] <= table.loc[(ch, name), "upper"]
-              for c, ch in enumerate(data.channels) for i, name in enumerate(PARAMETERS)]
+    inside = [
+        table.loc[(ch, name), "lower"] <= truth.as_array()[i, c] <= table.loc[(ch, name), "upper"]
+        for c, ch in enumerate(data.channels)
+        for i, name in enumerate(PARAMETERS)
+    ]
     assert np.mean(inside) >= 0.75, table
 
 

@@ -20,8 +20,15 @@ def test_lift_test_moves_channel_estimate_toward_experiment(synthetic):
     channel = data.channels[0]
     before = _window_contribution(uncalibrated, channel)
     measured = 1.6 * before  # an experiment that disagrees with the uncalibrated model
-    table = pd.DataFrame({"channel": [channel], "start": [data.dates[WINDOW.start]],
-                          "end": [data.dates[WINDOW.stop - 1]], "lift": [measured], "lift_se": [0.03 * measured]})
+    table = pd.DataFrame(
+        {
+            "channel": [channel],
+            "start": [data.dates[WINDOW.start]],
+            "end": [data.dates[WINDOW.stop - 1]],
+            "lift": [measured],
+            "lift_se": [0.03 * measured],
+        }
+    )
     calibrated = fit_mmm(data, MmmConfig(n_bootstrap=0), lift_tests(table, data))
     after = _window_contribution(calibrated, channel)
     assert abs(after - measured) < 0.5 * abs(before - measured)
@@ -31,16 +38,24 @@ def test_lift_test_moves_channel_estimate_toward_experiment(synthetic):
     assert abs(_window_contribution(loose, channel) / before - 1.0) < 0.05
 
 
-@pytest.mark.parametrize(("column", "value", "message"), [
-    ("channel", "tv", "row 1, column 'channel': unknown channel 'tv'"),
-    ("lift_se", 0.0, "row 1, column 'lift_se': expected a number > 0"),
-    ("start", "not a date", "row 1, column 'start': not a date"),
-    ("start", "1990-01-01", "row 1, column 'start': no period"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("channel", "tv", "row 1, column 'channel': unknown channel 'tv'"),
+        ("lift_se", 0.0, "row 1, column 'lift_se': expected a number > 0"),
+        ("start", "not a date", "row 1, column 'start': not a date"),
+        ("start", "1990-01-01", "row 1, column 'start': no period"),
+    ],
+)
 def test_bad_lift_test_rows_name_row_and_column(synthetic, column, value, message):
     data = synthetic[0]
-    row = {"channel": data.channels[0], "start": str(data.dates[10].date()), "end": str(data.dates[14].date()),
-           "lift": 100.0, "lift_se": 10.0}
+    row = {
+        "channel": data.channels[0],
+        "start": str(data.dates[10].date()),
+        "end": str(data.dates[14].date()),
+        "lift": 100.0,
+        "lift_se": 10.0,
+    }
     if column == "start" and value == "1990-01-01":
         row["end"] = "1990-02-01"
     row[column] = value
@@ -49,8 +64,9 @@ def test_bad_lift_test_rows_name_row_and_column(synthetic, column, value, messag
 
 
 def test_negative_spend_is_refused_naming_row_and_column():
-    frame = pd.DataFrame({"week": pd.date_range("2024-01-07", periods=3, freq="7D"), "sales": [1.0, 2.0, 3.0],
-                          "tv": [1.0, -5.0, 2.0]})
+    frame = pd.DataFrame(
+        {"week": pd.date_range("2024-01-07", periods=3, freq="7D"), "sales": [1.0, 2.0, 3.0], "tv": [1.0, -5.0, 2.0]}
+    )
     with pytest.raises(MmmInputError, match="media.csv: row 2, column 'tv': expected a finite number >= 0"):
         media_data(frame, date="week", outcome="sales", spend=["tv"], controls=[], source="media.csv")
     assert np.isfinite(frame["sales"]).all()

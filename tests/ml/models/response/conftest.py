@@ -27,17 +27,20 @@ def budget_path(rng: np.random.Generator, days: int, base: float, sigma: float, 
 def make_panel() -> Callable[..., pd.DataFrame]:
     """Poisson daily conversions from given curves: ``make_panel(curves, base_spend, rng, days, sigma)``."""
 
-    def make(curves: CurveParameters, base_spend: np.ndarray, rng: np.random.Generator, days: int = 150,
-             sigma: float = 0.6) -> pd.DataFrame:
+    def make(
+        curves: CurveParameters, base_spend: np.ndarray, rng: np.random.Generator, days: int = 150, sigma: float = 0.6
+    ) -> pd.DataFrame:
         spend = np.stack([budget_path(rng, days, b, sigma) for b in base_spend])
         mean = curves.value(spend)
         ids = [f"syn_{i:03d}" for i in range(len(curves))]
-        return pd.DataFrame({
-            "campaign_id": np.repeat(ids, days),
-            "date": np.tile(pd.date_range("2026-01-01", periods=days), len(curves)),
-            "spend": spend.ravel(),
-            "conversions": rng.poisson(mean).ravel(),
-        })
+        return pd.DataFrame(
+            {
+                "campaign_id": np.repeat(ids, days),
+                "date": np.tile(pd.date_range("2026-01-01", periods=days), len(curves)),
+                "spend": spend.ravel(),
+                "conversions": rng.poisson(mean).ravel(),
+            }
+        )
 
     return make
 

@@ -13,8 +13,9 @@ from ml.models.response.curves import CurveParameters
 N = 6
 
 
-def known_curves(family: str, rng: np.random.Generator, k_over_base: np.ndarray | float | None = None
-                 ) -> tuple[CurveParameters, np.ndarray]:
+def known_curves(
+    family: str, rng: np.random.Generator, k_over_base: np.ndarray | float | None = None
+) -> tuple[CurveParameters, np.ndarray]:
     base = rng.uniform(500.0, 3000.0, N)
     ratio = rng.uniform(0.5, 2.0, N) if k_over_base is None else k_over_base
     shape = rng.uniform(0.65, 1.0, N) if family == "hill" else np.ones(N)
@@ -82,12 +83,16 @@ def test_thompson_sample_and_round_trips(make_panel):
     ids = fitted.campaign_ids[::-1]
     sample = fitted.sample_parameters(np.random.default_rng(0), ids)
     assert len(sample) == N and list(sample.family) == list(fitted.curves_for(ids).family)
-    assert any(np.all(fitted.draws[i] == row, axis=1).any() for i, row in
-               zip(fitted.index_of(ids), np.column_stack([sample.scale, sample.k, sample.shape]), strict=True))
+    assert any(
+        np.all(fitted.draws[i] == row, axis=1).any()
+        for i, row in zip(fitted.index_of(ids), np.column_stack([sample.scale, sample.k, sample.shape]), strict=True)
+    )
 
     spend = np.linspace(100, 5000, 7)[None, :].repeat(N, axis=0)
-    for restored in (ResponseCurveSet.from_frame(fitted.to_frame()),
-                     ResponseCurveSet.from_dict(json.loads(json.dumps(fitted.to_dict())))):
+    for restored in (
+        ResponseCurveSet.from_frame(fitted.to_frame()),
+        ResponseCurveSet.from_dict(json.loads(json.dumps(fitted.to_dict()))),
+    ):
         np.testing.assert_allclose(restored.expected_conversions(None, spend), fitted.expected_conversions(None, spend))
         np.testing.assert_allclose(restored.draws, fitted.draws)
         assert restored.demand_effects == fitted.demand_effects

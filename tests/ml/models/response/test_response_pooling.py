@@ -34,8 +34,13 @@ def pooled_fits(make_panel):
     panel.loc[flat, "spend"] = base[-1] * rng.lognormal(0.0, 0.01, int(flat.sum()))  # spend never moved
     flat_mean = truth.take([-1]).value(panel.loc[flat, "spend"].to_numpy()[None, :])[0]
     panel.loc[flat, "conversions"] = rng.poisson(flat_mean)
-    attrs = pd.DataFrame({"campaign_id": [f"syn_{i:03d}" for i in range(len(groups))],
-                          "network": [g.split("/")[0] for g in groups], "platform": [g.split("/")[1] for g in groups]})
+    attrs = pd.DataFrame(
+        {
+            "campaign_id": [f"syn_{i:03d}" for i in range(len(groups))],
+            "network": [g.split("/")[0] for g in groups],
+            "platform": [g.split("/")[1] for g in groups],
+        }
+    )
     moved = attrs.copy()
     moved.loc[moved["campaign_id"] == flat_id, ["network", "platform"]] = ["google", "android"]
     config = ResponseFitConfig(families=("hill",), n_draws=50, demand_covariates=False)
@@ -65,8 +70,10 @@ def test_pooling_shrinks_toward_the_campaigns_own_group(pooled_fits):
     i = fitted.index_of([flat_id])[0]
     # Relabelled as google/android (k ~ 3x spend), the same data yield a far less saturated curve.
     assert moved.curves.k[i] > 2.5 * fitted.curves.k[i]
-    assert moved.saturation([flat_id], moved.stats["reference_spend"][[i]])[0] < \
-        fitted.saturation([flat_id], fitted.stats["reference_spend"][[i]])[0] - 0.2
+    assert (
+        moved.saturation([flat_id], moved.stats["reference_spend"][[i]])[0]
+        < fitted.saturation([flat_id], fitted.stats["reference_spend"][[i]])[0] - 0.2
+    )
     # Campaigns with real spend variation barely notice the relabelling.
     others = fitted.campaign_ids != flat_id
     np.testing.assert_allclose(moved.curves.k[others], fitted.curves.k[others], rtol=0.25)
