@@ -25,13 +25,13 @@ expected as (
     select
         days.campaign_id,
         days.date,
-        arg_max(budgets.daily_budget, budgets.effective_ts)
-        filter (where budgets.effective_ts <= cast(days.date as timestamp)) as start_budget,
-        arg_max(budgets.daily_budget, budgets.effective_ts) as end_budget
+        {{ arg_max('budgets.daily_budget', 'budgets.effective_ts', 'budgets.effective_ts <= cast(days.date as timestamp)') }}
+            as start_budget,
+        {{ arg_max('budgets.daily_budget', 'budgets.effective_ts') }} as end_budget
     from days
     left join budgets
         on days.campaign_id = budgets.campaign_id
-        and budgets.effective_ts < cast(days.date as timestamp) + interval 1 day
+        and budgets.effective_ts < {{ dbt.dateadd('day', 1, 'cast(days.date as timestamp)') }}
     group by days.campaign_id, days.date
 
 )

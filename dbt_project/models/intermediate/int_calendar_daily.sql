@@ -12,8 +12,8 @@ holidays as (
 bounds as (
 
     select
-        make_date(cast(min(extract('year' from holiday_date)) as bigint), 1, 1) as first_date,
-        make_date(cast(max(extract('year' from holiday_date)) as bigint), 12, 31) as last_date
+        make_date(cast(min(extract('year' from holiday_date)) as integer), 1, 1) as first_date,
+        make_date(cast(max(extract('year' from holiday_date)) as integer), 12, 31) as last_date
     from holidays
 
 ),
@@ -21,9 +21,8 @@ bounds as (
 dates as (
 
     select
-        cast(unnest(generate_series(
-            cast(first_date as timestamp), cast(last_date as timestamp), interval 1 day
-        )) as date) as date
+        cast({{ series_rows('cast(first_date as timestamp)', 'cast(last_date as timestamp)', "interval '1 day'") }}
+            as date) as date
     from bounds
 
 ),
@@ -34,17 +33,17 @@ next_holiday as (
         dates.date,
         holidays.holiday_date as next_holiday_date
     from dates
-    asof left join holidays on dates.date <= holidays.holiday_date
+    {{ asof_left_join('holidays', [], 'dates.date', '<=', 'holiday_date') }}
 
 )
 
 select
     dates.date,
-    cast(isodow(dates.date) - 1 as integer) as day_of_week,
-    isodow(dates.date) in (6, 7) as is_weekend,
+    cast(extract(isodow from dates.date) - 1 as integer) as day_of_week,
+    extract(isodow from dates.date) in (6, 7) as is_weekend,
     holidays.holiday_date is not null as is_holiday,
     holidays.holiday_name,
-    date_diff('day', dates.date, next_holiday.next_holiday_date) as days_to_next_holiday
+    {{ dbt.datediff('dates.date', 'next_holiday.next_holiday_date', 'day') }} as days_to_next_holiday
 from dates
 left join holidays on dates.date = holidays.holiday_date
 left join next_holiday on dates.date = next_holiday.date

@@ -29,21 +29,25 @@ year_bounds as (
 
 years as (
 
-    select unnest(range(cast(first_year as bigint), cast(last_year as bigint) + 1)) as calendar_year
+    select {{ series_rows('cast(first_year as integer)', 'cast(last_year as integer)') }} as calendar_year
     from year_bounds
 
 ),
 
+-- The month's first day plus (day - 1) days; a day the month does not have (Feb 29 outside leap years) spills into
+-- the next month and is dropped below.
 dated as (
 
     select
-        cast(try_strptime(
-            cast(years.calendar_year as varchar) || '-' || cast(holidays.month as varchar) || '-'
-            || cast(holidays.day as varchar), '%Y-%m-%d'
-        ) as date) as holiday_date,
-        holidays.holiday_name
+        holidays.month,
+        holidays.holiday_name,
+        cast(
+            make_date(cast(years.calendar_year as integer), cast(holidays.month as integer), 1)
+            + cast(holidays.day - 1 as integer) as date
+        ) as holiday_date
     from years
     cross join holidays
+    where holidays.month between 1 and 12 and holidays.day between 1 and 31
 
 )
 
@@ -51,5 +55,5 @@ select
     holiday_date,
     string_agg(holiday_name, ' / ' order by holiday_name) as holiday_name
 from dated
-where holiday_date is not null
+where extract(month from holiday_date) = month
 group by holiday_date

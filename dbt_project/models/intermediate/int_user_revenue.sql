@@ -27,7 +27,7 @@ joined as (
         events.event_type,
         events.revenue,
         events.event_type in ('purchase', 'subscription') as is_purchase,
-        date_diff('second', users.install_ts, events.event_ts) as seconds_since_install
+        {{ seconds_between('users.install_ts', 'events.event_ts') }} as seconds_since_install
     from events
     inner join users on events.user_id = users.user_id
 

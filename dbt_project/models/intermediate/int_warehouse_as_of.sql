@@ -5,7 +5,7 @@ with
 
 hourly as (
 
-    select max(hour_ts) + interval 1 hour as max_ts from {{ ref('stg_campaign_hourly') }}
+    select {{ dbt.dateadd('hour', 1, 'max(hour_ts)') }} as max_ts from {{ ref('stg_campaign_hourly') }}
 
 ),
 

@@ -80,6 +80,18 @@ acquired as (
 
 ),
 
+budgets_newest_first as (
+
+    select
+        campaign_id,
+        daily_budget,
+        budget_source,
+        effective_ts,
+        row_number() over (partition by campaign_id order by effective_ts desc) as budget_rank
+    from budgets
+
+),
+
 latest_budget as (
 
     select
@@ -87,8 +99,8 @@ latest_budget as (
         daily_budget as current_daily_budget,
         budget_source as current_budget_source,
         effective_ts as current_budget_effective_ts
-    from budgets
-    qualify row_number() over (partition by campaign_id order by effective_ts desc) = 1
+    from budgets_newest_first
+    where budget_rank = 1
 
 ),
 
@@ -107,7 +119,7 @@ joined as (
         campaigns.creative_production_cost,
         campaigns.launched_at,
         campaigns.launch_date,
-        date_diff('day', campaigns.launch_date, cast(as_of.as_of_ts as date)) as days_since_launch,
+        {{ dbt.datediff('campaigns.launch_date', 'cast(as_of.as_of_ts as date)', 'day') }} as days_since_launch,
         activity.first_active_date,
         activity.last_active_date,
         coalesce(activity.n_active_days, 0) as n_active_days,

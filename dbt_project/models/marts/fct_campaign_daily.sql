@@ -67,7 +67,7 @@ day_bounds as (
     select
         *,
         cast(date as timestamp) as day_start_ts,
-        cast(date as timestamp) + interval 1 day as day_end_ts
+        {{ dbt.dateadd('day', 1, 'cast(date as timestamp)') }} as day_end_ts
     from campaign_days
 
 ),
@@ -80,9 +80,8 @@ start_budget as (
         budgets.daily_budget,
         budgets.budget_source
     from day_bounds
-    asof left join budgets
-        on day_bounds.campaign_id = budgets.campaign_id
-        and day_bounds.day_start_ts >= budgets.effective_ts
+    {{ asof_left_join('budgets', [('day_bounds.campaign_id', 'campaign_id')], 'day_bounds.day_start_ts', '>=',
+                      'effective_ts') }}
 
 ),
 
@@ -93,9 +92,8 @@ end_budget as (
         day_bounds.date,
         budgets.daily_budget
     from day_bounds
-    asof left join budgets
-        on day_bounds.campaign_id = budgets.campaign_id
-        and day_bounds.day_end_ts > budgets.effective_ts
+    {{ asof_left_join('budgets', [('day_bounds.campaign_id', 'campaign_id')], 'day_bounds.day_end_ts', '>',
+                      'effective_ts') }}
 
 ),
 
@@ -135,10 +133,10 @@ select
     day_bounds.cohort_revenue_d7,
     {{ safe_divide('day_bounds.cohort_revenue_d7', 'day_bounds.spend') }} as cohort_roas_d7,
     -- every user installed that day has reached age 7 days (the day's last possible install is day_end_ts)
-    day_bounds.day_end_ts + interval 7 day <= as_of.as_of_ts as is_cohort_mature_d7,
+    {{ dbt.dateadd('day', 7, 'day_bounds.day_end_ts') }} <= as_of.as_of_ts as is_cohort_mature_d7,
     day_bounds.cohort_revenue_d30,
     {{ safe_divide('day_bounds.cohort_revenue_d30', 'day_bounds.spend') }} as cohort_roas_d30,
-    day_bounds.day_end_ts + interval 30 day <= as_of.as_of_ts as is_cohort_mature_d30,
+    {{ dbt.dateadd('day', 30, 'day_bounds.day_end_ts') }} <= as_of.as_of_ts as is_cohort_mature_d30,
     start_budget.daily_budget,
     end_budget.daily_budget as daily_budget_end_of_day,
     start_budget.budget_source,

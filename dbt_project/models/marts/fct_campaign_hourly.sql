@@ -26,9 +26,7 @@ with_budget as (
         hourly.*,
         budgets.daily_budget
     from hourly
-    asof left join budgets
-        on hourly.campaign_id = budgets.campaign_id
-        and hourly.hour_ts >= budgets.effective_ts
+    {{ asof_left_join('budgets', [('hourly.campaign_id', 'campaign_id')], 'hourly.hour_ts', '>=', 'effective_ts') }}
 
 )
 

@@ -47,7 +47,7 @@ user_reach as (
         cast(date_trunc('week', users.install_ts) as date) as install_week,
         least(
             180,
-            cast(floor(date_diff('second', users.install_ts, as_of.as_of_ts) / 86400.0) as integer) - 1
+            cast(floor({{ seconds_between('users.install_ts', 'as_of.as_of_ts') }} / 86400.0) as integer) - 1
         ) as max_reached_day
     from users
     cross join as_of
@@ -73,7 +73,7 @@ spine as (
         campaign_id,
         install_week,
         users_in_cohort,
-        unnest(range(0, max_day + 1)) as day_since_install
+        {{ series_rows('0', 'max_day') }} as day_since_install
     from cohorts
 
 ),
@@ -196,17 +196,17 @@ select
     campaigns.geo,
     curves.users_in_cohort,
     cast(curves.users_reached_age as bigint) as users_reached_age,
-    cast(curves.users_reached_age as double) / curves.users_in_cohort as share_reached_age,
+    cast(curves.users_reached_age as {{ type_double() }}) / curves.users_in_cohort as share_reached_age,
     cast(curves.revenue_reached as decimal(18, 2)) as revenue_reached,
     {{ safe_divide('curves.revenue_reached', 'curves.users_reached_age') }} as cumulative_revenue_per_user,
     -- increments summed as DECIMAL(38, 12): exact, so the running total can never step down by float rounding
     cast(
         sum(cast({{ safe_divide('curves.day_revenue_reached', 'curves.users_reached_age') }} as decimal(38, 12)))
             over cohort_running
-        as double
+        as {{ type_double() }}
     ) as cumulative_revenue_per_user_chained,
     cast(curves.cumulative_revenue as decimal(18, 2)) as cumulative_revenue,
-    cast(curves.cumulative_revenue as double) / curves.users_in_cohort as cumulative_revenue_per_cohort_user
+    cast(curves.cumulative_revenue as {{ type_double() }}) / curves.users_in_cohort as cumulative_revenue_per_cohort_user
 from curves
 left join campaigns on curves.campaign_id = campaigns.campaign_id
 window cohort_running as (

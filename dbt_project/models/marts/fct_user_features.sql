@@ -54,7 +54,7 @@ select
     user_value.install_ts,
     user_value.install_date,
     cast(extract('hour' from user_value.install_ts) as integer) as install_hour,
-    cast(isodow(user_value.install_date) - 1 as integer) as install_day_of_week,
+    cast(extract(isodow from user_value.install_date) - 1 as integer) as install_day_of_week,
     user_value.platform,
     user_value.geo,
     user_value.network,
@@ -69,7 +69,7 @@ select
     {%- for n in early %}
     cast(coalesce(early.revenue_d{{ n }}, 0) as decimal(18, 2)) as revenue_d{{ n }},
     coalesce(early.events_d{{ n }}, 0) as events_d{{ n }},
-    user_value.install_ts + interval {{ n }} day <= user_value.as_of_ts as is_mature_d{{ n }},
+    {{ dbt.dateadd('day', n, 'user_value.install_ts') }} <= user_value.as_of_ts as is_mature_d{{ n }},
     {%- endfor %}
     coalesce(early.purchases_d7, 0) as purchases_d7,
     cast(coalesce(early.ad_revenue_d7, 0) as decimal(18, 2)) as ad_revenue_d7,

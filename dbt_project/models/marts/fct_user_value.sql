@@ -65,7 +65,7 @@ joined as (
         campaigns.creative_format,
         campaigns.targeting,
         as_of.as_of_ts,
-        date_diff('second', users.install_ts, as_of.as_of_ts) / 86400.0 as age_days,
+        {{ seconds_between('users.install_ts', 'as_of.as_of_ts') }} / 86400.0 as age_days,
         user_events.revenue_d0,
         {%- for n in horizons %}
         user_events.revenue_d{{ n }},
@@ -97,9 +97,9 @@ select
     {%- for n in horizons %}
     cast(coalesce(revenue_d{{ n }}, 0) as decimal(18, 2)) as revenue_d{{ n }},
     {%- endfor %}
-    install_ts + interval 1 day <= as_of_ts as is_mature_d0,
+    {{ dbt.dateadd('day', 1, 'install_ts') }} <= as_of_ts as is_mature_d0,
     {%- for n in horizons %}
-    install_ts + interval {{ n }} day <= as_of_ts as is_mature_d{{ n }},
+    {{ dbt.dateadd('day', n, 'install_ts') }} <= as_of_ts as is_mature_d{{ n }},
     {%- endfor %}
     cast(coalesce(revenue_total, 0) as decimal(18, 2)) as revenue_total,
     coalesce(n_events, 0) as n_events,

@@ -15,11 +15,11 @@ renamed as (
         geo,
 
         ---------- numerics
-        cast(cpm_index as double) as cpm_index,
-        cast(competition_index as double) as competition_index,
-        cast(seasonality_index as double) as seasonality_index,
-        cast(economic_index as double) as economic_index,
-        cast(sentiment_index as double) as sentiment_index
+        cast(cpm_index as {{ type_double() }}) as cpm_index,
+        cast(competition_index as {{ type_double() }}) as competition_index,
+        cast(seasonality_index as {{ type_double() }}) as seasonality_index,
+        cast(economic_index as {{ type_double() }}) as economic_index,
+        cast(sentiment_index as {{ type_double() }}) as sentiment_index
 
     from source
 
