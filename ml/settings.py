@@ -72,6 +72,8 @@ class ProductionSettings(BaseModel):
     pg_password: str = ""
     dagster_db: str = "pmi_dagster"
     mlflow_db: str = "pmi_mlflow"
+    # dbt's `postgres` target: the raw tables copied from DuckDB (ml/warehouse/postgres_raw.py) and the models on them.
+    warehouse_db: str = "pmi_warehouse"
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
     redis_db: int = 0
@@ -99,6 +101,7 @@ ENV_FIELDS = {
     "pg_password": "PMI_PG_PASSWORD",
     "dagster_db": "PMI_PG_DAGSTER_DB",
     "mlflow_db": "PMI_PG_MLFLOW_DB",
+    "warehouse_db": "PMI_PG_WAREHOUSE_DB",
     "redis_host": "PMI_REDIS_HOST",
     "redis_port": "PMI_REDIS_PORT",
     "redis_db": "PMI_REDIS_DB",

@@ -25,8 +25,9 @@ expected as (
     select
         days.campaign_id,
         days.date,
-        {{ arg_max('budgets.daily_budget', 'budgets.effective_ts', 'budgets.effective_ts <= cast(days.date as timestamp)') }}
-            as start_budget,
+        {{ arg_max(
+            'budgets.daily_budget', 'budgets.effective_ts', 'budgets.effective_ts <= cast(days.date as timestamp)'
+        ) }} as start_budget,
         {{ arg_max('budgets.daily_budget', 'budgets.effective_ts') }} as end_budget
     from days
     left join budgets

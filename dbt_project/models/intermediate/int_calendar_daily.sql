@@ -21,8 +21,10 @@ bounds as (
 dates as (
 
     select
-        cast({{ series_rows('cast(first_date as timestamp)', 'cast(last_date as timestamp)', "interval '1 day'") }}
-            as date) as date
+        cast(
+            {{ series_rows('cast(first_date as timestamp)', 'cast(last_date as timestamp)', "interval '1 day'") }}
+            as date
+        ) as date
     from bounds
 
 ),
@@ -43,7 +45,7 @@ select
     extract(isodow from dates.date) in (6, 7) as is_weekend,
     holidays.holiday_date is not null as is_holiday,
     holidays.holiday_name,
-    {{ dbt.datediff('dates.date', 'next_holiday.next_holiday_date', 'day') }} as days_to_next_holiday
+    {{ dbt.datediff('dates.date', 'next_holiday.next_holiday_date', 'day') | trim }} as days_to_next_holiday
 from dates
 left join holidays on dates.date = holidays.holiday_date
 left join next_holiday on dates.date = next_holiday.date

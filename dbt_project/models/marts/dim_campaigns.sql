@@ -119,7 +119,8 @@ joined as (
         campaigns.creative_production_cost,
         campaigns.launched_at,
         campaigns.launch_date,
-        {{ dbt.datediff('campaigns.launch_date', 'cast(as_of.as_of_ts as date)', 'day') }} as days_since_launch,
+        {{ dbt.datediff('campaigns.launch_date', 'cast(as_of.as_of_ts as date)', 'day') | trim }}
+            as days_since_launch,
         activity.first_active_date,
         activity.last_active_date,
         coalesce(activity.n_active_days, 0) as n_active_days,

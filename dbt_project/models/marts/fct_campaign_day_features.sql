@@ -40,7 +40,7 @@ numbered as (
 
     select
         *,
-        {{ dbt.datediff("date '1970-01-01'", 'date', 'day') }} as day_number,
+        {{ dbt.datediff("date '1970-01-01'", 'date', 'day') | trim }} as day_number,
         case when n_active_hours > 0 then 1 else 0 end as is_active_day
     from daily
 
@@ -118,7 +118,7 @@ features as (
         {{ safe_divide('windowed.prev_day_spend', 'windowed.prev_day_budget') }} as prev_day_budget_utilization,
 
         ---------- calendar
-        {{ dbt.datediff('campaigns.launch_date', 'windowed.date', 'day') }} as days_since_launch,
+        {{ dbt.datediff('campaigns.launch_date', 'windowed.date', 'day') | trim }} as days_since_launch,
         calendar.day_of_week,
         calendar.is_weekend,
         calendar.is_holiday,

@@ -206,7 +206,8 @@ select
         as {{ type_double() }}
     ) as cumulative_revenue_per_user_chained,
     cast(curves.cumulative_revenue as decimal(18, 2)) as cumulative_revenue,
-    cast(curves.cumulative_revenue as {{ type_double() }}) / curves.users_in_cohort as cumulative_revenue_per_cohort_user
+    cast(curves.cumulative_revenue as {{ type_double() }}) / curves.users_in_cohort
+        as cumulative_revenue_per_cohort_user
 from curves
 left join campaigns on curves.campaign_id = campaigns.campaign_id
 window cohort_running as (
