@@ -61,9 +61,9 @@ PROFILE_ENV = "PMI_PROFILE"
 class ProductionSettings(BaseModel):
     """Where the production shape's services live; every field reads one ``PMI_*`` environment variable.
 
-    One PostgreSQL server holds two databases (Dagster instance, MLflow) so each can be moved, backed up or
-    dropped on its own; the warehouse stays DuckDB (README "Production configuration" says why); Redis serves
-    Feast's online store; RabbitMQ carries Celery's steps.
+    One PostgreSQL server holds the Dagster instance and MLflow in databases of their own, so each can be moved,
+    backed up or dropped on its own, and a third for dbt's `postgres` target; the pipeline's warehouse stays DuckDB
+    (README "Production configuration" says why); Redis serves Feast's online store; RabbitMQ carries Celery's steps.
     """
 
     pg_host: str = "127.0.0.1"

@@ -184,3 +184,38 @@ def dbt_postgres_env(settings: ProductionSettings, database: str | None = None) 
         "PMI_PG_PASSWORD": settings.pg_password,
         "PMI_PG_WAREHOUSE_DB": database or settings.warehouse_db,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ml.warehouse.postgres_raw [--home DIR] [--batch-rows N]``: load ``$PMI_HOME``'s raw tables into
+    ``PMI_PG_WAREHOUSE_DB`` (created when missing), before ``dbt build --target postgres``; one line per failure."""
+    import argparse
+    import sys
+
+    import psycopg2
+
+    from ml.settings import ProfileError, pmi_paths, production_settings
+
+    parser = argparse.ArgumentParser(prog="python -m ml.warehouse.postgres_raw", description=main.__doc__)
+    parser.add_argument("--home", default=None, help="data directory (default: $PMI_HOME or ./data)")
+    parser.add_argument("--batch-rows", type=int, default=DEFAULT_BATCH_ROWS, help="rows per Arrow batch / COPY")
+    args = parser.parse_args(argv)
+    try:
+        settings = production_settings()
+        warehouse = pmi_paths(args.home).warehouse
+        if not warehouse.exists():  # before creating any database
+            raise FileNotFoundError(f"no warehouse at {warehouse}: run `pmi simulate` or `pmi run` first")
+        created = create_warehouse_database(settings)
+        counts = load_raw_into_postgres(warehouse, settings, batch_rows=args.batch_rows)
+    except (ProfileError, RawLoadError, FileNotFoundError, ValueError, psycopg2.Error) as exc:
+        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    where = f"{settings.pg_host}:{settings.pg_port}/{settings.warehouse_db}"
+    print(
+        f"{'created and ' if created else ''}loaded {where}: " + ", ".join(f"raw.{t} {n:,}" for t, n in counts.items())
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

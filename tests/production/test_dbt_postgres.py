@@ -223,3 +223,18 @@ def test_profile_reads_the_typed_settings_with_their_defaults():
         for env in ("PMI_PG_HOST", "PMI_PG_PORT", "PMI_PG_USER", "PMI_PG_PASSWORD", "PMI_PG_WAREHOUSE_DB")
     }
     assert defaults == expected
+
+
+def test_command_line_loads_a_home_and_names_a_missing_one(builds, pg_settings, monkeypatch, capsys, tmp_path):
+    from ml.warehouse.postgres_raw import main
+
+    paths, _, _, first, _ = builds
+    monkeypatch.setenv("PMI_PG_WAREHOUSE_DB", pg_settings.warehouse_db)
+    monkeypatch.setenv("PMI_HOME", str(paths.home))  # main() exports PMI_HOME; restored after the test
+    assert main(["--home", str(paths.home)]) == 0
+    out = capsys.readouterr().out
+    assert f"/{pg_settings.warehouse_db}: raw.campaigns {first['campaigns']:,}" in out
+    assert main(["--home", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no warehouse at" in err
+    assert pg_rows(pg_settings, "SELECT count(*) FROM raw.users")[0][0] == first["users"]
