@@ -136,6 +136,7 @@ def load_raw_into_postgres(
         raise ValueError(f"batch_rows must be >= 1, got {batch_rows}")
     duck = connect_duckdb(Path(warehouse), read_only=True)
     try:
+        duck.execute("SET enable_progress_bar = false")  # a long scan would draw one on the caller's terminal
         present = {
             name
             for (name,) in duck.execute(
