@@ -137,6 +137,7 @@ def load_raw_into_postgres(
     duck = connect_duckdb(Path(warehouse), read_only=True)
     try:
         duck.execute("SET enable_progress_bar = false")  # a long scan would draw one on the caller's terminal
+        duck.execute("BEGIN TRANSACTION")  # one snapshot: the counts and every table's rows from the same state
         present = {
             name
             for (name,) in duck.execute(
