@@ -12,6 +12,7 @@ from plotly.offline import get_plotlyjs
 
 from ml.io.atomic import write_atomically
 from ml.reporting.dashboard import opportunities, outlook, overview, risk, segments
+from ml.reporting.dashboard.channels import channel_sections
 from ml.reporting.dashboard.data import DashboardData, load_dashboard_data
 from ml.reporting.dashboard.layout import Section
 from ml.settings import PmiPaths
@@ -86,7 +87,7 @@ def render(data: DashboardData, sections: list[Section]) -> str:
 def build_dashboard(paths: PmiPaths, out: Path | None = None) -> DashboardPage:
     """Read the warehouse, build every section and write the page; returns its path and contents summary."""
     data = load_dashboard_data(paths)
-    sections = build_sections(data)
+    sections = build_sections(data) + channel_sections(paths)  # the media-mix sections: channel-level homes only
     target = Path(out) if out is not None else dashboard_path(paths)
     n_bytes = write_atomically(target, render(data, sections))
     return DashboardPage(
