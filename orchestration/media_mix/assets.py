@@ -4,8 +4,6 @@ It belongs to the job `media_mix_pipeline`, which `pmi run` chooses for a channe
 only a total outcome); `full_pipeline` leaves it out, so a campaign-level home runs exactly as before.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
