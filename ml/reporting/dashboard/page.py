@@ -87,7 +87,8 @@ def render(data: DashboardData, sections: list[Section]) -> str:
 def build_dashboard(paths: PmiPaths, out: Path | None = None) -> DashboardPage:
     """Read the warehouse, build every section and write the page; returns its path and contents summary."""
     data = load_dashboard_data(paths)
-    sections = build_sections(data) + channel_sections(paths)  # the media-mix sections: channel-level homes only
+    sections = build_sections(data)
+    sections[1:1] = channel_sections(paths)  # after "Data coverage", on channel-level homes only (else none)
     target = Path(out) if out is not None else dashboard_path(paths)
     n_bytes = write_atomically(target, render(data, sections))
     return DashboardPage(
