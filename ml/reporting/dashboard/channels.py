@@ -86,14 +86,14 @@ def contributions_section(frames: dict[str, pd.DataFrame]) -> Section:
     )
     body = (
         diagnostics
-        + figure(fig, "channel-roas")
+        + figure(fig, "chart-channel-roas")
         + table(rows)
         + note(
             "From the media-mix model (baseline + Hill-saturated adstock per channel, bootstrap intervals). "
             "Intervals that start at 0 say the data cannot tell the channel's effect from none."
         )
     )
-    return Section("channels", "Media mix: contribution and ROAS per channel", body, ["channel-roas"])
+    return Section("channels", "Media mix: contribution and ROAS per channel", body, ["chart-channel-roas"])
 
 
 def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
@@ -120,14 +120,14 @@ def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
     total = plan["recommended"].sum()
     limit = frames["channel_fit"].iloc[0]["max_change_pct"]
     body = (
-        figure(fig, "channel-allocation")
+        figure(fig, "chart-channel-allocation")
         + table(rows)
         + note(
             f"The total per period ({money(total)}) is the current one, moved across channels by the exact optimiser "
             f"on each channel's steady-state curve within a {pct(limit)} change limit; a recommendation, not applied."
         )
     )
-    return Section("channel-allocation", "Media mix: allocation per channel", body, ["channel-allocation"])
+    return Section("channel-allocation", "Media mix: allocation per channel", body, ["chart-channel-allocation"])
 
 
 def channel_sections(paths: PmiPaths) -> list[Section]:

@@ -174,7 +174,7 @@ def test_dashboard_has_the_channel_sections(channel_home, browser_check, tmp_pat
     report = browser_check(page, tmp_path)
     assert report["errors"] == []
     charts = {c["id"]: c for c in report["charts"]}
-    for chart in ("channel-roas", "channel-allocation"):
+    for chart in ("chart-channel-roas", "chart-channel-allocation"):
         assert charts[chart]["rendered"] and min(charts[chart]["traces"]) >= 1
 
 
@@ -212,6 +212,7 @@ def test_a_campaign_level_home_keeps_its_path(tmp_path, channel_home):
 def test_a_bad_outcome_value_names_file_row_and_column(tmp_path, channel_home):
     _, folder, frame, _ = channel_home
     bad = frame.copy()
+    bad["sales"] = bad["sales"].astype(object)
     bad.loc[6, "sales"] = "lots"
     bad.to_csv(tmp_path / "weekly.csv", index=False)
     home = tmp_path / "home"
