@@ -7,6 +7,8 @@ daily:                                   # file kind: campaigns, hourly, daily, 
   view_through_conversions: true         # conversions may exceed clicks (warned, not refused)
   campaigns_from_columns:                # a wide file: one campaign per group of columns
     tv: {spend: mdsp_tv, impressions: mdip_tv}
+  total_outcome: sales                   # daily only: the business's total per period (media-mix data)
+  controls: ["hldy_*", "me_*"]           # daily only: columns (fnmatch patterns) kept as that model's controls
 ```
 """
 
