@@ -8,7 +8,14 @@ from dagster_dbt import DbtCliResource
 from orchestration.allocation.assets import allocation_run, simulator_live_hour
 from orchestration.features.assets import feast_online_store, feast_registry, feature_exports
 from orchestration.ingest.assets import simulator_backfill
-from orchestration.jobs import full_pipeline, hourly_allocation, hourly_allocation_schedule, retrain
+from orchestration.jobs import (
+    full_pipeline,
+    hourly_allocation,
+    hourly_allocation_schedule,
+    media_mix_pipeline,
+    retrain,
+)
+from orchestration.media_mix.assets import media_mix_model
 from orchestration.models.assets import (
     cac_model,
     campaign_ltv,
@@ -44,12 +51,13 @@ defs = dg.Definitions(
         model_accuracy,
         campaign_alerts,
         executive_dashboard,
+        media_mix_model,
     ],
     asset_checks=quality_checks,
     # Embedded: DuckDB takes one writer at a time and dbt shares the file, so steps run one after another.
     # Production profile: Celery workers run steps in parallel (orchestration/production.py).
     executor=pipeline_executor(),
-    jobs=[full_pipeline, retrain, hourly_allocation],
+    jobs=[full_pipeline, retrain, hourly_allocation, media_mix_pipeline],
     schedules=[hourly_allocation_schedule],
     sensors=[mape_drift_sensor],
     resources={

@@ -15,8 +15,19 @@ HOOKS = {housekeeping_hook}
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("simulator_live_hour"),
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.assets("simulator_live_hour")
+    - dg.AssetSelection.groups("media_mix"),
     description="Simulate (or ingest) raw data, then build and test every dbt model.",
+    hooks=HOOKS,
+)
+
+# A channel-level home (spend per channel, only a total outcome): the same steps plus the media-mix model, which
+# the dashboard waits for (`pmi run` chooses this job itself, orchestration/media_mix/assets.py).
+media_mix_pipeline = dg.define_asset_job(
+    "media_mix_pipeline",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("simulator_live_hour"),
+    description="full_pipeline plus the media-mix model of channel-level data and its allocation per channel.",
     hooks=HOOKS,
 )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from ml.cli.allocate import _amount, _choice, _seed
 from ml.cli.errors import BadInputError
 from ml.cli.table_files import write_table_atomic
+from ml.models.mmm.config import ADSTOCKS
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths
 
@@ -26,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "mmm",
         help="Media-mix model from weekly/daily channel spend and total outcome, and a budget per channel.",
         description="Fit outcome = baseline (trend, yearly Fourier terms, controls) + sum over channels of "
-        "Hill(geometric adstock(spend)) with bootstrap intervals, optionally calibrated by lift tests, "
+        "Hill(geometric or Weibull adstock(spend)) with bootstrap intervals, optionally calibrated by lift tests, "
         "print each channel's contribution and ROAS, and write an allocation of the total per period "
         "across channels (steady-state curves, the optimiser of `pmi allocate`).",
     )
@@ -74,6 +75,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="revenue (default: the outcome is sales, spend all the bounds allow) or profit (outcome "
         "valued at 1 per unit minus spend and 5%% overhead).",
     )
+    p.add_argument(
+        "--adstock",
+        default="geometric",
+        metavar="|".join(ADSTOCKS),
+        help="Carry-over form: geometric (default; one decay per channel) or weibull (a lag shape and scale per "
+        "channel over 12 periods, for effects that peak late).",
+    )
     p.add_argument("--bootstrap", default="100", metavar="N", help="Bootstrap refits for intervals (default 100).")
     p.add_argument("--seed", default="0", metavar="N", help="Bootstrap seed (default 0); output is deterministic.")
     p.set_defaults(handler=run)
@@ -86,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     total = None if args.total_budget is None else _amount("--total-budget", args.total_budget)
     max_change = _amount("--max-change-pct", args.max_change_pct, allow_inf=True)
     objective = _choice("--objective", args.objective, OBJECTIVES)
-    config = MmmConfig(n_bootstrap=_count("--bootstrap", args.bootstrap), seed=_seed(args.seed))
+    adstock = _choice("--adstock", args.adstock, ADSTOCKS)
+    config = MmmConfig(n_bootstrap=_count("--bootstrap", args.bootstrap), seed=_seed(args.seed), adstock=adstock)
     inputs = [Path(f) for f in (args.data, args.lift_tests) if f]
     out = check_output_path(
         args.out,
@@ -108,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     write_table_atomic(plan.drop(columns=["reason_code", "paused"]), out, exact_columns=("recommended",))
     diagnostics = result.diagnostics()
     print(
-        f"mmm: {len(data)} periods, {len(data.channels)} channels, {len(lift or [])} lift tests; R² "
+        f"mmm: {len(data)} periods, {len(data.channels)} channels, {config.adstock} adstock, {len(lift or [])} lift "
+        f"tests; R² "
         f"{diagnostics['r2']:.3f}, NRMSE {diagnostics['nrmse']:.4f}, media {diagnostics['media_share']:.1%} of the "
         f"outcome"
     )

@@ -10,9 +10,11 @@ from rich.console import Console
 
 from ml.cli.errors import BadInputError
 from ml.cli.job_progress import execute_with_progress
+from ml.cli.mmm_summary import media_mix_path, print_channel_summary
 from ml.cli.run_summary import print_recommendations, print_skipped, print_summary
 from ml.cli.simulate import USERS_PER_CAMPAIGN_HELP
 from ml.ingest.source import AUTO, SIMULATOR, WAREHOUSE, ingested_row_counts, resolve_source
+from ml.models.mmm.config import ADSTOCKS
 from ml.settings import PmiPaths, is_production, pmi_paths
 
 MIN_SIMULATED_DAYS = 60  # below this the 28-day features and the LTV validation cohorts have nothing to learn from
@@ -40,6 +42,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--days", type=int, default=180, help="Days of hourly history to simulate (default 180).")
     p.add_argument("--seed", type=int, default=7, help="Simulator seed (default 7).")
     p.add_argument("--users-per-campaign", type=int, default=None, help=USERS_PER_CAMPAIGN_HELP)
+    p.add_argument(
+        "--adstock",
+        default="geometric",
+        choices=ADSTOCKS,
+        help="Channel-level homes only (media-mix path): carry-over form, geometric (default) or weibull.",
+    )
+    p.add_argument(
+        "--mmm-bootstrap",
+        type=int,
+        default=100,
+        metavar="N",
+        help="Channel-level homes only: bootstrap refits behind the media-mix intervals (default 100).",
+    )
+    p.add_argument(
+        "--lift-tests",
+        metavar="FILE",
+        help="Channel-level homes only: lift tests (channel, start, end, lift, lift_se) to calibrate the "
+        "media-mix model; kept in raw.lift_tests for later runs.",
+    )
     p.add_argument(
         "--verbose",
         action="store_true",
@@ -108,9 +129,11 @@ def run_full_pipeline(
     source: str = SIMULATOR,
     verbose: bool = False,
     users_per_campaign: int | None = None,
+    media_mix: dict | None = None,
 ):
-    """Materialise every asset of the `full_pipeline` job in this process; return the Dagster result."""
-    job = pmi_job("full_pipeline")
+    """Materialise every asset of the `full_pipeline` job in this process (of `media_mix_pipeline` when
+    ``media_mix`` holds the media-mix model's op config); return the Dagster result."""
+    job = pmi_job("media_mix_pipeline" if media_mix is not None else "full_pipeline")
     simulator = {
         "n_campaigns": campaigns,
         "days": days,
@@ -119,20 +142,23 @@ def run_full_pipeline(
         "source": source,
         "users_per_campaign": users_per_campaign or 0,
     }
-    run_config = {"ops": {"simulator_backfill": {"config": simulator}}} | home_run_config(paths)
+    ops = {"simulator_backfill": {"config": simulator}}
+    if media_mix is not None:
+        ops["media_mix_model"] = {"config": media_mix}
+    run_config = {"ops": ops} | home_run_config(paths)
     if is_production():
-        return run_on_workers(paths, run_config)
+        return run_on_workers(paths, run_config, job.name)
     if console is None:
         return job.execute_in_process(run_config=run_config, instance=dagster_instance(paths), raise_on_error=False)
     return execute_with_progress(job, run_config, dagster_instance(paths), console, "full pipeline", verbose=verbose)
 
 
-def run_on_workers(paths: PmiPaths, run_config: dict):
+def run_on_workers(paths: PmiPaths, run_config: dict, job_name: str = "full_pipeline"):
     """Production profile: hold the run lock here while Celery workers execute the steps (in parallel)."""
     from ml.warehouse.run_lock import hold_run_lock
     from orchestration.production import execute_on_workers
 
-    pmi_job("full_pipeline")  # prepares the dbt manifest the workers load
+    pmi_job(job_name)  # prepares the dbt manifest the workers load
     with hold_run_lock(paths, "pmi run (production)"):
         return execute_on_workers(run_config, dagster_instance(paths))
 
@@ -141,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 120), soft_wrap=True)
     paths = pmi_paths(args.home).ensure()
     source = resolve_source(paths, args.source)
+    media_mix = None  # the media-mix model's op config on a channel-level home
     if source == SIMULATOR:
         check_simulation_size(args.campaigns, args.days)
         if args.users_per_campaign is not None and args.users_per_campaign < 1:
@@ -149,10 +176,15 @@ def run(args: argparse.Namespace) -> int:
     elif source == WAREHOUSE:
         counts = ingested_row_counts(paths)
         what = f"the warehouse as loaded: {counts['campaigns']:,} campaigns, {counts['campaign_hourly']:,} rows"
+        media_mix = media_mix_path(paths, args)
     else:
         what = f"drop folder {source}, ingested first"
+    if media_mix is None and args.lift_tests:
+        raise BadInputError("--lift-tests: only a channel-level home (a total outcome, no conversions) uses lift tests")
     started = time.monotonic()
     console.print(f"Running the full pipeline into {paths.home} ({what})")
+    if media_mix is not None:
+        console.print(f"Path: media-mix model, because the home holds {media_mix.pop('reason')}")
     result = run_full_pipeline(
         paths,
         args.campaigns,
@@ -162,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
         source=source,
         verbose=args.verbose,
         users_per_campaign=args.users_per_campaign,
+        media_mix=media_mix,
     )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
@@ -169,7 +202,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print_summary(console, paths)
     print_skipped(console, paths)
-    print_recommendations(console, paths)
+    if media_mix is not None:
+        print_channel_summary(console, paths)
+    else:
+        print_recommendations(console, paths)
     console.print(f"Finished in {time.monotonic() - started:.0f}s. Warehouse: {paths.warehouse}")
     console.print(
         f"Dagster run {result.run_id}: `make dagster PMI_HOME={paths.home}` (from the repository root) "

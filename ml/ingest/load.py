@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from ml.ingest.outcomes import load_period_outcomes, staged_file_has_outcomes
 from ml.ingest.specs import FILE_KINDS
 from ml.ingest.staging import quote_literal
 from ml.warehouse.connection import transaction
@@ -97,6 +98,8 @@ def load(
             counts = upsert(con, table, f"stg.{source}", str(inputs[kind]), run_id, now)
             counts["quarantined"] = quarantine(con, kind, run_id, now) if allow_partial else 0
             summary[table] = counts
+        if staged_file_has_outcomes(con):  # a channel-level file's total outcome and controls
+            summary |= load_period_outcomes(con)
         totals = {s: sum(c[s] for c in summary.values()) for s in STATUSES}
         con.execute(
             "INSERT INTO audit.ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

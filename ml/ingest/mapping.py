@@ -7,6 +7,8 @@ daily:                                   # file kind: campaigns, hourly, daily, 
   view_through_conversions: true         # conversions may exceed clicks (warned, not refused)
   campaigns_from_columns:                # a wide file: one campaign per group of columns
     tv: {spend: mdsp_tv, impressions: mdip_tv}
+  total_outcome: sales                   # daily only: the business's total per period (media-mix data)
+  controls: ["hldy_*", "me_*"]           # daily only: columns (fnmatch patterns) kept as that model's controls
 ```
 """
 
@@ -21,7 +23,8 @@ from ml.ingest.specs import FILE_KINDS
 from ml.io.yaml_safe import YamlRefused, load_small_yaml
 from ml.quality.plausibility import CONTROL_CHARACTERS, printable
 
-_KEYS = {"columns", "constants", "view_through_conversions", "campaigns_from_columns"}
+_KEYS = {"columns", "constants", "view_through_conversions", "campaigns_from_columns", "total_outcome", "controls"}
+_DAILY_ONLY = ("total_outcome", "controls")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class FileMapping:
     constants: dict[str, str] = field(default_factory=dict)
     view_through_conversions: bool = False
     campaigns_from_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    total_outcome: str = ""
+    controls: tuple[str, ...] = ()
 
 
 def _string_map(path: Path, where: str, value: object, contract: list[str]) -> dict[str, str]:
@@ -83,6 +88,24 @@ def _one_source_each(path: Path, kind: str, mapping: FileMapping) -> None:
                 sources[source] = f"{where}.{name}"
 
 
+def _outcome_keys(path: Path, kind: str, body: dict) -> tuple[str, tuple[str, ...]]:
+    """``total_outcome`` (a column name) and ``controls`` (column-name patterns) of a channel-level daily file."""
+    for key in _DAILY_ONLY:
+        if key in body and kind != "daily":
+            raise BadInputError(f"{path}: {kind}.{key}: only a daily file carries a total outcome and controls")
+    outcome = body.get("total_outcome") or ""
+    if not isinstance(outcome, str) or re.search(CONTROL_CHARACTERS, outcome):
+        raise BadInputError(f"{path}: {kind}.total_outcome: expected one column name")
+    controls = body.get("controls") or []
+    if isinstance(controls, str):
+        controls = [controls]
+    if not isinstance(controls, list) or not all(isinstance(c, str) and c.strip() for c in controls):
+        raise BadInputError(f"{path}: {kind}.controls: expected a list of column names or patterns such as hldy_*")
+    if controls and not outcome:
+        raise BadInputError(f"{path}: {kind}.controls: controls need a total_outcome to explain")
+    return outcome, tuple(controls)
+
+
 def _file_mapping(path: Path, kind: str, body: object) -> FileMapping:
     if not isinstance(body, dict):
         raise BadInputError(f"{path}: {kind}: expected a mapping with columns / constants")
@@ -106,6 +129,7 @@ def _file_mapping(path: Path, kind: str, body: object) -> FileMapping:
                 f"{path}: {kind}.campaigns_from_columns: {printable(repr(campaign))[:60]} is not a "
                 "printable campaign id"
             )
+    total_outcome, controls = _outcome_keys(path, kind, body)
     view_through = body.get("view_through_conversions", False)
     if not isinstance(view_through, bool):
         raise BadInputError(f"{path}: {kind}.view_through_conversions: expected true or false")
@@ -116,6 +140,8 @@ def _file_mapping(path: Path, kind: str, body: object) -> FileMapping:
         campaigns_from_columns={
             str(c): _string_map(path, f"{kind}.campaigns_from_columns.{c}", cols, contract) for c, cols in wide.items()
         },
+        total_outcome=total_outcome,
+        controls=controls,
     )
     _one_source_each(path, kind, mapping)
     return mapping

@@ -20,6 +20,7 @@ import duckdb
 
 from ml.ingest.load import load
 from ml.ingest.mapping import load_mapping
+from ml.ingest.outcomes import persist_staged
 from ml.ingest.staging import quote_literal
 from ml.ingest.validate import Validation, read_headers, validate_inputs
 from ml.settings import PmiPaths
@@ -80,6 +81,8 @@ def ingest(
         try:
             validation = validate_inputs(con, inputs, headers, mappings, allow_partial, now, on_step)
             _persist(con, Path(tmp) / "staging.duckdb", validation, allow_partial)
+            if validation.period_outcomes:
+                persist_staged(con, Path(tmp) / "staging.duckdb")
         finally:
             con.close()
         report.warnings = warnings + validation.warnings

@@ -13,6 +13,7 @@ from ml.cli.errors import BadInputError
 from ml.ingest.checks import FAULTS_DDL, build_typed, insert_row_faults
 from ml.ingest.crossfile import insert_cross_faults, insert_install_faults
 from ml.ingest.mapping import FileMapping
+from ml.ingest.outcomes import stage_period_outcomes
 from ml.ingest.readers import read_header, stage_file
 from ml.ingest.specs import FILE_KINDS, FileKind
 from ml.ingest.staging import build_stage
@@ -26,6 +27,7 @@ class Validation:
     valid_tables: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     rejected: dict[str, int] = field(default_factory=dict)
+    period_outcomes: bool = False  # a channel-level daily file's total outcome and controls were staged
 
 
 def _contract_select(kind: FileKind) -> str:
@@ -85,6 +87,8 @@ def validate_inputs(
             on_step(f"checking {path}")
         names = stage_file(con, path, f"src_{name}", headers[name])
         build_stage(con, kind, mapping, f"src_{name}", names, path, result.warnings)
+        if name == "daily":
+            result.period_outcomes = stage_period_outcomes(con, mapping, f"src_{name}", names, path)
         build_typed(con, kind)
         insert_row_faults(con, kind, str(path), order, mapping.view_through_conversions, now)
         insert_cross_faults(con, kind, str(path), order, loaded)

@@ -10,6 +10,7 @@ DASHBOARD_INPUTS = [
     dg.AssetKey("campaign_alerts"),
     dg.AssetKey("model_accuracy"),
     dg.AssetKey("kpi_forecast_model"),
+    dg.AssetKey("media_mix_model"),  # only in media_mix_pipeline: its channel section
 ]
 
 

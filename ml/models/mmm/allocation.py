@@ -1,9 +1,10 @@
 """From a fitted media-mix model to budgets per channel through the project's one exact optimiser (ml/optimize).
 
-A channel's steady-state curve is the outcome per period if it spent s every period: adstock settles at
-s / (1 - decay), so the Hill curve's half-saturation in spend per period is the adstock-scale one times
-(1 - decay) -- exactly what the fit's parameterisation reports. Those curves go to ``optimize_portfolio`` as
-``ResponseCurves.hill`` with the same change limit, bounds and objective as campaign allocations.
+A channel's steady-state curve is the outcome per period if it spent s every period: adstock settles at s times
+the long-run multiplier (1 / (1 - decay), or the Weibull weights' sum), so the Hill curve's half-saturation in spend
+per period is the adstock-scale one over that multiplier -- exactly what the fit's parameterisation reports.
+Those curves go to ``optimize_portfolio`` as ``ResponseCurves.hill`` with the same change limit, bounds and
+objective as campaign allocations.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def steady_state_curves(
     """Outcome per period against constant spend per period, one Hill curve per channel (point fit by default)."""
     theta = result.point.theta if theta is None else theta
     effect = result.point.effect if effect is None else effect
-    _, half_saturation, shape, max_effect = result.natural(theta, effect)
+    half_saturation, shape, max_effect = result.natural(theta, effect)[-3:]
     return ResponseCurves.hill(np.maximum(max_effect, 1e-12), half_saturation, shape)
 
 

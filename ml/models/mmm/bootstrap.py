@@ -17,7 +17,7 @@ from ml.models.mmm.fit import PointFit, ScaledProblem, fit_map
 
 @dataclass(frozen=True, eq=False)
 class Draws:
-    """Bootstrap refits: nonlinear parameters (B, 3C), effects (B, C), baseline coefficients (B, p)."""
+    """Bootstrap refits: nonlinear parameters (B, 3C or 4C), effects (B, C), baseline coefficients (B, p)."""
 
     theta: np.ndarray
     effect: np.ndarray
@@ -50,5 +50,5 @@ def bootstrap(problem: ScaledProblem, point: PointFit, fitted: np.ndarray, sigma
         coefs.append(refit.coef)
     c, p = problem.n_channels, problem.baseline.shape[1]
     if not thetas:
-        return Draws(np.empty((0, 3 * c)), np.empty((0, c)), np.empty((0, p)))
+        return Draws(np.empty((0, point.theta.size)), np.empty((0, c)), np.empty((0, p)))
     return Draws(np.array(thetas), np.array(effects), np.array(coefs))

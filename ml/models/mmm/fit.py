@@ -15,10 +15,11 @@ import numpy as np
 from scipy import linalg, optimize, special
 
 from ml.models.mmm.config import MmmConfig
-from ml.models.mmm.transforms import media_response
+from ml.models.mmm.transforms import adstocked_response
 
 _LOG_K_BOUNDS = (np.log(0.02), np.log(50.0))
 _LOGIT_BOUNDS = (-6.0, 6.0)
+_LOG_WEIBULL_SHAPE_BOUNDS = (np.log(0.3), np.log(5.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,25 +43,49 @@ class ScaledProblem:
 class PointFit:
     """One MAP solution in scaled units: nonlinear parameters, effects, baseline coefficients, objective."""
 
-    theta: np.ndarray  # (3C,): logit decay share, log steady-state half-saturation, log shape
+    theta: np.ndarray  # (3C,) geometric: logit decay share, log half-saturation, log shape; (4C,) Weibull
     effect: np.ndarray  # (C,) maximum contribution per period
     coef: np.ndarray  # (p,)
     objective: float
     converged: bool
 
 
+def adstock_size(config: MmmConfig) -> int:
+    """Adstock parameters per channel: 1 (geometric decay) or 2 (Weibull shape and scale)."""
+    return 2 if config.adstock == "weibull" else 1
+
+
 def unpack(theta: np.ndarray, config: MmmConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(decay, steady-state half-saturation in relative spend, Hill shape) per channel."""
-    u, log_k, log_n = theta.reshape(3, -1)
-    return config.decay_max * special.expit(u), np.exp(log_k), np.exp(log_n)
+    """(adstock parameters (1 or 2, C), steady-state half-saturation in relative spend, Hill shape) per channel."""
+    rows = theta.reshape(adstock_size(config) + 2, -1)
+    if config.adstock == "weibull":
+        adstock = np.exp(rows[:2])
+    else:
+        adstock = config.decay_max * special.expit(rows[:1])
+    return adstock, np.exp(rows[-2]), np.exp(rows[-1])
+
+
+def media_matrix(spend: np.ndarray, theta: np.ndarray, config: MmmConfig) -> np.ndarray:
+    """Saturated adstock (T, C) of relative spend for the nonlinear parameters ``theta``."""
+    adstock, k_ss, shape = unpack(theta, config)
+    return adstocked_response(spend, config.adstock, adstock, k_ss, shape, config.weibull_max_lag)
 
 
 def prior_penalty(theta: np.ndarray, config: MmmConfig) -> float:
-    """Negative log prior of the nonlinear parameters (Beta on the decay share incl. Jacobian, log-normals)."""
-    u, log_k, log_n = theta.reshape(3, -1)
-    beta = config.decay_a * np.logaddexp(0.0, -u) + config.decay_b * np.logaddexp(0.0, u)
+    """Negative log prior of the nonlinear parameters (Beta on the decay share incl. Jacobian, or log-normals on the
+    Weibull shape and scale; log-normals on half-saturation and Hill shape)."""
+    rows = theta.reshape(adstock_size(config) + 2, -1)
+    log_k, log_n = rows[-2], rows[-1]
+    if config.adstock == "weibull":
+        adstock = (
+            0.5 * (rows[0] / config.weibull_shape_log_sd) ** 2
+            + 0.5 * ((rows[1] - np.log(config.weibull_scale_prior)) / config.weibull_scale_log_sd) ** 2
+        )
+    else:
+        u = rows[0]
+        adstock = config.decay_a * np.logaddexp(0.0, -u) + config.decay_b * np.logaddexp(0.0, u)
     return float(
-        beta.sum()
+        adstock.sum()
         + 0.5 * ((log_k / config.half_saturation_log_sd) ** 2).sum()
         + 0.5 * ((log_n / config.shape_log_sd) ** 2).sum()
     )
@@ -85,8 +110,7 @@ class ProfiledObjective:
 
     def media_columns(self, theta: np.ndarray) -> np.ndarray:
         """Augmented media design: saturated adstock per data row, prior rows, sums over each lift test's periods."""
-        decay, k_ss, shape = unpack(theta, self.config)
-        sat = media_response(self.problem.spend, decay, k_ss, shape)
+        sat = media_matrix(self.problem.spend, theta, self.config)
         p = self.problem.baseline.shape[1]
         lift_rows = np.zeros((self.problem.lift.size, sat.shape[1]))
         if lift_rows.size:
@@ -109,14 +133,22 @@ class ProfiledObjective:
 
 
 def prior_centre(n_channels: int, config: MmmConfig) -> np.ndarray:
-    """Start of the search: the decay prior's mode, half-saturation at mean spend, shape 1."""
-    share = config.decay_a / (config.decay_a + config.decay_b)
-    return np.concatenate([np.full(n_channels, special.logit(share)), np.zeros(2 * n_channels)])
+    """Start of the search: the adstock prior's centre, half-saturation at mean spend, shape 1."""
+    if config.adstock == "weibull":
+        adstock = [np.zeros(n_channels), np.full(n_channels, np.log(config.weibull_scale_prior))]
+    else:
+        adstock = [np.full(n_channels, special.logit(config.decay_a / (config.decay_a + config.decay_b)))]
+    return np.concatenate([*adstock, np.zeros(2 * n_channels)])
 
 
 def _bounds(n_channels: int, config: MmmConfig) -> list[tuple[float, float]]:
     shape = (np.log(config.shape_min), np.log(config.shape_max))
-    return [_LOGIT_BOUNDS] * n_channels + [_LOG_K_BOUNDS] * n_channels + [shape] * n_channels
+    if config.adstock == "weibull":
+        scale = (np.log(0.2), np.log(config.weibull_max_lag / 2.0))
+        adstock = [_LOG_WEIBULL_SHAPE_BOUNDS] * n_channels + [scale] * n_channels
+    else:
+        adstock = [_LOGIT_BOUNDS] * n_channels
+    return adstock + [_LOG_K_BOUNDS] * n_channels + [shape] * n_channels
 
 
 def fit_map(problem: ScaledProblem, sigma: float, config: MmmConfig, starts: list[np.ndarray]) -> PointFit:
@@ -138,17 +170,19 @@ def default_starts(n_channels: int, config: MmmConfig) -> list[np.ndarray]:
     """The prior centre plus a short- and a long-memory start, since carry-over is often multi-modal."""
     centre = prior_centre(n_channels, config)
     starts = [centre]
-    for share in (0.1, 0.7):
+    for share, scale in ((0.1, 0.5), (0.7, 4.0)):
         s = centre.copy()
-        s[:n_channels] = special.logit(share)
+        if config.adstock == "weibull":
+            s[n_channels : 2 * n_channels] = np.log(min(scale, config.weibull_max_lag / 2.0))
+        else:
+            s[:n_channels] = special.logit(share)
         starts.append(s)
     return starts
 
 
 def fitted_values(problem: ScaledProblem, fit: PointFit, config: MmmConfig) -> tuple[np.ndarray, np.ndarray]:
     """Baseline (T,) and media contributions (T, C) in scaled units."""
-    decay, k_ss, shape = unpack(fit.theta, config)
-    return problem.baseline @ fit.coef, media_response(problem.spend, decay, k_ss, shape) * fit.effect
+    return problem.baseline @ fit.coef, media_matrix(problem.spend, fit.theta, config) * fit.effect
 
 
 def fit_baseline(problem: ScaledProblem, config: MmmConfig) -> tuple[np.ndarray, float]:

@@ -15,10 +15,15 @@ from ml.models.mmm.bootstrap import Draws
 from ml.models.mmm.config import MmmConfig
 from ml.models.mmm.data import MediaData
 from ml.models.mmm.design import BaselineDesign
-from ml.models.mmm.fit import PointFit, unpack
-from ml.models.mmm.transforms import media_response
+from ml.models.mmm.fit import PointFit, media_matrix, unpack
 
 PARAMETERS = ("decay", "half_saturation_spend", "shape", "max_effect")
+WEIBULL_PARAMETERS = ("adstock_shape", "adstock_scale", "half_saturation_spend", "shape", "max_effect")
+
+
+def parameter_names(config: MmmConfig) -> tuple[str, ...]:
+    """Names of the rows of ``MmmResult.natural`` for the configured adstock."""
+    return WEIBULL_PARAMETERS if config.adstock == "weibull" else PARAMETERS
 
 
 def nrmse(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -50,12 +55,13 @@ class MmmResult:
         return self.data.channels
 
     def natural(self, theta: np.ndarray, effect: np.ndarray) -> np.ndarray:
-        """(decay, steady-state half-saturation spend, shape, max effect per period) per channel, shape (4, C)."""
-        decay, k_ss, shape = unpack(theta, self.config)
-        return np.stack([decay, k_ss * self.spend_scale, shape, effect * self.y_scale])
+        """(adstock parameters, steady-state half-saturation spend, shape, max effect per period) per channel: (4, C)
+        with geometric decay, (5, C) with Weibull shape and scale; names in ``parameter_names``."""
+        adstock, k_ss, shape = unpack(theta, self.config)
+        return np.vstack([adstock, k_ss * self.spend_scale, shape, effect * self.y_scale])
 
     def parameter_draws(self) -> np.ndarray:
-        """Natural parameters per bootstrap draw, shape (B, 4, C)."""
+        """Natural parameters per bootstrap draw, shape (B, 4 or 5, C)."""
         return np.array([self.natural(t, e) for t, e in zip(self.draws.theta, self.draws.effect, strict=True)])
 
     def _bounds(self, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -72,13 +78,12 @@ class MmmResult:
         rows = [
             {"channel": ch, "parameter": name, "estimate": est[i, c], "lower": lo[i, c], "upper": hi[i, c]}
             for c, ch in enumerate(self.channels)
-            for i, name in enumerate(PARAMETERS)
+            for i, name in enumerate(parameter_names(self.config))
         ]
         return pd.DataFrame(rows)
 
     def _media(self, data: MediaData, theta: np.ndarray, effect: np.ndarray) -> np.ndarray:
-        decay, k_ss, shape = unpack(theta, self.config)
-        return media_response(data.spend / self.spend_scale, decay, k_ss, shape) * effect * self.y_scale
+        return media_matrix(data.spend / self.spend_scale, theta, self.config) * effect * self.y_scale
 
     def decomposition(self, data: MediaData | None = None) -> pd.DataFrame:
         """Per period: the baseline and each channel's contribution (they sum to the expected outcome)."""

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.models.mmm.data import MediaData
-from ml.models.mmm.transforms import media_response
+from ml.models.mmm.transforms import adstocked_response, media_response
 
 
 @dataclass(frozen=True)
@@ -59,3 +59,39 @@ def synthetic_media(
     channels = tuple(f"channel_{c}" for c in range(n_channels))
     data = MediaData(dates, outcome, spend, control[:, None], channels, ("control",))
     return data, SyntheticTruth(decay, k_ss, shape, max_effect, contribution)
+
+
+@dataclass(frozen=True)
+class WeibullTruth:
+    """True Weibull adstock (shape, scale in periods), saturation and effect per channel, and the contributions."""
+
+    adstock_shape: np.ndarray
+    adstock_scale: np.ndarray
+    half_saturation_spend: np.ndarray
+    shape: np.ndarray
+    max_effect: np.ndarray
+    contribution: np.ndarray  # (T, C)
+
+    def as_array(self) -> np.ndarray:
+        """(5, C) in the order of ``ml.models.mmm.result.WEIBULL_PARAMETERS``."""
+        return np.stack(
+            [self.adstock_shape, self.adstock_scale, self.half_saturation_spend, self.shape, self.max_effect]
+        )
+
+
+def synthetic_weibull_media(
+    seed: int, periods: int = 156, n_channels: int = 3, noise_share: float = 0.04, max_lag: int = 12
+) -> tuple[MediaData, WeibullTruth]:
+    """As ``synthetic_media`` but the carry-over is Weibull: some channels peak late (shape > 1), some decay fast."""
+    data, truth = synthetic_media(seed, periods, n_channels, noise_share)
+    rng = np.random.default_rng(seed + 10_000)
+    adstock = np.stack([rng.uniform(0.6, 2.5, n_channels), rng.uniform(0.8, 3.0, n_channels)])
+    contribution = (
+        adstocked_response(data.spend, "weibull", adstock, truth.half_saturation_spend, truth.shape, max_lag)
+        * truth.max_effect
+    )
+    outcome = data.outcome - truth.contribution.sum(axis=1) + contribution.sum(axis=1)
+    weibull = MediaData(data.dates, outcome, data.spend, data.controls, data.channels, data.control_names)
+    return weibull, WeibullTruth(
+        adstock[0], adstock[1], truth.half_saturation_spend, truth.shape, truth.max_effect, contribution
+    )

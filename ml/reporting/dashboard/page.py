@@ -12,6 +12,7 @@ from plotly.offline import get_plotlyjs
 
 from ml.io.atomic import write_atomically
 from ml.reporting.dashboard import opportunities, outlook, overview, risk, segments
+from ml.reporting.dashboard.channels import channel_sections
 from ml.reporting.dashboard.data import DashboardData, load_dashboard_data
 from ml.reporting.dashboard.layout import Section
 from ml.settings import PmiPaths
@@ -87,6 +88,7 @@ def build_dashboard(paths: PmiPaths, out: Path | None = None) -> DashboardPage:
     """Read the warehouse, build every section and write the page; returns its path and contents summary."""
     data = load_dashboard_data(paths)
     sections = build_sections(data)
+    sections[1:1] = channel_sections(paths)  # after "Data coverage", on channel-level homes only (else none)
     target = Path(out) if out is not None else dashboard_path(paths)
     n_bytes = write_atomically(target, render(data, sections))
     return DashboardPage(

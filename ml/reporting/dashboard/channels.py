@@ -1,0 +1,138 @@
+"""The dashboard's media-mix sections, shown only for a channel-level home (``predictions.channel_*`` exist).
+
+An advertiser with spend per channel and a total outcome gets no campaign curves or campaign allocation; what the
+page can show instead is what the media-mix step stored: each channel's contribution and ROAS with its bootstrap
+interval, the fit's diagnostics against a baseline-only model, and the allocation per channel. A campaign-level
+home has none of these tables, so its page is unchanged.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ml.reporting.dashboard.layout import Section, card, cards, figure, money, note, pct, table
+from ml.settings import PmiPaths
+from ml.warehouse.connection import connect
+
+TABLES = ("channel_fit", "channel_contributions", "channel_allocation")
+
+
+def load_channel_frames(paths: PmiPaths) -> dict[str, pd.DataFrame]:
+    """The media-mix step's tables (empty dict when the home never ran it)."""
+    if not paths.warehouse.exists():
+        return {}
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        return {name: con.execute(f"SELECT * FROM predictions.{name}").df() for name in TABLES}
+    except duckdb.CatalogException:
+        return {}
+    finally:
+        con.close()
+
+
+def _intervals(low: pd.Series, high: pd.Series, digits: int = 2) -> list[str]:
+    """'low - high' per row; a missing bound (no bootstrap draws) shows as a dash, never as 'nan'."""
+    return [
+        f"{lo:,.{digits}f} - {hi:,.{digits}f}" if np.isfinite(lo) and np.isfinite(hi) else "-"
+        for lo, hi in zip(low, high, strict=True)
+    ]
+
+
+def contributions_section(frames: dict[str, pd.DataFrame]) -> Section:
+    """Diagnostics cards, ROAS per channel with its interval (chart) and the contribution table."""
+    fit = frames["channel_fit"].iloc[0]
+    contrib = frames["channel_contributions"].sort_values("contribution", ascending=False)
+    gain = fit["baseline_holdout_nrmse"] - fit["holdout_nrmse"]
+    diagnostics = cards(
+        [
+            card("Fit R²", f"{fit['r2']:.3f}", f"NRMSE {fit['nrmse']:.4f} over {int(fit['periods'])} periods"),
+            card(
+                "Out-of-sample NRMSE",
+                f"{fit['holdout_nrmse']:.4f}",
+                f"baseline alone {fit['baseline_holdout_nrmse']:.4f} on the last {int(fit['holdout_periods'])} "
+                f"periods ({'better' if gain > 0 else 'not better'} by {abs(gain):.4f})",
+            ),
+            card("Media share of the outcome", pct(fit["media_share"], digits=1), f"{fit['adstock']} adstock"),
+            card("Lift tests used", f"{int(fit['lift_tests'])}", "each one constrains its channel's contribution"),
+        ]
+    )
+    fig = go.Figure(
+        go.Bar(
+            x=contrib["channel"],
+            y=contrib["roas"],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (contrib["roas_upper"] - contrib["roas"]).clip(lower=0),
+                "arrayminus": (contrib["roas"] - contrib["roas_lower"]).clip(lower=0),
+            },
+            name="ROAS",
+        )
+    )
+    fig.update_layout(title="ROAS per channel (outcome per unit of spend) with its 90% interval", showlegend=False)
+    rows = pd.DataFrame(
+        {
+            "channel": contrib["channel"],
+            "spend": contrib["spend"].map(money),
+            "contribution": contrib["contribution"].map(money),
+            "90% interval": _intervals(contrib["contribution_lower"], contrib["contribution_upper"], 0),
+            "share of outcome": contrib["share"].map(lambda v: pct(v, digits=1)),
+            "ROAS": contrib["roas"].map(lambda v: f"{v:,.2f}"),
+            "ROAS 90% interval": _intervals(contrib["roas_lower"], contrib["roas_upper"]),
+        }
+    )
+    body = (
+        diagnostics
+        + figure(fig, "chart-channel-roas")
+        + table(rows)
+        + note(
+            "From the media-mix model (baseline + Hill-saturated adstock per channel, bootstrap intervals). "
+            "Intervals that start at 0 say the data cannot tell the channel's effect from none."
+        )
+    )
+    return Section("channels", "Media mix: contribution and ROAS per channel", body, ["chart-channel-roas"])
+
+
+def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
+    """Current vs recommended spend per period per channel (chart and table) and the expected outcome interval."""
+    plan = frames["channel_allocation"]
+    fig = go.Figure(
+        [
+            go.Bar(x=plan["channel"], y=plan["current_budget"], name="current"),
+            go.Bar(x=plan["channel"], y=plan["recommended"], name="recommended"),
+        ]
+    )
+    fig.update_layout(title="Spend per period: current vs recommended", barmode="group")
+    rows = pd.DataFrame(
+        {
+            "channel": plan["channel"],
+            "current": plan["current_budget"].map(money),
+            "recommended": plan["recommended"].map(money),
+            "change": plan["change_pct"].map(lambda v: pct(v, signed=True)),
+            "expected outcome": plan["expected_outcome"].map(money),
+            "90% interval": _intervals(plan["outcome_lower"], plan["outcome_upper"], 0),
+            "reason": plan["reason"],
+        }
+    )
+    total = plan["recommended"].sum()
+    limit = frames["channel_fit"].iloc[0]["max_change_pct"]
+    body = (
+        figure(fig, "chart-channel-allocation")
+        + table(rows)
+        + note(
+            f"The total per period ({money(total)}) is the current one, moved across channels by the exact optimiser "
+            f"on each channel's steady-state curve within a {pct(limit)} change limit; a recommendation, not applied."
+        )
+    )
+    return Section("channel-allocation", "Media mix: allocation per channel", body, ["chart-channel-allocation"])
+
+
+def channel_sections(paths: PmiPaths) -> list[Section]:
+    """Both media-mix sections for a channel-level home; nothing for any other home."""
+    frames = load_channel_frames(paths)
+    if not frames or frames["channel_fit"].empty:
+        return []
+    return [contributions_section(frames), allocation_section(frames)]

@@ -1,0 +1,1 @@
+"""Media-mix modelling for channel-level homes: one thin asset over ml/models/mmm."""
