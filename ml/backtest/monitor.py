@@ -94,10 +94,14 @@ class Monitor:
             self.alerts.append(fresh)
         return fresh
 
-    def cut_budgets(self, alerts: pd.DataFrame, budgets: np.ndarray) -> np.ndarray:
-        """Auto-actions: the CPA alerts of auto-optimised campaigns cut their budgets (budget_cuts' rule)."""
+    def cut_budgets(
+        self, alerts: pd.DataFrame, budgets: np.ndarray, economics: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """Auto-actions: the CPA alerts of auto-optimised campaigns cut their budgets where cutting pays
+        (``budget_cuts``' rule, with ``economics``: marginal ROAS at the budgets and cost per media dollar)."""
         ids = self.campaigns["campaign_id"].to_numpy()
-        cuts = budget_cuts(alerts, pd.DataFrame({"campaign_id": ids, "daily_budget": budgets}), self.alert_thresholds)
+        frame = pd.DataFrame({"campaign_id": ids, "daily_budget": budgets})
+        cuts = budget_cuts(alerts, frame, self.alert_thresholds, economics)
         out = budgets.copy()
         position = pd.Series(np.arange(len(ids)), index=ids)
         out[position.loc[cuts["campaign_id"]].to_numpy()] = cuts["budget_after"].to_numpy(float)

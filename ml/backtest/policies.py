@@ -123,7 +123,7 @@ class FittedPolicy:
         )
         budgets = self._allocate(day, covariates)
         if alerts is not None and not alerts.empty:
-            budgets = self.monitor.cut_budgets(alerts, budgets)
+            budgets = self.monitor.cut_budgets(alerts, budgets, self._economics(budgets, covariates))
         # every change passes the production gate: the day's limit against its start, the total (cuts never stack)
         budgets = gate(self.current, budgets, self.total, self.config.rules()).budget
         if self.monitor is not None:
@@ -192,6 +192,20 @@ class FittedPolicy:
         chosen = refine(inputs, config, proposal.proposed_budget)[0] if refined else proposal.proposed_budget
         budgets[fitted] = np.maximum(chosen, 0.0)
         return budgets
+
+    def _economics(self, budgets: np.ndarray, covariates: pd.DataFrame) -> pd.DataFrame:
+        """Marginal ROAS at the budgets and the cost of a media dollar, as production logs them for the alert rule."""
+        fitted = self.model.fitted
+        c = self.world.campaigns
+        curves = self.model.nominal_curves(covariates["price_index"].to_numpy()[fitted])
+        marginal = curves.marginal(budgets[fitted]) * self.model.demand_factor(covariates)
+        return pd.DataFrame(
+            {
+                "campaign_id": c["campaign_id"].to_numpy()[fitted],
+                "marginal_roas": marginal * self.value_per_conversion[fitted],
+                "cost_multiplier": self.world.costs.cost_multiplier(c["has_agency"].to_numpy(bool))[fitted],
+            }
+        )
 
     def _predict(self, budgets: np.ndarray, covariates: pd.DataFrame) -> tuple[np.ndarray, ...]:
         """Expected conversions at the budgets (NaN for campaigns without a curve), with the model's own noise of

@@ -25,6 +25,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from ml.monitoring.alerts import predicted_day_sql  # alerts key predictions by day the same way
+from ml.settings import PmiPaths
+from ml.warehouse.connection import read_sql, table_exists
+
 PAIR_COLUMNS = ("campaign_id", "day", "expected_conversions", "expected_cpa", "actual_conversions", "actual_cpa")
 
 
@@ -129,3 +133,46 @@ def drift_evidence(
         & (shift.abs().fillna(np.inf) > practical)
     )
     return out
+
+
+_PAIRS_SQL = """
+    WITH p AS (SELECT *, {day} AS day FROM predictions.allocation_predictions)
+    SELECT p.campaign_id, p.day, p.expected_conversions, p.expected_cpa, p.response_curves_version AS model_version,
+           {noise} d.conversions::DOUBLE AS actual_conversions, d.cpa::DOUBLE AS actual_cpa
+    FROM p JOIN marts.fct_campaign_daily d ON d.campaign_id = p.campaign_id AND d.date = p.day
+    WHERE d.is_complete_day
+    QUALIFY row_number() OVER (PARTITION BY p.campaign_id, p.day ORDER BY p.predicted_at DESC) = 1
+"""
+NOISE_COLUMNS = {"expected_conversions_log_sd": "log_sd", "response_dispersion": "dispersion"}
+
+
+def drift_pairs(paths: PmiPaths) -> pd.DataFrame:
+    """Every complete campaign-day with the latest prediction made for it (and that prediction's own noise where
+    logged): the drift rule's input on the production path."""
+    if not table_exists(paths, "predictions.allocation_predictions"):
+        return pd.DataFrame(columns=list(PAIR_COLUMNS))
+    logged = set(read_sql(paths, "DESCRIBE predictions.allocation_predictions")["column_name"])
+    noise = "".join(f"p.{column} AS {name}, " for column, name in NOISE_COLUMNS.items() if column in logged)
+    pairs = read_sql(paths, _PAIRS_SQL.format(day=predicted_day_sql(logged), noise=noise))
+    return pairs.assign(day=pd.to_datetime(pairs["day"]))
+
+
+def current_model_start(pairs: pd.DataFrame) -> pd.Series:
+    """Per campaign, the first day predicted by its latest model version: days before it judged an older model
+    (a retrain since then answered them), so the next judgement starts with the new model."""
+    ordered = pairs.sort_values("day")
+    latest = ordered.groupby("campaign_id")["model_version"].transform("last")
+    older = ordered[ordered["model_version"].astype(str) != latest.astype(str)]
+    first = ordered.groupby("campaign_id")["day"].min()
+    after_older = older.groupby("campaign_id")["day"].max() + pd.Timedelta(days=1)
+    return after_older.reindex(first.index).fillna(first)
+
+
+def drifted_campaigns(paths: PmiPaths, thresholds: DriftThresholds | None = None) -> pd.DataFrame:
+    """The drift rule on the warehouse: evidence per campaign for the window ending with the last complete day."""
+    thresholds = thresholds or DriftThresholds()
+    pairs = drift_pairs(paths)
+    if pairs.empty:
+        return drift_evidence(pairs, pd.Timestamp("1970-01-01"), thresholds)
+    as_of = pd.Timestamp(pairs["day"].max()) + pd.Timedelta(days=1)
+    return drift_evidence(pairs, as_of, thresholds, judged_from=current_model_start(pairs))
