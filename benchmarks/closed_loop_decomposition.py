@@ -47,7 +47,8 @@ if __name__ == "__main__":
             daily, broken = run_policy(world, make(name, full, components), total)
             profit = sum(r["revenue"] - r["cost"] for r in daily)
             rows.append({"seed": seed, "variant": name, "profit": profit, "violations": broken})
-            print(f"seed {seed} {name}: profit {profit:,.0f} ({time.perf_counter() - started:.0f} s)", flush=True)
+            elapsed = time.perf_counter() - started
+            print(f"seed {seed} {name}: profit {profit:,.0f}, {broken} limit violations ({elapsed:.0f} s)", flush=True)
     table = pd.DataFrame(rows).pivot(index="seed", columns="variant", values="profit")
     diff = table.sub(table["greedy"], axis=0)
     print(
@@ -55,3 +56,5 @@ if __name__ == "__main__":
     )
     print(diff.round(0).to_string())
     print("mean:", diff.mean().round(0).to_dict())
+    print("ahead of greedy in seeds:", (diff > 0).sum().to_dict())
+    print("limit violations (campaign-days):", pd.DataFrame(rows).groupby("variant")["violations"].sum().to_dict())

@@ -14,28 +14,58 @@ import numpy as np
 
 from ml.allocation.config import AllocationConfig
 from ml.allocation.inputs import AllocationInputs
+from ml.models.response import ResponseCurveSet
 from ml.models.response.curves import response
+
+
+def conversion_draws(
+    curves: ResponseCurveSet, campaign_ids: np.ndarray, price_index: np.ndarray, demand: np.ndarray | None, budget
+) -> np.ndarray:
+    """Expected daily conversions of each campaign at ``budget`` under every stored posterior draw: shape
+    (campaigns, draws), re-priced by ``price_index`` and scaled by the day's ``demand`` as the optimiser's curves are.
+    Vectorised: one flat array of campaigns x draws."""
+    idx = curves.index_of(np.asarray(campaign_ids, dtype=object))
+    draws = curves.draws[idx]  # (campaigns, draws, 3)
+    price = np.asarray(price_index, float)[:, None]
+    scale = np.ones((len(idx), 1)) if demand is None else np.asarray(demand, float)[:, None]
+    shape2 = draws.shape[:2]
+    family = np.repeat(np.asarray(curves.curves.family[idx], dtype=object), shape2[1])
+    spend = np.repeat(np.asarray(budget, float), shape2[1])
+    flat = [(draws[..., 0] * scale).ravel(), (draws[..., 1] * price).ravel(), draws[..., 2].ravel()]
+    return response(family, *flat, spend).reshape(shape2)
+
+
+def predictive_noise(
+    curves: ResponseCurveSet, campaign_ids: np.ndarray, price_index: np.ndarray, demand: np.ndarray | None, budget
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the model says about its own prediction error at ``budget``, for the drift rule
+    (``ml/monitoring/drift.py``): the posterior sd of log expected conversions (the curve's uncertainty at that
+    spend) and the fit's over-dispersion of daily counts (``dispersion``; 1 = Poisson where the fit has none)."""
+    draws = conversion_draws(curves, campaign_ids, price_index, demand, budget)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_sd = np.nan_to_num(np.log(np.maximum(draws, 1e-12)).std(axis=1), nan=0.0)
+    idx = curves.index_of(np.asarray(campaign_ids, dtype=object))
+    stats = curves.stats
+    dispersion = stats["dispersion"].to_numpy(float)[idx] if "dispersion" in stats else np.ones(len(idx))
+    return log_sd, np.where(np.isfinite(dispersion), np.maximum(dispersion, 1.0), 1.0)
 
 
 def posterior_profit(inputs: AllocationInputs, config: AllocationConfig, budget: np.ndarray) -> np.ndarray:
     """Portfolio daily profit of one budget split under every stored posterior draw: shape (draws,).
 
-    Vectorised over campaigns and draws (one array of campaigns x draws); curves are re-priced and demand-adjusted
-    exactly as the optimiser's (``AllocationInputs.optimizer_curves``).
+    Vectorised over campaigns and draws; curves are re-priced and demand-adjusted exactly as the optimiser's
+    (``AllocationInputs.optimizer_curves``).
     """
     from ml.allocation.engine import build_problem  # the engine imports this module
 
     problem = build_problem(inputs, config)
-    curves = inputs.curves
-    idx = curves.index_of(inputs.campaigns["campaign_id"].to_numpy())
-    draws = curves.draws[idx]  # (campaigns, draws, 3)
-    price = inputs.campaigns["price_index"].to_numpy(float)[:, None]
-    demand = np.ones((len(idx), 1)) if inputs.demand is None else np.asarray(inputs.demand, float)[:, None]
-    shape2 = draws.shape[:2]
-    family = np.repeat(np.asarray(curves.curves.family[idx], dtype=object), shape2[1])
-    spend = np.repeat(np.asarray(budget, float), shape2[1])
-    flat = [(draws[..., 0] * demand).ravel(), (draws[..., 1] * price).ravel(), draws[..., 2].ravel()]
-    conversions = response(family, *flat, spend).reshape(shape2)  # one flat array: campaigns x draws
+    conversions = conversion_draws(
+        inputs.curves,
+        inputs.campaigns["campaign_id"].to_numpy(),
+        inputs.campaigns["price_index"].to_numpy(float),
+        inputs.demand,
+        budget,
+    )
     revenue = conversions * problem.value_per_conversion[:, None]
     cost = budget * problem.cost_multiplier + np.where(budget > 0, problem.fixed_daily_cost, 0.0)
     return revenue.sum(axis=0) - cost.sum()

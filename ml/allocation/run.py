@@ -10,6 +10,7 @@ import pandas as pd
 
 from ml.allocation.apply import apply_allocation, record_refusal
 from ml.allocation.config import AllocationConfig
+from ml.allocation.decision import predictive_noise
 from ml.allocation.engine import build_problem, profit_quantiles, propose, refine, total_budget
 from ml.allocation.gate import gate
 from ml.allocation.inputs import AllocationInputs, load_inputs
@@ -129,8 +130,14 @@ def _write_predictions(
     scenarios: pd.DataFrame,
     samples: np.ndarray,
 ) -> None:
-    """Store what this run predicted (for accuracy tracking) beside the model versions it used."""
+    """Store what this run predicted (for accuracy tracking) beside the model versions it used, and the model's own
+    noise of each prediction (posterior sd of log conversions, fit over-dispersion) that the drift rule weighs."""
+    price = inputs.campaigns["price_index"].to_numpy(float)
+    ids, budget = inputs.campaigns["campaign_id"].to_numpy(), recs["recommended_budget"].to_numpy(float)
+    log_sd, dispersion = predictive_noise(inputs.curves, ids, price, inputs.demand, budget)
     logged = recs.assign(
+        expected_conversions_log_sd=log_sd,
+        response_dispersion=dispersion,
         run_id=run_id,
         predicted_at=inputs.as_of,
         horizon="next_day",

@@ -1,5 +1,6 @@
 """pmi's self-checks inside the loop: yesterday's predictions against actuals raise alerts (the monitoring rules),
-and the CPA MAPE of the current model over recent days decides a retrain (the drift rule), once per drift."""
+and the production drift rule (``ml.monitoring.drift``: a CPA miss beyond the model's own predictive noise) over
+recent days decides a retrain, once per drift."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ml.monitoring.accuracy import error_metrics
 from ml.monitoring.alerts import AlertThresholds, budget_cuts, raise_alerts
-from ml.monitoring.drift import DriftThresholds, drifted_metrics
+from ml.monitoring.drift import PAIR_COLUMNS, DriftThresholds, drift_evidence
 
 NEVER_RETRAINED = -(10**6)  # a day long before any loop day, so never-retrained campaigns are always judged
-BASELINE_DAYS = 7  # days before the evaluation window that show whether the model used to be right
 
 
 @dataclass
@@ -33,13 +32,25 @@ class Monitor:
 
     def __post_init__(self) -> None:
         self.retrained_since = np.full(len(self.campaigns), NEVER_RETRAINED, dtype=int)
+        self.drift_thresholds = self.drift_thresholds.model_copy(
+            update={"window_days": self.window_days, "min_conversions": self.min_conversions}
+        )
 
     def retrained(self, day: int, campaigns: np.ndarray) -> None:
         """Move the cursor of retrained campaigns: their next judgement starts with the new model's predictions."""
         self.retrained_since[campaigns] = day
 
-    def record(self, day: int, version: int, budget: np.ndarray, expected_conversions: np.ndarray) -> None:
-        """What the allocation predicted for the day it set budgets for."""
+    def record(
+        self,
+        day: int,
+        version: int,
+        budget: np.ndarray,
+        expected_conversions: np.ndarray,
+        log_sd: np.ndarray | float = 0.0,
+        dispersion: np.ndarray | float = 1.0,
+    ) -> None:
+        """What the allocation predicted for the day it set budgets for, with the model's own noise of that
+        prediction (posterior sd of log conversions, the fit's over-dispersion) that the drift rule weighs."""
         with np.errstate(divide="ignore", invalid="ignore"):
             cpa = np.where(expected_conversions > 0, budget / expected_conversions, np.nan)
         self.log.append(
@@ -53,6 +64,8 @@ class Monitor:
                     "expected_cpa": cpa,
                     "actual_conversions": np.nan,
                     "actual_cpa": np.nan,
+                    "log_sd": log_sd,
+                    "dispersion": dispersion,
                 }
             )
         )
@@ -81,70 +94,44 @@ class Monitor:
             self.alerts.append(fresh)
         return fresh
 
-    def cut_budgets(self, alerts: pd.DataFrame, budgets: np.ndarray) -> np.ndarray:
-        """Auto-actions: the CPA alerts of auto-optimised campaigns cut their budgets (budget_cuts' rule)."""
+    def cut_budgets(
+        self, alerts: pd.DataFrame, budgets: np.ndarray, economics: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """Auto-actions: the CPA alerts of auto-optimised campaigns cut their budgets where cutting pays
+        (``budget_cuts``' rule, with ``economics``: marginal ROAS at the budgets and cost per media dollar)."""
         ids = self.campaigns["campaign_id"].to_numpy()
-        cuts = budget_cuts(alerts, pd.DataFrame({"campaign_id": ids, "daily_budget": budgets}), self.alert_thresholds)
+        frame = pd.DataFrame({"campaign_id": ids, "daily_budget": budgets})
+        cuts = budget_cuts(alerts, frame, self.alert_thresholds, economics)
         out = budgets.copy()
         position = pd.Series(np.arange(len(ids)), index=ids)
         out[position.loc[cuts["campaign_id"]].to_numpy()] = cuts["budget_after"].to_numpy(float)
         return np.minimum(out, budgets)
 
     def drifted_campaigns(self, day: int) -> np.ndarray:
-        """Campaigns whose CPA MAPE over the last `window_days` days exceeds the drift threshold, where that is a
-        break: the error is persistent (one sign every day), counts are large enough to tell, and the mean log
-        CPA error moved from the week before by more than the threshold allows.
+        """Campaigns the drift rule (``ml.monitoring.drift.drift_evidence``, the sensor's rule) calls drifted today.
 
-        A campaign the model gets wrong by the same margin all along (creative fatigue, a biased fit) is the
-        scheduled refit's business, not drift. `retrained_since` is the cursor: a campaign is judged only on days
-        after its own last retrain, so one drift triggers one retrain per campaign it hits. (A cursor shared by
-        all campaigns was tried: an unrelated retrain then hid the drift from the next window in 1 of 5 seeds.)
+        The retrain refits a drifted campaign on the window's days alone, so it waits for a full window of the
+        current model (``min_days`` = the window). `retrained_since` is the cursor: a campaign is judged only on
+        days after its own last retrain, so one drift triggers one retrain per campaign it hits. (A cursor shared
+        by all campaigns was tried: an unrelated retrain then hid the drift from the next window in 1 of 5 seeds.)
         """
-        none = np.zeros(len(self.campaigns), dtype=bool)
-        first = day - self.window_days
-        if first < BASELINE_DAYS:
-            return none
-        recent = pd.concat(self.log[first:day], ignore_index=True)
+        evidence = self.drift_evidence(day)
+        ids = self.campaigns["campaign_id"].to_numpy()
         # A retrain right after a break sees only a few days of the new regime; its misses until the weekly refits
         # catch up are the same drift, not a new one: one drift, one retrain (the cooldown).
-        ready = self.campaigns["campaign_id"].to_numpy()[
-            (self.retrained_since <= first) & (self.retrained_since + self.cooldown_days <= day)
-        ]
-        recent = recent[recent["campaign_id"].isin(ready)].assign(
-            sign=lambda f: np.sign(f["actual_cpa"] - f["expected_cpa"])
-        )
-        judged = recent.groupby("campaign_id").filter(
-            lambda g: (
-                len(g) == self.window_days
-                and (g["expected_conversions"] >= self.min_conversions).all()
-                and g["sign"].nunique() == 1
-            )
-        )
-        if judged.empty:
-            return none
-        limit = self.drift_thresholds.mape["cpa"]
-        before = pd.concat(self.log[first - BASELINE_DAYS : first], ignore_index=True)
-        baseline = _log_cpa_error(before)
-        shift = (_log_cpa_error(judged) - baseline.reindex(_log_cpa_error(judged).index)).abs()
-        broken = set(shift[shift > -np.log1p(-min(limit, 0.99))].index)
-        accuracy = pd.DataFrame(
-            [
-                {"metric": "cpa", "model_version": cid} | error_metrics(g["expected_cpa"], g["actual_cpa"])
-                for cid, g in judged.groupby("campaign_id", sort=False)
-                if cid in broken
-            ]
-        )
-        if accuracy.empty or "cpa" not in drifted_metrics(accuracy, self.drift_thresholds):
-            return none
-        bad = set(accuracy.loc[accuracy["mape"] > limit, "model_version"])
-        return self.campaigns["campaign_id"].isin(bad).to_numpy()
+        cooled = self.retrained_since + self.cooldown_days <= day
+        return np.isin(ids, evidence.index[evidence["drifted"]]) & cooled
+
+    def drift_evidence(self, day: int) -> pd.DataFrame:
+        """The drift rule's statistics per campaign for the window before ``day`` (see ``drift_evidence``)."""
+        thresholds = self.drift_thresholds.model_copy(update={"min_days": self.drift_thresholds.window_days})
+        first = max(day - thresholds.window_days - thresholds.baseline_days, 0)
+        if day <= first:
+            return drift_evidence(pd.DataFrame(columns=list(PAIR_COLUMNS)), day, thresholds)
+        pairs = pd.concat(self.log[first:day], ignore_index=True)
+        judged_from = pd.Series(self.retrained_since, index=self.campaigns["campaign_id"].to_numpy())
+        return drift_evidence(pairs, day, thresholds, judged_from=judged_from)
 
     @property
     def alert_count(self) -> int:
         return int(sum(len(a) for a in self.alerts))
-
-
-def _log_cpa_error(log: pd.DataFrame) -> pd.Series:
-    """Mean log(actual / predicted CPA) per campaign: its bias, comparable between periods."""
-    ratio = np.log(log["actual_cpa"] / log["expected_cpa"])
-    return ratio.replace([np.inf, -np.inf], np.nan).groupby(log["campaign_id"]).mean()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ml.allocation.config import AllocationConfig
+from ml.allocation.decision import predictive_noise
 from ml.allocation.engine import propose, refine
 from ml.allocation.gate import gate
 from ml.allocation.inputs import AllocationInputs
@@ -122,11 +123,11 @@ class FittedPolicy:
         )
         budgets = self._allocate(day, covariates)
         if alerts is not None and not alerts.empty:
-            budgets = self.monitor.cut_budgets(alerts, budgets)
+            budgets = self.monitor.cut_budgets(alerts, budgets, self._economics(budgets, covariates))
         # every change passes the production gate: the day's limit against its start, the total (cuts never stack)
         budgets = gate(self.current, budgets, self.total, self.config.rules()).budget
         if self.monitor is not None:
-            self.monitor.record(day, self.model.version, budgets, self._predict(budgets, covariates))
+            self.monitor.record(day, self.model.version, budgets, *self._predict(budgets, covariates))
         return budgets
 
     def _check_and_retrain(self, day: int) -> pd.DataFrame:
@@ -192,13 +193,31 @@ class FittedPolicy:
         budgets[fitted] = np.maximum(chosen, 0.0)
         return budgets
 
-    def _predict(self, budgets: np.ndarray, covariates: pd.DataFrame) -> np.ndarray:
-        """Expected conversions at the budgets (NaN for campaigns without a curve)."""
-        out = np.full(len(budgets), np.nan)
+    def _economics(self, budgets: np.ndarray, covariates: pd.DataFrame) -> pd.DataFrame:
+        """Marginal ROAS at the budgets and the cost of a media dollar, as production logs them for the alert rule."""
         fitted = self.model.fitted
+        c = self.world.campaigns
         curves = self.model.nominal_curves(covariates["price_index"].to_numpy()[fitted])
-        out[fitted] = curves.value(budgets[fitted]) * self.model.demand_factor(covariates)
-        return out
+        marginal = curves.marginal(budgets[fitted]) * self.model.demand_factor(covariates)
+        return pd.DataFrame(
+            {
+                "campaign_id": c["campaign_id"].to_numpy()[fitted],
+                "marginal_roas": marginal * self.value_per_conversion[fitted],
+                "cost_multiplier": self.world.costs.cost_multiplier(c["has_agency"].to_numpy(bool))[fitted],
+            }
+        )
+
+    def _predict(self, budgets: np.ndarray, covariates: pd.DataFrame) -> tuple[np.ndarray, ...]:
+        """Expected conversions at the budgets (NaN for campaigns without a curve), with the model's own noise of
+        that prediction (posterior sd of log conversions, over-dispersion) as production logs it."""
+        out, log_sd, dispersion = np.full(len(budgets), np.nan), np.zeros(len(budgets)), np.ones(len(budgets))
+        fitted = self.model.fitted
+        price = covariates["price_index"].to_numpy()[fitted]
+        demand = self.model.demand_factor(covariates)
+        out[fitted] = self.model.nominal_curves(price).value(budgets[fitted]) * demand
+        ids = self.world.campaigns["campaign_id"].to_numpy()[fitted]
+        log_sd[fitted], dispersion[fitted] = predictive_noise(self.model.curves, ids, price, demand, budgets[fitted])
+        return out, log_sd, dispersion
 
     def observe(self, day: int, budgets: np.ndarray, outcome: DayOutcome) -> None:
         """Add the day to the panel the next fit reads, and to the monitor's actuals."""

@@ -1,6 +1,7 @@
 """Actual-vs-predicted alerts per campaign-day, with the action each one calls for.
 
-Rules (thresholds configurable): CPA more than 20% above prediction -> high, reduce budget 15%; ROAS more than 15%
+Rules (thresholds configurable): CPA more than 20% above prediction -> high, reduce budget 15% where the cut
+pays at the observed CPA (``cut_pays``); ROAS more than 15%
 below prediction -> high, flag for review as a pause candidate; conversions more than 25% below prediction -> medium,
 suggest targeting expansion (causes listed). The CPA and volume rules also need the conversion shortfall to be
 beyond noise (``min_z`` Poisson standard deviations, default 2): without it a small campaign's daily noise breaks
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from ml.economics.costs import CostConfig
 from ml.monitoring.accuracy import SAME_DAY_DAILY_CTE
 from ml.settings import PmiPaths
 from ml.warehouse.budgets import budget_in_effect_sql
@@ -62,6 +64,13 @@ _PAIRS_SQL = f"""
 # A prediction is for the day its budgets take effect (``target_date``, demand-adjusted for that day); rows logged
 # before that column existed are keyed by the day they were made.
 _PREDICTED_DAY = {True: "coalesce(target_date::DATE, predicted_at::DATE)", False: "predicted_at::DATE"}
+
+
+def predicted_day_sql(logged_columns: set[str]) -> str:
+    """SQL of the day a logged prediction is for (shared with the drift rule's pairs)."""
+    return _PREDICTED_DAY["target_date" in logged_columns]
+
+
 ACTION_UNTRACKED = "before_retry_tracking"
 
 
@@ -163,14 +172,40 @@ def store_new_alerts(paths: PmiPaths, alerts: pd.DataFrame) -> pd.DataFrame:
     return fresh.reset_index(drop=True)
 
 
-def budget_cuts(alerts: pd.DataFrame, budgets: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
-    """Auto-actions: a budget cut for each high-severity CPA alert of an auto-optimised campaign (one per campaign).
+def cut_pays(cuts: pd.DataFrame, economics: pd.DataFrame | None) -> pd.Series:
+    """Whether an alert's cut earns more than it saves, per alert row (``campaign_id``, ``deviation``).
+
+    The CPA miss says the campaign buys ``1 / (1 + deviation)`` of the conversions the model promised per dollar.
+    Scaling the model's marginal ROAS at the budget (``marginal_roas``: value of the last dollar's conversions) by
+    that shortfall, the dollars cut return less than they cost (``cost_multiplier``: media plus overhead and agency
+    fee per dollar) exactly when the corrected marginal ROAS is below it; then cutting pays. A campaign the
+    allocator keeps far below its optimum (a binding total or the period limit) has marginal ROAS well above its
+    cost, and a 20% miss there is no reason to give up profitable volume. Without economics (no prediction logged
+    for the campaign) the cut is kept: the conservative action when nothing says otherwise.
+    """
+    if economics is None or economics.empty:
+        return pd.Series(True, index=cuts.index)
+    merged = cuts[["campaign_id", "deviation"]].merge(economics, on="campaign_id", how="left")
+    corrected = merged["marginal_roas"] / (1.0 + merged["deviation"].astype(float))
+    pays = (corrected < merged["cost_multiplier"]) | corrected.isna()
+    return pd.Series(pays.to_numpy(bool), index=cuts.index)
+
+
+def budget_cuts(
+    alerts: pd.DataFrame,
+    budgets: pd.DataFrame,
+    thresholds: AlertThresholds,
+    economics: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Auto-actions: a budget cut for each high-severity CPA alert of an auto-optimised campaign (one per campaign)
+    where cutting pays (:func:`cut_pays`, given ``economics``: campaign_id, marginal_roas, cost_multiplier).
 
     The cut is what the rule asks for; the gate every change passes (``ml/allocation/gate.py``) holds it to the
     period's change limit, so it never stacks on the allocator's own move beyond that limit.
     """
     cuts = alerts[(alerts["metric"] == "cpa") & alerts["auto_optimization_enabled"].astype(bool)]
     cuts = cuts.sort_values("date").drop_duplicates("campaign_id", keep="last")
+    cuts = cuts[cut_pays(cuts, economics).to_numpy(bool)]
     merged = cuts.merge(budgets, on="campaign_id")
     return pd.DataFrame(
         {
@@ -179,11 +214,32 @@ def budget_cuts(alerts: pd.DataFrame, budgets: pd.DataFrame, thresholds: AlertTh
             "budget_after": np.round(merged["daily_budget"] * (1 - thresholds.cpa_budget_cut_pct), 2),
             "action": "reduce",
             "reason": [
-                f"CPA {d:+.0%} against prediction: budget cut {thresholds.cpa_budget_cut_pct:.0%}"
+                f"CPA {d:+.0%} against prediction: budget cut {thresholds.cpa_budget_cut_pct:.0%} (the cut dollars "
+                "return less than they cost at the observed CPA)"
                 for d in merged["deviation"]
             ],
         }
     )
+
+
+_ECONOMICS_SQL = """
+    SELECT p.campaign_id, p.marginal_roas::DOUBLE AS marginal_roas, c.has_agency
+    FROM predictions.allocation_predictions p JOIN marts.dim_campaigns c USING (campaign_id)
+    QUALIFY row_number() OVER (PARTITION BY p.campaign_id ORDER BY p.predicted_at DESC) = 1
+"""
+
+
+def latest_economics(paths: PmiPaths, costs: CostConfig | None = None) -> pd.DataFrame | None:
+    """Per campaign: the latest run's marginal ROAS at its budget and the cost of a media dollar (for
+    :func:`cut_pays`); None where no allocation has logged predictions."""
+    if not table_exists(paths, "predictions.allocation_predictions"):
+        return None
+    logged = set(read_sql(paths, "DESCRIBE predictions.allocation_predictions")["column_name"])
+    if "marginal_roas" not in logged:
+        return None
+    frame = read_sql(paths, _ECONOMICS_SQL)
+    multiplier = (costs or CostConfig()).cost_multiplier(frame["has_agency"].fillna(False).to_numpy(bool))
+    return frame[["campaign_id", "marginal_roas"]].assign(cost_multiplier=multiplier)
 
 
 def pending_actions(paths: PmiPaths) -> pd.DataFrame:
@@ -209,7 +265,7 @@ def act_on_pending(paths: PmiPaths, thresholds: AlertThresholds, rules=None) -> 
     pending = pending_actions(paths)
     if pending.empty:
         return 0
-    cuts = budget_cuts(pending, read_sql(paths, budget_in_effect_sql()), thresholds)
+    cuts = budget_cuts(pending, read_sql(paths, budget_in_effect_sql()), thresholds, latest_economics(paths))
     keys = sorted(f"{c}|{pd.Timestamp(d):%Y%m%d}" for c, d in zip(pending["campaign_id"], pending["date"], strict=True))
     run_id = "alerts_" + hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
     applied = {"applied": False, "changed_campaigns": 0}
@@ -235,7 +291,7 @@ def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None, ru
     if not table_exists(paths, "predictions.allocation_predictions"):
         return {"new_alerts": 0, "auto_actions": 0}  # nothing was predicted, so nothing to compare
     logged = set(read_sql(paths, "DESCRIBE predictions.allocation_predictions")["column_name"])
-    pairs = read_sql(paths, _PAIRS_SQL.format(day=_PREDICTED_DAY["target_date" in logged]))
+    pairs = read_sql(paths, _PAIRS_SQL.format(day=predicted_day_sql(logged)))
     new = store_new_alerts(paths, raise_alerts(pairs, thresholds)) if len(pairs) else pd.DataFrame()
     return {"new_alerts": len(new), "auto_actions": act_on_pending(paths, thresholds, rules)}
 

@@ -1,9 +1,10 @@
-"""Retrain when an evaluation's MAPE drifts past its threshold; the cursor makes each evaluation count once."""
+"""Retrain when the drift rule finds a campaign whose CPA miss is beyond the model's own predictive noise; the cursor
+makes each accuracy evaluation count once."""
 
 import dagster as dg
 
 from ml.monitoring.accuracy import latest_accuracy
-from ml.monitoring.drift import DriftThresholds, drifted_metrics
+from ml.monitoring.drift import DriftThresholds, drifted_campaigns
 from ml.settings import pmi_paths
 
 
@@ -11,10 +12,12 @@ from ml.settings import pmi_paths
     job_name="retrain",
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Requests the retrain job when the latest accuracy evaluation shows CPA MAPE above 30%.",
+    description="Requests the retrain job when a campaign's CPA misses its prediction by more than 30% and by more "
+    "than 3 standard errors of the model's own predictive noise (ml/monitoring/drift.py, the backtest's rule).",
 )
 def mape_drift_sensor(context: dg.SensorEvaluationContext):
-    """Read the latest evaluation; request `retrain` once per drifted evaluation (cursor = evaluation id)."""
+    """Once per new accuracy evaluation (cursor = evaluation id), apply the drift rule to the logged predictions and
+    their actuals; request `retrain` when it names any campaign."""
     accuracy = latest_accuracy(pmi_paths())
     if accuracy.empty:
         return dg.SkipReason("no accuracy evaluation yet")
@@ -22,10 +25,16 @@ def mape_drift_sensor(context: dg.SensorEvaluationContext):
     if evaluation == context.cursor:
         return dg.SkipReason(f"{evaluation} already handled")
     context.update_cursor(evaluation)
-    drifted = drifted_metrics(accuracy, DriftThresholds())
-    if not drifted:
-        return dg.SkipReason(f"{evaluation}: every metric within its MAPE threshold")
+    evidence = drifted_campaigns(pmi_paths(), DriftThresholds())
+    drifted = evidence[evidence["drifted"]]
+    if drifted.empty:
+        worst = evidence["z_error"].max() if len(evidence) else float("nan")
+        return dg.SkipReason(f"{evaluation}: no CPA miss beyond the model's predictive noise (largest z {worst:.1f})")
     return dg.RunRequest(
         run_key=f"retrain_{evaluation}",
-        tags={"pmi/drifted_metrics": ",".join(drifted), "pmi/evaluation_id": evaluation},
+        tags={
+            "pmi/drifted_metrics": "cpa",
+            "pmi/drifted_campaigns": ",".join(sorted(map(str, drifted.index)))[:200],
+            "pmi/evaluation_id": evaluation,
+        },
     )

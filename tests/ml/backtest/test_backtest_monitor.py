@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.backtest.monitor import BASELINE_DAYS, Monitor
+from ml.backtest.monitor import Monitor
 from ml.monitoring.drift import DriftThresholds
 
 CAMPAIGNS = pd.DataFrame({"campaign_id": ["a", "b", "c"], "auto_optimization_enabled": [True, False, True]})
 WINDOW = 3
+BASELINE_DAYS = DriftThresholds().baseline_days
 
 
 def monitor() -> Monitor:

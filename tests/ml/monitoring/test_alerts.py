@@ -69,6 +69,21 @@ def test_budget_cuts_only_for_auto_optimised_campaigns():
     assert cuts["budget_after"].iloc[0] == 850.0
 
 
+def test_a_cut_is_made_only_where_it_pays_at_the_observed_cpa():
+    """cpa_bad buys 1/1.25 of the promised conversions per dollar: its last dollars return marginal ROAS / 1.25.
+    Where that is still above the cost of a media dollar the cut would give up profit, so it is not made."""
+    alerts = raise_alerts(pairs().assign(auto_optimization_enabled=True), AlertThresholds())
+    budgets = pd.DataFrame({"campaign_id": ["cpa_bad", "both_bad"], "daily_budget": [1000.0, 500.0]})
+    economics = pd.DataFrame({"campaign_id": ["cpa_bad", "both_bad"], "cost_multiplier": [1.05, 1.05]})
+    # cpa_bad at 1.25 x the planned CPA: marginal ROAS 1.5 -> 1.2 after the miss, above 1.05: keep the budget
+    held = budget_cuts(alerts, budgets, AlertThresholds(), economics.assign(marginal_roas=[1.5, 1.5]))
+    assert held["campaign_id"].tolist() == []  # both_bad (CPA +30%): 1.5 / 1.3 = 1.15, above 1.05 too
+    cut = budget_cuts(alerts, budgets, AlertThresholds(), economics.assign(marginal_roas=[1.25, 1.5]))
+    assert cut["campaign_id"].tolist() == ["cpa_bad"]  # 1.25 / 1.25 = 1.0 < 1.05: the cut dollars lose money
+    unknown = budget_cuts(alerts, budgets, AlertThresholds(), economics.iloc[:0].assign(marginal_roas=[]))
+    assert sorted(unknown["campaign_id"]) == ["both_bad", "cpa_bad"]  # no prediction logged: cut, conservatively
+
+
 def test_a_rule_without_breaches_adds_no_rows():
     """Only the CPA rule fires: the ROAS and volume rules must not add empty rows for every pair."""
     calm = pairs().assign(actual_cpa=[10.0, 13.0, 10.0, 10.0], actual_conversions=100.0, actual_same_day_roas=0.5)
