@@ -143,9 +143,15 @@ def test_predict_ltv_reports_its_choice(cdnow_sample):
     v = result.validation
     chose_ensemble = v["inner_deviance_ensemble"] < v["inner_deviance_bgnbd_gg"]
     assert (result.value_source == "ensemble") == chose_ensemble
-    source = "ensemble" if chose_ensemble else "bgnbd_gg"
-    assert result.calibration_factor == v[f"calibration_factor_{source}"]
-    assert "calibration window" in result.reason
+    # The level comes from the source whose calibrated total transferred better inside the calibration window.
+    assert (result.level_source == "ensemble") == (
+        abs(v["transfer_log_error_ensemble"]) < abs(v["transfer_log_error_bgnbd_gg"])
+    )
+    if result.level_source == result.value_source:
+        level = "ensemble" if chose_ensemble else "bgnbd_gg"
+        assert result.calibration_factor == pytest.approx(v[f"calibration_factor_{level}"])
+    assert "calibration window" in result.reason and "transferred" in result.reason
+    assert result.total.low < result.table["predicted_value"].sum() < result.total.high
 
 
 GOOD_HEADER = "customer_id,date,amount\n"
