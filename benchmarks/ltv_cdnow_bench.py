@@ -134,7 +134,7 @@ def evaluate(name: str, tx: pd.DataFrame, truth_fit: ParametricFit | None = None
 def print_table(rows: list[dict[str, object]]) -> None:
     print(
         f"\n{'data':<30}{'BG MAE':>7}{'BG tot':>7}{'truth':>7} | {'MAE mean':>8}{'x BG':>6}{'MAE p50':>8}{'x BG':>6}"
-        f"{'total':>7}{'90% interval':>16}{'in':>3}{'cover':>6}{'>p90':>6} | {'shares':>7}{'level':>7}{'Gini':>6}"
+        f"{'total':>7}{'90% interval':>16}{'in':>3}{'cover':>6}{'>p90':>6} | {'shares':>8}{'level':>9}{'Gini':>6}"
         f"{'BG':>6}{'s':>4}"
     )
     for r in rows:
@@ -144,7 +144,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
             f"{r['data']:<30}{r['mae_bg']:>7.2f}{r['total_bg']:>+7.1%}{truth:>7} | {r['mae_mean']:>8.2f}"
             f"{r['ratio_mean']:>6.3f}{r['mae_p50']:>8.2f}{r['ratio_p50']:>6.3f}{r['total']:>+7.1%}"
             f"{r['low']:>+8.1%}{r['high']:>+8.1%}{inside:>3}{r['coverage']:>6.1%}{r['above_p90']:>6.1%} | "
-            f"{r['source']:>7.7}{r['level']:>7.7}{r['gini']:>6.3f}{r['gini_bg']:>6.3f}{r['seconds']:>4.0f}"
+            f"{r['source']:>8.8}{r['level']:>9.9}{r['gini']:>6.3f}{r['gini_bg']:>6.3f}{r['seconds']:>4.0f}"
         )
 
 

@@ -6,13 +6,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml.models.clv.bgnbd import BGNBDParams
 from ml.models.clv.calibration import factor_spread, inner_split
-from ml.models.clv.predict import parametric_expectations, predict_ltv
+from ml.models.clv.gamma_gamma import GammaGammaParams
+from ml.models.clv.predict import ParametricFit, parametric_expectations, predict_ltv
 from ml.models.clv.summary import daily_purchases, rfm_summary
-from ml.models.clv.synthetic import LogSpec, simulate_log
+from ml.models.clv.synthetic import FHL_BGNBD_WEEKS, FHL_GAMMA_GAMMA, LogSpec, simulate_log
 from ml.models.clv.total import TOTAL_INTERVAL, TransferCheck, total_interval, transfer_check
 
-from .test_calibration import CAL_END, HOLD_END, HORIZON, true_fit
+CAL_END = pd.Timestamp("1997-09-30")  # day 272 of the synthetic calendar: 39 weeks, as CDNOW
+HOLD_END = pd.Timestamp("1998-06-30")
+HORIZON = 273
+
+
+def true_fit() -> ParametricFit:
+    """The generating parameters in days, as a fit."""
+    w = FHL_BGNBD_WEEKS
+    bg = BGNBDParams(r=w["r"], alpha=7.0 * w["alpha"], a=w["a"], b=w["b"], log_likelihood=0.0, n_customers=0)
+    return ParametricFit(bg, GammaGammaParams(**FHL_GAMMA_GAMMA, log_likelihood=0.0, n_customers=0), "gamma-gamma")
+
+
+@pytest.fixture(scope="module")
+def bgnbd_log() -> pd.DataFrame:
+    return simulate_log(LogSpec(process="bgnbd", n_customers=6_000), seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +77,14 @@ def test_transfer_check_on_a_bgnbd_population_finds_the_parametric_level_right()
     assert transfer_check(daily[daily["date"] <= pd.Timestamp("1997-01-20")], pd.Timestamp("1997-01-20"), 10) is None
 
 
+def _errors(validation: dict[str, float]) -> tuple[float, float]:
+    return validation["transfer_log_error_ensemble"], validation["transfer_log_error_bgnbd_gg"]
+
+
 def test_total_is_the_chosen_level_and_its_interval_covers_the_holdout(pareto_log, pareto_result):
     result = pareto_result
     v = result.validation
-    chosen = TransferCheck(
-        int(v["transfer_window_days"]), v["transfer_log_error_ensemble"], v["transfer_log_error_bgnbd_gg"]
-    ).preferred()
+    chosen = TransferCheck(int(v["transfer_window_days"]), *_errors(v)).preferred()
     assert result.level_source == chosen
     table = result.table
     assert result.total is not None and result.total.total == pytest.approx(table["predicted_value"].sum())
@@ -77,7 +95,10 @@ def test_total_is_the_chosen_level_and_its_interval_covers_the_holdout(pareto_lo
     daily = daily_purchases(pareto_log)
     actual = rfm_summary(daily, CAL_END, holdout_end=HOLD_END, daily=daily)["holdout_value"].sum()
     assert result.total.low < actual < result.total.high
-    assert 0.0 < result.total.high / result.total.low - 1.0 < 0.6  # an interval, not the whole line
+    # An interval, not the whole line; wide here because on 5,000 customers neither level transferred within 20%,
+    # and that measured error is one of its parts.
+    assert 0.0 < result.total.high / result.total.low - 1.0 < 1.5
+    assert result.total.transfer_sd == pytest.approx(abs(TransferCheck(0, *_errors(v)).error_of(result.level_source)))
     assert (table["value_p10"] <= table["value_p50"]).all() and (table["value_p50"] <= table["value_p90"]).all()
 
 
