@@ -6,8 +6,10 @@
   closed form, and a normal approximation around the mean would hide that most customers buy nothing (p10 = 0).
 - predicted_value is the expected value: BG/NBD x Gamma-Gamma unless the gradient-boosted ensemble (`ensemble.py`)
   beats it on an inner time split of the calibration period (Poisson deviance, a proper score for a mean), then
-  multiplied by the total calibration factor learned on that split (`calibration.py`), so the portfolio total is
-  unbiased. The quantiles are the probabilistic model's, moved to the calibrated mean customer by customer.
+  rescaled so the portfolio total is the calibrated total (`calibration.py`) of whichever source transferred better
+  one half-window later inside the calibration window (`total.py`: the ensemble's level can drift when its
+  correction is applied to older histories than it was trained on). The quantiles are the probabilistic model's,
+  moved to the calibrated mean customer by customer; the total gets a 90% interval of its own.
 - The expected value is what sums to a budget; the absolute error of one customer is smallest at the median
   (value_p50), which is 0 for most customers. Report MAE of value_p50 and totals of predicted_value.
 """
