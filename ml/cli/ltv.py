@@ -43,7 +43,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="Predict customer lifetime value over a future window from a transaction log.",
         description="Fit BG/NBD (purchases, P(alive)) and Gamma-Gamma (spend) on transactions up to the calibration "
         "end, optionally a LightGBM+XGBoost ensemble trained on an inner time split (which also calibrates the "
-        "portfolio total), and write one row "
+        "portfolio total; its level comes from whichever source transfers better one window later inside the "
+        "calibration period), print the total with a 90% interval, and write one row "
         "per customer: customer_id, predicted_purchases, predicted_value, value_p10, value_p50, "
         "value_p90, p_alive for the window (calibration end, calibration end + N days].",
     )
@@ -114,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from ml.models.clv.predict import OUTPUT_COLUMNS, predict_ltv  # deferred: keeps `pmi --help` fast
+    from ml.models.clv.total import TOTAL_INTERVAL
 
     horizon = _parse_int("--horizon-days", args.horizon_days, minimum=1, what="a positive whole number of days")
     draws = _parse_int("--draws", args.draws, minimum=1, what="a positive whole number")
@@ -150,6 +152,14 @@ def _run(args: argparse.Namespace) -> int:
         f"total: {table['predicted_purchases'].sum():,.1f} purchases, {table['predicted_value'].sum():,.2f} value",
         markup=False,
     )
+    if result.total is not None:
+        t = result.total
+        console.print(
+            f"total value {TOTAL_INTERVAL:.0%} interval: {t.low:,.2f} .. {t.high:,.2f} (log sd: purchase and spend "
+            f"noise {t.noise_sd:.3f}, parameters {t.parameter_sd:.3f}, calibration {t.factor_sd:.3f}, level "
+            f"transfer {t.transfer_sd:.3f})",
+            markup=False,
+        )
     return 0
 
 

@@ -73,16 +73,30 @@ def total_factor(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.clip(float(np.sum(actual)) / pred_total, *FACTOR_BOUNDS))
 
 
+def customer_scale(calibrated_mean: np.ndarray, model_mean: np.ndarray) -> np.ndarray:
+    """Per-customer factor calibrated_mean / model_mean bounded by SCALE_BOUNDS (1 where the model mean is ~0)."""
+    ratio = np.divide(
+        calibrated_mean, model_mean, out=np.ones_like(calibrated_mean, dtype=float), where=model_mean > 1e-12
+    )
+    return np.clip(ratio, *SCALE_BOUNDS)
+
+
 def rescale_quantiles(quantiles: np.ndarray, calibrated_mean: np.ndarray, model_mean: np.ndarray) -> np.ndarray:
     """Quantiles of the probabilistic model moved to the calibrated level customer by customer.
 
     Each row is multiplied by calibrated_mean / model_mean (bounded by SCALE_BOUNDS): a positive scaling keeps the
     order p10 <= p50 <= p90 and the zeros of customers who most likely buy nothing.
     """
-    ratio = np.divide(
-        calibrated_mean, model_mean, out=np.ones_like(calibrated_mean, dtype=float), where=model_mean > 1e-12
-    )
-    return quantiles * np.clip(ratio, *SCALE_BOUNDS)[:, None]
+    return quantiles * customer_scale(calibrated_mean, model_mean)[:, None]
+
+
+def factor_spread(split: InnerSplit, predicted: np.ndarray, seed: int = 0, resamples: int = 200) -> float:
+    """Standard deviation of log(calibration factor) over inner customers resampled with replacement: how much the
+    factor owes to which customers happened to be in the inner window."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(predicted), (resamples, len(predicted)))
+    ratio = split.actual[idx].sum(axis=1) / np.maximum(predicted[idx].sum(axis=1), 1e-12)
+    return float(np.std(np.log(np.maximum(ratio, 1e-12)), ddof=1))
 
 
 def interval_report(actual: np.ndarray, quantiles: np.ndarray) -> dict[str, float]:

@@ -8,7 +8,8 @@ transactions up to that cutoff (the parametric models refitted there) and as tar
 (cutoff, calibration_end]; nothing after the calibration end is read. The inner window w is the horizon, capped
 at half the calibration span so the inner cutoff still has history behind it. Predictions for the real horizon
 are the ensemble's w-day value scaled by the BG/NBD ratio E[purchases in horizon] / E[purchases in w]: the
-trees correct the level, the purchase process extrapolates it in time.
+trees correct the level, the purchase process extrapolates it in time. Whether that level survives being applied
+to histories one window older than the training rows is checked separately (`total.py`).
 
 Both boosters use a log link starting from the parametric prediction as offset, and a Poisson loss by default:
 its score equation sums residuals to zero, so the out-of-fold total stays near the actual one and the total

@@ -6,8 +6,10 @@
   closed form, and a normal approximation around the mean would hide that most customers buy nothing (p10 = 0).
 - predicted_value is the expected value: BG/NBD x Gamma-Gamma unless the gradient-boosted ensemble (`ensemble.py`)
   beats it on an inner time split of the calibration period (Poisson deviance, a proper score for a mean), then
-  multiplied by the total calibration factor learned on that split (`calibration.py`), so the portfolio total is
-  unbiased. The quantiles are the probabilistic model's, moved to the calibrated mean customer by customer.
+  rescaled so the portfolio total is the calibrated total (`calibration.py`) of whichever source transferred better
+  one half-window later inside the calibration window (`total.py`: the ensemble's level can drift when its
+  correction is applied to older histories than it was trained on). The quantiles are the probabilistic model's,
+  moved to the calibrated mean customer by customer; the total gets a 90% interval of its own.
 - The expected value is what sums to a budget; the absolute error of one customer is smallest at the median
   (value_p50), which is 0 for most customers. Report MAE of value_p50 and totals of predicted_value.
 """
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +25,9 @@ import pandas as pd
 from ml.models.clv.bgnbd import BGNBDParams, expected_purchases, fit_bgnbd, p_alive, sample_purchases
 from ml.models.clv.gamma_gamma import GammaGammaParams, expected_spend, fit_gamma_gamma, sample_spend
 from ml.models.clv.summary import daily_purchases, rfm_summary
+
+if TYPE_CHECKING:
+    from ml.models.clv.total import TotalInterval
 
 OUTPUT_COLUMNS = [
     "customer_id",
@@ -83,8 +89,9 @@ def simulate_value_quantiles(
     seed: int = 0,
     quantiles: tuple[float, ...] = (0.1, 0.5, 0.9),
     chunk_cells: int = 2_000_000,
-) -> np.ndarray:
-    """Quantiles of window value per customer from `draws` posterior-predictive draws, shape (n, len(quantiles)).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantiles of window value per customer from `draws` posterior-predictive draws, shape (n, len(quantiles)),
+    and each customer's variance of the draws (what the portfolio total's noise is summed from).
 
     Customers are processed in chunks of about `chunk_cells` draws so memory stays bounded on large logs; the
     generator is seeded once, so results are reproducible for a given seed, data and chunk size.
@@ -93,13 +100,15 @@ def simulate_value_quantiles(
     x, t_x, T, zbar = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
     n = len(x)
     out = np.empty((n, len(quantiles)))
+    variance = np.empty(n)
     step = max(1, chunk_cells // max(draws, 1))
     for lo in range(0, n, step):
         sl = slice(lo, min(lo + step, n))
         counts = sample_purchases(fit.bgnbd, horizon, x[sl], t_x[sl], T[sl], draws, rng)
         value = sample_spend(fit.gamma_gamma, counts, x[sl], zbar[sl], rng)
         out[sl] = np.quantile(value, quantiles, axis=1).T
-    return out
+        variance[sl] = value.var(axis=1, ddof=1) if draws > 1 else 0.0
+    return out, variance
 
 
 @dataclass
@@ -108,10 +117,12 @@ class LTVResult:
 
     table: pd.DataFrame
     fit: ParametricFit
-    value_source: str  # "ensemble" or "bgnbd+gg"
+    value_source: str  # "ensemble" or "bgnbd+gg": who shares the total among customers
     reason: str
     validation: dict[str, float] = field(default_factory=dict)
-    calibration_factor: float = 1.0
+    calibration_factor: float = 1.0  # predicted_value total / the value source's uncalibrated total
+    level_source: str = "bgnbd+gg"  # whose calibrated total the portfolio total is
+    total: TotalInterval | None = None
 
 
 def poisson_deviance(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -132,12 +143,14 @@ def predict_ltv(
 ) -> LTVResult:
     """Predict every calibration customer's purchases and value in (calibration_end, calibration_end + horizon].
 
-    Only transactions on or before `calibration_end` are read. `model`: "auto" uses the ensemble when it beats
-    BG/NBD+GG on the inner split, "bgnbd" never trains it, "ensemble" uses it whenever it can be trained. Either
-    source is then total-calibrated on the same split.
+    Only transactions on or before `calibration_end` are read. `model`: "auto" shares the total with the ensemble
+    when it beats BG/NBD+GG on the inner split, and takes the total's level from the source whose level survives
+    the transfer check (`total.py`); "bgnbd" never trains the ensemble; "ensemble" uses it for both whenever it can
+    be trained. Each source is total-calibrated on the inner split.
     """
-    from ml.models.clv.calibration import inner_split, rescale_quantiles, total_factor
+    from ml.models.clv.calibration import customer_scale, factor_spread, inner_split, total_factor
     from ml.models.clv.ensemble import fit_predict_ensemble  # deferred: only pay the LightGBM/XGBoost import if used
+    from ml.models.clv.total import parameter_spread, total_interval, transfer_check
 
     if model not in MODEL_CHOICES:
         raise ValueError(f"model must be one of {MODEL_CHOICES}, got {model!r}")
@@ -150,12 +163,14 @@ def predict_ltv(
     fit = fit_parametric(summary)
     expect = parametric_expectations(fit, summary, float(horizon_days))
     bg_value = expect["predicted_value"].to_numpy()
-    q = simulate_value_quantiles(fit, summary, float(horizon_days), draws=draws, seed=seed)
+    q, variance = simulate_value_quantiles(fit, summary, float(horizon_days), draws=draws, seed=seed)
+    param_sd = parameter_spread(summary, float(horizon_days), seed=seed)
     split = inner_split(daily, cal_end, int(horizon_days))
     if split is None:
         table = _table(summary, expect, bg_value, q)
         reason = "uncalibrated BG/NBD + Gamma-Gamma: too little history before the calibration end for an inner split"
-        return LTVResult(table=table, fit=fit, value_source="bgnbd+gg", reason=reason)
+        total = total_interval(float(bg_value.sum()), float(variance.sum()), param_sd, 0.0, 0.0)
+        return LTVResult(table=table, fit=fit, value_source="bgnbd+gg", reason=reason, total=total)
 
     actual, bg_inner = split.actual, split.parametric_value()
     bg_factor = total_factor(actual, bg_inner)
@@ -166,7 +181,10 @@ def predict_ltv(
         "inner_deviance_bgnbd_gg": poisson_deviance(actual, bg_factor * bg_inner),
         "calibration_factor_bgnbd_gg": bg_factor,
     }
-    source, value, factor = "bgnbd+gg", bg_value, bg_factor
+    shares, inner = {"bgnbd+gg": bg_value}, {"bgnbd+gg": bg_inner}
+    levels = {"bgnbd+gg": bg_factor * float(bg_value.sum())}
+    source = level = "bgnbd+gg"
+    check = transfer_check(daily, cal_end, split.window_days, seed=seed, with_ensemble=model != "bgnbd")
     if model != "bgnbd":
         ens = fit_predict_ensemble(daily, split, int(horizon_days), summary, fit, seed=seed)
         ens_factor = total_factor(actual, ens.oof)
@@ -177,14 +195,43 @@ def predict_ltv(
                 "calibration_factor_ensemble": ens_factor,
             }
         )
+        shares["ensemble"], inner["ensemble"] = ens.predictions, ens.oof
+        levels["ensemble"] = ens_factor * float(ens.predictions.sum())
         if model == "ensemble" or validation["inner_deviance_ensemble"] < validation["inner_deviance_bgnbd_gg"]:
-            source, value, factor = "ensemble", ens.predictions, ens_factor
-    calibrated = factor * value
-    table = _table(summary, expect, calibrated, rescale_quantiles(q, calibrated, bg_value))
+            source = "ensemble"
+        level = "ensemble" if model == "ensemble" or (check is not None and check.preferred() == "ensemble") else level
+    if check is not None:
+        validation.update(
+            {
+                "transfer_window_days": float(check.window_days),
+                "transfer_log_error_ensemble": check.ensemble_error,
+                "transfer_log_error_bgnbd_gg": check.parametric_error,
+            }
+        )
+    value = shares[source]
+    calibrated = value * (levels[level] / max(float(value.sum()), 1e-12))
+    scale = customer_scale(calibrated, bg_value)
+    transfer_sd = abs(check.error_of(level)) if check is not None and np.isfinite(check.error_of(level)) else 0.0
+    total = total_interval(
+        float(calibrated.sum()),
+        float(variance @ scale**2),
+        param_sd,
+        factor_spread(split, inner[level], seed=seed),
+        transfer_sd,
+    )
+    table = _table(summary, expect, calibrated, q * scale[:, None])
+    factor = float(calibrated.sum() / max(float(value.sum()), 1e-12))
     verdict = "chosen" if source == "ensemble" else ("not trained" if model == "bgnbd" else "not chosen")
     reason = (
-        f"{source} x total calibration factor {factor:.3f} learned on the last {split.window_days} days of "
-        f"the calibration window ({len(actual):,} customers); ensemble {verdict}"
+        f"{source} shares a total at the level of the calibrated {level} (x {factor:.3f} overall; calibration "
+        f"learned on the last {split.window_days} days of the calibration window, {len(actual):,} customers"
+        + (
+            ""
+            if check is None
+            else f"; level transferred over {check.window_days} days: ensemble {check.ensemble_error:+.3f},"
+            f" BG/NBD+GG {check.parametric_error:+.3f} log error"
+        )
+        + f"); ensemble {verdict}"
         + (
             ""
             if model == "bgnbd"
@@ -193,7 +240,14 @@ def predict_ltv(
         )
     )
     return LTVResult(
-        table=table, fit=fit, value_source=source, reason=reason, validation=validation, calibration_factor=factor
+        table=table,
+        fit=fit,
+        value_source=source,
+        reason=reason,
+        validation=validation,
+        calibration_factor=factor,
+        level_source=level,
+        total=total,
     )
 
 

@@ -143,9 +143,15 @@ def test_predict_ltv_reports_its_choice(cdnow_sample):
     v = result.validation
     chose_ensemble = v["inner_deviance_ensemble"] < v["inner_deviance_bgnbd_gg"]
     assert (result.value_source == "ensemble") == chose_ensemble
-    source = "ensemble" if chose_ensemble else "bgnbd_gg"
-    assert result.calibration_factor == v[f"calibration_factor_{source}"]
-    assert "calibration window" in result.reason
+    # The level comes from the source whose calibrated total transferred better inside the calibration window.
+    assert (result.level_source == "ensemble") == (
+        abs(v["transfer_log_error_ensemble"]) < abs(v["transfer_log_error_bgnbd_gg"])
+    )
+    if result.level_source == result.value_source:
+        level = "ensemble" if chose_ensemble else "bgnbd_gg"
+        assert result.calibration_factor == pytest.approx(v[f"calibration_factor_{level}"])
+    assert "calibration window" in result.reason and "transferred" in result.reason
+    assert result.total.low < result.table["predicted_value"].sum() < result.total.high
 
 
 GOOD_HEADER = "customer_id,date,amount\n"
@@ -262,3 +268,20 @@ def test_main_exit_code_and_one_line_on_stderr(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert err.count("\n") == 1 and "row 1, column amount" in err
+
+
+def test_cli_prints_the_total_inside_its_interval(cdnow_sample_csv, tmp_path, capsys):
+    """The printed 90% interval brackets the printed total, which is the written predicted_value's sum."""
+    out = tmp_path / "ltv.csv"
+    capsys.readouterr()
+    code = run_ltv(
+        "--transactions", str(cdnow_sample_csv), "--calibration-end", CAL_END, "--horizon-days", HORIZON,
+        "--out", str(out), "--model", "bgnbd", "--draws", "50",
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    total = float(printed.split("purchases, ")[1].split(" value")[0].replace(",", ""))
+    low, high = (float(v.replace(",", "")) for v in printed.split("interval: ")[1].split(" (")[0].split(" .. "))
+    assert low < total < high
+    assert total == pytest.approx(read_csv_out(out)["predicted_value"].sum(), rel=1e-6)
+    assert "level transfer" in printed and "parameters" in printed
