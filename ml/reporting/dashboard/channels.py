@@ -96,22 +96,47 @@ def contributions_section(frames: dict[str, pd.DataFrame]) -> Section:
     return Section("channels", "Media mix: contribution and ROAS per channel", body, ["chart-channel-roas"])
 
 
-def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
-    """Current vs recommended spend per period per channel (chart and table) and the expected outcome interval."""
-    plan = frames["channel_allocation"]
-    fig = go.Figure(
-        [
-            go.Bar(x=plan["channel"], y=plan["current_budget"], name="current"),
-            go.Bar(x=plan["channel"], y=plan["recommended"], name="recommended"),
-        ]
+def _applied_note(frames: dict[str, pd.DataFrame]) -> str:
+    """What happened to the recommendation: applied through the budget gate (and how many channels it held), or not.
+
+    A table written before the media-mix allocation was applied has no ``applied`` column: it was a recommendation.
+    """
+    plan, fit = frames["channel_allocation"], frames["channel_fit"].iloc[0]
+    status = str(fit["allocation_status"]) if "allocation_status" in frames["channel_fit"] else "not applied"
+    if status != "applied" or "applied" not in plan:
+        return f"Not applied to the budgets in force ({status})."
+    held = int((plan["bound_by"].fillna("none") != "none").sum())
+    return (
+        f"Applied to raw.budgets as daily budgets (spend per period / {fit['period_days']:g} days) through the budget "
+        f"gate, which holds every channel within the change limit of its budget at the period's start; the gate held "
+        f"{held} of {len(plan)} channels (column 'held by'), audit.budget_changes has the run's rows."
     )
-    fig.update_layout(title="Spend per period: current vs recommended", barmode="group")
+
+
+def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
+    """Current, recommended and applied spend per period per channel (chart and table) and the outcome interval."""
+    plan = frames["channel_allocation"]
+    has_applied = "applied" in plan
+    bars = [
+        go.Bar(x=plan["channel"], y=plan["current_budget"], name="current"),
+        go.Bar(x=plan["channel"], y=plan["recommended"], name="recommended"),
+    ]
+    if has_applied:
+        bars.append(go.Bar(x=plan["channel"], y=plan["applied"], name="applied"))
+    fig = go.Figure(bars)
+    fig.update_layout(title="Spend per period: current vs recommended vs applied", barmode="group")
+    columns = {
+        "channel": plan["channel"],
+        "current": plan["current_budget"].map(money),
+        "recommended": plan["recommended"].map(money),
+        "change": plan["change_pct"].map(lambda v: pct(v, signed=True)),
+    }
+    if has_applied:
+        columns["applied"] = [money(v) if np.isfinite(v) else "-" for v in plan["applied"].to_numpy(float)]
+        columns["held by"] = plan["bound_by"].fillna("-")
     rows = pd.DataFrame(
-        {
-            "channel": plan["channel"],
-            "current": plan["current_budget"].map(money),
-            "recommended": plan["recommended"].map(money),
-            "change": plan["change_pct"].map(lambda v: pct(v, signed=True)),
+        columns
+        | {
             "expected outcome": plan["expected_outcome"].map(money),
             "90% interval": _intervals(plan["outcome_lower"], plan["outcome_upper"], 0),
             "reason": plan["reason"],
@@ -124,7 +149,8 @@ def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
         + table(rows)
         + note(
             f"The total per period ({money(total)}) is the current one, moved across channels by the exact optimiser "
-            f"on each channel's steady-state curve within a {pct(limit)} change limit; a recommendation, not applied."
+            f"on each channel's steady-state curve within a {pct(limit)} change limit (current vs recommended). "
+            + _applied_note(frames)
         )
     )
     return Section("channel-allocation", "Media mix: allocation per channel", body, ["chart-channel-allocation"])
