@@ -23,12 +23,20 @@ from ml.models.mmm.data import MediaData, MmmInputError
 from ml.models.mmm.lift import LiftTests, lift_tests
 from ml.models.mmm.model import BaselineOnlyModel, fit_mmm
 from ml.models.mmm.result import MmmResult, nrmse
+from ml.models.mmm.trajectories import channel_scenarios, channel_trajectories
 from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect, read_sql, table_exists, transaction
 
 HOLDOUT_SHARE = 0.2  # the last 20% of periods: the out-of-sample check of the fit against a baseline-only model
-OUTPUT_TABLES = ("channel_fit", "channel_contributions", "channel_allocation", "channel_decomposition")
+OUTPUT_TABLES = (
+    "channel_fit",
+    "channel_contributions",
+    "channel_allocation",
+    "channel_decomposition",
+    "channel_trajectories",
+    "channel_scenarios",
+)
 
 
 def channel_level_reason(paths: PmiPaths) -> str | None:
@@ -135,6 +143,7 @@ def _tables(
     extra = pd.DataFrame({"period_date": decomposition.index, "component": "fitted", "value": fitted.to_numpy()})
     actual = pd.DataFrame({"period_date": decomposition.index, "component": "actual", "value": result.data.outcome})
     long = pd.concat([long, extra, actual], ignore_index=True)
+    current = current_spend(result) if current is None else current
     plan = allocate_channels(result, current=current, max_change_pct=max_change_pct, objective="revenue").to_frame()
     plan = plan.drop(columns=["reason_code", "paused"])
     fit = pd.DataFrame(
@@ -156,6 +165,8 @@ def _tables(
         "channel_contributions": result.contributions(),
         "channel_allocation": plan,
         "channel_decomposition": long,
+        "channel_trajectories": channel_trajectories(result, current),
+        "channel_scenarios": channel_scenarios(result, current),
     }
     return {name: frame.assign(run_id=run_id) for name, frame in frames.items()}
 

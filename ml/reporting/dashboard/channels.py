@@ -18,6 +18,7 @@ from ml.settings import PmiPaths
 from ml.warehouse.connection import connect
 
 TABLES = ("channel_fit", "channel_contributions", "channel_allocation")
+OPTIONAL_TABLES = ("channel_trajectories", "channel_scenarios")  # absent in a home fitted before they existed
 
 
 def load_channel_frames(paths: PmiPaths) -> dict[str, pd.DataFrame]:
@@ -26,9 +27,17 @@ def load_channel_frames(paths: PmiPaths) -> dict[str, pd.DataFrame]:
         return {}
     con = connect(paths.warehouse, read_only=True)
     try:
-        return {name: con.execute(f"SELECT * FROM predictions.{name}").df() for name in TABLES}
+        frames = {name: con.execute(f"SELECT * FROM predictions.{name}").df() for name in TABLES}
     except duckdb.CatalogException:
+        con.close()
         return {}
+    try:
+        for name in OPTIONAL_TABLES:
+            try:
+                frames[name] = con.execute(f"SELECT * FROM predictions.{name}").df()
+            except duckdb.CatalogException:
+                continue
+        return frames
     finally:
         con.close()
 
@@ -156,9 +165,54 @@ def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
     return Section("channel-allocation", "Media mix: allocation per channel", body, ["chart-channel-allocation"])
 
 
+def trajectories_section(frames: dict[str, pd.DataFrame]) -> Section:
+    """Outcome per period against spend per channel (steady-state curves) and the what-if scenarios per channel."""
+    paths_frame = frames["channel_trajectories"].sort_values(["channel", "spend"])
+    fig = go.Figure(
+        [
+            go.Scatter(x=group["spend"], y=group["outcome"], mode="lines+markers", name=str(channel))
+            for channel, group in paths_frame.groupby("channel")
+        ]
+    )
+    fig.update_layout(
+        title="Outcome per period against spend per period (0.25x to 3x the current spend)",
+        xaxis_title="spend per period",
+        yaxis_title="outcome per period",
+    )
+    scen = frames["channel_scenarios"]
+    rows = pd.DataFrame(
+        {
+            "channel": scen["channel"],
+            "scenario": scen["scenario"],
+            "spend": scen["spend"].map(money),
+            "outcome": scen["outcome"].map(money),
+            "ROAS": scen["roas"].map(lambda v: f"{v:,.2f}" if np.isfinite(v) else "-"),
+            "profit": scen["profit"].map(money),
+        }
+    )
+    body = (
+        figure(fig, "chart-channel-trajectories")
+        + table(rows)
+        + note(
+            "Each channel's steady-state curve from the media-mix model: the outcome per period if it spent that much "
+            "every period. Scenarios as for campaigns (budget multiple, value and cost-per-outcome adjustments); a "
+            "channel's cost is its media spend."
+        )
+    )
+    return Section(
+        "channel-trajectories",
+        "Media mix: spend trajectories and scenarios per channel",
+        body,
+        ["chart-channel-trajectories"],
+    )
+
+
 def channel_sections(paths: PmiPaths) -> list[Section]:
-    """Both media-mix sections for a channel-level home; nothing for any other home."""
+    """The media-mix sections for a channel-level home (trajectories when the fit wrote them); nothing otherwise."""
     frames = load_channel_frames(paths)
     if not frames or frames["channel_fit"].empty:
         return []
-    return [contributions_section(frames), allocation_section(frames)]
+    sections = [contributions_section(frames), allocation_section(frames)]
+    if all(name in frames and not frames[name].empty for name in OPTIONAL_TABLES):
+        sections.append(trajectories_section(frames))
+    return sections

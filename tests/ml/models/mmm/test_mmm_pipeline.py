@@ -209,18 +209,28 @@ def test_allocation_is_applied_through_the_budget_gate(channel_home):
     assert runs["period_start"].iloc[0] == effective.floor("168h")  # the gate's period is the data's week
 
 
+def test_trajectories_start_from_the_allocation_s_current_spend(channel_home):
+    home, _, _, _ = channel_home
+    plan = query(home, "SELECT channel, current_budget FROM predictions.channel_allocation").set_index("channel")
+    paths = query(home, "SELECT * FROM predictions.channel_trajectories")
+    at_current = paths[paths["spend_multiple"] == 1.0].set_index("channel").loc[list(CHANNELS)]
+    np.testing.assert_allclose(at_current["spend"], plan.loc[list(CHANNELS), "current_budget"])
+    scenarios = query(home, "SELECT * FROM predictions.channel_scenarios WHERE scenario = 'baseline'")
+    np.testing.assert_allclose(scenarios.set_index("channel").loc[list(CHANNELS), "outcome"], at_current["outcome"])
+
+
 def test_dashboard_has_the_channel_sections(channel_home, browser_check, tmp_path):
     home, _, _, _ = channel_home
     page = home / "dashboard" / "index.html"
     text = page.read_text(encoding="utf-8")
-    for section in ("channels", "channel-allocation"):
+    for section in ("channels", "channel-allocation", "channel-trajectories"):
         assert f'<section id="{section}" class="pmi-section">' in text
     assert "Out-of-sample NRMSE" in text and "current vs recommended" in text
     assert "Applied to raw.budgets as daily budgets" in text and "held by" in text
     report = browser_check(page, tmp_path)
     assert report["errors"] == []
     charts = {c["id"]: c for c in report["charts"]}
-    for chart in ("chart-channel-roas", "chart-channel-allocation"):
+    for chart in ("chart-channel-roas", "chart-channel-allocation", "chart-channel-trajectories"):
         assert charts[chart]["rendered"] and min(charts[chart]["traces"]) >= 1
 
 
