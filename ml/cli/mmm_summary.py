@@ -57,7 +57,13 @@ def print_channel_summary(console: Console, paths: PmiPaths) -> None:
             f"{row.channel:<12}{row.share:>8.1%}{f'{row.roas:.2f} ({row.roas_lower:.2f}-{row.roas_upper:.2f})':>26}"
             f"{usd(rec['current_budget']):>18}{usd(rec['recommended']):>18}"
         )
+    status = fit.get("allocation_status", "not applied")
+    applied = (
+        f"applied to raw.budgets as daily budgets through the budget gate (run {fit['run_id']})"
+        if status == "applied"
+        else f"not applied to raw.budgets: {status}"
+    )
     console.print(
         f"Allocation per period: {usd(plan['recommended'].sum())} across {len(plan)} channels "
-        f"(predictions.channel_allocation; a recommendation, not applied to raw.budgets)"
+        f"(predictions.channel_allocation; {applied})"
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from ml.models.mmm.config import MmmConfig
+from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from orchestration.resources import PmiHomeResource
 
 GROUP = "media_mix"
@@ -19,7 +20,7 @@ class MediaMixConfig(dg.Config):
 
     n_bootstrap: int = 100
     adstock: str = "geometric"
-    max_change_pct: float = 0.25
+    max_change_pct: float = DEFAULT_MAX_CHANGE_PCT  # per period of the data, held by the budget gate too
     lift_tests: str = ""  # a CSV/Parquet of channel, start, end, lift, lift_se; stored as raw.lift_tests
 
 
@@ -28,13 +29,14 @@ class MediaMixConfig(dg.Config):
     deps=[dg.AssetKey(["raw", "campaign_hourly"])],
     kinds={"duckdb", "mlflow"},
     description="Media-mix model of the channel-level data (adstock + Hill saturation, bootstrap intervals, lift-test "
-    "calibration), its channel contributions and ROAS, fit diagnostics and an allocation per channel "
+    "calibration), its channel contributions and ROAS, fit diagnostics and an allocation per channel applied to "
+    "raw.budgets through the budget gate (audit.budget_changes, triggered_by media_mix) "
     "(predictions.channel_fit / channel_contributions / channel_allocation / channel_decomposition).",
 )
 def media_mix_model(
     context: dg.AssetExecutionContext, config: MediaMixConfig, pmi_home: PmiHomeResource
 ) -> dg.MaterializeResult:
-    """Fit, check out of sample, allocate and write the tables (one transaction); report the diagnostics."""
+    """Fit, check out of sample, allocate, apply through the gate and write the tables; report the diagnostics."""
     from ml.models.mmm.warehouse import run_media_mix
 
     mmm_config = MmmConfig(n_bootstrap=config.n_bootstrap, adstock=config.adstock)
@@ -51,5 +53,6 @@ def media_mix_model(
             "holdout_nrmse": float(fit["holdout_nrmse"]),
             "baseline_holdout_nrmse": float(fit["baseline_holdout_nrmse"]),
             "mlflow_run_id": str(fit["mlflow_run_id"]),
+            "allocation_status": str(fit["allocation_status"]),
         }
     )

@@ -2,8 +2,9 @@
 
 A home is channel-level when `pmi ingest` loaded a total outcome per period (``raw.period_outcomes``) and no
 campaign reports conversions: then no per-campaign response curve can be fitted and this model is the only way to
-an allocation. Outputs replace the previous fit's rows in one transaction (``predictions.channel_*``), so a re-run
-on the same data leaves the same tables and a failed one leaves the old ones.
+an allocation. The allocation is applied to ``raw.budgets`` through the one budget gate (``ml/models/mmm/apply.py``),
+audited like any campaign allocation. Outputs replace the previous fit's rows in one transaction
+(``predictions.channel_*``), so a re-run on the same data leaves the same tables and a failed one leaves the old ones.
 """
 
 from __future__ import annotations
@@ -15,17 +16,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.models.mmm.allocation import allocate_channels
+from ml.models.mmm.allocation import allocate_channels, current_spend
+from ml.models.mmm.apply import apply_channel_allocation, channel_period_start_spend
 from ml.models.mmm.config import MmmConfig
 from ml.models.mmm.data import MediaData, MmmInputError
 from ml.models.mmm.lift import LiftTests, lift_tests
 from ml.models.mmm.model import BaselineOnlyModel, fit_mmm
 from ml.models.mmm.result import MmmResult, nrmse
+from ml.models.mmm.trajectories import channel_scenarios, channel_trajectories
+from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect, read_sql, table_exists, transaction
 
 HOLDOUT_SHARE = 0.2  # the last 20% of periods: the out-of-sample check of the fit against a baseline-only model
-OUTPUT_TABLES = ("channel_fit", "channel_contributions", "channel_allocation", "channel_decomposition")
+OUTPUT_TABLES = (
+    "channel_fit",
+    "channel_contributions",
+    "channel_allocation",
+    "channel_decomposition",
+    "channel_trajectories",
+    "channel_scenarios",
+)
 
 
 def channel_level_reason(paths: PmiPaths) -> str | None:
@@ -121,7 +132,9 @@ def holdout_figures(data: MediaData, config: MmmConfig) -> dict[str, float]:
     }
 
 
-def _tables(run_id: str, result: MmmResult, config: MmmConfig, lift: int, max_change_pct: float) -> dict:
+def _tables(
+    run_id: str, result: MmmResult, config: MmmConfig, lift: int, max_change_pct: float, current: np.ndarray | None
+) -> dict:
     decomposition = result.decomposition()
     fitted = decomposition.sum(axis=1)
     long = decomposition.reset_index(names="period_date").melt(
@@ -130,7 +143,8 @@ def _tables(run_id: str, result: MmmResult, config: MmmConfig, lift: int, max_ch
     extra = pd.DataFrame({"period_date": decomposition.index, "component": "fitted", "value": fitted.to_numpy()})
     actual = pd.DataFrame({"period_date": decomposition.index, "component": "actual", "value": result.data.outcome})
     long = pd.concat([long, extra, actual], ignore_index=True)
-    plan = allocate_channels(result, max_change_pct=max_change_pct, objective="revenue").to_frame()
+    current = current_spend(result) if current is None else current
+    plan = allocate_channels(result, current=current, max_change_pct=max_change_pct, objective="revenue").to_frame()
     plan = plan.drop(columns=["reason_code", "paused"])
     fit = pd.DataFrame(
         [
@@ -151,15 +165,26 @@ def _tables(run_id: str, result: MmmResult, config: MmmConfig, lift: int, max_ch
         "channel_contributions": result.contributions(),
         "channel_allocation": plan,
         "channel_decomposition": long,
+        "channel_trajectories": channel_trajectories(result, current),
+        "channel_scenarios": channel_scenarios(result, current),
     }
     return {name: frame.assign(run_id=run_id) for name, frame in frames.items()}
 
 
 def run_media_mix(
-    paths: PmiPaths, config: MmmConfig | None = None, max_change_pct: float = 0.25, lift_file: Path | None = None
+    paths: PmiPaths,
+    config: MmmConfig | None = None,
+    max_change_pct: float = DEFAULT_MAX_CHANGE_PCT,
+    lift_file: Path | None = None,
 ) -> MediaMixRun:
-    """Fit the home's channel data (with its lift tests), check it out of sample, allocate, and replace the
-    ``predictions.channel_*`` tables in one transaction; MLflow gets the fit (``ml/models/mmm/tracking.py``)."""
+    """Fit the home's channel data (with its lift tests), check it out of sample, allocate, apply the allocation to
+    ``raw.budgets`` through the budget gate, and replace the ``predictions.channel_*`` tables in one transaction;
+    MLflow gets the fit (``ml/models/mmm/tracking.py``).
+
+    The plan moves from the budgets at the start of the gate's period (per period of the data; the recent spend
+    before any allocation was applied) and the gate holds the applied budgets to the same period limit
+    (``ml/models/mmm/apply.py``), so a second run in the same period cannot stack its change on the first.
+    """
     from ml.models.mmm.tracking import log_fit
 
     config = config or MmmConfig()
@@ -169,10 +194,17 @@ def run_media_mix(
     result = fit_mmm(data, config, lift)
     holdout = holdout_figures(data, config)
     run_id = uuid.uuid4().hex[:16]
-    tables = _tables(run_id, result, config, len(lift), max_change_pct)
+    current = channel_period_start_spend(
+        paths, result.channels, current_spend(result), data.period_days, max_change_pct
+    )
+    tables = _tables(run_id, result, config, len(lift), max_change_pct, current)
     for key, value in holdout.items():
         tables["channel_fit"][key] = value
     tables["channel_fit"]["mlflow_run_id"] = log_fit(paths, result, holdout)
+    # applied last, once the fit is complete and logged: a fit that fails applies nothing
+    applied = apply_channel_allocation(paths, run_id, tables["channel_allocation"], data.period_days, max_change_pct)
+    tables["channel_allocation"] = tables["channel_allocation"].merge(applied.applied, on="channel", how="left")
+    tables["channel_fit"]["allocation_status"] = applied.status
     with transaction(paths.warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
         for name, frame in tables.items():

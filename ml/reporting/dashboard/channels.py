@@ -18,6 +18,7 @@ from ml.settings import PmiPaths
 from ml.warehouse.connection import connect
 
 TABLES = ("channel_fit", "channel_contributions", "channel_allocation")
+OPTIONAL_TABLES = ("channel_trajectories", "channel_scenarios")  # absent in a home fitted before they existed
 
 
 def load_channel_frames(paths: PmiPaths) -> dict[str, pd.DataFrame]:
@@ -26,9 +27,17 @@ def load_channel_frames(paths: PmiPaths) -> dict[str, pd.DataFrame]:
         return {}
     con = connect(paths.warehouse, read_only=True)
     try:
-        return {name: con.execute(f"SELECT * FROM predictions.{name}").df() for name in TABLES}
+        frames = {name: con.execute(f"SELECT * FROM predictions.{name}").df() for name in TABLES}
     except duckdb.CatalogException:
+        con.close()
         return {}
+    try:
+        for name in OPTIONAL_TABLES:
+            try:
+                frames[name] = con.execute(f"SELECT * FROM predictions.{name}").df()
+            except duckdb.CatalogException:
+                continue
+        return frames
     finally:
         con.close()
 
@@ -96,22 +105,47 @@ def contributions_section(frames: dict[str, pd.DataFrame]) -> Section:
     return Section("channels", "Media mix: contribution and ROAS per channel", body, ["chart-channel-roas"])
 
 
-def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
-    """Current vs recommended spend per period per channel (chart and table) and the expected outcome interval."""
-    plan = frames["channel_allocation"]
-    fig = go.Figure(
-        [
-            go.Bar(x=plan["channel"], y=plan["current_budget"], name="current"),
-            go.Bar(x=plan["channel"], y=plan["recommended"], name="recommended"),
-        ]
+def _applied_note(frames: dict[str, pd.DataFrame]) -> str:
+    """What happened to the recommendation: applied through the budget gate (and how many channels it held), or not.
+
+    A table written before the media-mix allocation was applied has no ``applied`` column: it was a recommendation.
+    """
+    plan, fit = frames["channel_allocation"], frames["channel_fit"].iloc[0]
+    status = str(fit["allocation_status"]) if "allocation_status" in frames["channel_fit"] else "not applied"
+    if status != "applied" or "applied" not in plan:
+        return f"Not applied to the budgets in force ({status})."
+    held = int((plan["bound_by"].fillna("none") != "none").sum())
+    return (
+        f"Applied to raw.budgets as daily budgets (spend per period / {fit['period_days']:g} days) through the budget "
+        f"gate, which holds every channel within the change limit of its budget at the period's start; the gate held "
+        f"{held} of {len(plan)} channels (column 'held by'), audit.budget_changes has the run's rows."
     )
-    fig.update_layout(title="Spend per period: current vs recommended", barmode="group")
+
+
+def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
+    """Current, recommended and applied spend per period per channel (chart and table) and the outcome interval."""
+    plan = frames["channel_allocation"]
+    has_applied = "applied" in plan
+    bars = [
+        go.Bar(x=plan["channel"], y=plan["current_budget"], name="current"),
+        go.Bar(x=plan["channel"], y=plan["recommended"], name="recommended"),
+    ]
+    if has_applied:
+        bars.append(go.Bar(x=plan["channel"], y=plan["applied"], name="applied"))
+    fig = go.Figure(bars)
+    fig.update_layout(title="Spend per period: current vs recommended vs applied", barmode="group")
+    columns = {
+        "channel": plan["channel"],
+        "current": plan["current_budget"].map(money),
+        "recommended": plan["recommended"].map(money),
+        "change": plan["change_pct"].map(lambda v: pct(v, signed=True)),
+    }
+    if has_applied:
+        columns["applied"] = [money(v) if np.isfinite(v) else "-" for v in plan["applied"].to_numpy(float)]
+        columns["held by"] = plan["bound_by"].fillna("-")
     rows = pd.DataFrame(
-        {
-            "channel": plan["channel"],
-            "current": plan["current_budget"].map(money),
-            "recommended": plan["recommended"].map(money),
-            "change": plan["change_pct"].map(lambda v: pct(v, signed=True)),
+        columns
+        | {
             "expected outcome": plan["expected_outcome"].map(money),
             "90% interval": _intervals(plan["outcome_lower"], plan["outcome_upper"], 0),
             "reason": plan["reason"],
@@ -124,15 +158,61 @@ def allocation_section(frames: dict[str, pd.DataFrame]) -> Section:
         + table(rows)
         + note(
             f"The total per period ({money(total)}) is the current one, moved across channels by the exact optimiser "
-            f"on each channel's steady-state curve within a {pct(limit)} change limit; a recommendation, not applied."
+            f"on each channel's steady-state curve within a {pct(limit)} change limit (current vs recommended). "
+            + _applied_note(frames)
         )
     )
     return Section("channel-allocation", "Media mix: allocation per channel", body, ["chart-channel-allocation"])
 
 
+def trajectories_section(frames: dict[str, pd.DataFrame]) -> Section:
+    """Outcome per period against spend per channel (steady-state curves) and the what-if scenarios per channel."""
+    paths_frame = frames["channel_trajectories"].sort_values(["channel", "spend"])
+    fig = go.Figure(
+        [
+            go.Scatter(x=group["spend"], y=group["outcome"], mode="lines+markers", name=str(channel))
+            for channel, group in paths_frame.groupby("channel")
+        ]
+    )
+    fig.update_layout(
+        title="Outcome per period against spend per period (0.25x to 3x the current spend)",
+        xaxis_title="spend per period",
+        yaxis_title="outcome per period",
+    )
+    scen = frames["channel_scenarios"]
+    rows = pd.DataFrame(
+        {
+            "channel": scen["channel"],
+            "scenario": scen["scenario"],
+            "spend": scen["spend"].map(money),
+            "outcome": scen["outcome"].map(money),
+            "ROAS": scen["roas"].map(lambda v: f"{v:,.2f}" if np.isfinite(v) else "-"),
+            "profit": scen["profit"].map(money),
+        }
+    )
+    body = (
+        figure(fig, "chart-channel-trajectories")
+        + table(rows)
+        + note(
+            "Each channel's steady-state curve from the media-mix model: the outcome per period if it spent that much "
+            "every period. Scenarios as for campaigns (budget multiple, value and cost-per-outcome adjustments); a "
+            "channel's cost is its media spend."
+        )
+    )
+    return Section(
+        "channel-trajectories",
+        "Media mix: spend trajectories and scenarios per channel",
+        body,
+        ["chart-channel-trajectories"],
+    )
+
+
 def channel_sections(paths: PmiPaths) -> list[Section]:
-    """Both media-mix sections for a channel-level home; nothing for any other home."""
+    """The media-mix sections for a channel-level home (trajectories when the fit wrote them); nothing otherwise."""
     frames = load_channel_frames(paths)
     if not frames or frames["channel_fit"].empty:
         return []
-    return [contributions_section(frames), allocation_section(frames)]
+    sections = [contributions_section(frames), allocation_section(frames)]
+    if all(name in frames and not frames[name].empty for name in OPTIONAL_TABLES):
+        sections.append(trajectories_section(frames))
+    return sections

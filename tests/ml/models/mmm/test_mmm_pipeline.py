@@ -22,6 +22,7 @@ import pytest
 from ml.cli.errors import BadInputError
 from ml.ingest.run import ingest
 from ml.models.mmm import MmmConfig
+from ml.models.mmm.apply import apply_channel_allocation
 from ml.models.mmm.synthetic import synthetic_media
 from ml.models.mmm.warehouse import OUTPUT_TABLES, channel_level_reason, run_media_mix
 from ml.settings import pmi_paths
@@ -29,6 +30,8 @@ from ml.settings import pmi_paths
 ROOT = Path(__file__).resolve().parents[4]
 MAX_CHANGE = 0.25
 CHANNELS = ("search", "social", "tv")
+WEEK_DAYS = 7.0
+CENT = 0.01
 
 
 def write_channel_files(folder: Path, seed: int = 3) -> pd.DataFrame:
@@ -126,7 +129,7 @@ def test_run_chooses_the_media_mix_path_and_says_why(channel_home):
         "periods (no conversions per channel)" in out
     )
     assert re.search(r"Media-mix model \(geometric adstock, 130 periods, 1 lift tests\): R² 0\.\d+", out)
-    assert "not applied to raw.budgets" in out
+    assert "applied to raw.budgets as daily budgets through the budget gate" in out
 
 
 def test_ingest_kept_the_total_outcome_and_controls(channel_home):
@@ -164,17 +167,70 @@ def test_allocation_conserves_the_budget_within_the_change_limit(channel_home):
     assert (plan["outcome_lower"] <= plan["outcome_upper"]).all()
 
 
+def period_start_daily(frame: pd.DataFrame) -> np.ndarray:
+    """The channels' daily budgets at the period's start before any allocation: the recent weekly spend / 7."""
+    return frame[[f"spend_{c}" for c in CHANNELS]].tail(4).mean().to_numpy() / WEEK_DAYS
+
+
+def in_force(home: Path) -> pd.DataFrame:
+    """Each channel's latest raw.budgets row (the home has no later hour, so it is the one in force)."""
+    return query(
+        home,
+        "SELECT campaign_id, daily_budget::DOUBLE AS daily_budget, effective_ts, source FROM raw.budgets "
+        "QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY effective_ts DESC) = 1",
+    ).set_index("campaign_id")
+
+
+def assert_within_period_limit(daily: pd.Series, start: np.ndarray) -> None:
+    """Every channel within max_change_pct of its budget at the period's start (to the cent the gate rounds to)."""
+    moved = np.abs(daily.loc[list(CHANNELS)].to_numpy() - start)
+    assert (moved <= MAX_CHANGE * start + CENT).all(), (moved, start)
+
+
+def test_allocation_is_applied_through_the_budget_gate(channel_home):
+    home, _, frame, _ = channel_home
+    fit = query(home, "SELECT * FROM predictions.channel_fit").iloc[0]
+    assert fit["allocation_status"] == "applied" and fit["period_days"] == WEEK_DAYS
+    budgets = in_force(home)
+    assert set(budgets.index) == set(CHANNELS)
+    assert (budgets["source"] == fit["run_id"]).all()
+    start = period_start_daily(frame)
+    assert_within_period_limit(budgets["daily_budget"], start)
+    total = round(float(start.sum()), 2)  # conserved: the gate caps at the total, cutting in whole cents
+    assert total - len(CHANNELS) * CENT <= budgets["daily_budget"].sum() <= total + 1e-9
+    plan = query(home, "SELECT * FROM predictions.channel_allocation").set_index("channel")
+    np.testing.assert_allclose(plan.loc[list(CHANNELS), "applied"], budgets.loc[list(CHANNELS), "daily_budget"] * 7)
+    changes = query(home, f"SELECT * FROM audit.budget_changes WHERE run_id = '{fit['run_id']}'")
+    assert len(changes) == len(CHANNELS) and (changes["triggered_by"] == "media_mix").all()
+    np.testing.assert_allclose(changes.set_index("campaign_id").loc[list(CHANNELS), "period_start_budget"], start)
+    runs = query(home, f"SELECT * FROM audit.allocation_runs WHERE run_id = '{fit['run_id']}'")
+    assert runs["status"].tolist() == ["applied"] and runs["triggered_by"].tolist() == ["media_mix"]
+    effective = budgets["effective_ts"].iloc[0]
+    assert runs["period_start"].iloc[0] == effective.floor("168h")  # the gate's period is the data's week
+
+
+def test_trajectories_start_from_the_allocation_s_current_spend(channel_home):
+    home, _, _, _ = channel_home
+    plan = query(home, "SELECT channel, current_budget FROM predictions.channel_allocation").set_index("channel")
+    paths = query(home, "SELECT * FROM predictions.channel_trajectories")
+    at_current = paths[paths["spend_multiple"] == 1.0].set_index("channel").loc[list(CHANNELS)]
+    np.testing.assert_allclose(at_current["spend"], plan.loc[list(CHANNELS), "current_budget"])
+    scenarios = query(home, "SELECT * FROM predictions.channel_scenarios WHERE scenario = 'baseline'")
+    np.testing.assert_allclose(scenarios.set_index("channel").loc[list(CHANNELS), "outcome"], at_current["outcome"])
+
+
 def test_dashboard_has_the_channel_sections(channel_home, browser_check, tmp_path):
     home, _, _, _ = channel_home
     page = home / "dashboard" / "index.html"
     text = page.read_text(encoding="utf-8")
-    for section in ("channels", "channel-allocation"):
+    for section in ("channels", "channel-allocation", "channel-trajectories"):
         assert f'<section id="{section}" class="pmi-section">' in text
     assert "Out-of-sample NRMSE" in text and "current vs recommended" in text
+    assert "Applied to raw.budgets as daily budgets" in text and "held by" in text
     report = browser_check(page, tmp_path)
     assert report["errors"] == []
     charts = {c["id"]: c for c in report["charts"]}
-    for chart in ("chart-channel-roas", "chart-channel-allocation"):
+    for chart in ("chart-channel-roas", "chart-channel-allocation", "chart-channel-trajectories"):
         assert charts[chart]["rendered"] and min(charts[chart]["traces"]) >= 1
 
 
@@ -190,6 +246,31 @@ def test_rerunning_the_step_replaces_its_tables(channel_home):
     same = ["channel", "contribution", "roas_lower", "roas_upper"]
     pd.testing.assert_frame_equal(after["channel_contributions"][same], before["channel_contributions"][same])
     assert after["channel_fit"]["lift_tests"].iloc[0] == 1
+
+
+def test_a_second_run_in_the_period_does_not_stack(channel_home):
+    """Runs after the first in the same week move each channel at most the limit from the week's start in all."""
+    home, _, frame, _ = channel_home
+    start = period_start_daily(frame)
+    run_media_mix(pmi_paths(str(home)), MmmConfig(n_bootstrap=12), MAX_CHANGE)
+    assert_within_period_limit(in_force(home)["daily_budget"], start)
+    # a plan pushing search up and tv down far beyond the limit: the gate holds it to the week's start
+    current = start * WEEK_DAYS
+    plan = pd.DataFrame(
+        {"channel": CHANNELS, "current_budget": current, "recommended": current * [3.0, 1.0, 0.1], "reason": "push"}
+    )
+    applied = apply_channel_allocation(pmi_paths(str(home)), "push-run", plan, WEEK_DAYS, MAX_CHANGE)
+    assert applied.status == "applied"
+    budgets = in_force(home)
+    assert_within_period_limit(budgets["daily_budget"], start)
+    assert budgets["daily_budget"].sum() <= round(float(start.sum()), 2) + 1e-9
+    bound = applied.applied.set_index("channel")["bound_by"]
+    assert bound["tv"] == "period_change_limit_down"
+    assert bound["search"] in ("period_change_limit_up", "total_budget")
+    runs = query(home, "SELECT period_start FROM audit.allocation_runs WHERE triggered_by = 'media_mix'")
+    assert len(runs) == 4 and runs["period_start"].nunique() == 1  # the fixture run, two re-runs, the push
+    again = apply_channel_allocation(pmi_paths(str(home)), "push-run", plan, WEEK_DAYS, MAX_CHANGE)
+    assert again.status == "already applied"  # idempotent per run id
 
 
 def test_a_campaign_level_home_keeps_its_path(tmp_path, channel_home):
