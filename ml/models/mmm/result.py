@@ -61,8 +61,10 @@ class MmmResult:
         return np.vstack([adstock, k_ss * self.spend_scale, shape, effect * self.y_scale])
 
     def parameter_draws(self) -> np.ndarray:
-        """Natural parameters per bootstrap draw, shape (B, 4 or 5, C)."""
-        return np.array([self.natural(t, e) for t, e in zip(self.draws.theta, self.draws.effect, strict=True)])
+        """Natural parameters per bootstrap draw, shape (B, 4 or 5, C); (0, 4 or 5, C) without a bootstrap."""
+        point = self.natural(self.point.theta, self.point.effect)
+        draws = [self.natural(t, e) for t, e in zip(self.draws.theta, self.draws.effect, strict=True)]
+        return np.array(draws) if draws else np.empty((0, *point.shape))
 
     def _bounds(self, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         tail = (1.0 - self.config.interval) / 2.0

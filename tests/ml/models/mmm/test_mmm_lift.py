@@ -36,6 +36,10 @@ def test_lift_test_moves_channel_estimate_toward_experiment(synthetic):
     vague = table.assign(lift_se=100.0 * measured)
     loose = fit_mmm(data, MmmConfig(n_bootstrap=0), lift_tests(vague, data))
     assert abs(_window_contribution(loose, channel) / before - 1.0) < 0.05
+    # without a bootstrap every parameter still has its estimate, and no interval (not a crash)
+    params = calibrated.parameters()
+    assert len(params) == len(data.channels) * params["parameter"].nunique()
+    assert params["estimate"].notna().all() and params[["lower", "upper"]].isna().all().all()
 
 
 @pytest.mark.parametrize(
