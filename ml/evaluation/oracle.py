@@ -73,7 +73,7 @@ def solve_exact(profit: Callable[[np.ndarray], np.ndarray], bounds: Bounds, unit
     n = len(floor)
     if step == 0.0:
         return floor.copy()
-    options = np.minimum(np.floor((ceiling - floor) / step).astype(int), units)
+    options = np.minimum(np.ceil((ceiling - floor) / step - 1e-9).astype(int), units)  # the last option: the ceiling
     width = int(options.max()) + 1
     grid = floor[:, None] + step * np.arange(width)[None, :]
     values = profit(np.minimum(grid, ceiling[:, None]))
