@@ -90,6 +90,7 @@ def run_scenario(scenario: Scenario, directory: Path) -> dict[str, float | str |
         "days": scenario.days,
         "campaigns": scenario.n_campaigns,
         "seed": scenario.seed,
+        "spread": scenario.spread,
         "pmi_share": (data.true_profit(pmi).sum() - today) / uplift,
         "naive_share": (data.true_profit(naive).sum() - today) / uplift,
         "oracle_uplift": uplift,
@@ -106,19 +107,21 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 4])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--days", type=int, nargs="+", default=list(HISTORY_DAYS))
+    parser.add_argument("--spreads", type=float, nargs="+", default=[0.35, 0.8], help="sd of log(optimum / today).")
     parser.add_argument("--size-scale", type=float, default=1.0, help="Multiply every portfolio size (min 30).")
     parser.add_argument("--out", type=Path, help="Also write the per-scenario rows as CSV.")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
+        for seed, spread in ((s, d) for s in args.seeds for d in args.spreads):
             for days in args.days:
                 for family in args.families:
                     n = max(30, int(round(PORTFOLIO_SIZE[family] * args.size_scale)))
-                    row = run_scenario(Scenario(family, days, n, seed), Path(tmp))
+                    row = run_scenario(Scenario(family, days, n, seed, spread), Path(tmp))
                     rows.append(row)
                     print(
-                        f"seed {seed} {family:>11}/{days:>3}d/{n:>3}: pmi {row['pmi_share']:7.1%}  naive "
+                        f"seed {seed} spread {spread:g} {family:>11}/{days:>3}d/{n:>3}: "
+                        f"pmi {row['pmi_share']:7.1%}  naive "
                         f"{row['naive_share']:7.1%}  oracle uplift {row['oracle_uplift']:9,.0f}/day "
                         f"({row['oracle_uplift_pct']:.1%})  violations {row['violations']}  "
                         f"({row['pmi_seconds']:.0f} s)",
@@ -127,10 +130,10 @@ def main() -> int:
     table = pd.DataFrame(rows)
     if args.out:
         table.to_csv(args.out, index=False)
-    summary = table.groupby(["family", "days", "campaigns"])[["pmi_share", "naive_share"]].mean()
+    summary = table.groupby(["spread", "family", "days", "campaigns"])[["pmi_share", "naive_share"]].mean()
     print(f"\nmean share of the oracle's uplift over seeds {', '.join(map(str, args.seeds))}:")
     print(summary.map(lambda v: f"{v:.1%}").to_string())
-    by_days = table.groupby("days")[["pmi_share", "naive_share"]].mean()
+    by_days = table.groupby(["spread", "days"])[["pmi_share", "naive_share"]].mean()
     print("\nby history length:\n" + by_days.map(lambda v: f"{v:.1%}").to_string())
     print(
         f"\nall scenarios: pmi {table['pmi_share'].mean():.1%}, naive {table['naive_share'].mean():.1%}; "

@@ -7,7 +7,8 @@ threshold - with multiplicative weekday effects, negative-binomial daily convers
 conversion and spend histories that move as real budgets do (step changes, ramps, launches). Curvature has group
 structure (network and format effects), as a real portfolio's siblings share saturation behaviour.
 
-Each campaign's profit optimum is placed at a random multiple of its current spend (log-normal, sd 0.35), and its
+Each campaign's profit optimum is placed at a random multiple of its current spend (log-normal, sd ``spread``: 0.35
+for a split someone already tuned, 0.8 for one set by rules of thumb), and its
 value per conversion is set so that the marginal profit there is zero: some campaigns are over-spent, some
 under-spent, and only the curve's elasticity at today's spend tells which.
 """
@@ -75,10 +76,11 @@ class Scenario:
     days: int
     n_campaigns: int
     seed: int
+    spread: float = 0.35  # sd of log(profit-optimal spend / today's spend): how far today's split is from the best
 
     @property
     def name(self) -> str:
-        return f"{self.family}/{self.days}d/{self.n_campaigns}"
+        return f"{self.family}/{self.days}d/{self.n_campaigns}/spread {self.spread:g}"
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def draw_scenario(scenario: Scenario) -> ScenarioData:
     x_opt = _optimum_in_curve_units(kind, shape, rng) * np.exp(np.clip(group + rng.normal(0, 0.1, n), -0.5, 0.5))
     x_opt = np.maximum(x_opt, np.where(kind == "threshold", 1.0 + 1.2 * shape, np.where(kind == "hill_s", 1.0, 0.2)))
     current = np.exp(rng.normal(np.log(250.0), 0.8, n))  # today's daily budget
-    optimum = current * np.exp(rng.normal(0.0, 0.35, n))
+    optimum = current * np.exp(scenario.spread * rng.standard_normal(n))
     k = optimum / x_opt
     unit = TrueCurves(kind, np.ones(n), k, shape)
     scale = np.exp(rng.normal(np.log(12.0), 0.7, n)) / unit.value(current)  # 12 conversions a day is typical
