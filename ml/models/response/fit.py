@@ -2,8 +2,10 @@
 
 Steps: (1) unpooled Hill fits alternating with portfolio-wide demand effects (weekday, market indices), and
 each campaign's over-dispersion; (2) empirical-Bayes priors: the Hill shape from the portfolio's pooled
-likelihood profiles, log(k / reference spend) per network/platform group; (3) MAP refits of every family
-under those priors, chosen by quasi-AIC; (4) ``n_draws`` Laplace posterior samples per campaign.
+likelihood profiles, log(k / reference spend) with crossed effects of every pooling attribute present
+(``pool_by``: network, platform, geo, format ...; ``pooling.crossed_prior``); (3) MAP refits of every family
+under those priors, chosen by quasi-AIC (or by held-out weeks, ``family_choice="cv"``, ``selection.py``);
+(4) ``n_draws`` Laplace posterior samples per campaign.
 
 Hill is the reference family: its parameters carry the pooled priors and mean the same thing in every
 campaign, and within the observed spend range the three families are often indistinguishable (quasi-AIC

@@ -3,7 +3,9 @@
 A campaign whose spend barely moved cannot tell where it saturates; its siblings on the same network and
 platform can. Each curve parameter gets a two-level normal model (portfolio mean, group effect, campaign
 effect) whose variances are fitted by marginal likelihood, and each campaign's prior is its group's
-leave-one-out posterior - so a campaign never shrinks toward its own noisy estimate.
+leave-one-out posterior - so a campaign never shrinks toward its own noisy estimate. ``crossed_prior`` does the
+same with one effect per attribute (network, platform, geo, format), so siblings sharing any attribute inform a
+campaign; the response fit uses it.
 """
 
 from __future__ import annotations
