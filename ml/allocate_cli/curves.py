@@ -17,8 +17,8 @@ from ml.optimize import CurveFamily, ResponseCurves
 
 MIN_CAMPAIGN_DAYS = 5  # days with spend below which a campaign's curve is too uncertain to move its budget
 POSTERIOR_DRAWS = 400
-WEEKDAY_MIN_DAYS = 28  # weekday effects need four of each weekday to be estimable
-POOLING_ATTRIBUTES = ("network", "platform")
+WEEKDAY_MIN_DAYS = 14  # two of each weekday: the effects are shared by the whole portfolio, so a 21-day export has them
+POOLING_ATTRIBUTES = ("network", "platform", "geo", "format", "creative_format")  # crossed effects, those present
 
 
 def optimizer_curves(curves: CurveParameters) -> ResponseCurves:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable, optimizer_curves
+from ml.allocate_cli.decide import posterior_share
 from ml.allocate_cli.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
 from ml.allocate_cli.history import CampaignHistory
 from ml.allocate_cli.inputs import default_current
@@ -79,7 +80,13 @@ def allocate(
         raise BadInputError(f"--total-budget: {exc}") from exc
     except ProblemValidationError as exc:
         raise BadInputError(f"{history.path}: cannot build the allocation problem: {exc}") from exc
-    fit_spend, exploration = allocation.daily_budget, None
+    box = spend_box(problem)
+    proposed = allocation.daily_budget
+    if options.posterior_decision:  # move only as far as the posterior's expected profit says (decide.py)
+        anchor = np.clip(held_budgets(settings[is_fit]), box.floor, box.ceiling)
+        share = posterior_share(settings, fitted, options, anchor, proposed, budget_for_fitted)
+        proposed = np.clip(anchor + share * (proposed - anchor), box.floor, box.ceiling)
+    fit_spend, exploration = proposed, None
     if options.exploration == "thompson":
         exploration = thompson_exploration(
             problem,
@@ -91,7 +98,7 @@ def allocate(
         )
         fit_spend = exploration.spend
     # A budget under a cent is a pause in practice (the solver gets there where Hill slopes start infinite).
-    spend[is_fit] = np.where((fit_spend < MIN_BUDGET) & (spend_box(problem).floor == 0.0), 0.0, fit_spend)
+    spend[is_fit] = np.where((fit_spend < MIN_BUDGET) & (box.floor == 0.0), 0.0, fit_spend)
     totals = history.totals()
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(totals["spend"] > 0, totals["conversions"] / totals["spend"], 0.0)
@@ -104,7 +111,7 @@ def allocate(
         allocation.reason_code,
         pd.DataFrame({"conversions_per_dollar": rate}, index=settings.index),
         history.days_with_spend().to_numpy(),
-        None if exploration is None else spend[is_fit] - allocation.daily_budget,
+        None if exploration is None else spend[is_fit] - proposed,
     )
     return AllocationRun(table=table, settings=settings, curves=fitted, allocation=allocation, exploration=exploration)
 

@@ -29,6 +29,7 @@ class RunOptions:
     overhead_pct: float = COSTS.overhead_pct
     exploration: str = "none"
     seed: int = 0
+    posterior_decision: bool = True  # move toward the optimum only as far as the posterior's expected profit says
 
 
 def value_per_conversion(history: CampaignHistory) -> tuple[np.ndarray, np.ndarray]:

@@ -2,8 +2,10 @@
 
 Steps: (1) unpooled Hill fits alternating with portfolio-wide demand effects (weekday, market indices), and
 each campaign's over-dispersion; (2) empirical-Bayes priors: the Hill shape from the portfolio's pooled
-likelihood profiles, log(k / reference spend) per network/platform group; (3) MAP refits of every family
-under those priors, chosen by quasi-AIC; (4) ``n_draws`` Laplace posterior samples per campaign.
+likelihood profiles, log(k / reference spend) with crossed effects of every pooling attribute present
+(``pool_by``: network, platform, geo, format ...; ``pooling.crossed_prior``); (3) MAP refits of every family
+under those priors, chosen by quasi-AIC (or by held-out weeks, ``family_choice="cv"``, ``selection.py``);
+(4) ``n_draws`` Laplace posterior samples per campaign.
 
 Hill is the reference family: its parameters carry the pooled priors and mean the same thing in every
 campaign, and within the observed spend range the three families are often indistinguishable (quasi-AIC
@@ -34,10 +36,11 @@ from ml.models.response.estimation import (
     natural_parameters,
     poisson_deviance,
 )
-from ml.models.response.panel import campaign_groups, covariate_columns
-from ml.models.response.pooling import demand_coefficients, likelihood_only, pooled_prior, pooled_shape_prior
+from ml.models.response.panel import campaign_factors, campaign_groups, covariate_columns
+from ml.models.response.pooling import crossed_prior, demand_coefficients, likelihood_only, pooled_shape_prior
 from ml.models.response.posterior import hill_grid_posterior, laplace_posterior
 from ml.models.response.result import ResponseCurveSet
+from ml.models.response.selection import heldout_scores
 
 LEVEL_PRIOR_PRECISION = 1e-4
 
@@ -63,6 +66,7 @@ class ResponseFitConfig(BaseModel):
     )
     shape_grid_points: int = Field(16, ge=4)
     hill_preference: float = Field(2.0, ge=0, description="Quasi-AIC margin an alternative must beat Hill by.")
+    family_choice: str = Field("aic", pattern="^(aic|cv)$", description="In-sample quasi-AIC or held-out weeks.")
     min_rows: int = Field(3, ge=1)
     seed: int = 0
 
@@ -169,7 +173,7 @@ def _shape_prior(
 
 def _log_k_priors(
     cells: list[_Campaign],
-    groups: np.ndarray,
+    factors: np.ndarray,
     weak: Prior,
     shape_prior: tuple[float, float],
     dispersion: np.ndarray,
@@ -185,7 +189,7 @@ def _log_k_priors(
         est = np.array([f.theta[1] for f in fits])
         var = np.array([f.covariance[1, 1] for f in fits])
         lik_mean, lik_var = likelihood_only(est, var, weak.mean[1], weak.precision[1])
-        pooled = pooled_prior(lik_mean, lik_var, groups, config.prior_sd_floor, weak.mean[1], config.weak_prior_sd)
+        pooled = crossed_prior(lik_mean, lik_var, factors, config.prior_sd_floor, weak.mean[1], config.weak_prior_sd)
         hyper.update(
             {
                 f"{family}_log_k_portfolio_mean": pooled.portfolio_mean,
@@ -234,7 +238,9 @@ def fit_response_curves(
     hyper = {"hill_shape_prior_a": shape_prior[0], "hill_shape_prior_b": shape_prior[1]}
     if elasticity is not None:
         hyper["competition_elasticity"] = float(elasticity)
-    priors = _log_k_priors(cells, groups, weak, shape_prior, dispersion, families, config, hyper)
+    priors = _log_k_priors(
+        cells, campaign_factors(ids, campaigns, config.pool_by), weak, shape_prior, dispersion, families, config, hyper
+    )
 
     rng = np.random.default_rng(config.seed)
     grid = _shape_grid(config)
@@ -242,7 +248,11 @@ def fit_response_curves(
     for i, cell in enumerate(cells):
         fits = {f: fit_family(f, cell.data, priors[f][i], dispersion[i]) for f in families}
         aic = {f: _quasi_aic(fits[f], dispersion[i]) for f in families}
-        best = fits[min(families, key=lambda f: aic[f] - config.hill_preference * (f == HILL))]
+        score = aic  # quasi-AIC, or twice the held-out quasi-log-likelihood loss (the same units)
+        if config.family_choice == "cv" and len(families) > 1:
+            held = heldout_scores(cell.data, fits, {f: priors[f][i] for f in families}, dispersion[i])
+            score = {f: 2.0 * held[f] for f in families}
+        best = fits[min(families, key=lambda f: score[f] - config.hill_preference * (f == HILL))]
         chosen.append(best)
         posterior = (
             hill_grid_posterior(cell.data, priors[HILL][i], dispersion[i], grid, best)

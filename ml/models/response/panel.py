@@ -93,7 +93,20 @@ def campaign_groups(
     campaign_ids: np.ndarray, campaigns: pd.DataFrame | None, keys: tuple[str, ...] = ("network", "platform")
 ) -> np.ndarray:
     """Pooling group of each campaign (e.g. ``facebook/ios``); one group ``all`` without attributes."""
-    if campaigns is None or not keys or not set(keys) <= set(campaigns.columns):
+    keys = tuple(k for k in keys if campaigns is not None and k in campaigns.columns)
+    if campaigns is None or not keys:
         return np.full(len(campaign_ids), "all", dtype=object)
     labels = campaigns.set_index("campaign_id")[list(keys)].astype(str).agg("/".join, axis=1)
     return labels.reindex(campaign_ids).fillna("unknown").to_numpy(dtype=object)
+
+
+def campaign_factors(
+    campaign_ids: np.ndarray, campaigns: pd.DataFrame | None, keys: tuple[str, ...] = ("network", "platform")
+) -> np.ndarray:
+    """Integer codes of each pooling attribute present (campaigns x attributes; zero columns without any), for
+    crossed effects: every attribute is its own factor, a missing value its own level."""
+    present = [k for k in keys if campaigns is not None and k in campaigns.columns]
+    if not present:
+        return np.zeros((len(campaign_ids), 0), dtype=int)
+    table = campaigns.drop_duplicates("campaign_id").set_index("campaign_id")[present].reindex(campaign_ids)
+    return np.column_stack([pd.factorize(table[k].astype("string").fillna("unknown"))[0] for k in present])

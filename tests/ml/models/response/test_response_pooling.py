@@ -8,7 +8,7 @@ import pytest
 
 from ml.models.response import ResponseFitConfig, fit_response_curves
 from ml.models.response.curves import CurveParameters
-from ml.models.response.pooling import pooled_prior
+from ml.models.response.pooling import crossed_prior, pooled_prior
 
 K_OVER_BASE = {"facebook/ios": 0.6, "google/android": 3.0}
 PER_GROUP = 5
@@ -87,3 +87,39 @@ def test_pooled_prior_leaves_out_each_campaigns_own_estimate():
     assert abs(prior.mean[-1] - 0.0) < 0.1  # uninformative campaign: its group's mean, not its own value
     assert abs(prior.mean[3] - 1.0) < 0.15 and abs(prior.mean[0] - 0.0) < 0.15
     assert prior.group_sd > 0.2  # the groups differ
+
+
+def _crossed_portfolio(seed: int, n: int = 240) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Log relative half-saturations with network and format effects (geo has none), noisy per-campaign estimates."""
+    rng = np.random.default_rng(seed)
+    factors = np.column_stack([rng.integers(5, size=n), rng.integers(4, size=n), rng.integers(8, size=n)])
+    truth = 0.3 + rng.normal(0, 0.5, 5)[factors[:, 0]] + rng.normal(0, 0.4, 4)[factors[:, 1]] + rng.normal(0, 0.15, n)
+    variance = rng.uniform(0.05, 1.0, n)
+    variance[:12] = np.inf  # no information of their own (spend never moved)
+    estimate = truth + rng.normal(0, np.sqrt(np.where(np.isinf(variance), 1.0, variance)))
+    return truth, estimate, variance, factors
+
+
+def test_crossed_prior_predicts_from_every_shared_attribute():
+    """Effects of network and format, not of their combination: the crossed prior beats one group per combination."""
+    errors = {"crossed": [], "combined": []}
+    for seed in range(3):
+        truth, estimate, variance, factors = _crossed_portfolio(seed)
+        crossed = crossed_prior(estimate, variance, factors, 0.05, 0.0, 1.5)
+        labels = np.array([f"{a}/{b}/{c}" for a, b, c in factors])  # one group per combination: mostly singletons
+        combined = pooled_prior(estimate, variance, labels, 0.05, 0.0, 1.5)
+        errors["crossed"].append(np.sqrt(np.mean((crossed.mean - truth) ** 2)))
+        errors["combined"].append(np.sqrt(np.mean((combined.mean - truth) ** 2)))
+        # a campaign with no data of its own gets its attributes' prediction, close to its truth
+        assert np.sqrt(np.mean((crossed.mean[:12] - truth[:12]) ** 2)) < 0.35
+    assert np.mean(errors["crossed"]) < 0.8 * np.mean(errors["combined"]), errors
+
+
+def test_crossed_prior_never_uses_a_campaigns_own_estimate():
+    truth, estimate, variance, factors = _crossed_portfolio(7)
+    base = crossed_prior(estimate, variance, factors, 0.05, 0.0, 1.5)
+    moved = estimate.copy()
+    moved[20] += 0.05  # a small change keeps the fitted variances (a large one would move them a little)
+    again = crossed_prior(moved, variance, factors, 0.05, 0.0, 1.5)
+    assert abs(again.mean[20] - base.mean[20]) < 0.01 * 0.05 + abs(again.portfolio_mean - base.portfolio_mean)
+    assert np.max(np.abs(again.mean - base.mean)) > 1e-4  # its siblings do see it
