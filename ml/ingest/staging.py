@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 
 import duckdb
@@ -101,7 +102,9 @@ def build_stage(
         selects.append(f"SELECT {', '.join(parts)} FROM {source_table} s")
     table = f"stg_{kind.name}"
     con.execute(f"CREATE VIEW {table} AS {' UNION ALL '.join(selects)}")  # typed once, below
-    extra = [n for n in names if n not in used]
+    # a channel-level file's total outcome and controls are kept too (ml/ingest/outcomes.py), not ignored
+    kept = {mapping.total_outcome} | {n for n in names if any(fnmatch.fnmatchcase(n, p) for p in mapping.controls)}
+    extra = [n for n in names if n not in used and n not in kept]
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         warnings.append(f"{path}: ignored column(s) not in the contract: {shown}")

@@ -114,6 +114,9 @@ def channel_home(tmp_path_factory) -> tuple[Path, Path, pd.DataFrame, subprocess
         home=home,
     )
     assert ingested.returncode == 0, ingested.stderr
+    # the total outcome and the controls are kept, so ingest does not call them ignored
+    ignored = [line for line in (ingested.stdout + ingested.stderr).splitlines() if "ignored column" in line]
+    assert not any("sales" in line or "price_index" in line for line in ignored), ignored
     run = pmi(
         "run", "--source", "warehouse", "--mmm-bootstrap", "12", "--lift-tests", str(folder / "lift.csv"), home=home
     )
