@@ -4,7 +4,7 @@ import dagster as dg
 
 from ml.monitoring.accuracy import latest_accuracy
 from ml.monitoring.drift import DriftThresholds, drifted_metrics
-from ml.settings import pmi_paths
+from orchestration.warehouse.project import code_location_home
 
 
 @dg.sensor(
@@ -14,8 +14,9 @@ from ml.settings import pmi_paths
     description="Requests the retrain job when the latest accuracy evaluation shows CPA MAPE above 30%.",
 )
 def mape_drift_sensor(context: dg.SensorEvaluationContext):
-    """Read the latest evaluation; request `retrain` once per drifted evaluation (cursor = evaluation id)."""
-    accuracy = latest_accuracy(pmi_paths())
+    """Read the latest evaluation of the location's data directory; request `retrain` once per drifted evaluation
+    (cursor = evaluation id)."""
+    accuracy = latest_accuracy(code_location_home())
     if accuracy.empty:
         return dg.SkipReason("no accuracy evaluation yet")
     evaluation = str(accuracy["evaluation_id"].iloc[0])
