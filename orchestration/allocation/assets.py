@@ -11,6 +11,7 @@ from ml.models.training.campaign_models import publish_kpi_forecast_at_budgets
 from ml.optimize.objective import ObjectiveName
 from ml.simulation.live import step_one_hour
 from orchestration.resources import PmiHomeResource
+from orchestration.warehouse.assets import dbt_model_key
 
 ALLOCATION_STAGES = (
     "spend_trajectories",
@@ -24,8 +25,8 @@ ALLOCATION_INPUTS = [
     dg.AssetKey("campaign_ltv"),
     dg.AssetKey("response_curves_model"),
     dg.AssetKey("kpi_forecast_model"),
-    dg.AssetKey(["marts", "dim_campaigns"]),
-    dg.AssetKey(["marts", "fct_market_daily"]),
+    dbt_model_key("dim_campaigns"),
+    dbt_model_key("fct_market_daily"),
 ]
 
 

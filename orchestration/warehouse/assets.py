@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from ml.operations.retention import dbt_target_dir
 from orchestration.resources import PmiHomeResource
@@ -43,3 +43,14 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi
     with dbt_environment(paths):  # dbt's profile reads PMI_HOME; the subprocess starts inside this block
         build = dbt.cli(["build"], context=context, target_path=target)
     yield from build.stream()
+
+
+def dbt_model_key(model: str) -> dg.AssetKey:
+    """The asset key dagster-dbt gives a dbt model, so no other module spells a model's key by hand."""
+    return get_asset_key_for_model([warehouse_models], model)
+
+
+def warehouse_table_key(table: str) -> dg.AssetKey:
+    """Asset key of a warehouse table ``schema.name``: a dbt model's own key, else ``[schema, name]`` (raw)."""
+    schema, name = table.split(".")
+    return dbt_model_key(name) if schema in LAYERS else dg.AssetKey([schema, name])
