@@ -8,6 +8,8 @@ the two drifted apart before.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -22,8 +24,6 @@ from ml.optimize.problem import (
     DEFAULT_MAX_CHANGE_PCT,
     DEFAULT_OVERHEAD_PCT,
 )
-from orchestration.allocation.assets import AllocationRunConfig, allocation_run
-from orchestration.resources import PmiHomeResource
 
 REPO = Path(__file__).resolve().parents[1]
 # Modules that declare the allocation's safety net or cost rates; only the homes may hold the numbers.
@@ -95,9 +95,20 @@ def test_the_homes_still_hold_the_numbers():
     assert literal_defaults(COST_RATE_HOME, COST_RATE_NAMES)
 
 
-def test_every_config_agrees_with_the_homes():
+@pytest.fixture(scope="module")
+def allocation_assets():
+    """The Dagster allocation module; its inputs' keys come from the dbt manifest, prepared first."""
+    from orchestration.warehouse.project import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    import orchestration.allocation.assets as assets
+
+    return assets
+
+
+def test_every_config_agrees_with_the_homes(allocation_assets):
     costs = CostConfig()
-    launch = AllocationRunConfig()
+    launch = allocation_assets.AllocationRunConfig()
     assert DEFAULT_MAX_CHANGE_PCT == BudgetRules().max_change_pct == AllocationConfig().max_change_pct
     assert launch.max_change_pct == DEFAULT_MAX_CHANGE_PCT
     assert (launch.min_change, launch.period_hours) == (BudgetRules().min_change, BudgetRules().period_hours)
@@ -108,17 +119,19 @@ def test_every_config_agrees_with_the_homes():
     )
 
 
-def _allocation_job(tmp_path: Path) -> dg.JobDefinition:
+def _allocation_job(assets, tmp_path: Path) -> dg.JobDefinition:
+    from orchestration.resources import PmiHomeResource
+
     defs = dg.Definitions(
-        assets=[allocation_run],
-        jobs=[dg.define_asset_job("allocate", selection=[allocation_run])],
+        assets=[assets.allocation_run],
+        jobs=[dg.define_asset_job("allocate", selection=[assets.allocation_run])],
         resources={"pmi_home": PmiHomeResource(home=str(tmp_path))},
     )
     return defs.resolve_job_def("allocate")
 
 
-def test_a_bad_objective_is_refused_at_launch(tmp_path):
-    job = _allocation_job(tmp_path)
+def test_a_bad_objective_is_refused_at_launch(allocation_assets, tmp_path):
+    job = _allocation_job(allocation_assets, tmp_path)
     bad = {"ops": {"allocation_run": {"config": {"objective": "clicks"}}}}
     with pytest.raises(dg.DagsterInvalidConfigError, match=r"objective.*profit.*revenue.*conversions.*clicks"):
         job.execute_in_process(run_config=bad, instance=dg.DagsterInstance.ephemeral())
@@ -126,8 +139,14 @@ def test_a_bad_objective_is_refused_at_launch(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_every_named_objective_is_accepted_at_launch(tmp_path):
-    job = _allocation_job(tmp_path)
+def test_every_named_objective_is_accepted_at_launch(allocation_assets, tmp_path):
+    job = _allocation_job(allocation_assets, tmp_path)
     for objective in ("profit", "revenue", "conversions"):
         good = {"ops": {"allocation_run": {"config": {"objective": objective}}}}
         assert dg.validate_run_config(job, good)["ops"]["allocation_run"]["config"]["objective"] == objective
+
+
+def test_no_unused_code_by_vulture():
+    """Dead functions, variables and imports (vulture, at the confidence and paths of pyproject's [tool.vulture])."""
+    proc = subprocess.run([sys.executable, "-m", "vulture"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 
 class DriftThresholds(BaseModel):
-    """MAPE above which a metric's models are considered drifted (the issue's default: CPA 30%)."""
+    """MAPE above which a metric's models are considered drifted (default: CPA 30%)."""
 
     mape: dict[str, float] = Field(default_factory=lambda: {"cpa": 0.30})
 
