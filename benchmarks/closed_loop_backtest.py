@@ -1,7 +1,7 @@
 """Closed-loop backtest: share of the oracle's profit uplift over the static split that pmi captures, vs greedy.
 
 Run: `.venv/bin/python benchmarks/closed_loop_backtest.py [--seeds 10] [--drift audience_saturation]`
-(30 simulated days x 24 campaigns per seed, the issue's setting; `pmi backtest --seeds 10` runs the same code).
+(30 simulated days x 24 campaigns per seed, the default setting; `pmi backtest --seeds 10` runs the same code).
 Seeds 0-4 were used while tuning pmi's rules; seeds 5-9 never were: their figures are the headline, printed first.
 """
 

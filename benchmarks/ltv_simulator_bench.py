@@ -9,7 +9,7 @@ d90 (analytic, checked against a 200k-user Monte Carlo per campaign) for the mod
 what the allocator uses), the mature-user mean and hindsight (every user's realised d90, pending events
 included: pure sampling noise), and the *ceiling*: the
 share an oracle that sees every user's complete value and knows the simulator's priors is expected to reach
-(``ml.models.ltv.ceiling``), with the probability that it gets every source within 10%. Also the p10-p90
+(``ml.evaluation.ceiling``), with the probability that it gets every source within 10%. Also the p10-p90
 coverage on validation users and the training time; with several seeds a pooled summary ends the output.
 """
 
@@ -29,9 +29,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ml.models.ltv import ltv_by_source, train_ltv
-from ml.models.ltv.ceiling import ceiling_summary, oracle_within_tolerance
-from ml.models.ltv.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv
+from ml.evaluation.ceiling import ceiling_summary, oracle_within_tolerance
+from ml.evaluation.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv
+from ml.models.ltv import ltv_by_source
+from ml.models.training.ltv import train_ltv
 
 REPO = Path(__file__).resolve().parents[1]
 END_DATE = dt.date(2026, 11, 23)

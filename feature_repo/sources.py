@@ -1,14 +1,15 @@
-"""Sources: Parquet exports of the dbt marts under PMI_HOME/feast/data, one per entity grain.
+"""Sources: Parquet exports of the dbt marts under <data directory>/feast/data, one per entity grain.
 
+Paths are relative to the data directory's feast/ folder: ``ml/features/store.py`` applies the definitions bound to
+one data directory's files, so the same definitions serve every data directory without reading the environment.
 Each row carries ``feature_ts``, the moment its values became known, which is what point-in-time joins use.
 """
 
-import os
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from feast import FileSource
 
-DATA_DIR = Path(os.environ.get("PMI_HOME", "data")).resolve() / "feast" / "data"
+DATA_DIR = PurePosixPath("data")
 
 user_features_source = FileSource(
     name="user_features_source",

@@ -45,12 +45,11 @@ class PmiPaths(BaseModel):
 def pmi_paths(home: str | os.PathLike[str] | None = None) -> PmiPaths:
     """Resolve the data directory: explicit argument, else ``PMI_HOME``, else ``./data``.
 
-    The resolved absolute path is exported back to ``PMI_HOME`` so that child processes (dbt) agree.
+    Nothing is written back to the environment: callers pass the returned paths on (a Dagster resource, function
+    arguments), and the one child process that reads ``PMI_HOME`` (dbt's profile) gets it for its invocation only.
     """
     raw = home if home is not None else os.environ.get("PMI_HOME", DEFAULT_HOME)
-    path = Path(raw).expanduser().resolve()
-    os.environ["PMI_HOME"] = str(path)
-    return PmiPaths(home=path)
+    return PmiPaths(home=Path(raw).expanduser().resolve())
 
 
 # --- Deployment profile: the embedded default or the production shape (README "Production configuration") ---------

@@ -8,6 +8,7 @@ from pydantic import PrivateAttr
 from ml.settings import PmiPaths, pmi_paths
 from ml.warehouse.run_lock import RunLockBusy, acquire_run_lock, release_run_lock
 from orchestration.production import run_lock_delegated
+from orchestration.warehouse.project import code_location_home
 
 
 class PmiHomeResource(dg.ConfigurableResource):
@@ -22,8 +23,12 @@ class PmiHomeResource(dg.ConfigurableResource):
     home: str | None = None
     _locked: PmiPaths | None = PrivateAttr(default=None)
 
+    def location(self) -> PmiPaths:
+        """The configured home, else ``PMI_HOME``, else the repository's ./data (whatever the cwd)."""
+        return pmi_paths(self.home) if self.home else code_location_home()
+
     def paths(self) -> PmiPaths:
-        return pmi_paths(self.home).ensure()
+        return self.location().ensure()
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         paths = self.paths()

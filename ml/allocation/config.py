@@ -6,6 +6,11 @@ from pydantic import BaseModel, Field
 
 from ml.allocation.gate import BudgetRules
 from ml.economics.costs import CostConfig
+from ml.optimize.objective import ObjectiveName
+
+# The gate's rules hold the safety net's defaults (max_change_pct from ml/optimize/problem.py); this config and
+# the Dagster run config take them from there rather than repeating the numbers.
+_RULES = BudgetRules()
 
 
 class AllocationConfig(BaseModel):
@@ -14,21 +19,23 @@ class AllocationConfig(BaseModel):
     total_budget: float | None = Field(
         None, gt=0, description="Daily portfolio budget; default: the total in force at the period's start."
     )
-    objective: str = Field("profit", pattern="^(profit|revenue|conversions)$")
+    objective: ObjectiveName = "profit"
     max_change_pct: float = Field(
-        0.25,
+        _RULES.max_change_pct,
         ge=0,
         description="Safety net: max move of any budget within a period, "
         "against the budget in force at the period's start (any number of runs).",
     )
     min_change: float = Field(
-        10.0,
+        _RULES.min_change,
         ge=0,
         description="Absolute floor of the period's change limit (a minimum test "
         "budget), so a campaign at budget 0 can be launched or relaunched.",
     )
-    period_hours: int = Field(24, ge=1, description="Length of the period the change limit applies to (1 day).")
-    min_budget: float = Field(0.0, ge=0, description="Floor of every campaign's daily budget.")
+    period_hours: int = Field(
+        _RULES.period_hours, ge=1, description="Length of the period the change limit applies to (1 day)."
+    )
+    min_budget: float = Field(_RULES.min_budget, ge=0, description="Floor of every campaign's daily budget.")
     exploration_share: float = Field(0.05, ge=0, le=1, description="Max budget share Thompson sampling may move.")
     exploration_cost_share: float | None = Field(
         0.002,

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
+
 # Which rule set a gated budget (stored in audit.budget_changes.bound_by).
 NONE, CHANGE_UP, CHANGE_DOWN, MIN_BUDGET, MAX_BUDGET, TOTAL = (
     "none",
@@ -36,7 +38,7 @@ _CODE = {name: i for i, name in enumerate(BOUND_NAMES)}
 class BudgetRules:
     """The period limit and bounds every budget change is held to."""
 
-    max_change_pct: float = 0.25
+    max_change_pct: float = DEFAULT_MAX_CHANGE_PCT
     min_change: float = 10.0
     period_hours: int = 24
     min_budget: float = 0.0

@@ -1,4 +1,4 @@
-"""What-if scenarios per campaign (the seed design's five), and target efficiency: the least spend meeting a target.
+"""What-if scenarios per campaign (five named ones), and target efficiency: the least spend meeting a target.
 
 Users at a spend come from the fitted curve; a CPA adjustment scales the users bought (CPA x (1 + a) means
 users / (1 + a)), an LTV adjustment scales value per user, and costs follow the full cost accounting.
@@ -14,7 +14,7 @@ from ml.allocation.engine import build_problem
 from ml.allocation.inputs import AllocationInputs
 from ml.economics.costs import unit_economics
 
-# name -> (budget multiplier, LTV adjustment, CPA adjustment), as in the seed design.
+# name -> (budget multiplier, LTV adjustment, CPA adjustment).
 SCENARIOS: dict[str, tuple[float, float, float]] = {
     "baseline": (1.0, 0.0, 0.0),
     "optimistic": (1.5, 0.10, -0.10),

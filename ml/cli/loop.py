@@ -21,6 +21,7 @@ from ml.cli.pipeline import dagster_instance, home_run_config, pmi_job
 from ml.cli.run_summary import usd
 from ml.ingest.source import ingested_row_counts
 from ml.models.status import skipped_steps
+from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.settings import PmiPaths, pmi_paths
 from ml.warehouse.connection import read_sql
 from ml.warehouse.run_lock import hold_run_lock
@@ -46,7 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="Stop after this many cycles (default: 1 without --every, else until stopped with Ctrl-C or SIGTERM).",
     )
     p.add_argument("--total-budget", type=float, default=0.0, help="Daily portfolio budget (default: today's).")
-    p.add_argument("--max-change-pct", type=float, default=0.25, help="Max move of any budget per run (0.25).")
+    p.add_argument(
+        "--max-change-pct",
+        type=float,
+        default=DEFAULT_MAX_CHANGE_PCT,
+        help=f"Max move of any budget per period ({DEFAULT_MAX_CHANGE_PCT}).",
+    )
     p.add_argument(
         "--export-csv",
         action="store_true",

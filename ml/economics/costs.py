@@ -1,4 +1,4 @@
-"""Full cost accounting of a campaign-day, as the seed design has it, with every rate in one typed place."""
+"""Full cost accounting of a campaign-day (docs/contract.md §2), with every rate in one typed place."""
 
 from __future__ import annotations
 

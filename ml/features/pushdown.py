@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ml.features.export import sql_literal
-from ml.features.store import feature_store
+from ml.features.store import feature_store, source_path
 from ml.settings import PmiPaths
 
 
@@ -39,7 +39,7 @@ def service_views(paths: PmiPaths, service: str) -> list[ViewSpec]:
         specs.append(
             ViewSpec(
                 name=view.name,
-                path=view.batch_source.path,
+                path=str(source_path(paths, view.batch_source.path)),
                 timestamp_field=view.batch_source.timestamp_field,
                 ttl_seconds=ttl or None,
                 join_keys=tuple(view.join_keys),

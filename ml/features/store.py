@@ -1,13 +1,17 @@
 """The Feast feature store of pmi: apply the definitions, materialise online, build point-in-time training sets.
 
+The store's configuration is built in code for one data directory (``FeatureStore(config=RepoConfig(...))``): the
+registry, the online store and the Parquet exports all live under that directory, so one process can serve several
+data directories (tests, a notebook) without any environment variable. The definitions in feature_repo/ name
+their sources relative to the data directory's ``feast/`` folder and are applied bound to one directory's files.
 The registry is a single sqlite file; a file lock makes sure only one process writes it at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import os
+import functools
+import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +23,11 @@ from filelock import FileLock
 from ml.settings import PmiPaths, is_production, production_settings
 
 FEATURE_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
+# In import order: each module imports the ones before it by name (the way `feast apply` loads a repo).
 _DEFINITION_MODULES = ("entities", "sources", "feature_views", "feature_services")
 # Views served online for hourly predictions; user features are used in batch (training and scoring) only.
 ONLINE_VIEWS = ("campaign_trailing_kpis", "campaign_saturation_signals", "campaign_calendar", "market_indices")
+FEAST_PROJECT = "pmi"
 
 
 @contextmanager
@@ -32,43 +38,97 @@ def registry_lock(paths: PmiPaths) -> Iterator[None]:
         yield
 
 
-def feature_store(paths: PmiPaths):
-    """A FeatureStore over feature_repo/ with its state under this PMI_HOME.
+def store_config(paths: PmiPaths):
+    """Feast's configuration for this data directory: registry and exports under it, online store per profile.
 
-    feature_store.yaml reads PMI_HOME when the store is built, so it is pointed at ``paths`` first: a process that
-    served another data directory before (tests, a notebook) must not read that one's registry.
+    Embedded: a sqlite online store beside the registry. Production profile: Redis (``PMI_REDIS_*`` settings).
     """
+    from feast.repo_config import RepoConfig
+
+    feast_dir = paths.feast_dir
+    if is_production():
+        online = {"type": "redis", "connection_string": production_settings().redis_connection_string}
+    else:
+        online = {"type": "sqlite", "path": str(feast_dir / "online_store.db")}
+    return RepoConfig(
+        project=FEAST_PROJECT,
+        provider="local",
+        registry=str(feast_dir / "registry.db"),
+        online_store=online,
+        offline_store={"type": "duckdb"},
+        entity_key_serialization_version=3,
+        repo_path=feast_dir,
+    )
+
+
+def feature_store(paths: PmiPaths):
+    """A FeatureStore over this data directory (its registry, online store and feature exports)."""
     from feast import FeatureStore
 
     paths.feast_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["PMI_HOME"] = str(paths.home)
-    if is_production():  # the online store on Redis (feature_store.production.yaml)
-        os.environ["PMI_FEAST_REDIS"] = production_settings().redis_connection_string
-        return FeatureStore(repo_path=str(FEATURE_REPO), fs_yaml_file=FEATURE_REPO / "feature_store.production.yaml")
-    return FeatureStore(repo_path=str(FEATURE_REPO))
+    return FeatureStore(repo_path=str(paths.feast_dir), config=store_config(paths))
 
 
-def definitions() -> list:
-    """Load the Feast objects from feature_repo/ (re-imported so PMI_HOME-dependent paths are current)."""
-    if str(FEATURE_REPO) not in sys.path:
-        sys.path.insert(0, str(FEATURE_REPO))
-    from feast import Entity, FeatureService, FeatureView
+@functools.cache
+def _definition_modules() -> tuple:
+    """feature_repo/'s modules, loaded once from their files under their own names (as `feast apply` does)."""
+    modules = []
+    for name in _DEFINITION_MODULES:
+        module = sys.modules.get(name)
+        if module is None or Path(getattr(module, "__file__", "")).parent != FEATURE_REPO:
+            spec = importlib.util.spec_from_file_location(name, FEATURE_REPO / f"{name}.py")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module  # the later modules import the earlier ones by this name
+            spec.loader.exec_module(module)
+        modules.append(module)
+    return tuple(modules)
+
+
+def source_path(paths: PmiPaths, path: str) -> Path:
+    """Where a file source's data is: feature_repo/ names it relative to the data directory's feast/ folder."""
+    return (paths.feast_dir / path).resolve()
+
+
+def definitions(paths: PmiPaths) -> list:
+    """The Feast objects of feature_repo/ (entities, sources, feature views, feature services), one of each, with
+    every file source bound to this data directory's exports.
+
+    The modules name their sources relative to the data directory's feast/ folder, and Feast's DuckDB offline store
+    reads a source's path as it is, so the copies registered here carry absolute paths; the modules' own objects
+    are never changed, so one process can apply several data directories.
+    """
+    import copy
+
+    from feast import Entity, FeatureService, FeatureView, FileSource
     from feast.data_source import DataSource
+
+    def bound(source: FileSource) -> FileSource:
+        local = FileSource.from_proto(source.to_proto())
+        local.file_options.uri = str(source_path(paths, source.path))
+        return local
 
     feast_types = (Entity, DataSource, FeatureView, FeatureService)
     objects: dict[tuple[str, str], object] = {}
-    for name in _DEFINITION_MODULES:
-        module = importlib.reload(sys.modules[name]) if name in sys.modules else importlib.import_module(name)
+    for module in _definition_modules():
         for obj in vars(module).values():
             if isinstance(obj, feast_types):
                 objects.setdefault((type(obj).__name__, obj.name), obj)  # modules re-export each other's objects
-    return list(objects.values())
+    result = []
+    for obj in objects.values():
+        if isinstance(obj, FileSource):
+            obj = bound(obj)
+        elif isinstance(obj, FeatureView) and isinstance(obj.batch_source, FileSource):
+            view = copy.copy(obj)
+            view.batch_source = view.data_source = bound(obj.batch_source)
+            obj = view
+        result.append(obj)
+    return result
 
 
 def apply_definitions(paths: PmiPaths) -> list[str]:
     """`feast apply`: register entities, sources, feature views and services; returns their names."""
     with registry_lock(paths):
-        objects = definitions()
+        objects = definitions(paths)
         feature_store(paths).apply(objects)
     return sorted(f"{type(o).__name__}:{o.name}" for o in objects)
 
@@ -76,15 +136,15 @@ def apply_definitions(paths: PmiPaths) -> list[str]:
 def registry_reads_here(paths: PmiPaths) -> bool:
     """True if the registry exists and its file sources are this data directory's exports.
 
-    Sources are stored with absolute paths when applied: in a data directory that was moved or copied, Feast would
-    go on reading the old one's files (stale, or gone).
+    Sources are registered with absolute paths: in a data directory that was moved or copied, Feast would go on
+    reading the old one's files (stale, or gone), so such a registry is re-applied.
     """
     if not (paths.feast_dir / "registry.db").exists():
         return False
     data_dir = (paths.feast_dir / "data").resolve()
     with registry_lock(paths):
         sources = feature_store(paths).list_data_sources()
-    return bool(sources) and all(Path(getattr(s, "path", "")).resolve().parent == data_dir for s in sources)
+    return bool(sources) and all(source_path(paths, getattr(s, "path", "")).parent == data_dir for s in sources)
 
 
 def ensure_registry(paths: PmiPaths) -> bool:

@@ -11,12 +11,16 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from ml.economics.costs import CostConfig
 from ml.optimize.curves import CurveFamily, ResponseCurves
 
+# The safety net's default move of any budget per run or period: the one definition every config imports.
 DEFAULT_MAX_CHANGE_PCT = 0.25
-DEFAULT_OVERHEAD_PCT = 0.05
-DEFAULT_AGENCY_FEE_PCT = 0.15
-DEFAULT_AMORTISATION_DAYS = 30.0
+# Cost rates are CostConfig's (ml/economics/costs.py); the optimiser takes its defaults from there.
+_DEFAULT_COSTS = CostConfig()
+DEFAULT_OVERHEAD_PCT = _DEFAULT_COSTS.overhead_pct
+DEFAULT_AGENCY_FEE_PCT = _DEFAULT_COSTS.agency_fee_pct
+DEFAULT_AMORTISATION_DAYS = _DEFAULT_COSTS.creative_amortisation_days
 
 
 class ProblemValidationError(ValueError):

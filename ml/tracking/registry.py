@@ -50,7 +50,8 @@ class RegisteredModel:
 
 
 def run_ui_url(run_id: str) -> str:
-    """Where the MLflow UI (`make mlflow`, or $PMI_MLFLOW_UI_URL) shows a run, for links from the Dagster UI."""
+    """Where the MLflow UI shows a run, for links from the Dagster UI: ``$PMI_MLFLOW_UI_URL``, else port 5000 of
+    this machine (``mlflow ui --backend-store-uri sqlite:///$PMI_HOME/mlflow/mlflow.db`` serves it there)."""
     base = os.environ.get("PMI_MLFLOW_UI_URL", "http://127.0.0.1:5000").rstrip("/")
     experiment_id = mlflow.get_run(run_id).info.experiment_id
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"

@@ -8,8 +8,10 @@ from ml.ingest.source import holds_simulation
 from ml.models.insufficient import InsufficientDataError
 from ml.models.status import RAN, SKIPPED, record_step_status
 from ml.models.training.campaign_models import publish_kpi_forecast_at_budgets
+from ml.optimize.objective import ObjectiveName
 from ml.simulation.live import step_one_hour
 from orchestration.resources import PmiHomeResource
+from orchestration.warehouse.assets import dbt_model_key
 
 ALLOCATION_STAGES = (
     "spend_trajectories",
@@ -23,20 +25,27 @@ ALLOCATION_INPUTS = [
     dg.AssetKey("campaign_ltv"),
     dg.AssetKey("response_curves_model"),
     dg.AssetKey("kpi_forecast_model"),
-    dg.AssetKey(["marts", "dim_campaigns"]),
-    dg.AssetKey(["marts", "fct_market_daily"]),
+    dbt_model_key("dim_campaigns"),
+    dbt_model_key("fct_market_daily"),
 ]
 
 
+_DEFAULTS = AllocationConfig()  # the launch config's defaults are the allocation's own, defined there once
+
+
 class AllocationRunConfig(dg.Config):
-    """Budget, safety net and exploration of an allocation run (defaults: keep today's total budget)."""
+    """Budget, safety net and exploration of an allocation run (defaults: keep today's total budget).
+
+    ``objective`` is a Literal so that Dagster refuses an unknown objective when the run is launched, naming the
+    allowed values, instead of the run failing inside the allocation step.
+    """
 
     total_budget: float = 0.0  # 0 = today's total
-    max_change_pct: float = 0.25  # per period (below), against the budgets in force at the period's start
-    min_change: float = 10.0  # absolute floor of that limit (a minimum test budget: campaigns at 0 can launch)
-    period_hours: int = 24  # the period the change limit applies to, however many runs it holds
-    exploration_share: float = 0.05
-    objective: str = "profit"
+    max_change_pct: float = _DEFAULTS.max_change_pct  # per period, against the budgets in force at its start
+    min_change: float = _DEFAULTS.min_change  # absolute floor of that limit (a minimum test budget)
+    period_hours: int = _DEFAULTS.period_hours  # the period the change limit applies to, however many runs
+    exploration_share: float = _DEFAULTS.exploration_share
+    objective: ObjectiveName = _DEFAULTS.objective
     apply: bool = True
     export_csv: bool = False  # also write PMI_HOME/exports/budget_changes_<run>.csv for bulk upload
     webhook_url: str = ""  # also POST the changes as JSON here (the user's ad-ops endpoint)

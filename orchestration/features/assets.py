@@ -8,10 +8,10 @@ from ml.features.export import export_feature_tables
 from ml.features.store import ONLINE_VIEWS, apply_definitions, ensure_registry, materialize_online
 from ml.warehouse.connection import connect
 from orchestration.resources import PmiHomeResource
+from orchestration.warehouse.assets import dbt_model_key
 
 FEATURE_MARTS = [
-    dg.AssetKey(["marts", name])
-    for name in ("fct_user_features", "fct_campaign_day_features", "fct_market_day_features")
+    dbt_model_key(name) for name in ("fct_user_features", "fct_campaign_day_features", "fct_market_day_features")
 ]
 
 

@@ -5,12 +5,14 @@ import dagster as dg
 from ml.models.insufficient import InsufficientDataError
 from ml.models.status import SKIPPED, TRAINED, record_step_status
 from ml.models.training.campaign_models import train_cac, train_kpi_forecast, train_pricing
-from ml.models.training.ltv import publish_campaign_ltv, train_ltv_model
+from ml.models.training.ltv import train_ltv_model
+from ml.models.training.ltv_scoring import publish_campaign_ltv
 from ml.models.training.response_curves import train_response_curves
 from ml.tracking.registry import RegisteredModel, run_ui_url
 from orchestration.resources import PmiHomeResource
+from orchestration.warehouse.assets import dbt_model_key
 
-DELIVERY_MARTS = [dg.AssetKey(["marts", n]) for n in ("fct_campaign_hourly", "dim_campaigns", "fct_market_daily")]
+DELIVERY_MARTS = [dbt_model_key(n) for n in ("fct_campaign_hourly", "dim_campaigns", "fct_market_daily")]
 
 
 def registration_metadata(result: RegisteredModel) -> dict:
@@ -55,7 +57,7 @@ def response_curves_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeRe
 
 
 # Campaign models train on Feast point-in-time joins (outcomes from the mart): both must be current.
-CAMPAIGN_FEATURES = [dg.AssetKey(["marts", "fct_campaign_day_features"]), dg.AssetKey("feast_registry")]
+CAMPAIGN_FEATURES = [dbt_model_key("fct_campaign_day_features"), dg.AssetKey("feast_registry")]
 
 
 @dg.asset(group_name="models", deps=CAMPAIGN_FEATURES, kinds={"lightgbm", "mlflow"})
@@ -96,7 +98,7 @@ def kpi_forecast_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResou
 
 @dg.asset(
     group_name="models",
-    deps=[dg.AssetKey(["marts", "fct_user_features"]), dg.AssetKey("feast_registry")],
+    deps=[dbt_model_key("fct_user_features"), dg.AssetKey("feast_registry")],
     kinds={"lightgbm", "xgboost", "scikitlearn", "mlflow"},
 )
 def ltv_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:

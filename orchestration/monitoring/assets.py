@@ -5,12 +5,13 @@ import dagster as dg
 from ml.monitoring.accuracy import evaluate_predictions
 from ml.monitoring.alerts import check_and_act, open_alerts
 from orchestration.resources import PmiHomeResource
+from orchestration.warehouse.assets import dbt_model_key
 
 
 @dg.asset(
     group_name="monitoring",
     kinds={"duckdb"},
-    deps=[dg.AssetKey(["marts", "fct_campaign_daily"]), dg.AssetKey("applied_allocation")],
+    deps=[dbt_model_key("fct_campaign_daily"), dg.AssetKey("applied_allocation")],
 )
 def model_accuracy(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """MAE, MAPE, sMAPE, RMSE and direction accuracy of allocation predictions whose day is complete."""

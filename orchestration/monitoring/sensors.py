@@ -5,7 +5,7 @@ import dagster as dg
 
 from ml.monitoring.accuracy import latest_accuracy
 from ml.monitoring.drift import DriftThresholds, drifted_campaigns
-from ml.settings import pmi_paths
+from orchestration.warehouse.project import code_location_home
 
 
 @dg.sensor(
@@ -16,16 +16,17 @@ from ml.settings import pmi_paths
     "than 3 standard errors of the model's own predictive noise (ml/monitoring/drift.py, the backtest's rule).",
 )
 def mape_drift_sensor(context: dg.SensorEvaluationContext):
-    """Once per new accuracy evaluation (cursor = evaluation id), apply the drift rule to the logged predictions and
-    their actuals; request `retrain` when it names any campaign."""
-    accuracy = latest_accuracy(pmi_paths())
+    """Once per new accuracy evaluation (cursor = evaluation id) of the location's data directory, apply the drift
+    rule to the logged predictions and their actuals; request `retrain` when it names any campaign."""
+    home = code_location_home()
+    accuracy = latest_accuracy(home)
     if accuracy.empty:
         return dg.SkipReason("no accuracy evaluation yet")
     evaluation = str(accuracy["evaluation_id"].iloc[0])
     if evaluation == context.cursor:
         return dg.SkipReason(f"{evaluation} already handled")
     context.update_cursor(evaluation)
-    evidence = drifted_campaigns(pmi_paths(), DriftThresholds())
+    evidence = drifted_campaigns(home, DriftThresholds())
     drifted = evidence[evidence["drifted"]]
     if drifted.empty:
         worst = evidence["z_error"].max() if len(evidence) else float("nan")

@@ -14,6 +14,7 @@ from ml.quality import TableReport, docs_index, mart_suites, raw_suites, validat
 from ml.quality.rules import TableSuite
 from ml.warehouse.raw_schema import RAW_TABLES
 from orchestration.resources import PmiHomeResource
+from orchestration.warehouse.assets import warehouse_table_key
 
 CHECK_NAME = "great_expectations"
 MART_TABLES = ("fct_campaign_daily", "fct_user_value")
@@ -23,7 +24,7 @@ def check_result(report: TableReport, docs: str) -> dg.AssetCheckResult:
     """One table's suite as a check result: ERROR if an invariant broke, WARN if a value is merely unusual."""
     failed = report.errors + report.warnings
     return dg.AssetCheckResult(
-        asset_key=dg.AssetKey(report.table.split(".")),
+        asset_key=warehouse_table_key(report.table),
         check_name=CHECK_NAME,
         passed=report.passed,
         severity=dg.AssetCheckSeverity.ERROR if report.errors else dg.AssetCheckSeverity.WARN,
@@ -40,7 +41,7 @@ def check_result(report: TableReport, docs: str) -> dg.AssetCheckResult:
 
 def _selected_suites(context: dg.AssetCheckExecutionContext, suites: list[TableSuite]) -> list[TableSuite]:
     selected = {key.asset_key for key in context.selected_asset_check_keys}
-    return [s for s in suites if dg.AssetKey(s.table.split(".")) in selected]
+    return [s for s in suites if warehouse_table_key(s.table) in selected]
 
 
 def run_checks(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource, suites: list[TableSuite], site: str):
@@ -55,7 +56,7 @@ def run_checks(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource
 
 
 def _spec(table: str, description: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(CHECK_NAME, asset=dg.AssetKey(table.split(".")), blocking=True, description=description)
+    return dg.AssetCheckSpec(CHECK_NAME, asset=warehouse_table_key(table), blocking=True, description=description)
 
 
 @dg.multi_asset_check(

@@ -5,11 +5,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from ml.operations.retention import dbt_target_dir
 from orchestration.resources import PmiHomeResource
-from orchestration.warehouse.project import pmi_dbt_project
+from orchestration.warehouse.project import dbt_environment, pmi_dbt_project
 
 LAYERS = ("staging", "intermediate", "marts")
 LIVE_HOUR = dg.AssetKey("simulator_live_hour")
@@ -37,7 +37,20 @@ class LayeredTranslator(DagsterDbtTranslator):
 @dbt_assets(manifest=pmi_dbt_project.manifest_path, project=pmi_dbt_project, dagster_dbt_translator=LayeredTranslator())
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi_home: PmiHomeResource):
     """Build and test the dbt models against the warehouse under PMI_HOME."""
-    paths = pmi_home.paths()  # exports the resolved PMI_HOME for dbt's profile
+    paths = pmi_home.paths()
     # dbt's per-run artefacts go to the data directory (pruned by ml.operations.retention), not the checkout.
     target = dbt_target_dir(paths) / f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    with dbt_environment(paths):  # dbt's profile reads PMI_HOME; the subprocess starts inside this block
+        build = dbt.cli(["build"], context=context, target_path=target)
+    yield from build.stream()
+
+
+def dbt_model_key(model: str) -> dg.AssetKey:
+    """The asset key dagster-dbt gives a dbt model, so no other module spells a model's key by hand."""
+    return get_asset_key_for_model([warehouse_models], model)
+
+
+def warehouse_table_key(table: str) -> dg.AssetKey:
+    """Asset key of a warehouse table ``schema.name``: a dbt model's own key, else ``[schema, name]`` (raw)."""
+    schema, name = table.split(".")
+    return dbt_model_key(name) if schema in LAYERS else dg.AssetKey([schema, name])

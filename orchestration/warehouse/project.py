@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 from filelock import FileLock
 
-from ml.settings import DEFAULT_HOME, pmi_paths
+from ml.settings import DEFAULT_HOME, PmiPaths, pmi_paths
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -26,21 +28,48 @@ DBT_EXECUTABLE = str(Path(__file__).with_name("dbt_guard"))
 os.environ.setdefault("PMI_DBT_PYTHON", sys.executable)
 os.environ.setdefault("PMI_DBT_REAL", REAL_DBT_EXECUTABLE)
 
-# dbt's profile reads PMI_HOME: a code location started with no environment (`dagster dev`) serves the
-# repository's ./data, whatever the caller's cwd; a relative PMI_HOME is made absolute for dbt's subprocesses.
-pmi_paths(os.environ.get("PMI_HOME") or REPO_ROOT / DEFAULT_HOME)
-
 pmi_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def prepare_dbt_manifest() -> Path:
-    """Parse the dbt project into target/manifest.json (offline; no database needed) and return its path."""
+def code_location_home() -> PmiPaths:
+    """The data directory a code location serves by default: ``PMI_HOME`` if set, else the repository's ./data
+    (not the caller's cwd: `dagster dev` may be started anywhere)."""
+    return pmi_paths(os.environ.get("PMI_HOME") or REPO_ROOT / DEFAULT_HOME)
+
+
+@contextmanager
+def dbt_environment(paths: PmiPaths) -> Iterator[None]:
+    """``PMI_HOME`` set to ``paths`` while one dbt invocation starts, then restored.
+
+    dbt's profile reads the warehouse path from ``env_var('PMI_HOME')`` and dagster-dbt starts dbt with a copy of
+    this process's environment (it takes no environment of its own), so the home is set around that call only:
+    nothing else in the process reads it, and a process serving several data directories stays correct.
+    """
+    previous = os.environ.get("PMI_HOME")
+    os.environ["PMI_HOME"] = str(paths.home)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("PMI_HOME", None)
+        else:
+            os.environ["PMI_HOME"] = previous
+
+
+def prepare_dbt_manifest(paths: PmiPaths | None = None) -> Path:
+    """Parse the dbt project into target/manifest.json (offline; no database needed) and return its path.
+
+    Parsing renders the profile, which names a data directory (``paths``, default the code location's) but opens
+    no warehouse.
+    """
     from dbt.cli.main import dbtRunner
 
-    pmi_paths()  # dbt's profile reads PMI_HOME
     target = DBT_PROJECT_DIR / pmi_dbt_project.target_path
     target.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(target / "manifest.lock"), timeout=600):  # code servers and runs may parse at once
+    with (
+        FileLock(str(target / "manifest.lock"), timeout=600),  # code servers and runs may parse at once
+        dbt_environment(paths or code_location_home()),
+    ):
         result = dbtRunner().invoke(
             [
                 "parse",

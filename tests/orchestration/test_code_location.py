@@ -34,7 +34,9 @@ LOAD = """
 import json, os
 import orchestration.definitions as m
 graph = m.defs.resolve_asset_graph()
-print(json.dumps({"home": os.environ["PMI_HOME"], "jobs": [j.name for j in m.defs.resolve_all_job_defs()],
+home = str(m.defs.resources["pmi_home"].location().home)
+assert "PMI_HOME" not in os.environ  # loading the location configures nothing through the environment
+print(json.dumps({"home": home, "jobs": [j.name for j in m.defs.resolve_all_job_defs()],
                   "assets": [k.to_user_string() for k in graph.get_all_asset_keys()]}))
 """
 WORKSPACE_QUERY = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus

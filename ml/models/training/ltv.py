@@ -1,31 +1,36 @@
-"""Train the user-LTV ensemble on a Feast point-in-time training set, register it, and publish LTV by campaign.
+"""The LTV trainer: a time split of users, the ensemble fitted on it, and its registration in MLflow.
 
-The features come from Feast's ``ltv_model`` service joined at each user's prediction moment (day 7, or the
+``train_ltv`` works on any frame of users (the warehouse's, a benchmark's); ``train_ltv_model`` reads that frame
+from the warehouse with Feast's ``ltv_model`` service joined at each user's prediction moment (day 7, or the
 warehouse's as-of time for younger users), so nothing known later reaches a row; labels and maturity flags come
 from the user-value mart.
 
+Validation is the most recent cohort mature at the longest trainable horizon (installs in the ``valid_days``
+before ``as_of - horizon``); training uses only older installs. Labels are used only for users mature for the
+horizon at ``as_of``, and features never read past day 7, so nothing from the validation period leaks in.
+
 Memory budget: training holds at most ``LtvDataConfig.train_user_budget`` users (a stratified sample, about
-2 KB each through the point-in-time join and the learners); scoring holds one group of whole campaigns of at most
-``score_chunk_users`` users plus one row per campaign. Neither grows with the portfolio's total users; the
-warehouse scans for the sample and the groups run in DuckDB.
+2 KB each through the point-in-time join and the learners); the warehouse scan for the sample runs in DuckDB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from dataclasses import asdict, dataclass
 
 import mlflow
 import pandas as pd
 
 from ml.features.pushdown import point_in_time_sql, service_views
 from ml.models.insufficient import InsufficientDataError
-from ml.models.ltv import LtvEnsemble, ltv_by_source, train_ltv
-from ml.models.ltv.curves import TimeCurve
-from ml.models.ltv.development import fit_development_curve
-from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
+from ml.models.ltv.ensemble import LtvConfig, LtvEnsemble
+from ml.models.ltv.features import is_mature
+from ml.models.ltv.learners import LearnerParams
+from ml.models.trained import rows_known_after
+from ml.models.training.ltv_data import LtvDataConfig, training_user_filter
 from ml.settings import PmiPaths
-from ml.tracking.registry import RegisteredModel, champion_version, load_champion, register_if_better, training_run
-from ml.warehouse.connection import read_sql, transaction
+from ml.tracking.registry import RegisteredModel, register_if_better, training_run
+from ml.warehouse.connection import read_sql
 
 MODEL_NAME = "ltv"
 FEATURE_SERVICE = "ltv_model"
@@ -34,11 +39,123 @@ MART_COLUMNS = """user_id, install_ts, install_date, as_of_ts, age_days, has_age
     is_mature_d1, is_mature_d3, is_mature_d7, revenue_d30, is_mature_d30, revenue_d90, is_mature_d90,
     revenue_d180, is_mature_d180, revenue_total"""
 
-# What the development curves read: revenue at each checkpoint and so far (no features, so no Feast join).
-CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
-    f"{c}::DOUBLE AS {c}"
-    for c in ("revenue_d1", "revenue_d3", "revenue_d7", "revenue_d30", "revenue_d90", "revenue_d180", "revenue_total")
-)
+VALIDATION_METRIC = "ltv_d90_rmse"  # preferred; a history too short for mature d90 users uses its split's horizon
+
+
+def validation_metric(split_horizon: int) -> str:
+    """RMSE at d90 when the validation cohort is mature for it, else at the split's (shorter) horizon."""
+    return VALIDATION_METRIC if split_horizon >= 90 else f"ltv_d{split_horizon}_rmse"
+
+
+@dataclass(frozen=True)
+class LtvSplit:
+    """Training and validation users of one time split and the dates that define it."""
+
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    as_of: pd.Timestamp
+    split_horizon: int
+    valid_start: pd.Timestamp
+    valid_end: pd.Timestamp
+    context: pd.DataFrame  # every user installed before as_of: day-0..7 behaviour of the campaigns
+
+
+@dataclass
+class TrainedLtv:
+    """A fitted ensemble with its validation metrics, parameters and the validation users it was scored on."""
+
+    model: LtvEnsemble
+    metrics: dict[str, float]
+    params: dict[str, object]
+    validation_score: float
+    valid_df: pd.DataFrame
+    as_of: pd.Timestamp
+    metric: str = VALIDATION_METRIC
+
+    def score(self, model: LtvEnsemble, unseen_after: pd.Timestamp | None = None) -> float:
+        """Validation score (lower is better) of any LTV model on this run's validation users whose label
+        was known after ``unseen_after`` (all of them for None), for champion comparisons."""
+        horizon = int(self.params["split_horizon"])
+        known_at = pd.to_datetime(self.valid_df["install_ts"]) + pd.Timedelta(days=horizon)
+        rows = rows_known_after(self.valid_df, known_at, unseen_after)
+        return float(model.evaluate(rows, self.as_of)[self.metric]) if len(rows) else float("nan")
+
+
+def time_split(
+    features_df: pd.DataFrame,
+    as_of: pd.Timestamp | str | None = None,
+    valid_days: int = 14,
+    horizons: tuple[int, ...] = (30, 90, 180),
+    min_valid_mature: int = 100,
+) -> LtvSplit:
+    """Validate on the latest ``valid_days`` of installs mature at the longest horizon that has enough of them."""
+    as_of = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(features_df["as_of_ts"].max())
+    df = features_df[pd.to_datetime(features_df["install_ts"]) < as_of]
+    install = pd.to_datetime(df["install_ts"])
+    for horizon in sorted(horizons, reverse=True):
+        valid_end = as_of - pd.Timedelta(days=horizon)
+        valid_start = valid_end - pd.Timedelta(days=valid_days)
+        in_valid = ((install >= valid_start) & (install < valid_end)).to_numpy()
+        n_train = int((install < valid_start).sum())
+        if in_valid.sum() >= min_valid_mature and n_train > 0:
+            return LtvSplit(
+                train=df[(install < valid_start).to_numpy()],
+                valid=df[in_valid],
+                as_of=as_of,
+                split_horizon=horizon,
+                valid_start=valid_start,
+                valid_end=valid_end,
+                context=df,
+            )
+    raise InsufficientDataError(
+        f"too few users installed before {as_of} for a {valid_days}-day validation "
+        f"cohort ({min_valid_mature} mature users needed): the LTV model needs "
+        "user-level installs and revenue"
+    )
+
+
+def train_ltv(
+    features_df: pd.DataFrame,
+    as_of: pd.Timestamp | str | None = None,
+    seed: int = 0,
+    valid_days: int = 14,
+    config: LtvConfig | None = None,
+) -> TrainedLtv:
+    """Split by install time, fit the ensemble and score it on the validation cohort (``ltv_d90_rmse`` when mature)."""
+    base = config or LtvConfig()
+    config = LtvConfig(**{**asdict(base), "learner": LearnerParams(**{**asdict(base.learner), "seed": seed})})
+    split = time_split(features_df, as_of, valid_days, config.horizons, config.min_valid_mature)
+    started = time.perf_counter()
+    model = LtvEnsemble(config).fit(split.train, split.valid, split.as_of, context_df=split.context)
+    train_seconds = time.perf_counter() - started
+    metrics = {
+        **model.evaluate(split.valid, split.as_of),
+        **model.validation_report,
+        "train_seconds": train_seconds,
+        "n_train": float(is_mature(split.train, model.reference_horizon, split.as_of).sum()),
+    }
+    params = {
+        "seed": seed,
+        "valid_days": valid_days,
+        "as_of": str(split.as_of),
+        "valid_start": str(split.valid_start),
+        "valid_end": str(split.valid_end),
+        "split_horizon": split.split_horizon,
+        "trained_horizons": model.trained_horizons,
+        "reference_horizon": model.reference_horizon,
+        **{k: v for k, v in asdict(config).items() if k != "learner"},
+        **{f"learner_{k}": v for k, v in asdict(config.learner).items()},
+    }
+    metric = validation_metric(split.split_horizon)
+    return TrainedLtv(
+        model=model,
+        metrics=metrics,
+        params=params,
+        validation_score=float(metrics[metric]),
+        valid_df=split.valid,
+        as_of=split.as_of,
+        metric=metric,
+    )
 
 
 def ltv_training_set(paths: PmiPaths, where: str = "TRUE", memory_limit: str | None = None) -> pd.DataFrame:
@@ -71,101 +188,3 @@ def train_ltv_model(paths: PmiPaths, seed: int = 0, data: LtvDataConfig | None =
         return register_if_better(
             paths, MODEL_NAME, trained.model, trained.validation_score, evaluate=trained.score, data_end=trained.as_of
         )
-
-
-# Campaigns with fewer reported conversions than this are valued at the portfolio's revenue per conversion.
-MIN_CONVERSIONS_FOR_OWN_VALUE = 30
-REPORTED_VALUE = "reported revenue per conversion"
-
-
-def reported_value_by_campaign(paths: PmiPaths) -> pd.DataFrame:
-    """Value of a conversion from the revenue the networks report with it, when there is no user-level value.
-
-    A campaign with few conversions borrows the portfolio's ratio (its own would be noise). The figure is the
-    revenue reported so far, not a lifetime value: it is what a user's export supports.
-    """
-    totals = read_sql(
-        paths,
-        """SELECT campaign_id, sum(conversions)::DOUBLE AS conversions,
-                                       sum(revenue)::DOUBLE AS revenue
-                                FROM marts.fct_campaign_daily GROUP BY campaign_id ORDER BY campaign_id""",
-    )
-    portfolio = totals["revenue"].sum() / max(totals["conversions"].sum(), 1.0)
-    own = totals["revenue"] / totals["conversions"].where(totals["conversions"] >= MIN_CONVERSIONS_FOR_OWN_VALUE)
-    value = own.fillna(portfolio)
-    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
-    return pd.DataFrame(
-        {
-            "campaign_id": totals["campaign_id"],
-            "n_users": 0,
-            "n_mature": 0,
-            "observed_weight": 0.0,
-            "ltv_d90_mean": value,
-            "blended_ltv_d90": value,
-            "ltv_d30_mean": value,
-            "ltv_d180_mean": value,
-            "confidence": REPORTED_VALUE,
-            "model_version": None,
-            "as_of_ts": as_of,
-        }
-    )
-
-
-def _write_campaign_ltv(paths: PmiPaths, by_campaign: pd.DataFrame) -> None:
-    with transaction(paths.warehouse) as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
-        con.register("campaign_ltv_frame", by_campaign)
-        con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
-
-
-def campaign_ltv_table(
-    chunks: Iterable[pd.DataFrame], model: LtvEnsemble, curve: TimeCurve | None, horizon: int = 90
-) -> pd.DataFrame:
-    """LTV per campaign from chunks of users that each hold whole campaigns, one chunk in memory at a time.
-
-    ``curve`` develops every chunk's young users (fitted once, so chunking changes nothing).
-    """
-    parts = []
-    for frame in chunks:
-        predictions = model.predict_distribution(frame)
-        by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=horizon, curve=curve)
-        longer = predictions.assign(campaign_id=frame["campaign_id"].to_numpy()).groupby("campaign_id")
-        parts.append(
-            by_campaign.merge(longer[["ltv_d30_mean", "ltv_d180_mean"]].mean(), on="campaign_id", how="left").assign(
-                as_of_ts=frame["as_of_ts"].max()
-            )
-        )
-    table = pd.concat(parts, ignore_index=True).sort_values("campaign_id", ignore_index=True)
-    return table.assign(as_of_ts=table["as_of_ts"].max())
-
-
-def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> pd.DataFrame:
-    """Score every user with the champion and write LTV per campaign to ``predictions.campaign_ltv`` (replaced).
-
-    The development curves are fitted once on the training sample; users are then read and scored in groups of
-    whole campaigns. Without user-level data or an LTV champion, a conversion is valued at the reported revenue
-    per conversion.
-    """
-    data = data or LtvDataConfig()
-    model = load_champion(paths, MODEL_NAME)
-    n_users = read_sql(paths, "SELECT count(*) AS n FROM marts.fct_user_features")["n"].iloc[0]
-    if model is None or n_users == 0:
-        by_campaign = reported_value_by_campaign(paths)
-        _write_campaign_ltv(paths, by_campaign)
-        return by_campaign
-    where, _ = training_user_filter(paths, data)
-    sample = read_sql(
-        paths,
-        f"SELECT {CURVE_COLUMNS} FROM marts.fct_user_features WHERE {where}",
-        memory_limit=data.duckdb_memory_limit,
-    )
-    curve = fit_development_curve(sample, "campaign_id", horizon=90)
-    chunks = (
-        ltv_training_set(paths, campaign_filter(group), data.duckdb_memory_limit)
-        for group in scoring_chunks(paths, data)
-    )
-    by_campaign = campaign_ltv_table(chunks, model, curve)
-    by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
-    by_campaign = by_campaign[[c for c in by_campaign.columns if c != "as_of_ts"] + ["as_of_ts"]]
-    _write_campaign_ltv(paths, by_campaign)
-    return by_campaign

@@ -1,4 +1,4 @@
-"""Cost accounting: every line adds up, and the seed design's rates are the defaults."""
+"""Cost accounting: every line adds up, and the rates of docs/contract.md §2 are the defaults."""
 
 from __future__ import annotations
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -11,7 +13,15 @@ import pandas as pd
 import pytest
 
 from ml.features.export import export_feature_tables, feature_data_dir
-from ml.features.store import apply_definitions, materialize_online, online_features, training_frame
+from ml.features.pushdown import service_views
+from ml.features.store import (
+    apply_definitions,
+    ensure_registry,
+    materialize_online,
+    online_features,
+    registry_reads_here,
+    training_frame,
+)
 from ml.settings import pmi_paths
 
 
@@ -78,3 +88,24 @@ def test_online_store_serves_latest_campaign_features(store_home):
         latest["trailing_7d_spend"].to_numpy(dtype=float),
         equal_nan=True,
     )
+
+
+def test_two_data_directories_in_one_process_each_read_their_own_features(store_home, tmp_path, monkeypatch):
+    """Paths are passed, not read from the environment: a second home applied after the first leaves the first's
+    registry reading its own exports, and a copied home is re-pointed at its copy."""
+    monkeypatch.delenv("PMI_HOME", raising=False)
+    other = pmi_paths(tmp_path / "other").ensure()
+    shutil.copy(store_home.warehouse, other.warehouse)
+    export_feature_tables(other)
+    apply_definitions(other)
+    assert "PMI_HOME" not in os.environ  # nothing exported as a side effect
+    for home in (store_home, other):
+        views = service_views(home, "cac_model")
+        assert views and all(Path(v.path).parent == home.feast_dir / "data" for v in views)
+        assert registry_reads_here(home)
+    moved = pmi_paths(tmp_path / "moved")
+    shutil.copytree(other.home, moved.home)
+    shutil.rmtree(other.home)
+    assert not registry_reads_here(moved)  # its registry still names the removed directory's files
+    assert ensure_registry(moved) and registry_reads_here(moved)
+    assert all(Path(v.path).exists() for v in service_views(moved, "cac_model"))

@@ -20,19 +20,15 @@ def feast_home(small_warehouse, tmp_path_factory):
     """A copy of the small warehouse with its feature exports and an applied Feast registry."""
     paths = pmi_paths(tmp_path_factory.mktemp("pushdown")).ensure()
     shutil.copy(small_warehouse.warehouse, paths.warehouse)
-    with pytest.MonkeyPatch.context() as mp:  # feature_store() points PMI_HOME here
-        mp.setenv("PMI_HOME", str(paths.home))
-        export_feature_tables(paths)
-        apply_definitions(paths)
+    export_feature_tables(paths)
+    apply_definitions(paths)
     return paths
 
 
 def _both(paths, entities: pd.DataFrame, service: str, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PMI_HOME", str(paths.home))
-        utc = entities.assign(event_timestamp=entities["event_timestamp"].dt.tz_localize("UTC"))
-        feast = training_frame(paths, utc, service)
-        views = service_views(paths, service)
+    utc = entities.assign(event_timestamp=entities["event_timestamp"].dt.tz_localize("UTC"))
+    feast = training_frame(paths, utc, service)
+    views = service_views(paths, service)
     with duckdb.connect() as con:
         con.register("entity_rows", entities)
         ours = con.sql(point_in_time_sql(views, "SELECT * FROM entity_rows")).df()
@@ -76,9 +72,7 @@ def test_campaign_and_market_views_match_feast_on_every_campaign_day(feast_home)
 def test_ltv_training_set_gives_every_selected_user_their_own_features(feast_home):
     from ml.models.training.ltv import ltv_training_set
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PMI_HOME", str(feast_home.home))
-        frame = ltv_training_set(feast_home, "campaign_id IN (SELECT min(campaign_id) FROM marts.fct_user_features)")
+    frame = ltv_training_set(feast_home, "campaign_id IN (SELECT min(campaign_id) FROM marts.fct_user_features)")
     with duckdb.connect(str(feast_home.warehouse), read_only=True) as con:
         mart = con.sql("""SELECT user_id, campaign_id, revenue_d7::DOUBLE AS revenue_d7, events_d3
                           FROM marts.fct_user_features

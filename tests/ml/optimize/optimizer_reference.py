@@ -18,7 +18,7 @@ INF = math.inf
 
 
 def response(problem: PortfolioProblem, spend: np.ndarray) -> np.ndarray:
-    """Conversions per day from the issue's formulas."""
+    """Conversions per day from the curve families' formulas, written out independently of ml/optimize."""
     c = problem.curves
     x = np.maximum(spend, 0.0) / c.spend_scale
     with np.errstate(invalid="ignore", over="ignore"):

@@ -86,7 +86,7 @@ def ltv_frames(ltv_home: Path) -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="session")
 def trained_ltv(ltv_frames: dict[str, pd.DataFrame]):
     """The LTV ensemble trained by ``train_ltv`` on the small warehouse."""
-    from ml.models.ltv import train_ltv
+    from ml.models.training.ltv import train_ltv
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -77,7 +77,7 @@ def test_training_does_not_depend_on_row_order(ltv_frames, trained_ltv):
     """The warehouse returns rows in no set order; the same users in another order give the same model."""
     import warnings
 
-    from ml.models.ltv import train_ltv
+    from ml.models.training.ltv import train_ltv
 
     df = ltv_frames["features"]
     shuffled = df.sample(frac=1.0, random_state=5).reset_index(drop=True)

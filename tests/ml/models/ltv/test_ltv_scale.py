@@ -12,7 +12,6 @@ import pytest
 
 from ml.models.ltv import ltv_by_source
 from ml.models.ltv.development import fit_development_curve
-from ml.models.training.ltv import campaign_ltv_table
 from ml.models.training.ltv_data import (
     LtvDataConfig,
     campaign_groups,
@@ -20,6 +19,7 @@ from ml.models.training.ltv_data import (
     stratified_sample_sql,
     training_user_filter,
 )
+from ml.models.training.ltv_scoring import campaign_ltv_table
 from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ml.evaluation.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv
 from ml.models.ltv.curves import TimeCurve
-from ml.models.ltv.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv
 
 
 def test_analytic_truth_matches_monte_carlo(ltv_frames):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ml.models.ltv.ceiling import ceiling_summary, oracle_relative_errors, oracle_within_tolerance
+from ml.evaluation.ceiling import ceiling_summary, oracle_relative_errors, oracle_within_tolerance
 
 
 def test_own_data_oracle_matches_the_delta_method():

@@ -1,0 +1,125 @@
+"""LTV per campaign: every user scored with the LTV champion, written to ``predictions.campaign_ltv``.
+
+Scoring holds one group of whole campaigns of at most ``LtvDataConfig.score_chunk_users`` users plus one row per
+campaign, so its memory does not grow with the portfolio's total users; without user-level data or a champion,
+a conversion is valued at the revenue the networks report with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ml.models.ltv import LtvEnsemble, ltv_by_source
+from ml.models.ltv.curves import TimeCurve
+from ml.models.ltv.development import fit_development_curve
+from ml.models.training.ltv import MODEL_NAME, ltv_training_set
+from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
+from ml.settings import PmiPaths
+from ml.tracking.registry import champion_version, load_champion
+from ml.warehouse.connection import read_sql, transaction
+
+# What the development curves read: revenue at each checkpoint and so far (no features, so no Feast join).
+CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
+    f"{c}::DOUBLE AS {c}"
+    for c in ("revenue_d1", "revenue_d3", "revenue_d7", "revenue_d30", "revenue_d90", "revenue_d180", "revenue_total")
+)
+
+
+# Campaigns with fewer reported conversions than this are valued at the portfolio's revenue per conversion.
+MIN_CONVERSIONS_FOR_OWN_VALUE = 30
+REPORTED_VALUE = "reported revenue per conversion"
+
+
+def reported_value_by_campaign(paths: PmiPaths) -> pd.DataFrame:
+    """Value of a conversion from the revenue the networks report with it, when there is no user-level value.
+
+    A campaign with few conversions borrows the portfolio's ratio (its own would be noise). The figure is the
+    revenue reported so far, not a lifetime value: it is what a user's export supports.
+    """
+    totals = read_sql(
+        paths,
+        """SELECT campaign_id, sum(conversions)::DOUBLE AS conversions,
+                                       sum(revenue)::DOUBLE AS revenue
+                                FROM marts.fct_campaign_daily GROUP BY campaign_id ORDER BY campaign_id""",
+    )
+    portfolio = totals["revenue"].sum() / max(totals["conversions"].sum(), 1.0)
+    own = totals["revenue"] / totals["conversions"].where(totals["conversions"] >= MIN_CONVERSIONS_FOR_OWN_VALUE)
+    value = own.fillna(portfolio)
+    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
+    return pd.DataFrame(
+        {
+            "campaign_id": totals["campaign_id"],
+            "n_users": 0,
+            "n_mature": 0,
+            "observed_weight": 0.0,
+            "ltv_d90_mean": value,
+            "blended_ltv_d90": value,
+            "ltv_d30_mean": value,
+            "ltv_d180_mean": value,
+            "confidence": REPORTED_VALUE,
+            "model_version": None,
+            "as_of_ts": as_of,
+        }
+    )
+
+
+def _write_campaign_ltv(paths: PmiPaths, by_campaign: pd.DataFrame) -> None:
+    with transaction(paths.warehouse) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
+        con.register("campaign_ltv_frame", by_campaign)
+        con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
+
+
+def campaign_ltv_table(
+    chunks: Iterable[pd.DataFrame], model: LtvEnsemble, curve: TimeCurve | None, horizon: int = 90
+) -> pd.DataFrame:
+    """LTV per campaign from chunks of users that each hold whole campaigns, one chunk in memory at a time.
+
+    ``curve`` develops every chunk's young users (fitted once, so chunking changes nothing).
+    """
+    parts = []
+    for frame in chunks:
+        predictions = model.predict_distribution(frame)
+        by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=horizon, curve=curve)
+        longer = predictions.assign(campaign_id=frame["campaign_id"].to_numpy()).groupby("campaign_id")
+        parts.append(
+            by_campaign.merge(longer[["ltv_d30_mean", "ltv_d180_mean"]].mean(), on="campaign_id", how="left").assign(
+                as_of_ts=frame["as_of_ts"].max()
+            )
+        )
+    table = pd.concat(parts, ignore_index=True).sort_values("campaign_id", ignore_index=True)
+    return table.assign(as_of_ts=table["as_of_ts"].max())
+
+
+def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> pd.DataFrame:
+    """Score every user with the champion and write LTV per campaign to ``predictions.campaign_ltv`` (replaced).
+
+    The development curves are fitted once on the training sample; users are then read and scored in groups of
+    whole campaigns. Without user-level data or an LTV champion, a conversion is valued at the reported revenue
+    per conversion.
+    """
+    data = data or LtvDataConfig()
+    model = load_champion(paths, MODEL_NAME)
+    n_users = read_sql(paths, "SELECT count(*) AS n FROM marts.fct_user_features")["n"].iloc[0]
+    if model is None or n_users == 0:
+        by_campaign = reported_value_by_campaign(paths)
+        _write_campaign_ltv(paths, by_campaign)
+        return by_campaign
+    where, _ = training_user_filter(paths, data)
+    sample = read_sql(
+        paths,
+        f"SELECT {CURVE_COLUMNS} FROM marts.fct_user_features WHERE {where}",
+        memory_limit=data.duckdb_memory_limit,
+    )
+    curve = fit_development_curve(sample, "campaign_id", horizon=90)
+    chunks = (
+        ltv_training_set(paths, campaign_filter(group), data.duckdb_memory_limit)
+        for group in scoring_chunks(paths, data)
+    )
+    by_campaign = campaign_ltv_table(chunks, model, curve)
+    by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
+    by_campaign = by_campaign[[c for c in by_campaign.columns if c != "as_of_ts"] + ["as_of_ts"]]
+    _write_campaign_ltv(paths, by_campaign)
+    return by_campaign

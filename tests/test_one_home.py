@@ -1,0 +1,152 @@
+"""Each default has one home: the modules that used to repeat it import it instead, and stay that way.
+
+The numbers themselves are checked against their home, and the Dagster launch config is checked to refuse a bad
+objective the way the library's config does, because a duplicated default or a looser launch type is exactly how
+the two drifted apart before.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ml.allocation.config import AllocationConfig
+from ml.allocation.gate import BudgetRules
+from ml.economics.costs import CostConfig
+from ml.optimize.problem import (
+    DEFAULT_AGENCY_FEE_PCT,
+    DEFAULT_AMORTISATION_DAYS,
+    DEFAULT_MAX_CHANGE_PCT,
+    DEFAULT_OVERHEAD_PCT,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+# Modules that declare the allocation's safety net or cost rates; only the homes may hold the numbers.
+SAFETY_NET_HOME = "ml/optimize/problem.py"
+SAFETY_NET_USERS = (
+    "ml/allocation/config.py",
+    "ml/allocation/gate.py",
+    "orchestration/allocation/assets.py",
+    "ml/cli/loop.py",
+)
+COST_RATE_HOME = "ml/economics/costs.py"
+COST_RATE_USERS = ("ml/optimize/problem.py", "ml/allocation/config.py", "orchestration/allocation/assets.py")
+SAFETY_NET_NAMES = {"max_change_pct", "DEFAULT_MAX_CHANGE_PCT", "--max-change-pct"}
+COST_RATE_NAMES = {
+    "overhead_pct",
+    "agency_fee_pct",
+    "amortisation_days",
+    "creative_amortisation_days",
+    "attribution_pct",
+    "infrastructure_pct",
+    "team_pct",
+    "DEFAULT_OVERHEAD_PCT",
+    "DEFAULT_AGENCY_FEE_PCT",
+    "DEFAULT_AMORTISATION_DAYS",
+}
+
+
+def _number(node: ast.AST | None) -> bool:
+    """A literal number, or a call (Field(0.25, ...), add_argument(default=0.25)) whose default is one."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Call):
+        defaults = [k.value for k in node.keywords if k.arg == "default"]
+        return any(_number(n) for n in node.args[:1] + defaults)
+    return False
+
+
+def literal_defaults(path: str, names: set[str]) -> list[str]:
+    """Where `path` gives one of `names` a literal number as its default (an assignment, Field or CLI flag)."""
+    tree = ast.parse((REPO / path).read_text(), filename=path)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            targets, value = [node.target.id], node.value
+        elif isinstance(node, ast.Assign):
+            targets, value = [t.id for t in node.targets if isinstance(t, ast.Name)], node.value
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            targets, value = [str(node.args[0].value)], ast.Call(func=node.func, args=[], keywords=node.keywords)
+        else:
+            continue
+        if names.intersection(targets) and _number(value):
+            found.append(f"{path}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("path", SAFETY_NET_USERS)
+def test_the_safety_net_default_is_imported_not_repeated(path):
+    assert literal_defaults(path, SAFETY_NET_NAMES) == [], f"max_change_pct's default belongs in {SAFETY_NET_HOME}"
+
+
+@pytest.mark.parametrize("path", COST_RATE_USERS)
+def test_cost_rates_are_imported_not_repeated(path):
+    assert literal_defaults(path, COST_RATE_NAMES) == [], f"cost rates belong in {COST_RATE_HOME}"
+
+
+def test_the_homes_still_hold_the_numbers():
+    """The scan above must be able to see a literal: it finds the ones in the homes."""
+    assert literal_defaults(SAFETY_NET_HOME, SAFETY_NET_NAMES)
+    assert literal_defaults(COST_RATE_HOME, COST_RATE_NAMES)
+
+
+@pytest.fixture(scope="module")
+def allocation_assets():
+    """The Dagster allocation module; its inputs' keys come from the dbt manifest, prepared first."""
+    from orchestration.warehouse.project import prepare_dbt_manifest
+
+    prepare_dbt_manifest()
+    import orchestration.allocation.assets as assets
+
+    return assets
+
+
+def test_every_config_agrees_with_the_homes(allocation_assets):
+    costs = CostConfig()
+    launch = allocation_assets.AllocationRunConfig()
+    assert DEFAULT_MAX_CHANGE_PCT == BudgetRules().max_change_pct == AllocationConfig().max_change_pct
+    assert launch.max_change_pct == DEFAULT_MAX_CHANGE_PCT
+    assert (launch.min_change, launch.period_hours) == (BudgetRules().min_change, BudgetRules().period_hours)
+    assert (DEFAULT_OVERHEAD_PCT, DEFAULT_AGENCY_FEE_PCT, DEFAULT_AMORTISATION_DAYS) == (
+        costs.overhead_pct,
+        costs.agency_fee_pct,
+        costs.creative_amortisation_days,
+    )
+
+
+def _allocation_job(assets, tmp_path: Path) -> dg.JobDefinition:
+    from orchestration.resources import PmiHomeResource
+
+    defs = dg.Definitions(
+        assets=[assets.allocation_run],
+        jobs=[dg.define_asset_job("allocate", selection=[assets.allocation_run])],
+        resources={"pmi_home": PmiHomeResource(home=str(tmp_path))},
+    )
+    return defs.resolve_job_def("allocate")
+
+
+def test_a_bad_objective_is_refused_at_launch(allocation_assets, tmp_path):
+    job = _allocation_job(allocation_assets, tmp_path)
+    bad = {"ops": {"allocation_run": {"config": {"objective": "clicks"}}}}
+    with pytest.raises(dg.DagsterInvalidConfigError, match=r"objective.*profit.*revenue.*conversions.*clicks"):
+        job.execute_in_process(run_config=bad, instance=dg.DagsterInstance.ephemeral())
+    # No run started: the refusal came from validating the launch config, not from inside the step.
+    assert not any(tmp_path.iterdir())
+
+
+def test_every_named_objective_is_accepted_at_launch(allocation_assets, tmp_path):
+    job = _allocation_job(allocation_assets, tmp_path)
+    for objective in ("profit", "revenue", "conversions"):
+        good = {"ops": {"allocation_run": {"config": {"objective": objective}}}}
+        assert dg.validate_run_config(job, good)["ops"]["allocation_run"]["config"]["objective"] == objective
+
+
+def test_no_unused_code_by_vulture():
+    """Dead functions, variables and imports (vulture, at the confidence and paths of pyproject's [tool.vulture])."""
+    proc = subprocess.run([sys.executable, "-m", "vulture"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
