@@ -31,29 +31,16 @@ def build_warehouse(home, **simulation):
     import datetime as dt
 
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
 
     from ml.settings import pmi_paths
     from ml.simulation import SimulationConfig
     from ml.simulation.backfill import run_backfill
-    from orchestration.warehouse.project import DBT_PROJECT_DIR, dbt_environment
+    from orchestration.warehouse.project import invoke_dbt
 
     paths = pmi_paths(home).ensure()
     settings = {"n_campaigns": 5, "days": 45, "seed": 3, "end_date": dt.date(2026, 10, 1)} | simulation
     run_backfill(SimulationConfig(**settings), paths)
-    with dbt_environment(paths):
-        result = dbtRunner().invoke(
-            [
-                "build",
-                "--quiet",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(paths.home / "target"),
-            ]
-        )
+    result = invoke_dbt(paths, "build", paths.home / "target")
     DuckDBConnectionManager.close_all_connections()
     assert result.success, result.exception
     return paths

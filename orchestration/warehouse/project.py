@@ -56,23 +56,15 @@ def dbt_environment(paths: PmiPaths) -> Iterator[None]:
             os.environ["PMI_HOME"] = previous
 
 
-def prepare_dbt_manifest(paths: PmiPaths | None = None) -> Path:
-    """Parse the dbt project into target/manifest.json (offline; no database needed) and return its path.
-
-    Parsing renders the profile, which names a data directory (``paths``, default the code location's) but opens
-    no warehouse.
-    """
+def invoke_dbt(paths: PmiPaths, command: str, target: Path, *args: str):
+    """One in-process dbt command on ``paths``'s warehouse (the profile reads PMI_HOME, set around this call only);
+    returns the dbtRunnerResult. dbt is imported here so that importing this module stays cheap."""
     from dbt.cli.main import dbtRunner
 
-    target = DBT_PROJECT_DIR / pmi_dbt_project.target_path
-    target.mkdir(parents=True, exist_ok=True)
-    with (
-        FileLock(str(target / "manifest.lock"), timeout=600),  # code servers and runs may parse at once
-        dbt_environment(paths or code_location_home()),
-    ):
-        result = dbtRunner().invoke(
+    with dbt_environment(paths):
+        return dbtRunner().invoke(
             [
-                "parse",
+                command,
                 "--quiet",
                 "--project-dir",
                 str(DBT_PROJECT_DIR),
@@ -80,8 +72,21 @@ def prepare_dbt_manifest(paths: PmiPaths | None = None) -> Path:
                 str(DBT_PROJECT_DIR),
                 "--target-path",
                 str(target),
+                *args,
             ]
         )
+
+
+def prepare_dbt_manifest(paths: PmiPaths | None = None) -> Path:
+    """Parse the dbt project into target/manifest.json (offline; no database needed) and return its path.
+
+    Parsing renders the profile, which names a data directory (``paths``, default the code location's) but opens
+    no warehouse.
+    """
+    target = DBT_PROJECT_DIR / pmi_dbt_project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target / "manifest.lock"), timeout=600):  # code servers and runs may parse at once
+        result = invoke_dbt(paths or code_location_home(), "parse", target)
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception}")
     return pmi_dbt_project.manifest_path

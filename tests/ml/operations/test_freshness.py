@@ -8,14 +8,13 @@ import shutil
 
 import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-from dbt.cli.main import dbtRunner
 
 from ml.cli.main import main
 from ml.operations.freshness import IN_STEP, MIXED, STALE, warehouse_freshness
 from ml.operations.retention import dbt_target_dir
 from ml.settings import pmi_paths
 from ml.simulation.live import step_one_hour
-from orchestration.warehouse.project import DBT_PROJECT_DIR
+from orchestration.warehouse.project import invoke_dbt
 
 
 @pytest.fixture
@@ -34,20 +33,7 @@ def status_lines(paths, capsys) -> str:
 
 def dbt_run(paths, *select: str) -> None:
     """Rebuild only the selected models, as a dbt build killed after them would leave the warehouse."""
-    result = dbtRunner().invoke(
-        [
-            "run",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(paths.home / "scratch_target"),
-            "--select",
-            *select,
-        ]
-    )
+    result = invoke_dbt(paths, "run", paths.home / "scratch_target", "--select", *select)
     DuckDBConnectionManager.close_all_connections()
     assert result.success, result.exception
 
