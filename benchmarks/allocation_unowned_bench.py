@@ -29,6 +29,7 @@ import pandas as pd
 from ml.allocate_cli import RunOptions, allocate, read_constraints, read_history
 from ml.evaluation.oracle import Bounds, naive_log_fit, solve_exact, violations
 from ml.evaluation.unowned import COSTS, FAMILIES, MAX_CHANGE_PCT, Scenario, ScenarioData, draw_scenario
+from ml.response_curves import CurveFamily
 
 HISTORY_DAYS = (21, 60, 180)
 PORTFOLIO_SIZE = {"hill_s": 30, "exponential": 50, "log": 80, "threshold": 120, "mixed": 200}
@@ -95,7 +96,7 @@ def run_scenario(scenario: Scenario, directory: Path) -> dict[str, float | str |
         "naive_share": (data.true_profit(naive).sum() - today) / uplift,
         "oracle_uplift": uplift,
         "oracle_uplift_pct": uplift / abs(today),
-        "hill_curves": float(np.mean(run.curves.curves.family == "hill")),
+        "hill_curves": float(np.mean(run.curves.curves.family == CurveFamily.HILL)),
         "violations": len(broken),
         "pmi_seconds": seconds,
         "broken": "; ".join(broken),

@@ -16,7 +16,8 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from ml.optimize import PortfolioProblem, Reason, ResponseCurves, optimize_portfolio, spend_box
+from ml.optimize import PortfolioProblem, Reason, optimize_portfolio, spend_box
+from ml.response_curves import ResponseCurves
 
 
 def random_problem(n: int, seed: int) -> PortfolioProblem:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ml.models.response import ResponseFitConfig, daily_panel, fit_response_curves
+from ml.response_curves import CurveFamily
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import day_context, simulate_backfill
 from ml.simulation.delivery import demand_multiplier
@@ -64,7 +65,7 @@ def simulator_seed(seed: int, n_campaigns: int, days: int, fit_config: ResponseF
     demand = mean_demand(config, panel).loc[curves.campaign_ids].to_numpy()
     mean_spend = curves.stats["reference_spend"].to_numpy()
     inside = (low <= true_half) & (true_half <= high)
-    hill = curves.curves.family == "hill"
+    hill = curves.curves.family == CurveFamily.HILL
     out = {
         "seed": seed,
         "campaigns": len(curves),

@@ -150,3 +150,66 @@ def test_no_unused_code_by_vulture():
     """Dead functions, variables and imports (vulture, at the confidence and paths of pyproject's [tool.vulture])."""
     proc = subprocess.run([sys.executable, "-m", "vulture"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# One response-curve implementation: the families, the Hill formula and the inverse slope live in CURVE_HOME. The
+# simulated world (the simulator's and the unowned benchmark's true curves) keeps its own formulas on purpose: a
+# model graded against a truth that shares its code would share its bugs.
+CURVE_HOME = "ml/response_curves/"
+SIMULATED_WORLD = ("ml/simulation/", "ml/evaluation/")
+
+
+def _library_modules() -> list[tuple[str, ast.Module]]:
+    paths = sorted((REPO / "ml").rglob("*.py"))
+    rel = [p.relative_to(REPO).as_posix() for p in paths]
+    return [(r, ast.parse(p.read_text(), filename=r)) for r, p in zip(rel, paths, strict=True)]
+
+
+def _hill_ratios(tree: ast.Module) -> list[int]:
+    """Lines computing ``r / (1 + r)`` (optionally times a scale) of an ``r`` assigned from a power: the Hill curve."""
+    powers = {
+        t.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "attr", getattr(node.value.func, "id", "")) == "power"
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.BinOp):
+            terms = (node.right.left, node.right.right)
+            one = any(isinstance(x, ast.Constant) and x.value == 1 for x in terms)
+            if one and any(isinstance(x, ast.Name) and x.id in powers for x in terms):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_one_response_curve_implementation():
+    families, hill_formulas, family_literals = [], [], []
+    for path, tree in _library_modules():
+        if path.startswith(SIMULATED_WORLD):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                members = {t.id for s in node.body if isinstance(s, ast.Assign) for t in s.targets if hasattr(t, "id")}
+                if {"HILL", "EXPONENTIAL", "LOG"} <= members:
+                    families.append(f"{path}:{node.lineno}")
+        if path.startswith(CURVE_HOME):
+            continue
+        hill_formulas += [f"{path}:{line}" for line in _hill_ratios(tree)]
+        family_literals += [
+            f"{path}:{n.lineno}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and n.value in ("hill", "exponential")
+        ]
+    assert families == [f"{CURVE_HOME}family.py:16"], "one family enum, CurveFamily"
+    assert hill_formulas == [], f"the Hill curve is computed in {CURVE_HOME}, not {hill_formulas}"
+    assert family_literals == [], f"family names come from CurveFamily: {family_literals}"
+
+
+def test_the_curve_scan_sees_the_home():
+    """The scan must be able to see a Hill formula: it finds the one in the home."""
+    home = [(p, t) for p, t in _library_modules() if p.startswith(CURVE_HOME)]
+    assert any(_hill_ratios(tree) for _, tree in home)

@@ -1,6 +1,6 @@
 """The library behind `pmi allocate`: read a campaign export, fit response curves, optimise and explain budgets."""
 
-from ml.allocate_cli.curves import fit_curves, optimizer_curves
+from ml.allocate_cli.curves import fit_curves
 from ml.allocate_cli.history import CampaignHistory, read_history
 from ml.allocate_cli.inputs import default_current, read_constraints, read_current
 from ml.allocate_cli.pipeline import AllocationRun, allocate, write_atomic
@@ -15,7 +15,6 @@ __all__ = [
     "allocate",
     "default_current",
     "fit_curves",
-    "optimizer_curves",
     "read_constraints",
     "read_current",
     "read_history",

@@ -1,33 +1,19 @@
-"""Response curves for `pmi allocate`: fitted on the export's campaign-days and handed to the optimiser.
-
-The response-model package and the optimiser describe the same three families with the same parameters
-(Hill: max conversions, half-saturation spend, shape; exponential and log: scale and spend scale), but in
-different containers (family names vs codes); `optimizer_curves` is the one place that translates them.
-"""
+"""Response curves for `pmi allocate`: fitted on the export's campaign-days, with posterior draws the optimiser
+can use (the fitted ``ResponseCurves`` go to the optimiser as they are)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ml.allocate_cli.history import CampaignHistory
-from ml.models.response import CurveParameters, ResponseCurveSet, ResponseFitConfig, fit_response_curves
-from ml.models.response.curves import response
+from ml.models.response import ResponseCurveSet, ResponseFitConfig, fit_response_curves
 from ml.models.response.panel import WEEKDAY_COVARIATES
-from ml.optimize import CurveFamily, ResponseCurves
+from ml.response_curves import ResponseCurves
 
 MIN_CAMPAIGN_DAYS = 5  # days with spend below which a campaign's curve is too uncertain to move its budget
 POSTERIOR_DRAWS = 400
 WEEKDAY_MIN_DAYS = 14  # two of each weekday: the effects are shared by the whole portfolio, so a 21-day export has them
 POOLING_ATTRIBUTES = ("network", "platform", "geo", "format", "creative_format")  # crossed effects, those present
-
-
-def optimizer_curves(curves: CurveParameters) -> ResponseCurves:
-    """The optimiser's view of fitted curves: same formulas, family codes instead of names, shape 1 off Hill (a Hill
-    shape above 1, an S-shaped curve, is kept: the optimiser decides such campaigns on/off on its envelope)."""
-    family = np.array([CurveFamily[str(f).upper()] for f in curves.family], dtype=np.int8)
-    hill = family == CurveFamily.HILL
-    shape = np.where(hill, np.asarray(curves.shape, dtype=float), 1.0)
-    return ResponseCurves.build(family, np.asarray(curves.scale, float), np.asarray(curves.k, float), shape)
 
 
 def fittable(history: CampaignHistory) -> np.ndarray:
@@ -78,7 +64,7 @@ def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
     a campaign without a single conversion, whose Laplace posterior is degenerate (the level is unbounded below,
     so draws span dozens of orders of magnitude: seen 1e-39 to 1e28, an expected gain of -5.3e13)."""
     draws = fitted.draws.copy()
-    point = np.column_stack([fitted.curves.scale, fitted.curves.k, fitted.curves.shape])[:, None, :]
+    point = np.column_stack([fitted.curves.scale, fitted.curves.spend_scale, fitted.curves.shape])[:, None, :]
     bad = ~(np.isfinite(draws).all(axis=2) & (draws[..., 0] > 0) & (draws[..., 1] > 0) & (draws[..., 2] > 0))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in (0, 1):
@@ -94,12 +80,6 @@ def _with_sane_draws(fitted: ResponseCurveSet) -> ResponseCurveSet:
 def posterior_conversions(fitted: ResponseCurveSet, spend: np.ndarray) -> np.ndarray:
     """Expected daily conversions at each campaign's spend under every posterior draw: (campaigns, draws)."""
     n, d = fitted.draws.shape[:2]
-    family = np.repeat(np.asarray(fitted.curves.family), d)
     params = fitted.draws.reshape(n * d, 3)
-    values = response(family, params[:, 0], params[:, 1], params[:, 2], np.repeat(np.asarray(spend, float), d))
-    return values.reshape(n, d)
-
-
-def sample_curves(fitted: ResponseCurveSet, rng: np.random.Generator) -> ResponseCurves:
-    """One posterior draw per campaign, in optimiser form (a Thompson-sampling step)."""
-    return optimizer_curves(fitted.sample_parameters(rng))
+    curves = ResponseCurves.build(np.repeat(fitted.curves.family, d), params[:, 0], params[:, 1], params[:, 2])
+    return curves.value(np.repeat(np.asarray(spend, float), d)).reshape(n, d)

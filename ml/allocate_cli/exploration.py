@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.allocate_cli.curves import sample_curves
 from ml.models.response import ResponseCurveSet
 from ml.optimize import PortfolioProblem, optimize_portfolio, spend_box
 
@@ -54,7 +53,7 @@ def thompson_exploration(
     point curves), so exploration never breaks a constraint and never raises the total spend above the budget.
     """
     solutions = [
-        optimize_portfolio(problem.replace(curves=sample_curves(fitted, rng)), objective).daily_budget
+        optimize_portfolio(problem.replace(curves=fitted.sample_curves(rng)), objective).daily_budget
         for _ in range(draws)
     ]
     step = np.mean(solutions, axis=0) - proposal

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable, optimizer_curves
+from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable
 from ml.allocate_cli.decide import posterior_share
 from ml.allocate_cli.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
 from ml.allocate_cli.history import CampaignHistory
@@ -65,9 +65,7 @@ def allocate(
     fit_ids = settings.index[is_fit].to_numpy(dtype=object)
     fitted = fit_curves(history, fit_ids, options.seed) if curves is None else curves_for(curves, fit_ids)
     try:
-        problem = build_problem(
-            settings, optimizer_curves(fitted.curves), max(budget_for_fitted, 0.0), options.overhead_pct
-        )
+        problem = build_problem(settings, fitted.curves, max(budget_for_fitted, 0.0), options.overhead_pct)
         floors = float(spend_box(problem).floor.sum())
         if floors > budget_for_fitted * (1.0 + 1e-12) + 1e-9:
             raise BadInputError(

@@ -14,7 +14,8 @@ import pandas as pd
 from ml.allocate_cli.history import CampaignHistory
 from ml.cli.errors import BadInputError
 from ml.economics.costs import CostConfig
-from ml.optimize import PortfolioProblem, ResponseCurves
+from ml.optimize import PortfolioProblem
+from ml.response_curves import ResponseCurves
 
 COSTS = CostConfig()  # agency fee and creative amortisation; overhead comes from --overhead-pct
 

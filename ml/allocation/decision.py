@@ -15,7 +15,7 @@ import numpy as np
 from ml.allocation.config import AllocationConfig
 from ml.allocation.inputs import AllocationInputs
 from ml.models.response import ResponseCurveSet
-from ml.models.response.curves import response
+from ml.response_curves import ResponseCurves
 
 
 def conversion_draws(
@@ -29,10 +29,10 @@ def conversion_draws(
     price = np.asarray(price_index, float)[:, None]
     scale = np.ones((len(idx), 1)) if demand is None else np.asarray(demand, float)[:, None]
     shape2 = draws.shape[:2]
-    family = np.repeat(np.asarray(curves.curves.family[idx], dtype=object), shape2[1])
+    family = np.repeat(curves.curves.family[idx], shape2[1])
     spend = np.repeat(np.asarray(budget, float), shape2[1])
     flat = [(draws[..., 0] * scale).ravel(), (draws[..., 1] * price).ravel(), draws[..., 2].ravel()]
-    return response(family, *flat, spend).reshape(shape2)
+    return ResponseCurves.build(family, *flat).value(spend).reshape(shape2)
 
 
 def predictive_noise(
@@ -54,7 +54,7 @@ def posterior_profit(inputs: AllocationInputs, config: AllocationConfig, budget:
     """Portfolio daily profit of one budget split under every stored posterior draw: shape (draws,).
 
     Vectorised over campaigns and draws; curves are re-priced and demand-adjusted exactly as the optimiser's
-    (``AllocationInputs.optimizer_curves``).
+    (``AllocationInputs.nominal_curves``).
     """
     from ml.allocation.engine import build_problem  # the engine imports this module
 

@@ -37,7 +37,7 @@ def build_problem(inputs: AllocationInputs, config: AllocationConfig, draw: int 
     return PortfolioProblem(
         total_budget=total_budget(inputs, config),
         current_budget=inputs.period_start,
-        curves=inputs.optimizer_curves(draw),
+        curves=inputs.nominal_curves(draw),
         value_per_conversion=inputs.value_per_conversion,
         campaign_id=c["campaign_id"].to_numpy(),
         has_agency=c["has_agency"].to_numpy(bool),

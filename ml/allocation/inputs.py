@@ -7,17 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import curves_for, optimizer_curves
+from ml.allocate_cli.curves import curves_for
 from ml.allocate_cli.inputs import CURRENT_WINDOW_DAYS
 from ml.allocation.apply import next_effective_ts, period_start_budgets
 from ml.allocation.demand import day_covariates, demand_factor
 from ml.allocation.gate import BudgetRules
 from ml.models.insufficient import InsufficientDataError
-from ml.models.response.curves import CurveParameters
 from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY, covariate_columns, daily_panel
 from ml.models.response.result import ResponseCurveSet
 from ml.models.training.data import delivery_frames
-from ml.optimize import ResponseCurves
+from ml.response_curves import ResponseCurves
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_data_end, champion_version, load_champion
 from ml.warehouse.budgets import budget_in_effect_sql
@@ -90,19 +89,19 @@ class AllocationInputs:
         column = "period_start_budget" if "period_start_budget" in self.campaigns else "current_budget"
         return self.campaigns[column].to_numpy(float)
 
-    def optimizer_curves(self, draw: int | None = None) -> ResponseCurves:
+    def nominal_curves(self, draw: int | None = None) -> ResponseCurves:
         """Curves in nominal dollars of today's market (point estimate, or one posterior draw)."""
         idx = self.curves.index_of(self.campaigns["campaign_id"].to_numpy())
         price = self.campaigns["price_index"].to_numpy(float)
         family = self.curves.curves.family[idx]
         if draw is None:
             c = self.curves.curves
-            scale, k, shape = c.scale[idx], c.k[idx], c.shape[idx]
+            scale, spend_scale, shape = c.scale[idx], c.spend_scale[idx], c.shape[idx]
         else:
-            scale, k, shape = (self.curves.draws[idx, draw, j] for j in range(3))
+            scale, spend_scale, shape = (self.curves.draws[idx, draw, j] for j in range(3))
         if self.demand is not None:
             scale = scale * self.demand
-        return optimizer_curves(CurveParameters(family, scale, k * price, shape))
+        return ResponseCurves.build(family, scale, spend_scale * price, shape)
 
 
 def value_per_conversion(campaigns: pd.DataFrame) -> np.ndarray:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import curves_for, optimizer_curves
+from ml.allocate_cli.curves import curves_for
 from ml.allocation.demand import day_covariates, demand_factor
-from ml.models.response import CurveParameters, ResponseCurveSet, ResponseFitConfig, daily_panel, fit_response_curves
+from ml.models.response import ResponseCurveSet, ResponseFitConfig, daily_panel, fit_response_curves
 from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY, covariate_columns
-from ml.optimize import ResponseCurves
+from ml.response_curves import ResponseCurves
 
 MIN_FIT_DAYS = 3  # days with spend a campaign needs for a curve (pooled priors carry the rest)
 
@@ -72,7 +72,7 @@ class FittedModel:
     def nominal_curves(self, price_index: np.ndarray) -> ResponseCurves:
         """Point curves of the fitted campaigns in today's nominal dollars."""
         c = self.curves.curves
-        return optimizer_curves(CurveParameters(c.family, c.scale, c.k * price_index, c.shape))
+        return ResponseCurves.build(c.family, c.scale, c.spend_scale * price_index, c.shape)
 
 
 def fit_model(

@@ -23,7 +23,8 @@ from ml.backtest.monitor import Monitor
 from ml.backtest.world import DayOutcome, World
 from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY
 from ml.monitoring.drift import DriftThresholds
-from ml.optimize import PortfolioProblem, ResponseCurves, optimize_portfolio
+from ml.optimize import PortfolioProblem, optimize_portfolio
+from ml.response_curves import ResponseCurves
 
 # What pmi adds to greedy: Thompson exploration, the simulate/refine risk check, alert auto-cuts, drift retrains.
 PMI_COMPONENTS = frozenset({"explore", "refine", "alerts", "retrain"})

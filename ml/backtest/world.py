@@ -15,7 +15,8 @@ import pandas as pd
 
 from ml.backtest.config import BacktestConfig
 from ml.economics.costs import CostConfig
-from ml.optimize import PortfolioProblem, ResponseCurves, optimize_portfolio
+from ml.optimize import PortfolioProblem, optimize_portfolio
+from ml.response_curves import ResponseCurves
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import day_context, simulate_backfill
 from ml.simulation.delivery import (

@@ -1,7 +1,6 @@
 """Portfolio budget optimiser: exact KKT water-filling of daily budgets over concave response curves."""
 
 from ml.optimize.constraints import REASON_TEXT, Reason, SpendBox, spend_box
-from ml.optimize.curves import CurveFamily, ResponseCurves
 from ml.optimize.objective import ObjectiveName, ObjectiveWeights
 from ml.optimize.optimizer import optimize_portfolio
 from ml.optimize.problem import InfeasibleBudgetError, PortfolioProblem, ProblemValidationError
@@ -10,14 +9,12 @@ from ml.optimize.result import Allocation
 __all__ = [
     "REASON_TEXT",
     "Allocation",
-    "CurveFamily",
     "InfeasibleBudgetError",
     "ObjectiveName",
     "ObjectiveWeights",
     "PortfolioProblem",
     "ProblemValidationError",
     "Reason",
-    "ResponseCurves",
     "SpendBox",
     "optimize_portfolio",
     "spend_box",

@@ -16,9 +16,9 @@ import itertools
 
 import numpy as np
 
-from ml.optimize.curves import ResponseCurves, inflection_spend
 from ml.optimize.objective import Utility
 from ml.optimize.solver import ContinuousSolution, solve_continuous
+from ml.response_curves import ResponseCurves, inflection_spend
 
 MAX_ENUMERATED = 4  # S-shaped campaigns decided jointly (every combination); more by single flips from the start
 MAX_FLIP_CHECKS = 64

@@ -12,8 +12,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ml.optimize.curves import ResponseCurves
 from ml.optimize.problem import PortfolioProblem
+from ml.response_curves import ResponseCurves
 
 ObjectiveName = Literal["profit", "revenue", "conversions"]
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ml.optimize.constraints import SpendBox
-from ml.optimize.curves import ResponseCurves
 from ml.optimize.objective import Utility
 from ml.optimize.solver import ContinuousSolution, solve_continuous
+from ml.response_curves import ResponseCurves
 
 _IMPROVEMENT_RTOL = 1e-12
 

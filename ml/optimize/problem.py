@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ml.economics.costs import CostConfig
-from ml.optimize.curves import CurveFamily, ResponseCurves
+from ml.response_curves import CurveFamily, ResponseCurves
 
 # The safety net's default move of any budget per run or period: the one definition every config imports.
 DEFAULT_MAX_CHANGE_PCT = 0.25

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.optimize.curves import ResponseCurves
 from ml.optimize.objective import Utility
+from ml.response_curves import ResponseCurves
 
 _BUDGET_RTOL = 1e-13  # stop once total spend matches the budget this closely (relative)
 _LOG_LAMBDA_TOL = 1e-14  # ... or once the bracket on log(lambda) is this narrow

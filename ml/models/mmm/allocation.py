@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ml.models.mmm.result import MmmResult
-from ml.optimize import Allocation, PortfolioProblem, ResponseCurves, optimize_portfolio
+from ml.optimize import Allocation, PortfolioProblem, optimize_portfolio
 from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
+from ml.response_curves import ResponseCurves
 
 RECENT_PERIODS = 4  # the current budget: mean spend over the last 4 periods (a month of weeks)
 

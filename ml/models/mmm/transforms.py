@@ -1,5 +1,5 @@
 """Carry-over and saturation of media: geometric or Weibull adstock, then the project's Hill curve
-(ml/models/response/curves).
+(``ml.response_curves``).
 
 Geometric adstock is a first-order recursive filter per channel (a_t = s_t + decay a_(t-1)); at a constant spend s it
 settles at s / (1 - decay). Weibull adstock (Robyn's CDF form) weighs the last ``max_lag`` periods by the Weibull
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from ml.models.response.curves import HILL, response
+from ml.response_curves import ResponseCurves
 
 _WARMUP_PERIODS = 4
 
@@ -69,7 +69,7 @@ def adstocked_response(
 def hill_saturation(adstock: np.ndarray, half_saturation: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """Share of each channel's maximum effect bought at an adstock level (T, channels), in [0, 1)."""
     c = adstock.shape[1]
-    return response(np.full(c, HILL), np.ones(c), half_saturation, shape, adstock.T).T
+    return ResponseCurves.hill(np.ones(c), half_saturation, shape).value(adstock.T).T
 
 
 def media_response(

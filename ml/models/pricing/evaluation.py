@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ml.models.pricing.model import PricingModel
+from ml.response_curves import ResponseCurves
 
 
 def true_cpm_uplift(
@@ -22,9 +23,10 @@ def true_cpa_uplift(truth: pd.DataFrame, spend_low: np.ndarray, spend_high: np.n
     k = truth["half_saturation_spend"].to_numpy(float)
     shape = truth["hill_shape"].to_numpy(float)
 
+    share_of_max = ResponseCurves.hill(np.ones(len(k)), k, shape)  # conversions per unit of the maximum
+
     def log_cpa(s: np.ndarray) -> np.ndarray:
-        ratio = np.power(s / k, shape)
-        return np.log(s) - np.log(ratio / (1.0 + ratio))
+        return np.log(s) - np.log(share_of_max.value(s))
 
     return log_cpa(spend_high) - log_cpa(spend_low)
 

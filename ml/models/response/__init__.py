@@ -1,8 +1,10 @@
-"""Saturation / response curves: daily conversions as a concave function of daily spend, per campaign."""
+"""Saturation / response curves fitted per campaign: daily conversions as a concave function of daily spend.
 
-from ml.models.response.curves import FAMILIES, CurveParameters
+The curves themselves (families, parameters, inverse) live in ``ml.response_curves``; this package fits them.
+"""
+
 from ml.models.response.fit import ResponseFitConfig, fit_response_curves
 from ml.models.response.panel import daily_panel
 from ml.models.response.result import ResponseCurveSet
 
-__all__ = ["FAMILIES", "CurveParameters", "ResponseCurveSet", "ResponseFitConfig", "daily_panel", "fit_response_curves"]
+__all__ = ["ResponseCurveSet", "ResponseFitConfig", "daily_panel", "fit_response_curves"]

@@ -1,7 +1,8 @@
 """Penalised Poisson likelihood of one campaign's daily conversions under one curve family, and its Laplace fit.
 
 Curves are parameterised so that parameters are nearly uncorrelated and comparable across campaigns:
-``theta = (log level at the reference spend, log(k / reference spend)[, logit(hill shape)])``. The level is
+``theta = (log level at the reference spend, log(spend_scale / reference spend)[, logit(hill shape)])``
+(the second is called ``log_k`` below). The level is
 pinned by any data; the relative half-saturation and the shape need spend variation and are what the
 empirical-Bayes prior pools across similar campaigns.
 """
@@ -13,7 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, optimize, special
 
-from ml.models.response.curves import EXPONENTIAL, HILL, N_PARAMS
+from ml.response_curves import CurveFamily
+
+HILL, EXPONENTIAL = CurveFamily.HILL, CurveFamily.EXPONENTIAL
+N_PARAMS = {HILL: 3, EXPONENTIAL: 2, CurveFamily.LOG: 2}  # theta: level, log relative spend scale[, logit shape]
 
 THETA_BOUNDS = {"log_k": (-8.0, 8.0), "shape": (-7.0, 7.0)}
 # Hill shape n = HILL_SHAPE_MAX * expit(theta[2]); the Beta prior is on n / HILL_SHAPE_MAX. Above 1 a curve is
@@ -75,7 +79,7 @@ class Prior:
 class FamilyFit:
     """MAP estimate of one family for one campaign, with its Laplace covariance and fit statistics."""
 
-    family: str
+    family: CurveFamily
     theta: np.ndarray
     covariance: np.ndarray
     neg_log_lik: float  # Poisson, data only, without the prior
@@ -85,7 +89,7 @@ class FamilyFit:
     penalised: float  # the minimised objective: scaled negative log-likelihood plus prior penalty
 
 
-def log_shape(family: str, u: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def log_shape(family: CurveFamily, u: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Log of the un-normalised curve at relative spend ``u`` and its gradient w.r.t. ``theta[1:]``."""
     psi = np.clip(theta[1], *THETA_BOUNDS["log_k"])
     if family == HILL:
@@ -106,7 +110,7 @@ def log_shape(family: str, u: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray
     return value, grad[:, None]
 
 
-def log_mean(family: str, data: CampaignData, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def log_mean(family: CurveFamily, data: CampaignData, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Log expected conversions per day and its Jacobian w.r.t. theta (days x params)."""
     at_u, grad_u = log_shape(family, data.u, theta)
     at_ref, grad_ref = log_shape(family, np.ones(1), theta)
@@ -121,7 +125,7 @@ def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
 
 
 def _penalised(
-    theta: np.ndarray, family: str, data: CampaignData, prior: Prior, dispersion: float
+    theta: np.ndarray, family: CurveFamily, data: CampaignData, prior: Prior, dispersion: float
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Quasi-Poisson negative log-likelihood plus prior penalty, its gradient and Fisher-scoring Hessian."""
     log_mu, jac = log_mean(family, data, theta)
@@ -150,20 +154,26 @@ def prior_hessian(prior: Prior, theta: np.ndarray) -> np.ndarray:
     return np.diag(diag)
 
 
-def fisher_information(family: str, data: CampaignData, theta: np.ndarray) -> np.ndarray:
+def fisher_information(family: CurveFamily, data: CampaignData, theta: np.ndarray) -> np.ndarray:
     """Expected Poisson information of the data about theta (before dispersion scaling)."""
     log_mu, jac = log_mean(family, data, theta)
     return jac.T @ (np.exp(log_mu)[:, None] * jac)
 
 
-def start_values(family: str, data: CampaignData, prior: Prior) -> np.ndarray:
+def start_values(family: CurveFamily, data: CampaignData, prior: Prior) -> np.ndarray:
     """Level from the mean daily conversions; curve shape from the prior."""
     level = np.log(np.mean(data.conversions * np.exp(-data.offset)) + 0.5)
     return np.array([level, prior.mean[1], special.logit(prior.shape_mean)])[: N_PARAMS[family]]
 
 
 def _fisher_scoring(
-    family: str, data: CampaignData, prior: Prior, dispersion: float, start: np.ndarray, free: int, max_iter: int = 60
+    family: CurveFamily,
+    data: CampaignData,
+    prior: Prior,
+    dispersion: float,
+    start: np.ndarray,
+    free: int,
+    max_iter: int = 60,
 ) -> optimize.OptimizeResult:
     """Damped Newton with the Fisher information (IRLS-like): a few cheap numpy steps for well-posed fits."""
     theta = start.copy()
@@ -191,7 +201,7 @@ def _fisher_scoring(
 
 
 def _minimise(
-    family: str, data: CampaignData, prior: Prior, dispersion: float, start: np.ndarray, free: int
+    family: CurveFamily, data: CampaignData, prior: Prior, dispersion: float, start: np.ndarray, free: int
 ) -> optimize.OptimizeResult:
     """Fisher scoring first; scipy's trust-region Newton finishes the job when scoring stalls."""
     result = _fisher_scoring(family, data, prior, dispersion, start, free)
@@ -219,7 +229,7 @@ def _minimise(
 
 
 def fit_family(
-    family: str,
+    family: CurveFamily,
     data: CampaignData,
     prior: Prior,
     dispersion: float = 1.0,
@@ -273,7 +283,7 @@ def _inverse(matrix: np.ndarray) -> np.ndarray:
 
 
 def hac_dispersion(
-    family: str, data: CampaignData, theta: np.ndarray, bandwidth: int, floor_precision: float = 1e-2
+    family: CurveFamily, data: CampaignData, theta: np.ndarray, bandwidth: int, floor_precision: float = 1e-2
 ) -> float:
     """Variance inflation of the Poisson likelihood from over-dispersion and day-to-day autocorrelation.
 
@@ -297,12 +307,13 @@ def hac_dispersion(
 
 
 def natural_parameters(
-    family: str, theta: np.ndarray, reference_spend: float | np.ndarray
+    family: CurveFamily, theta: np.ndarray, reference_spend: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(scale, k, shape)`` of :mod:`curves` from theta rows (..., params), in the data's spend units."""
+    """``(scale, spend_scale, shape)`` of ``ml.response_curves`` from theta rows (..., params), in the data's spend
+    units."""
     theta = np.atleast_2d(theta)
     level, psi = theta[:, 0], theta[:, 1]
-    x_ref = np.exp(-psi)  # reference spend relative to k
+    x_ref = np.exp(-psi)  # reference spend relative to spend_scale
     if family == HILL:
         n = hill_shape(theta[:, 2])
         scale = np.exp(level) * (1.0 + np.exp(n * psi))

@@ -2,7 +2,7 @@
 
 Steps: (1) unpooled Hill fits alternating with portfolio-wide demand effects (weekday, market indices), and
 each campaign's over-dispersion; (2) empirical-Bayes priors: the Hill shape from the portfolio's pooled
-likelihood profiles, log(k / reference spend) with crossed effects of every pooling attribute present
+likelihood profiles, log(spend_scale / reference spend) with crossed effects of every pooling attribute present
 (``pool_by``: network, platform, geo, format ...; ``pooling.crossed_prior``); (3) MAP refits of every family
 under those priors, chosen by quasi-AIC (or by held-out weeks, ``family_choice="cv"``, ``selection.py``);
 (4) ``n_draws`` Laplace posterior samples per campaign.
@@ -24,7 +24,6 @@ from pydantic import BaseModel, Field
 
 from ml.models.insufficient import InsufficientDataError
 from ml.models.response import estimation
-from ml.models.response.curves import FAMILIES, HILL, CurveParameters, spend_at_saturation
 from ml.models.response.estimation import (
     CampaignData,
     FamilyFit,
@@ -41,21 +40,23 @@ from ml.models.response.pooling import crossed_prior, demand_coefficients, likel
 from ml.models.response.posterior import hill_grid_posterior, laplace_posterior
 from ml.models.response.result import ResponseCurveSet
 from ml.models.response.selection import heldout_scores
+from ml.response_curves import FAMILY_NAMES, CurveFamily, ResponseCurves
 
 LEVEL_PRIOR_PRECISION = 1e-4
+HILL = CurveFamily.HILL
 
 
 class ResponseFitConfig(BaseModel):
     """Modelling choices of the response-curve fit."""
 
-    families: tuple[str, ...] = FAMILIES
+    families: tuple[str, ...] = FAMILY_NAMES
     n_draws: int = Field(200, ge=1)
     interval_level: float = Field(0.9, gt=0, lt=1)
     pool_by: tuple[str, ...] = ("network", "platform")
     demand_covariates: bool = True
     demand_rounds: int = Field(2, ge=0, description="Alternations between curves and shared demand effects.")
     dispersion_bandwidth_days: int = Field(14, ge=0, description="Newey-West lag window; 0 for undated rows.")
-    weak_prior_sd: float = Field(1.5, gt=0, description="Unpooled prior sd of log(k / mean spend).")
+    weak_prior_sd: float = Field(1.5, gt=0, description="Unpooled prior sd of log(spend_scale / mean spend).")
     hill_shape_prior: float = Field(
         0.8, gt=0, description="Unpooled prior mean of the Hill shape (below estimation.HILL_SHAPE_MAX)."
     )
@@ -99,7 +100,8 @@ def _campaign_arrays(panel: pd.DataFrame, min_rows: int) -> list[_Campaign]:
 
 
 def _weak_prior(config: ResponseFitConfig) -> Prior:
-    """Unpooled prior: k near the campaign's typical spend, shape around ``hill_shape_prior`` (Beta, a + b = 2)."""
+    """Unpooled prior: spend_scale near the campaign's typical spend, shape around ``hill_shape_prior`` (Beta,
+    a + b = 2)."""
     m = config.hill_shape_prior / estimation.HILL_SHAPE_MAX  # the Beta is on the shape's share of its range
     return Prior(np.zeros(2), np.array([LEVEL_PRIOR_PRECISION, config.weak_prior_sd**-2]), 2.0 * m, 2.0 * (1.0 - m))
 
@@ -122,7 +124,7 @@ def _quasi_aic(fit: FamilyFit, dispersion: float) -> float:
 
 
 def _demand_rounds(
-    cells: list[_Campaign], design: np.ndarray, conversions: np.ndarray, weak: Prior, anchor: str, rounds: int
+    cells: list[_Campaign], design: np.ndarray, conversions: np.ndarray, weak: Prior, anchor: CurveFamily, rounds: int
 ) -> tuple[list[_Campaign], np.ndarray, list[FamilyFit]]:
     """Alternate unpooled anchor-family curves and shared demand effects; return offsets, effects and fits."""
     beta = np.zeros(design.shape[1])
@@ -177,12 +179,12 @@ def _log_k_priors(
     weak: Prior,
     shape_prior: tuple[float, float],
     dispersion: np.ndarray,
-    families: tuple[str, ...],
+    families: tuple[CurveFamily, ...],
     config: ResponseFitConfig,
     hyper: dict[str, float],
-) -> dict[str, list[Prior]]:
+) -> dict[CurveFamily, list[Prior]]:
     """Per family, each campaign's prior: pooled log relative half-saturation, portfolio Hill shape."""
-    priors: dict[str, list[Prior]] = {}
+    priors: dict[CurveFamily, list[Prior]] = {}
     for family in families:
         unpooled_prior = Prior(weak.mean, weak.precision, *shape_prior)
         fits = [fit_family(family, c.data, unpooled_prior, phi) for c, phi in zip(cells, dispersion, strict=True)]
@@ -226,7 +228,7 @@ def fit_response_curves(
     groups = campaign_groups(ids, campaigns, config.pool_by)
     cov_cols = covariate_columns(panel) if config.demand_covariates else []
     weak = _weak_prior(config)
-    families = tuple(f for f in FAMILIES if f in config.families)
+    families = tuple(f for f in CurveFamily if str(f) in config.families)
 
     cells, beta, anchor_fits = _demand_rounds(
         cells, _centered_design(panel, cov_cols), panel["conversions"].to_numpy(float), weak, HILL, config.demand_rounds
@@ -265,14 +267,14 @@ def fit_response_curves(
             )
         )
         tail = (1.0 - config.interval_level) / 2.0
-        k_bounds = cell.data.reference_spend * np.exp([posterior.quantile(1, tail), posterior.quantile(1, 1 - tail)])
-        intervals.append(spend_at_saturation(np.array([best.family] * 2), k_bounds, np.ones(2), np.full(2, 0.5)))
+        spend_scale_bounds = cell.data.reference_spend * np.exp(
+            [posterior.quantile(1, tail), posterior.quantile(1, 1 - tail)]
+        )
+        intervals.append(ResponseCurves.build(best.family, np.ones(2), spend_scale_bounds).half_saturation_spend)
         rows_out.append(_stats_row(cell, best, aic, dispersion[i], priors[best.family][i], posterior.marginal_sd(1)))
 
     point = [natural_parameters(f.family, f.theta, c.data.reference_spend) for f, c in zip(chosen, cells, strict=True)]
-    curves = CurveParameters(
-        np.array([f.family for f in chosen], dtype=object), *(np.array([p[j][0] for p in point]) for j in range(3))
-    )
+    curves = ResponseCurves.build([f.family for f in chosen], *(np.array([p[j][0] for p in point]) for j in range(3)))
     return ResponseCurveSet(
         campaign_ids=ids,
         groups=groups,
@@ -287,7 +289,7 @@ def fit_response_curves(
 
 
 def _stats_row(
-    cell: _Campaign, best: FamilyFit, aic: dict[str, float], dispersion: float, prior: Prior, log_k_sd: float
+    cell: _Campaign, best: FamilyFit, aic: dict[CurveFamily, float], dispersion: float, prior: Prior, log_k_sd: float
 ) -> dict[str, float | int | str | bool]:
     """Fit statistics of one campaign; deviance explained is against a constant daily mean."""
     data = cell.data
@@ -306,5 +308,5 @@ def _stats_row(
         "log_k_posterior_sd": log_k_sd,
         "converged": best.converged,
     }
-    row.update({f"aic_{f}": aic.get(f, np.nan) for f in FAMILIES})
+    row.update({f"aic_{f}": aic.get(f, np.nan) for f in CurveFamily})
     return row

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from ml.models.response.estimation import CampaignData, FamilyFit, Prior, fit_family
+from ml.response_curves import CurveFamily
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def hill_grid_posterior(
         for g in path:
             if fits[g] is None:
                 fits[g] = fit_family(
-                    "hill",
+                    CurveFamily.HILL,
                     data,
                     prior,
                     dispersion,

@@ -15,19 +15,19 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ml.models.response.curves import CurveParameters
+from ml.response_curves import ResponseCurves, family_names
 
-_DRAW_COLUMNS = ("draws_scale", "draws_k", "draws_shape")
-_CURVE_COLUMNS = ("family", "scale", "k", "shape")
+_DRAW_COLUMNS = ("draws_scale", "draws_spend_scale", "draws_shape")
+_CURVE_COLUMNS = ("family", "scale", "spend_scale", "shape")
 
 
 @dataclass
 class ResponseCurveSet:
-    """One fitted curve per campaign with ``draws`` of shape (campaigns, n_draws, 3) as (scale, k, shape)."""
+    """One fitted curve per campaign with ``draws`` of shape (campaigns, n_draws, 3) as (scale, spend_scale, shape)."""
 
     campaign_ids: np.ndarray
     groups: np.ndarray
-    curves: CurveParameters
+    curves: ResponseCurves
     draws: np.ndarray
     half_saturation_interval: np.ndarray
     stats: pd.DataFrame
@@ -56,7 +56,7 @@ class ResponseCurveSet:
             [self._position[cid] for cid in np.atleast_1d(np.asarray(campaign_ids, dtype=object))], dtype=int
         )
 
-    def curves_for(self, campaign_ids: Sequence[str] | np.ndarray | None = None) -> CurveParameters:
+    def curves_for(self, campaign_ids: Sequence[str] | np.ndarray | None = None) -> ResponseCurves:
         """Point-estimate curves of the given campaigns, in the given order."""
         return self.curves.take(self.index_of(campaign_ids))
 
@@ -77,7 +77,7 @@ class ResponseCurveSet:
         return self.curves_for(campaign_ids).marginal(spend)
 
     def saturation(self, campaign_ids: Sequence[str] | np.ndarray | None, spend: ArrayLike) -> np.ndarray:
-        """Saturation level in [0, 1] at a daily spend (see :mod:`ml.models.response.curves`)."""
+        """Saturation level in [0, 1] at a daily spend (see ``ml.response_curves``)."""
         return self.curves_for(campaign_ids).saturation(spend)
 
     def spend_at_saturation(self, campaign_ids: Sequence[str] | np.ndarray | None, level: ArrayLike) -> np.ndarray:
@@ -93,19 +93,19 @@ class ResponseCurveSet:
         """Point estimate of each campaign's spend at 50% saturation."""
         return self.curves.half_saturation_spend
 
-    def draw_curves(self, draw: int, campaign_ids: Sequence[str] | np.ndarray | None = None) -> CurveParameters:
+    def draw_curves(self, draw: int, campaign_ids: Sequence[str] | np.ndarray | None = None) -> ResponseCurves:
         """The curves of one stored posterior draw (the same draw index for every campaign)."""
         idx = self.index_of(campaign_ids)
         params = self.draws[idx, draw]
-        return CurveParameters(self.curves.family[idx], params[:, 0], params[:, 1], params[:, 2])
+        return ResponseCurves.build(self.curves.family[idx], params[:, 0], params[:, 1], params[:, 2])
 
-    def sample_parameters(
+    def sample_curves(
         self, rng: np.random.Generator, campaign_ids: Sequence[str] | np.ndarray | None = None
-    ) -> CurveParameters:
+    ) -> ResponseCurves:
         """One posterior draw per campaign, independently across campaigns (a Thompson-sampling step)."""
         idx = self.index_of(campaign_ids)
         params = self.draws[idx, rng.integers(0, self.n_draws, size=len(idx))]
-        return CurveParameters(self.curves.family[idx], params[:, 0], params[:, 1], params[:, 2])
+        return ResponseCurves.build(self.curves.family[idx], params[:, 0], params[:, 1], params[:, 2])
 
     def summary(self) -> pd.DataFrame:
         """One row per campaign: curve, half-saturation interval and fit statistics (no draws)."""
@@ -113,9 +113,9 @@ class ResponseCurveSet:
             {
                 "campaign_id": self.campaign_ids,
                 "group": self.groups,
-                "family": self.curves.family,
+                "family": family_names(self.curves.family),
                 "scale": self.curves.scale,
-                "k": self.curves.k,
+                "spend_scale": self.curves.spend_scale,
                 "shape": self.curves.shape,
                 "half_saturation_spend": self.half_saturation_spend,
                 "half_saturation_low": self.half_saturation_interval[:, 0],
@@ -160,10 +160,10 @@ class ResponseCurveSet:
         return cls(
             campaign_ids=frame["campaign_id"].to_numpy(dtype=object),
             groups=frame["group"].to_numpy(dtype=object),
-            curves=CurveParameters(
+            curves=ResponseCurves.build(
                 frame["family"].to_numpy(dtype=object),
                 frame["scale"].to_numpy(float),
-                frame["k"].to_numpy(float),
+                frame["spend_scale"].to_numpy(float),
                 frame["shape"].to_numpy(float),
             ),
             draws=draws,

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import special
 
 from ml.models.response.estimation import CampaignData, FamilyFit, Prior, fit_family, log_mean
+from ml.response_curves import CurveFamily
 
 CV_FOLDS = 3
 BLOCK_DAYS = 7
@@ -31,11 +32,11 @@ def _subset(data: CampaignData, rows: np.ndarray) -> CampaignData:
 
 def heldout_scores(
     data: CampaignData,
-    fits: dict[str, FamilyFit],
-    priors: dict[str, Prior],
+    fits: dict[CurveFamily, FamilyFit],
+    priors: dict[CurveFamily, Prior],
     dispersion: float,
     folds: int = CV_FOLDS,
-) -> dict[str, float]:
+) -> dict[CurveFamily, float]:
     """Held-out quasi-Poisson negative log-likelihood per family (lower is better), summed over the folds.
 
     Poisson log-likelihood over the dispersion: the same scale the fit uses, so over-dispersed campaigns do not

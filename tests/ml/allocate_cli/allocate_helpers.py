@@ -21,7 +21,8 @@ import pandas as pd
 from ml.allocate_cli.problem import COSTS
 from ml.cli import allocate as allocate_cli
 from ml.cli.errors import EXIT_BAD_INPUT, BadInputError
-from ml.optimize import PortfolioProblem, ResponseCurves, optimize_portfolio
+from ml.optimize import PortfolioProblem, optimize_portfolio
+from ml.response_curves import ResponseCurves
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import day_context, simulate_backfill
 from ml.simulation.delivery import demand_multiplier, price_multiplier

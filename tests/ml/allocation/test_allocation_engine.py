@@ -11,8 +11,8 @@ from ml.allocation.engine import build_problem, daily_profit, propose, refine
 from ml.allocation.inputs import AllocationInputs
 from ml.allocation.scenarios import SCENARIOS, scenario_table, target_efficiency_spend
 from ml.allocation.trajectories import optimal_spend, spend_trajectories
-from ml.models.response.curves import CurveParameters
 from ml.models.response.result import ResponseCurveSet
+from ml.response_curves import ResponseCurves
 
 
 def synthetic_inputs(n: int = 12, seed: int = 0) -> AllocationInputs:
@@ -33,7 +33,7 @@ def synthetic_inputs(n: int = 12, seed: int = 0) -> AllocationInputs:
     curves = ResponseCurveSet(
         campaign_ids=ids,
         groups=np.zeros(n, dtype=object),
-        curves=CurveParameters(np.full(n, "hill", dtype=object), scale, k, shape),
+        curves=ResponseCurves.hill(scale, k, shape),
         draws=draws,
         half_saturation_interval=np.column_stack([k * 0.5, k * 2]),
         stats=pd.DataFrame(),

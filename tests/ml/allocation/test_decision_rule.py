@@ -22,7 +22,7 @@ def with_spread(inputs, spread: float):
     draws = np.stack(
         [
             c.scale[:, None] * (1 + spread * noise),
-            np.repeat(c.k[:, None], 40, axis=1),
+            np.repeat(c.spend_scale[:, None], 40, axis=1),
             np.repeat(c.shape[:, None], 40, axis=1),
         ],
         axis=2,

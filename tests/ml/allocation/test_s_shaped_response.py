@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.allocate_cli.curves import curves_for, optimizer_curves
+from ml.allocate_cli.curves import curves_for
 from ml.models.response import ResponseFitConfig, estimation, fit_response_curves
 from ml.optimize import PortfolioProblem, optimize_portfolio
 
@@ -44,7 +44,7 @@ def test_the_fit_takes_shape_past_one_where_the_data_have_a_threshold(monkeypatc
     problem = PortfolioProblem(
         total_budget=1500.0,
         current_budget=[500.0, 1000.0],
-        curves=optimizer_curves(curves.curves),
+        curves=curves.curves,
         value_per_conversion=[12.0, 12.0],
         max_change_pct=np.inf,
     )

@@ -78,7 +78,7 @@ def posterior_spread(inputs: AllocationInputs, spend_multiple: float = 2.0) -> n
     """Relative spread (p90/p10 - 1) over the draws of each campaign's conversions at a multiple of today's budget:
     what the data cannot tell yet is how the curve bends away from the spend it was observed at."""
     spend = spend_multiple * inputs.campaigns["current_budget"].to_numpy(float)
-    values = np.array([inputs.optimizer_curves(d).value(spend) for d in range(inputs.curves.n_draws)])
+    values = np.array([inputs.nominal_curves(d).value(spend) for d in range(inputs.curves.n_draws)])
     p10, p90 = np.quantile(values, [0.1, 0.9], axis=0)
     return p90 / p10 - 1.0
 

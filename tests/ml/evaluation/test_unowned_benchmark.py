@@ -7,7 +7,8 @@ import pytest
 
 from ml.evaluation.oracle import Bounds, naive_log_fit, solve_exact, violations
 from ml.evaluation.unowned import KINDS, MAX_CHANGE_PCT, Scenario, TrueCurves, draw_scenario
-from ml.optimize import PortfolioProblem, ResponseCurves, optimize_portfolio
+from ml.optimize import PortfolioProblem, optimize_portfolio
+from ml.response_curves import ResponseCurves
 
 
 def _bounds(current: np.ndarray, total: float, pct: float = 0.25) -> Bounds:

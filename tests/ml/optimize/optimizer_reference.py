@@ -12,7 +12,8 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize
 
-from ml.optimize import ObjectiveWeights, PortfolioProblem, ResponseCurves, spend_box
+from ml.optimize import ObjectiveWeights, PortfolioProblem, spend_box
+from ml.response_curves import ResponseCurves
 
 INF = math.inf
 

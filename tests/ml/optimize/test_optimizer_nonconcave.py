@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.optimize import PortfolioProblem, ResponseCurves, optimize_portfolio
-from ml.optimize.curves import tangent_spend
+from ml.optimize import PortfolioProblem, optimize_portfolio
+from ml.response_curves import ResponseCurves, tangent_spend
 
 
 def _profit(problem: PortfolioProblem, spend: np.ndarray) -> np.ndarray:

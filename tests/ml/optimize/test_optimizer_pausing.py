@@ -14,10 +14,10 @@ from ml.optimize import (
     ObjectiveWeights,
     PortfolioProblem,
     Reason,
-    ResponseCurves,
     optimize_portfolio,
     spend_box,
 )
+from ml.response_curves import ResponseCurves
 
 FAST = settings(
     deadline=None,

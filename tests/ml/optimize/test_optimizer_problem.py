@@ -11,9 +11,9 @@ from ml.optimize import (
     ObjectiveWeights,
     PortfolioProblem,
     ProblemValidationError,
-    ResponseCurves,
     optimize_portfolio,
 )
+from ml.response_curves import ResponseCurves
 
 
 def problem(**overrides: object) -> PortfolioProblem:

@@ -11,9 +11,9 @@ from ml.optimize import (
     ObjectiveWeights,
     PortfolioProblem,
     Reason,
-    ResponseCurves,
     optimize_portfolio,
 )
+from ml.response_curves import ResponseCurves
 
 
 def portfolio(budget: float = 3000.0, **rules: object) -> PortfolioProblem:

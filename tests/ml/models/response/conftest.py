@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ml.models.response import ResponseFitConfig, daily_panel, fit_response_curves
-from ml.models.response.curves import CurveParameters
+from ml.response_curves import ResponseCurves
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import simulate_backfill
 
@@ -28,7 +28,7 @@ def make_panel() -> Callable[..., pd.DataFrame]:
     """Poisson daily conversions from given curves: ``make_panel(curves, base_spend, rng, days, sigma)``."""
 
     def make(
-        curves: CurveParameters, base_spend: np.ndarray, rng: np.random.Generator, days: int = 150, sigma: float = 0.6
+        curves: ResponseCurves, base_spend: np.ndarray, rng: np.random.Generator, days: int = 150, sigma: float = 0.6
     ) -> pd.DataFrame:
         spend = np.stack([budget_path(rng, days, b, sigma) for b in base_spend])
         mean = curves.value(spend)

@@ -7,20 +7,20 @@ import pandas as pd
 import pytest
 
 from ml.models.response import ResponseFitConfig, fit_response_curves
-from ml.models.response.curves import CurveParameters
 from ml.models.response.pooling import crossed_prior, pooled_prior
+from ml.response_curves import ResponseCurves
 
 K_OVER_BASE = {"facebook/ios": 0.6, "google/android": 3.0}
 PER_GROUP = 5
 
 
-def portfolio(rng: np.random.Generator) -> tuple[CurveParameters, np.ndarray, list[str]]:
+def portfolio(rng: np.random.Generator) -> tuple[ResponseCurves, np.ndarray, list[str]]:
     """Five varied campaigns per group plus one constant-spend campaign that truly belongs to facebook/ios."""
     groups = [g for g in K_OVER_BASE for _ in range(PER_GROUP)] + ["facebook/ios"]
     base = rng.uniform(800.0, 2500.0, len(groups))
     k = base * np.array([K_OVER_BASE[g] for g in groups])
     scale = rng.uniform(150.0, 300.0, len(groups))
-    curves = CurveParameters(np.full(len(groups), "hill", dtype=object), scale, k, np.full(len(groups), 0.9))
+    curves = ResponseCurves.hill(scale, k, np.full(len(groups), 0.9))
     return curves, base, groups
 
 
@@ -51,10 +51,10 @@ def test_constant_spend_campaign_gets_its_groups_curve(pooled_fits):
     truth, flat_id, fitted, _ = pooled_fits
     i = fitted.index_of([flat_id])[0]
     stats = fitted.summary()
-    relative_k = np.log(stats["k"] / stats["reference_spend"])
+    relative_k = np.log(stats["spend_scale"] / stats["reference_spend"])
     siblings = (fitted.groups == "facebook/ios") & (fitted.campaign_ids != flat_id)
     assert abs(relative_k[i] - relative_k[siblings].mean()) < 0.3
-    assert 1 / 1.6 < fitted.curves.k[i] / truth.k[-1] < 1.6
+    assert 1 / 1.6 < fitted.curves.spend_scale[i] / truth.spend_scale[-1] < 1.6
     # The data say nothing about its k: the posterior keeps the prior's width, wider than its siblings'.
     assert stats["log_k_posterior_sd"][i] > 0.8 * stats["log_k_prior_sd"][i]
     assert stats["log_k_posterior_sd"][i] > stats["log_k_posterior_sd"][siblings].max()
@@ -62,21 +62,21 @@ def test_constant_spend_campaign_gets_its_groups_curve(pooled_fits):
     ref = stats["reference_spend"][i]
     assert abs(fitted.expected_conversions([flat_id], [ref])[0] / truth.take([-1]).value([ref])[0] - 1) < 0.1
     low, high = fitted.half_saturation_interval[i]
-    assert low <= truth.k[-1] <= high
+    assert low <= truth.spend_scale[-1] <= high
 
 
 def test_pooling_shrinks_toward_the_campaigns_own_group(pooled_fits):
     _, flat_id, fitted, moved = pooled_fits
     i = fitted.index_of([flat_id])[0]
     # Relabelled as google/android (k ~ 3x spend), the same data yield a far less saturated curve.
-    assert moved.curves.k[i] > 2.5 * fitted.curves.k[i]
+    assert moved.curves.spend_scale[i] > 2.5 * fitted.curves.spend_scale[i]
     assert (
         moved.saturation([flat_id], moved.stats["reference_spend"][[i]])[0]
         < fitted.saturation([flat_id], fitted.stats["reference_spend"][[i]])[0] - 0.2
     )
     # Campaigns with real spend variation barely notice the relabelling.
     others = fitted.campaign_ids != flat_id
-    np.testing.assert_allclose(moved.curves.k[others], fitted.curves.k[others], rtol=0.25)
+    np.testing.assert_allclose(moved.curves.spend_scale[others], fitted.curves.spend_scale[others], rtol=0.25)
 
 
 def test_pooled_prior_leaves_out_each_campaigns_own_estimate():

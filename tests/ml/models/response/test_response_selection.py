@@ -6,6 +6,7 @@ import numpy as np
 
 from ml.models.response.estimation import CampaignData, Prior, fit_family
 from ml.models.response.selection import fold_of_rows, heldout_scores
+from ml.response_curves import CurveFamily
 
 
 def test_folds_hold_out_whole_weeks_in_turn():
@@ -20,8 +21,9 @@ def test_the_generating_family_predicts_held_out_weeks_best():
     wins = 0
     for trial in range(5):
         u = np.exp(rng.uniform(-1.5, 1.5, 120))  # spend relative to its mean, widely varied
-        family, other = ("log", "exponential") if trial % 2 else ("exponential", "log")
-        mean = 40 * (np.log1p(u / 0.5) if family == "log" else -np.expm1(-u / 0.5))
+        log, exponential = CurveFamily.LOG, CurveFamily.EXPONENTIAL
+        family, other = (log, exponential) if trial % 2 else (exponential, log)
+        mean = 40 * (np.log1p(u / 0.5) if family == log else -np.expm1(-u / 0.5))
         data = CampaignData(u, rng.poisson(mean).astype(float), np.zeros(len(u)), 1.0)
         prior = Prior(np.zeros(2), np.array([1e-4, 1.5**-2]))
         fits = {f: fit_family(f, data, prior) for f in (family, other)}

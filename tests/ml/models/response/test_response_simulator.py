@@ -55,10 +55,10 @@ def test_draws_and_thompson_samples(simulated):
     assert curves.draws.shape == (len(curves), 300, 3)
     log_k = np.log(curves.draws[:, :, 1])
     spread = log_k.std(axis=1)
-    assert np.all(np.abs(np.median(log_k, axis=1) - np.log(curves.curves.k)) < 0.5 * spread + 0.05)
+    assert np.all(np.abs(np.median(log_k, axis=1) - np.log(curves.curves.spend_scale)) < 0.5 * spread + 0.05)
     rng = np.random.default_rng(1)
-    samples = [curves.sample_parameters(rng) for _ in range(50)]
-    k_samples = np.stack([s.k for s in samples])
+    samples = [curves.sample_curves(rng) for _ in range(50)]
+    k_samples = np.stack([s.spend_scale for s in samples])
     assert np.all(k_samples.std(axis=0) > 0)  # Thompson draws actually explore
 
 

@@ -1,24 +1,17 @@
-"""The curve families themselves: monotone, concave, saturation in [0, 1], and exact inverses."""
+"""The curve families on spend grids: monotone, concave, saturation in [0, 1], and exact inverses."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ml.models.response.curves import (
-    CurveParameters,
-    marginal_response,
-    response,
-    saturation_level,
-    spend_at_marginal,
-    spend_at_saturation,
-)
+from ml.response_curves import CurveFamily, ResponseCurves
 
-CURVES = CurveParameters(
-    family=np.array(["hill", "hill", "exponential", "log"], dtype=object),
-    scale=np.array([100.0, 40.0, 80.0, 30.0]),
-    k=np.array([1000.0, 300.0, 500.0, 200.0]),
-    shape=np.array([1.0, 0.6, 1.0, 1.0]),
+CURVES = ResponseCurves.build(
+    family=["hill", "hill", "exponential", "log"],
+    scale=[100.0, 40.0, 80.0, 30.0],
+    spend_scale=[1000.0, 300.0, 500.0, 200.0],
+    shape=[1.0, 0.6, 1.0, 1.0],
 )
 GRID = np.tile(np.linspace(1.0, 6000.0, 400), (len(CURVES), 1))
 
@@ -50,9 +43,9 @@ def test_saturation_in_unit_interval_and_increasing():
     assert np.all((level >= 0) & (level <= 1))
     assert np.all(np.diff(level, axis=1) > 0)
     # Bounded families: the share of the maximum; log: the share of the initial efficiency lost.
-    bounded = CURVES.family != "log"
+    bounded = CURVES.family != CurveFamily.LOG
     np.testing.assert_allclose(level[bounded], (CURVES.value(GRID) / CURVES.scale[:, None])[bounded])
-    log_row = np.flatnonzero(CURVES.family == "log")[0]
+    log_row = np.flatnonzero(CURVES.family == CurveFamily.LOG)[0]
     np.testing.assert_allclose(level[log_row], 1 - CURVES.marginal(GRID)[log_row] / (30.0 / 200.0))
 
 
@@ -75,17 +68,25 @@ def test_spend_at_marginal_inverts_marginal(target):
     assert np.all(CURVES.marginal(np.zeros(4))[~reachable] <= target)
 
 
-def test_function_api_broadcasts_mixed_families():
-    fam, scale, k, shape = CURVES.family, CURVES.scale, CURVES.k, CURVES.shape
-    np.testing.assert_allclose(response(fam, scale, k, shape, GRID), CURVES.value(GRID))
-    np.testing.assert_allclose(marginal_response(fam, scale, k, shape, GRID[:, 10]), CURVES.marginal(GRID[:, 10]))
-    assert saturation_level(fam, k, shape, GRID).shape == GRID.shape
-    assert spend_at_saturation(fam, k, shape, np.full((4, 3), 0.5)).shape == (4, 3)
-    assert spend_at_marginal(fam, scale, k, shape, 0.01).shape == (4,)
+def test_a_grid_of_spends_is_each_column_evaluated_alone():
+    """(campaigns, points) spends, S-shaped Hill included: the same numbers as one column at a time."""
+    curves = ResponseCurves.build(
+        ["hill", "hill", "exponential", "log", "hill"], 50.0, 400.0, [1.0, 0.6, 1.0, 1.0, 2.5]
+    )
+    grid = np.tile(np.linspace(0.0, 3000.0, 25), (len(curves), 1))
+    for method in ("value", "marginal", "saturation"):
+        by_column = np.column_stack([getattr(curves, method)(grid[:, j]) for j in range(grid.shape[1])])
+        np.testing.assert_array_equal(getattr(curves, method)(grid), by_column)
+    assert curves.spend_at_saturation(np.full((5, 3), 0.5)).shape == (5, 3)
+    assert curves.spend_at_marginal(0.01).shape == (5,)
 
 
-def test_rejects_unknown_family_and_bad_shapes():
+def test_negative_spend_counts_as_none():
+    np.testing.assert_array_equal(CURVES.value(np.full(4, -5.0)), np.zeros(4))
+
+
+def test_rejects_unknown_family_and_mismatched_lengths():
     with pytest.raises(ValueError, match="unknown"):
-        CurveParameters(np.array(["sigmoid"]), np.ones(1), np.ones(1), np.ones(1))
-    with pytest.raises(ValueError, match="shape"):
-        CurveParameters(np.array(["hill"]), np.ones(2), np.ones(1), np.ones(1))
+        ResponseCurves.build(["sigmoid"], np.ones(1), np.ones(1), np.ones(1))
+    with pytest.raises(ValueError, match="broadcast"):
+        ResponseCurves.build(["hill"], np.ones(2), np.ones(3), np.ones(1))

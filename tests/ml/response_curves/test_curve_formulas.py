@@ -1,4 +1,4 @@
-"""Response curves: values and slopes match the formulas, and the inverse slope round-trips."""
+"""Response curves: values and slopes match the formulas, the inverse slope round-trips, families parse by name."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ml.optimize import CurveFamily, ResponseCurves
+from ml.response_curves import CurveFamily, ResponseCurves, family_codes, family_names
 
 FAST = settings(deadline=None, database=None, derandomize=not os.environ.get("PMI_HYPOTHESIS_RANDOM"))
 
@@ -86,7 +86,20 @@ def test_mixed_unsorted_families_match_one_family_at_a_time():
         assert curves.spend_at_marginal(target)[i] == pytest.approx(one.spend_at_marginal(target[[i]])[0], rel=1e-9)
 
 
-def test_build_accepts_family_names():
+def test_build_accepts_family_names_and_stores_shape_one_off_hill():
     curves = ResponseCurves.build(["hill", "Exponential", "LOG"], 1.0, 1.0, 0.5)
-    assert curves.family.tolist() == [0, 1, 2]
+    assert curves.family.tolist() == [CurveFamily.HILL, CurveFamily.EXPONENTIAL, CurveFamily.LOG] == [0, 1, 2]
+    assert curves.shape.tolist() == [0.5, 1.0, 1.0]
     assert len(ResponseCurves.hill([1.0, 2.0], 10.0, 0.8)) == 2
+
+
+def test_a_family_prints_as_the_name_configs_and_files_use():
+    assert [f"aic_{f}" for f in CurveFamily] == ["aic_hill", "aic_exponential", "aic_log"]
+    assert family_names(family_codes(["log", "HILL", CurveFamily.EXPONENTIAL, 2])).tolist() == [
+        "log",
+        "hill",
+        "exponential",
+        "log",
+    ]
+    with pytest.raises(ValueError, match="unknown response-curve families: \\['sigmoid'\\]"):
+        family_codes(["hill", "sigmoid"])
