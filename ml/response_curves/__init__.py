@@ -7,7 +7,7 @@ paths, the backtest and MMM (whose media saturation is the Hill family).
 
 from ml.response_curves.curves import ResponseCurves
 from ml.response_curves.family import FAMILY_NAMES, CurveFamily, family_codes, family_names
-from ml.response_curves.hill import inflection_spend, tangent_spend
+from ml.response_curves.hill import hill_value, inflection_spend, tangent_spend
 
 __all__ = [
     "FAMILY_NAMES",
@@ -15,6 +15,7 @@ __all__ = [
     "ResponseCurves",
     "family_codes",
     "family_names",
+    "hill_value",
     "inflection_spend",
     "tangent_spend",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from ml.response_curves import ResponseCurves
+from ml.response_curves import hill_value
 
 _WARMUP_PERIODS = 4
 
@@ -68,8 +68,8 @@ def adstocked_response(
 
 def hill_saturation(adstock: np.ndarray, half_saturation: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """Share of each channel's maximum effect bought at an adstock level (T, channels), in [0, 1)."""
-    c = adstock.shape[1]
-    return ResponseCurves.hill(np.ones(c), half_saturation, shape).value(adstock.T).T
+    # The Hill formula itself, not a ResponseCurves object: the MMM fit calls this thousands of times on small arrays.
+    return hill_value(1.0, half_saturation, shape, adstock)
 
 
 def media_response(
