@@ -8,6 +8,7 @@ tests can point it at a temporary directory; the production profile keeps tracki
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,11 +99,20 @@ def training_run(paths: PmiPaths, name: str, params: Mapping[str, Any]) -> Itera
 
 
 def load_champion(paths: PmiPaths, name: str) -> Any | None:
-    """The current champion's model object, or None when no version holds the alias yet."""
+    """The current champion's model object, or None when no version holds the alias yet or when this code cannot
+    unpickle it (its classes were moved or renamed since it was trained): the next training run then registers a
+    readable version as the first one, instead of every run failing on the old pickle."""
     configure(paths)
     try:
         model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
     except MlflowException:
+        return None
+    except (ImportError, AttributeError) as err:
+        warnings.warn(
+            f"the {name} champion was pickled by older code and cannot be read ({err}); "
+            "it counts as absent until a training run registers a new one",
+            stacklevel=2,
+        )
         return None
     return model.unwrap_python_model().model
 

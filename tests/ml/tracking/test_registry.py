@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from ml.models.trained import rows_known_after
 from ml.settings import pmi_paths
@@ -89,3 +93,24 @@ def test_a_champion_is_judged_only_on_outcomes_it_has_not_seen(tmp_path):
     )
     assert not third.promoted and "no validation outcome" in third.reason
     assert champion_version(paths, "drifting") == second.version
+
+
+def test_a_champion_pickled_by_older_code_counts_as_absent(tmp_path, monkeypatch):
+    """A champion whose class has since moved (a refactor) warns and reads as None, so retraining replaces it."""
+    paths = pmi_paths(tmp_path / "home").ensure()
+    (tmp_path / "old_code").mkdir()
+    (tmp_path / "old_code" / "vanishing_model.py").write_text(
+        "class Model:\n    def predict(self, rows):\n        return rows\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "old_code"))
+    model = importlib.import_module("vanishing_model").Model()
+    with training_run(paths, "vanishing", {}):
+        first = register_if_better(paths, "vanishing", model, 1.0, evaluate=lambda m, u: 1.0)
+    assert first.promoted and load_champion(paths, "vanishing") is not None
+    monkeypatch.delitem(sys.modules, "vanishing_model")
+    (tmp_path / "old_code" / "vanishing_model.py").unlink()
+    with pytest.warns(UserWarning, match="pickled by older code"):
+        assert load_champion(paths, "vanishing") is None
+    with pytest.warns(UserWarning), training_run(paths, "vanishing", {}):
+        second = register_if_better(paths, "vanishing", ConstantModel(1.0), 2.0, evaluate=lambda m, u: 2.0)
+    assert second.promoted and load_champion(paths, "vanishing").value == 1.0
