@@ -11,7 +11,7 @@ import pandas as pd
 
 from ml.backtest.config import LIMITED_POLICIES, POLICIES, TUNING_SEEDS
 from ml.backtest.loop import BacktestResult
-from ml.cli.table_files import write_table_atomic
+from ml.io.tables import write_table_atomic
 
 COLORS = {policy: f"C{i}" for i, policy in enumerate(POLICIES)}
 DAILY_COLUMNS = (

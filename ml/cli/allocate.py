@@ -11,8 +11,8 @@ import math
 import os
 from pathlib import Path
 
-from ml.cli.errors import BadInputError
 from ml.cli.steps import step
+from ml.io.errors import BadInputError
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths
 
@@ -105,7 +105,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate options, read inputs, allocate and write atomically; `BadInputError` becomes exit code 2 upstream."""
-    from ml.allocate_cli import RunOptions, allocate, read_constraints, read_current, read_history, write_atomic
+    from ml.allocation.portfolio import RunOptions, allocate, read_constraints, read_current, read_history, write_atomic
 
     options = RunOptions(
         total_budget=_amount("--total-budget", args.total_budget),

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from ml.cli.errors import BadInputError
 from ml.cli.ltv_mapping import (
     PLAIN,
     TRANSACTION_COLUMNS,
@@ -29,7 +28,8 @@ from ml.cli.ltv_mapping import (
     select_columns,
 )
 from ml.cli.steps import step
-from ml.cli.table_files import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
+from ml.io.errors import BadInputError
+from ml.io.tables import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
 from ml.quality.plausibility import MAX_AMOUNT, printable
 
 REQUIRED = TRANSACTION_COLUMNS  # the contract columns of --transactions

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import text_cells
+from ml.io.errors import BadInputError
+from ml.io.tables import text_cells
 from ml.io.yaml_safe import YamlRefused, load_small_yaml
 from ml.quality.plausibility import printable
 

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from ml.cli.allocate import _amount, _choice, _seed
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import write_table_atomic
+from ml.io.errors import BadInputError
+from ml.io.tables import write_table_atomic
 from ml.models.mmm.config import ADSTOCKS
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.cli.errors import BadInputError
 from ml.ingest.run import IngestReport, ingest
+from ml.io.errors import BadInputError
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect
 from ml.warehouse.raw_schema import RAW_TABLES

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 from ml.quality.plausibility import CONTROL_CHARACTERS, MAX_TEXT_CHARS, printable
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ml.cli import ltv
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 from ml.models.clv.predict import OUTPUT_COLUMNS, parametric_expectations, predict_ltv
 from ml.models.clv.summary import rfm_summary
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_allocate_bad_input import valid_history
 
-from ml.allocate_cli import read_history
+from ml.allocation.portfolio import read_history
 from ml.cli.main import main
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import PARQUET_SUFFIXES, read_csv_cells, text_cells
+from ml.io.errors import BadInputError
+from ml.io.tables import PARQUET_SUFFIXES, read_csv_cells, text_cells
 from ml.quality.plausibility import MAX_AMOUNT, printable
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")

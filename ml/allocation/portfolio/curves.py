@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.allocate_cli.history import CampaignHistory
+from ml.allocation.portfolio.history import CampaignHistory
 from ml.models.response import CurveParameters, ResponseCurveSet, ResponseFitConfig, fit_response_curves
 from ml.models.response.curves import response
 from ml.models.response.panel import WEEKDAY_COVARIATES

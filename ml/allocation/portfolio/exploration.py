@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.allocate_cli.curves import sample_curves
+from ml.allocation.portfolio.curves import sample_curves
 from ml.models.response import ResponseCurveSet
 from ml.optimize import PortfolioProblem, optimize_portfolio, spend_box
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.allocate_cli.curves import optimizer_curves, posterior_conversions
+from ml.allocation.portfolio.curves import optimizer_curves, posterior_conversions
 from ml.models.response import CurveParameters, ResponseCurveSet
 from ml.optimize import CurveFamily
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable, optimizer_curves
-from ml.allocate_cli.decide import posterior_share
-from ml.allocate_cli.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
-from ml.allocate_cli.history import CampaignHistory
-from ml.allocate_cli.inputs import default_current
-from ml.allocate_cli.problem import RunOptions, build_problem, campaign_settings, held_budgets
-from ml.allocate_cli.report import build_report
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import write_table_atomic
+from ml.allocation.portfolio.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable, optimizer_curves
+from ml.allocation.portfolio.decide import posterior_share
+from ml.allocation.portfolio.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
+from ml.allocation.portfolio.history import CampaignHistory
+from ml.allocation.portfolio.inputs import default_current
+from ml.allocation.portfolio.problem import RunOptions, build_problem, campaign_settings, held_budgets
+from ml.allocation.portfolio.report import build_report
+from ml.io.errors import BadInputError
+from ml.io.tables import write_table_atomic
 from ml.models.response import ResponseCurveSet
 from ml.optimize import Allocation, InfeasibleBudgetError, ProblemValidationError, optimize_portfolio, spend_box
 

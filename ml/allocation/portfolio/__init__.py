@@ -1,0 +1,23 @@
+"""Portfolio allocation from a campaign export (the library behind `pmi allocate`): read, fit, optimise, explain."""
+
+from ml.allocation.portfolio.curves import fit_curves, optimizer_curves
+from ml.allocation.portfolio.history import CampaignHistory, read_history
+from ml.allocation.portfolio.inputs import default_current, read_constraints, read_current
+from ml.allocation.portfolio.pipeline import AllocationRun, allocate, write_atomic
+from ml.allocation.portfolio.problem import RunOptions
+from ml.allocation.portfolio.report import OUTPUT_COLUMNS
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "AllocationRun",
+    "CampaignHistory",
+    "RunOptions",
+    "allocate",
+    "default_current",
+    "fit_curves",
+    "optimizer_curves",
+    "read_constraints",
+    "read_current",
+    "read_history",
+    "write_atomic",
+]
