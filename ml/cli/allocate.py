@@ -105,7 +105,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate options, read inputs, allocate and write atomically; `BadInputError` becomes exit code 2 upstream."""
-    from ml.allocation.portfolio import RunOptions, allocate, read_constraints, read_current, read_history, write_atomic
+    from ml.allocation.portfolio import (
+        EXACT_COLUMNS,
+        RunOptions,
+        allocate,
+        read_constraints,
+        read_current,
+        read_history,
+    )
+    from ml.io.atomic import write_table_atomically
 
     options = RunOptions(
         total_budget=_amount("--total-budget", args.total_budget),
@@ -122,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         constraints = read_constraints(Path(args.constraints), history) if args.constraints else None
     with step(f"Fitting response curves and optimising {len(history.campaign_ids)} campaigns"):
         result = allocate(history, options, current, constraints)
-    write_atomic(result.table, out)
+    write_table_atomically(result.table, out, exact_columns=EXACT_COLUMNS)
 
     table = result.table
     counts = table["action"].value_counts()

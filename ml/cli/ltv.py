@@ -28,8 +28,9 @@ from ml.cli.ltv_mapping import (
     select_columns,
 )
 from ml.cli.steps import step
+from ml.io.atomic import write_table_atomically
 from ml.io.errors import BadInputError
-from ml.io.tables import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
+from ml.io.tables import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells
 from ml.quality.plausibility import MAX_AMOUNT, printable
 
 REQUIRED = TRANSACTION_COLUMNS  # the contract columns of --transactions
@@ -132,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
     with step(f"Fitting BG/NBD + Gamma-Gamma and the boosted model on {tx['customer_id'].nunique():,} customers"):
         result = predict_ltv(tx, cal_end, horizon, model=args.model, draws=draws, seed=seed)
     table = result.table[OUTPUT_COLUMNS]
-    _write_atomic(table, out)
+    write_table_atomically(table, out)
 
     console = Console(soft_wrap=True, highlight=False)
     bg, gg = result.fit.bgnbd, result.fit.gamma_gamma
@@ -275,7 +276,3 @@ def _check_out(value: str) -> Path:
     if not out.parent.is_dir():
         raise BadInputError(f"--out: {out}: directory {out.parent} does not exist")
     return out
-
-
-def _write_atomic(table: pd.DataFrame, out: Path) -> None:
-    write_table_atomic(table, out)

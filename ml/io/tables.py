@@ -1,11 +1,8 @@
-"""Reading user tables strictly and writing result tables atomically, shared by every file-in/file-out command."""
+"""Reading user tables strictly (every cell as text, rows numbered as in the file), shared by every file reader."""
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -31,30 +28,6 @@ def read_csv_cells(path: Path) -> pd.DataFrame:
     # Blank lines are kept by the reader so row numbers match the file; drop them now without renumbering.
     blank = frame.apply(lambda col: col.isna() | (col.astype("string").str.strip() == "")).all(axis=1)
     return frame[~blank.to_numpy()]
-
-
-def write_table_atomic(table: pd.DataFrame, out: Path, exact_columns: Iterable[str] = ()) -> None:
-    """Write next to the target and rename, so a failure leaves no file and a reader never sees half of one.
-
-    Numbers are rounded to 6 decimals for reading, except ``exact_columns`` (e.g. budgets whose rounding could
-    lift a total above its budget).
-    """
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        rounded = table.round(6).assign(**{c: table[c] for c in exact_columns if c in table})
-        if out.name.lower().endswith(PARQUET_SUFFIXES):
-            rounded.to_parquet(tmp, index=False)
-        else:
-            rounded.to_csv(tmp, index=False, compression="gzip" if out.name.lower().endswith(".gz") else None)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions a plain open would
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def text_cells(values: pd.Series) -> tuple[pd.Series, np.ndarray]:

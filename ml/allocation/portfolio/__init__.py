@@ -3,11 +3,12 @@
 from ml.allocation.portfolio.curves import fit_curves, optimizer_curves
 from ml.allocation.portfolio.history import CampaignHistory, read_history
 from ml.allocation.portfolio.inputs import default_current, read_constraints, read_current
-from ml.allocation.portfolio.pipeline import AllocationRun, allocate, write_atomic
+from ml.allocation.portfolio.pipeline import AllocationRun, allocate
 from ml.allocation.portfolio.problem import RunOptions
-from ml.allocation.portfolio.report import OUTPUT_COLUMNS
+from ml.allocation.portfolio.report import EXACT_COLUMNS, OUTPUT_COLUMNS
 
 __all__ = [
+    "EXACT_COLUMNS",
     "OUTPUT_COLUMNS",
     "AllocationRun",
     "CampaignHistory",
@@ -19,5 +20,4 @@ __all__ = [
     "read_constraints",
     "read_current",
     "read_history",
-    "write_atomic",
 ]

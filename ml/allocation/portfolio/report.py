@@ -14,6 +14,8 @@ from ml.allocation.portfolio.problem import daily_cost
 from ml.models.response import ResponseCurveSet
 from ml.optimize import Reason
 
+# Budgets are written at full precision, so totals and change limits still hold in the file.
+EXACT_COLUMNS = ("current_budget", "recommended_budget")
 OUTPUT_COLUMNS = (
     "campaign_id",
     "current_budget",
