@@ -13,12 +13,12 @@ from pathlib import Path
 
 from ml.cli.steps import step
 from ml.io.errors import BadInputError
+from ml.io.tables import TABLE_SUFFIXES
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths
 
 OBJECTIVES = ("profit", "revenue", "conversions")
 EXPLORATIONS = ("none", "thompson")
-_OUT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -180,7 +180,7 @@ def _check_out(value: str, inputs: list[Path]) -> Path:
     out = check_output_path(
         value,
         "--out",
-        suffixes=_OUT_SUFFIXES,
+        suffixes=TABLE_SUFFIXES,
         inputs=inputs,
         state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())],
     )

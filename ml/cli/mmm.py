@@ -14,6 +14,7 @@ from pathlib import Path
 from ml.cli.allocate import _amount, _choice, _seed
 from ml.io.atomic import write_table_atomically
 from ml.io.errors import BadInputError
+from ml.io.tables import TABLE_SUFFIXES
 from ml.models.mmm.config import ADSTOCKS
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_path(
         args.out,
         "--out",
-        suffixes=(".csv", ".parquet", ".pq"),
+        suffixes=TABLE_SUFFIXES,
         inputs=inputs,
         state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())],
     )

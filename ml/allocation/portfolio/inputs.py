@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ml.allocation.portfolio.history import CampaignHistory
-from ml.allocation.portfolio.tables import parse_flags, parse_ids, parse_numbers, raise_first, read_table
+from ml.io.cells import parse_flags, parse_ids, parse_numbers, raise_first
 from ml.io.errors import BadInputError
+from ml.io.tables import read_table
 from ml.quality.plausibility import printable
 
 CURRENT_WINDOW_DAYS = 7
