@@ -1,7 +1,7 @@
 """Profit-uplift capture of `pmi allocate` on simulator exports, against the allocation on the TRUE curves.
 
 Run: `.venv/bin/python benchmarks/allocate_uplift_bench.py` (seeds 0-9, 8 campaigns x 60 days each). The scoring is
-the one of tests/ml/allocate_cli/test_allocate_uplift.py (which runs fewer seeds).
+the one of tests/ml/allocation/portfolio/test_allocate_uplift.py (which runs fewer seeds).
 
 The headline feeds the allocator what a user's export holds: each day's installs valued at the revenue they made
 up to the export's end (observed revenue events), never the simulator's true user value. The same seeds with the
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ml" / "allocate_cli"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "ml" / "allocation" / "portfolio"))
 from test_allocate_uplift import capture  # noqa: E402
 
 SEEDS = range(10)

@@ -5,7 +5,7 @@ Seeds 0-2 are the tuning seeds (used while changing the estimation); report on 3
 
 Each scenario (response family x history length x portfolio size, ``ml/evaluation/unowned.py``) is written as the
 CSV export and constraints file a user would give, read back by `pmi allocate`'s own readers and allocated by its
-library path (``ml.allocate_cli.allocate``: the fit, the optimiser and the decision rule the command runs), with
+library path (``ml.allocation.portfolio.allocate``: the fit, the optimiser and the decision rule the command runs), with
 today's total budget, the 25% change limit and per-campaign min/max bounds. The truth never reaches it. Scored on
 the true curves and values: share of the oracle's profit uplift over today's split,
 (profit(pmi) - profit(today)) / (profit(oracle) - profit(today)), where the oracle solves the same constrained
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli import RunOptions, allocate, read_constraints, read_history
+from ml.allocation.portfolio import RunOptions, allocate, read_constraints, read_history
 from ml.evaluation.oracle import Bounds, naive_log_fit, solve_exact, violations
 from ml.evaluation.unowned import COSTS, FAMILIES, MAX_CHANGE_PCT, Scenario, ScenarioData, draw_scenario
 from ml.response_curves import CurveFamily

@@ -213,3 +213,99 @@ def test_the_curve_scan_sees_the_home():
     """The scan must be able to see a Hill formula: it finds the one in the home."""
     home = [(p, t) for p, t in _library_modules() if p.startswith(CURVE_HOME)]
     assert any(_hill_ratios(tree) for _, tree in home)
+
+
+# --- One home per idea for layers and files: the CLI on top, one atomic writer, one reader's vocabulary. ---
+LIBRARY_ROOTS = ("ml", "orchestration")
+ATOMIC_WRITER_HOME = "ml/io/atomic.py"
+READER_HOME, CELLS_HOME = "ml/io/tables.py", "ml/io/cells.py"
+TABLE_SUFFIX_TEXTS = {".csv", ".csv.gz", ".txt", ".parquet", ".pq"}
+BOOLEAN_TEXTS = {"true", "t", "yes", "y", "false", "f", "no", "n"}
+
+
+def library_modules() -> list[tuple[str, ast.Module]]:
+    """Every module of ml/ and orchestration/, parsed, with its repository-relative path."""
+    return [
+        (str(path.relative_to(REPO)), ast.parse(path.read_text(), filename=str(path)))
+        for root in LIBRARY_ROOTS
+        for path in sorted((REPO / root).rglob("*.py"))
+    ]
+
+
+def imported_modules(tree: ast.Module) -> set[str]:
+    """Dotted names a module imports, including `from ml import cli` as ml.cli."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_nothing_below_the_cli_imports_it():
+    """The CLI is the top layer: library code and Dagster assets never import ml.cli (lazily or not)."""
+    offenders = [
+        path
+        for path, tree in library_modules()
+        if not path.startswith("ml/cli/")
+        and any(name == "ml.cli" or name.startswith("ml.cli.") for name in imported_modules(tree))
+    ]
+    assert offenders == []
+
+
+def test_the_import_scan_sees_an_import_of_the_cli():
+    tree = ast.parse("def f():\n    from ml.cli.errors import EXIT_OK\n\nfrom ml import cli\n")
+    assert {"ml.cli.errors", "ml.cli"} <= imported_modules(tree)
+
+
+def test_no_cli_package_outside_ml_cli():
+    packages = [p.parent.relative_to(REPO) for root in LIBRARY_ROOTS for p in (REPO / root).rglob("__init__.py")]
+    assert [str(p) for p in packages if "cli" in p.name and str(p) != "ml/cli"] == []
+
+
+def _calls(tree: ast.Module, module: str, functions: set[str]) -> list[int]:
+    """Lines calling ``module.function`` for one of ``functions`` (e.g. os.replace)."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in functions
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == module
+    ]
+
+
+def test_one_atomic_writer():
+    """Only ml/io/atomic.py renames a finished file into place or makes its temporary file; the rest call it."""
+    found = {
+        path: lines
+        for path, tree in library_modules()
+        if (lines := _calls(tree, "os", {"replace", "rename"}) + _calls(tree, "tempfile", {"mkstemp"}))
+    }
+    assert list(found) == [ATOMIC_WRITER_HOME], found
+
+
+def _string_collections(tree: ast.Module) -> list[tuple[int, set[str]]]:
+    """Literal tuples, lists and sets of strings (suffix lists, word lists), with their line."""
+    return [
+        (node.lineno, {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)})
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Tuple | ast.List | ast.Set)
+    ]
+
+
+def test_table_suffixes_and_boolean_words_are_defined_once():
+    """File suffixes live in the reader, the true/false words in the cell parser; ingest's SQL and the pandas
+    readers of `pmi allocate` and `pmi ltv` import them."""
+    suffixes, booleans = [], []
+    for path, tree in library_modules():
+        for line, strings in _string_collections(tree):
+            if strings & TABLE_SUFFIX_TEXTS:
+                suffixes.append(f"{path}:{line}")
+            if len(strings & BOOLEAN_TEXTS) >= 2:
+                booleans.append(f"{path}:{line}")
+    assert suffixes and all(where.startswith(READER_HOME + ":") for where in suffixes), suffixes
+    assert [where.split(":")[0] for where in booleans] == [CELLS_HOME, CELLS_HOME], booleans

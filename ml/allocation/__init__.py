@@ -1,1 +1,3 @@
-"""The hourly allocation loop on the warehouse: inputs -> trajectories -> propose -> simulate -> refine -> apply."""
+"""Budget allocation: the hourly loop on the warehouse (inputs -> trajectories -> propose -> simulate -> refine ->
+apply) here, and portfolio/, the library behind `pmi allocate`, whose curves and current-budget window the loop
+reuses."""

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import curves_for
-from ml.allocate_cli.inputs import CURRENT_WINDOW_DAYS
 from ml.allocation.apply import next_effective_ts, period_start_budgets
 from ml.allocation.demand import day_covariates, demand_factor
 from ml.allocation.gate import BudgetRules
+from ml.allocation.portfolio.curves import curves_for
+from ml.allocation.portfolio.inputs import CURRENT_WINDOW_DAYS
 from ml.models.insufficient import InsufficientDataError
 from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY, covariate_columns, daily_panel
 from ml.models.response.result import ResponseCurveSet

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import curves_for
 from ml.allocation.demand import day_covariates, demand_factor
+from ml.allocation.portfolio.curves import curves_for
 from ml.models.response import ResponseCurveSet, ResponseFitConfig, daily_panel, fit_response_curves
 from ml.models.response.panel import DEFAULT_COMPETITION_ELASTICITY, covariate_columns
 from ml.response_curves import ResponseCurves

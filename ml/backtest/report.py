@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +9,7 @@ import pandas as pd
 
 from ml.backtest.config import LIMITED_POLICIES, POLICIES, TUNING_SEEDS
 from ml.backtest.loop import BacktestResult
-from ml.cli.table_files import write_table_atomic
+from ml.io.atomic import atomic_target, write_table_atomically
 
 COLORS = {policy: f"C{i}" for i, policy in enumerate(POLICIES)}
 DAILY_COLUMNS = (
@@ -159,14 +157,11 @@ def write_plot(daily: pd.DataFrame, out: Path, title: str, drift_day: int | None
     bottom.set_ylabel("cumulative profit - oracle")
     bottom.set_xlabel("simulated day")
     top.set_title(title)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".png", dir=out.parent)
-    os.close(fd)
     try:
-        fig.savefig(name, dpi=110, bbox_inches="tight")
-        os.replace(name, out)
+        with atomic_target(out) as partial:
+            fig.savefig(partial, format="png", dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
-        Path(name).unlink(missing_ok=True)
 
 
 def write_outputs(results: list[BacktestResult], out_dir: Path) -> dict[str, Path]:
@@ -179,8 +174,8 @@ def write_outputs(results: list[BacktestResult], out_dir: Path) -> dict[str, Pat
         "summary": out_dir / "summary.csv",
         "plot": out_dir / "cumulative_profit.png",
     }
-    write_table_atomic(daily, paths["daily"])
-    write_table_atomic(summary_table(results), paths["summary"])
+    write_table_atomically(daily, paths["daily"])
+    write_table_atomically(summary_table(results), paths["summary"])
     write_plot(
         daily,
         paths["plot"],

@@ -11,14 +11,14 @@ import math
 import os
 from pathlib import Path
 
-from ml.cli.errors import BadInputError
 from ml.cli.steps import step
+from ml.io.errors import BadInputError
+from ml.io.tables import TABLE_SUFFIXES
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths
 
 OBJECTIVES = ("profit", "revenue", "conversions")
 EXPLORATIONS = ("none", "thompson")
-_OUT_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -105,7 +105,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate options, read inputs, allocate and write atomically; `BadInputError` becomes exit code 2 upstream."""
-    from ml.allocate_cli import RunOptions, allocate, read_constraints, read_current, read_history, write_atomic
+    from ml.allocation.portfolio import (
+        EXACT_COLUMNS,
+        RunOptions,
+        allocate,
+        read_constraints,
+        read_current,
+        read_history,
+    )
+    from ml.io.atomic import write_table_atomically
 
     options = RunOptions(
         total_budget=_amount("--total-budget", args.total_budget),
@@ -122,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         constraints = read_constraints(Path(args.constraints), history) if args.constraints else None
     with step(f"Fitting response curves and optimising {len(history.campaign_ids)} campaigns"):
         result = allocate(history, options, current, constraints)
-    write_atomic(result.table, out)
+    write_table_atomically(result.table, out, exact_columns=EXACT_COLUMNS)
 
     table = result.table
     counts = table["action"].value_counts()
@@ -172,7 +180,7 @@ def _check_out(value: str, inputs: list[Path]) -> Path:
     out = check_output_path(
         value,
         "--out",
-        suffixes=_OUT_SUFFIXES,
+        suffixes=TABLE_SUFFIXES,
         inputs=inputs,
         state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())],
     )

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ml.backtest.config import DRIFTS, POLICIES, BacktestConfig
 from ml.backtest.loop import run_backtest
 from ml.backtest.report import format_table, summary_table, write_outputs
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 from ml.settings import pmi_paths
 
 

@@ -8,8 +8,8 @@ import signal
 from pathlib import Path
 from urllib.parse import unquote
 
-from ml.cli.errors import BadInputError
 from ml.cli.steps import step
+from ml.io.errors import BadInputError
 from ml.operations.output_safety import check_output_path
 from ml.settings import pmi_paths
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ml.cli.errors import BadInputError
 from ml.ingest.load import STATUSES
 from ml.ingest.run import ingest
+from ml.io.errors import BadInputError
 from ml.quality.plausibility import printable
 from ml.settings import pmi_paths
 

@@ -15,11 +15,11 @@ import time
 
 from rich.console import Console
 
-from ml.cli.errors import BadInputError
 from ml.cli.job_progress import execute_with_progress
 from ml.cli.pipeline import dagster_instance, home_run_config, pmi_job
 from ml.cli.run_summary import usd
 from ml.ingest.source import ingested_row_counts
+from ml.io.errors import BadInputError
 from ml.models.status import skipped_steps
 from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.settings import PmiPaths, pmi_paths

@@ -17,24 +17,23 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
-from ml.cli.errors import BadInputError
 from ml.cli.ltv_mapping import (
     PLAIN,
     TRANSACTION_COLUMNS,
     TransactionFormat,
     parse_formatted_dates,
     read_delimited,
-    refuse_shifted_rows,
     resolve_format,
     select_columns,
 )
 from ml.cli.steps import step
-from ml.cli.table_files import PARQUET_SUFFIXES, parse_timestamps, read_csv_cells, write_table_atomic
+from ml.io.atomic import write_table_atomically
+from ml.io.cells import parse_timestamps, raise_first, text_cells
+from ml.io.errors import BadInputError
+from ml.io.tables import CSV_SUFFIXES, PARQUET_SUFFIXES, check_readable, read_parquet_rows
 from ml.quality.plausibility import MAX_AMOUNT, printable
 
 REQUIRED = TRANSACTION_COLUMNS  # the contract columns of --transactions
-_PARQUET = PARQUET_SUFFIXES
-_CSV = (".csv", ".csv.gz", ".txt")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -132,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
     with step(f"Fitting BG/NBD + Gamma-Gamma and the boosted model on {tx['customer_id'].nunique():,} customers"):
         result = predict_ltv(tx, cal_end, horizon, model=args.model, draws=draws, seed=seed)
     table = result.table[OUTPUT_COLUMNS]
-    _write_atomic(table, out)
+    write_table_atomically(table, out)
 
     console = Console(soft_wrap=True, highlight=False)
     bg, gg = result.fit.bgnbd, result.fit.gamma_gamma
@@ -165,36 +164,25 @@ def _run(args: argparse.Namespace) -> int:
 
 def read_transactions(path: Path, fmt: TransactionFormat = PLAIN) -> pd.DataFrame:
     """Read and validate a transaction file; returns customer_id, date (datetime64, day), amount (float)."""
-    if not path.is_file():
-        raise BadInputError(f"{path}: file not found")
+    check_readable(path)
     if path.stat().st_size == 0:
         raise BadInputError(f"{path}: empty file")
-    if path.name.lower().endswith(_PARQUET):
-        raw = _read_parquet(path)  # typed columns: only the mapping's column names and date format apply
+    if path.name.lower().endswith(PARQUET_SUFFIXES):
+        raw = read_parquet_rows(path)  # typed columns: only the mapping's column names and date format apply
     else:
-        raw = _read_csv(path) if fmt.comma_with_header else read_delimited(path, fmt)
+        raw = read_delimited(path, fmt)
     raw = select_columns(raw, path, fmt)
     if len(raw) == 0:
         raise BadInputError(f"{path}: header only, no data rows")
 
     ids = raw["customer_id"]
-    id_text = ids.astype("string").str.strip()
-    bad_id = ids.isna().to_numpy() | (id_text == "").fillna(True).to_numpy()
+    id_text, bad_id = text_cells(ids)
     dates, date_problem = (
         _parse_dates(raw["date"]) if fmt.date_format is None else parse_formatted_dates(raw["date"], fmt.date_format)
     )
     amounts, amount_problem = _parse_amounts(raw["amount"])
     id_problem = np.where(bad_id, "missing customer id", "").astype(object)
-    problems = [(id_problem, "customer_id"), (date_problem, "date"), (amount_problem, "amount")]
-    first = [
-        (int(np.argmax(labels != "")), order) for order, (labels, _) in enumerate(problems) if (labels != "").any()
-    ]
-    if first:
-        pos, order = min(first)
-        labels, column = problems[order]
-        shown = _show(raw[column].iloc[pos])
-        row = int(raw.index[pos]) + 1  # index labels survive dropped blank lines, so this is the row in the file
-        raise BadInputError(f"{path}: row {row}, column {column}: {labels[pos]}" + (f": {shown}" if shown else ""))
+    raise_first(path, raw, [("customer_id", id_problem), ("date", date_problem), ("amount", amount_problem)])
     return pd.DataFrame(
         {
             "customer_id": id_text.to_numpy(dtype=object) if ids.dtype == object else ids.to_numpy(),
@@ -202,19 +190,6 @@ def read_transactions(path: Path, fmt: TransactionFormat = PLAIN) -> pd.DataFram
             "amount": amounts,
         }
     )
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    frame = read_csv_cells(path)
-    refuse_shifted_rows(path, frame)
-    return frame
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_parquet(path).reset_index(drop=True)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a corrupt file; all mean bad input
-        raise BadInputError(f"{path}: cannot read as Parquet ({str(exc).strip().splitlines()[0]})") from exc
 
 
 def _parse_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -242,14 +217,6 @@ def _parse_amounts(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return number, problem
 
 
-def _show(value: object) -> str:
-    """The offending cell, quoted and shortened, for the error line; nothing for empty cells."""
-    if pd.api.types.is_scalar(value) and pd.isna(value) or str(value).strip() == "":
-        return ""
-    text = str(value)
-    return repr(text if len(text) <= 40 else text[:37] + "...")
-
-
 def _parse_date_option(option: str, value: str) -> pd.Timestamp:
     parsed, problem = _parse_dates(pd.Series([value], dtype=object))
     if problem[0]:
@@ -270,12 +237,8 @@ def _parse_int(option: str, value: str, minimum: int, what: str) -> int:
 
 def _check_out(value: str) -> Path:
     out = Path(value)
-    if not out.name.lower().endswith(_PARQUET + _CSV):
+    if not out.name.lower().endswith(PARQUET_SUFFIXES + CSV_SUFFIXES):
         raise BadInputError(f"--out: {out}: expected a .csv or .parquet file name")
     if not out.parent.is_dir():
         raise BadInputError(f"--out: {out}: directory {out.parent} does not exist")
     return out
-
-
-def _write_atomic(table: pd.DataFrame, out: Path) -> None:
-    write_table_atomic(table, out)

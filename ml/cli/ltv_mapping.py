@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import text_cells
+from ml.io.cells import text_cells
+from ml.io.errors import BadInputError
+from ml.io.tables import read_cells
 from ml.io.yaml_safe import YamlRefused, load_small_yaml
 from ml.quality.plausibility import printable
 
@@ -50,11 +51,6 @@ class TransactionFormat:
     header: bool = True
     names: tuple[str, ...] = ()
     where: str = ""
-
-    @property
-    def comma_with_header(self) -> bool:
-        """True when the strict contract CSV reader applies (commas, a header line)."""
-        return self.separator == "," and self.header
 
 
 PLAIN = TransactionFormat(columns={})
@@ -160,34 +156,10 @@ def resolve_format(mapping: Path | None, separator: str | None, date_format: str
 
 
 def read_delimited(path: Path, fmt: TransactionFormat) -> pd.DataFrame:
-    """All cells as text with the format's separator and header; index = 0-based data row, blank lines dropped."""
-    options: dict[str, object] = {"sep": r"\s+" if fmt.separator == WHITESPACE else fmt.separator}
-    if not fmt.header:
-        options.update(header=None, names=list(fmt.names), index_col=False)
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, **options)
-    except pd.errors.EmptyDataError as exc:
-        raise BadInputError(f"{path}: empty file") from exc
-    except pd.errors.ParserError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        where = f"row {int(line.group(1)) - int(fmt.header)}: " if line else ""
-        raise BadInputError(f"{path}: {where}malformed row ({str(exc).strip().splitlines()[-1]})") from exc
-    except UnicodeDecodeError as exc:
-        raise BadInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    refuse_shifted_rows(path, frame)
-    blank = frame.apply(lambda col: col.isna() | (col.astype("string").str.strip() == "")).all(axis=1)
-    return frame[~blank.to_numpy()]
-
-
-def refuse_shifted_rows(path: Path, frame: pd.DataFrame) -> None:
-    """Rows one cell longer than the header make pandas take the first column as the index, shifting every cell
-    one column left (customer ids read as dates, dates as amounts): refuse the file instead."""
-    if isinstance(frame.index, pd.RangeIndex) or pd.api.types.is_integer_dtype(frame.index):
-        return
-    width = len(frame.columns) + frame.index.nlevels
-    raise BadInputError(
-        f"{path}: row 1, column {width} (no header): the row has {width} cells, the header {len(frame.columns)}"
-    )
+    """All cells as text with the format's separator and header (ml/io/tables.py's reader); index = 1-based row."""
+    separator = r"\s+" if fmt.separator == WHITESPACE else fmt.separator
+    required = () if fmt.columns else TRANSACTION_COLUMNS  # named in an error when rows outgrow the header
+    return read_cells(path, separator=separator, names=None if fmt.header else fmt.names, required=required)
 
 
 def select_columns(raw: pd.DataFrame, path: Path, fmt: TransactionFormat) -> pd.DataFrame:

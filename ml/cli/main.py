@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ml.cli import allocate, backtest, dashboard, ingest, loop, ltv, mmm, pipeline, simulate, status, train
-from ml.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError
+from ml.cli.errors import EXIT_BAD_INPUT, EXIT_FAILURE
+from ml.io.errors import BadInputError
 from ml.settings import pmi_paths
 from ml.warehouse.run_lock import RunLockBusy, hold_run_lock
 

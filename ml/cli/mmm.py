@@ -12,8 +12,9 @@ import os
 from pathlib import Path
 
 from ml.cli.allocate import _amount, _choice, _seed
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import write_table_atomic
+from ml.io.atomic import write_table_atomically
+from ml.io.errors import BadInputError
+from ml.io.tables import TABLE_SUFFIXES
 from ml.models.mmm.config import ADSTOCKS
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_path(
         args.out,
         "--out",
-        suffixes=(".csv", ".parquet", ".pq"),
+        suffixes=TABLE_SUFFIXES,
         inputs=inputs,
         state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())],
     )
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     except MmmInputError as exc:
         raise BadInputError(str(exc)) from exc
     plan = allocate_channels(result, total, max_change_pct=max_change, objective=objective).to_frame()
-    write_table_atomic(plan.drop(columns=["reason_code", "paused"]), out, exact_columns=("recommended",))
+    write_table_atomically(plan.drop(columns=["reason_code", "paused"]), out, exact_columns=("recommended",))
     diagnostics = result.diagnostics()
     print(
         f"mmm: {len(data)} periods, {len(data.channels)} channels, {config.adstock} adstock, {len(lift or [])} lift "

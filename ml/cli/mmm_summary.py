@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ml.cli.errors import BadInputError
 from ml.cli.run_summary import usd
+from ml.io.errors import BadInputError
 from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql, table_exists
 

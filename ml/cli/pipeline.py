@@ -8,12 +8,12 @@ import time
 
 from rich.console import Console
 
-from ml.cli.errors import BadInputError
 from ml.cli.job_progress import execute_with_progress
 from ml.cli.mmm_summary import media_mix_path, print_channel_summary
 from ml.cli.run_summary import print_recommendations, print_skipped, print_summary
 from ml.cli.simulate import USERS_PER_CAMPAIGN_HELP
 from ml.ingest.source import AUTO, SIMULATOR, WAREHOUSE, ingested_row_counts, resolve_source
+from ml.io.errors import BadInputError
 from ml.models.mmm.config import ADSTOCKS
 from ml.settings import PmiPaths, is_production, pmi_paths
 

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from ml.io.cells import TRUE_WORDS
+
 # Opt-outs the Makefile exports; a user calling `.venv/bin/pmi` directly gets them too (their own values win).
 QUIET_ENV = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -37,7 +39,7 @@ def quiet_telemetry_env() -> None:
 
 def verbose_from_env() -> bool:
     """``PMI_VERBOSE=1`` shows a run's output live, as ``--verbose`` does, for callers without the flag."""
-    return os.environ.get(VERBOSE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() in {*TRUE_WORDS, "on"}
 
 
 def default_log_dir(run_config: dict[str, Any], instance: Any = None) -> Path:

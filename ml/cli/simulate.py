@@ -8,8 +8,8 @@ import datetime as dt
 from rich.console import Console
 from rich.progress import track
 
-from ml.cli.errors import BadInputError
 from ml.ingest.source import SIMULATOR, holds_simulation, resolve_source
+from ml.io.errors import BadInputError
 from ml.settings import pmi_paths
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import run_backfill

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 from ml.operations.freshness import IN_STEP, describe, warehouse_freshness
 from ml.settings import pmi_paths
 from ml.tracking.registry import champion_version

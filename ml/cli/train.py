@@ -7,9 +7,9 @@ import argparse
 from rich.console import Console
 from rich.table import Table
 
-from ml.cli.errors import BadInputError
 from ml.cli.job_progress import execute_with_progress
 from ml.cli.pipeline import dagster_instance, home_run_config, pmi_job
+from ml.io.errors import BadInputError
 from ml.settings import pmi_paths
 
 

@@ -6,9 +6,9 @@ DuckDB's memory limit, spilling to disk beyond it); no table passes through pand
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from ml.io.atomic import atomic_target
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect
 
@@ -53,9 +53,8 @@ def export_feature_tables(paths: PmiPaths) -> dict[str, int]:
     try:
         for name, sql in FEATURE_EXPORTS.items():
             final = target / f"{name}.parquet"
-            partial = target / f".{name}.parquet.partial"
-            con.execute(f"COPY ({_as_feast_types(con, sql)}) TO {sql_literal(partial)} (FORMAT PARQUET)")
-            os.replace(partial, final)
+            with atomic_target(final) as partial:
+                con.execute(f"COPY ({_as_feast_types(con, sql)}) TO {sql_literal(partial)} (FORMAT PARQUET)")
             counts[name] = con.execute("SELECT count(*) FROM read_parquet(?)", [str(final)]).fetchone()[0]
     finally:
         con.close()

@@ -13,13 +13,13 @@ import duckdb
 
 from ml.ingest.specs import ColumnSpec, FileKind
 from ml.ingest.staging import quote_literal
+from ml.io.cells import FALSE_WORDS, TRUE_WORDS
 from ml.quality.plausibility import CONTROL_CHARACTERS, EARLIEST_TS, NUMBER_BOUNDS, label_limit
 
 NUMBER = r"[+-]?(\d+(\.\d*)?|\.\d+)"
 FLOAT = NUMBER + r"([eE][+-]?\d+)?"  # spreadsheets export large and small numbers as 1.5E+03
 THOUSANDS = r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?"
 OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
-_TRUE, _FALSE = ("true", "t", "yes", "y", "1"), ("false", "f", "no", "n", "0")
 NUMERIC_KINDS = tuple(NUMBER_BOUNDS)  # money, count, index
 NUM_SUFFIX, TEXT_SUFFIX = "__num", "__text"
 
@@ -66,7 +66,8 @@ def typed_expression(spec: ColumnSpec, t: str) -> str:
     if spec.kind == "date":
         return f"TRY_CAST({t} AS DATE)"
     if spec.kind == "bool":
-        return f"CASE WHEN lower({t}) IN {_in(_TRUE)} THEN true WHEN lower({t}) IN {_in(_FALSE)} THEN false END"
+        yes, no = _in(TRUE_WORDS), _in(FALSE_WORDS)
+        return f"CASE WHEN lower({t}) IN {yes} THEN true WHEN lower({t}) IN {no} THEN false END"
     if spec.kind == "enum":
         return f"CASE WHEN lower({t}) IN {_in(spec.choices)} THEN lower({t}) END"
     return t

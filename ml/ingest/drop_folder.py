@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.cli.errors import BadInputError
 from ml.ingest.run import IngestReport, ingest
+from ml.io.errors import BadInputError
+from ml.io.tables import TABLE_SUFFIXES
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect
 from ml.warehouse.raw_schema import RAW_TABLES
 
 KINDS = ("campaigns", "hourly", "daily", "users", "revenue_events", "market")
-SUFFIXES = (".csv", ".csv.gz", ".parquet")
 MAPPING_FILE = "mapping.yaml"
 
 
@@ -21,7 +21,7 @@ def drop_folder_inputs(folder: Path) -> tuple[dict[str, Path], Path | None]:
         raise BadInputError(f"{folder}: drop folder does not exist")
     inputs = {}
     for kind in KINDS:
-        found = [folder / f"{kind}{s}" for s in SUFFIXES if (folder / f"{kind}{s}").exists()]
+        found = [folder / f"{kind}{s}" for s in TABLE_SUFFIXES if (folder / f"{kind}{s}").exists()]
         if len(found) > 1:
             raise BadInputError(f"{folder}: both {found[0].name} and {found[1].name}; keep one")
         if found:

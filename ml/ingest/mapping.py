@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ml.cli.errors import BadInputError
 from ml.ingest.specs import FILE_KINDS
+from ml.io.errors import BadInputError
 from ml.io.yaml_safe import YamlRefused, load_small_yaml
 from ml.quality.plausibility import CONTROL_CHARACTERS, printable
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from ml.cli.errors import BadInputError
 from ml.ingest.mapping import FileMapping
 from ml.ingest.staging import quote_ident, quote_literal
+from ml.io.errors import BadInputError
 
 OUTCOMES_TABLE, CONTROLS_TABLE = "period_outcomes", "period_controls"
 DDL = (

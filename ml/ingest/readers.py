@@ -1,8 +1,8 @@
 """Copying a user's CSV or Parquet file into a staging table as text, so every later check runs in SQL.
 
-The file is streamed by DuckDB (bounded memory); only the header line (at most 1 MB) and a small sample are read
-in Python, to name faults DuckDB's own messages would leave vague (encoding, delimiter, duplicate or missing header
-names), before any staging database exists.
+The file is streamed by DuckDB (bounded memory) through ml/io/tables.py, which locates bad rows from DuckDB's
+rejects table; only the header line (at most 1 MB) and a small sample are read here in Python, to name header
+faults (encoding, delimiter, duplicate or missing names) before any staging database exists.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from pathlib import Path
 
 import duckdb
 
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
+from ml.io.tables import check_readable, stage_csv, table_format
 from ml.quality.plausibility import CONTROL_CHARACTERS, MAX_TEXT_CHARS, printable
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 BOM = b"\xef\xbb\xbf"
 _SAMPLE_BYTES = 1 << 16
 MAX_COLUMNS = 1024
@@ -27,18 +26,6 @@ MAX_HEADER_BYTES = 1 << 20  # MAX_COLUMNS names of MAX_TEXT_CHARS: a longer firs
 _CONTROL = re.compile(CONTROL_CHARACTERS)
 _LINE_END = re.compile(rb"\r\n|\n|\r")
 _QUOTED_NUMBER = re.compile(rb'(?:^|,)"[+-]?\d+(?:\.\d+)?"(?=,|\r?$)', re.MULTILINE)
-_CSV_LINE = re.compile(r"Line: (\d+)")
-_COLUMN_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
-
-
-def file_format(path: Path) -> str:
-    """'csv' or 'parquet' by the file name's ending; anything else is refused."""
-    name = path.name.lower()
-    if name.endswith(PARQUET_SUFFIXES):
-        return "parquet"
-    if name.endswith(CSV_SUFFIXES):
-        return "csv"
-    raise BadInputError(f"{path}: unsupported file type (expected .csv, .csv.gz or .parquet)")
 
 
 def _open(path: Path):
@@ -54,14 +41,6 @@ def _decode(path: Path, raw: bytes, row: int) -> str:
             f"{path}: {where}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at position "
             f"{exc.start}); save the file as UTF-8"
         ) from exc
-
-
-def check_readable(path: Path) -> None:
-    """The path names a regular file (not a directory, not missing)."""
-    if not path.exists():
-        raise BadInputError(f"{path}: no such file")
-    if not path.is_file():
-        raise BadInputError(f"{path}: not a file")
 
 
 def _head(path: Path) -> tuple[bytes, bytes]:
@@ -150,49 +129,10 @@ def csv_header(path: Path, warnings: list[str]) -> list[str]:
 
 def read_header(path: Path, warnings: list[str]) -> list[str] | None:
     """File-level checks before any staging: the CSV header's names, or None for Parquet (its schema is read later)."""
-    if file_format(path) == "parquet":
+    if table_format(path) == "parquet":
         check_readable(path)
         return None
     return csv_header(path, warnings)
-
-
-def _locate_bad_bytes(path: Path, line_no: int, names: list[str]) -> str:
-    """The row and column holding the first non-UTF-8 bytes on a line DuckDB refused (streamed, line by line)."""
-    with _open(path) as fh:
-        for number, raw in enumerate(fh, start=1):
-            if number == line_no:
-                try:
-                    fields = next(csv.reader([raw.decode("latin-1")]))
-                except csv.Error:  # a cell past the csv module's field limit: name the row only
-                    break
-                for name, value in zip(names, fields, strict=False):
-                    try:
-                        value.encode("latin-1").decode("utf-8")
-                    except UnicodeDecodeError:
-                        return (
-                            f"row {line_no - 1}, column {name}: not UTF-8 text ({printable(repr(value[:40]))}); "
-                            "save the file as UTF-8"
-                        )
-                break
-    return f"row {line_no - 1}: not UTF-8 text; save the file as UTF-8"
-
-
-def _csv_error(path: Path, message: str, names: list[str]) -> BadInputError:
-    line = _CSV_LINE.search(message)
-    row = int(line.group(1)) - 1 if line else None
-    where = f"row {row}" if row is not None else "row ?"
-    if "Invalid unicode" in message and line:
-        return BadInputError(f"{path}: {_locate_bad_bytes(path, int(line.group(1)), names)}")
-    counts = _COLUMN_COUNT.search(message)
-    if counts:
-        expected, found = int(counts.group(1)), int(counts.group(2))
-        column = names[found] if found < expected else f"{expected + 1} (no header)"
-        return BadInputError(f"{path}: {where}, column {column}: the row has {found} cells, the header {expected}")
-    if "unterminated quote" in message:
-        return BadInputError(f"{path}: {where}: a quoted cell is never closed")
-    lines = message.splitlines() or [""]
-    detail = printable(lines[1 if line and len(lines) > 1 else 0][:120])
-    return BadInputError(f"{path}: {where}: malformed CSV ({detail})")
 
 
 def _parquet_names(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> list[str]:
@@ -215,15 +155,10 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, table: str, names: li
     if names is None:
         names = _parquet_names(con, path, table)
     else:
-        columns = "{" + ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names) + "}"
         try:
-            con.execute(
-                f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, delim=',', quote='\"', escape='\"', "
-                f"header=false, skip=1, columns={columns}, auto_detect=false, strict_mode=true)",
-                [str(path)],
-            )
-        except duckdb.Error as exc:
-            raise _csv_error(path, str(exc), names) from exc
+            stage_csv(con, path, table, names)
+        except duckdb.Error as exc:  # not a row fault (DuckDB records those): the file as a whole is unreadable
+            raise BadInputError(f"{path}: malformed CSV ({printable(str(exc).splitlines()[0][:120])})") from exc
     if con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] == 0:
         raise BadInputError(f"{path}: no data rows (header only)")
     return names

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect
 from ml.warehouse.raw_schema import RAW_TABLES

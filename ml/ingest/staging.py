@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 
-from ml.cli.errors import BadInputError
 from ml.ingest.mapping import FileMapping
 from ml.ingest.specs import FileKind
+from ml.io.errors import BadInputError
 
 
 def quote_ident(name: str) -> str:

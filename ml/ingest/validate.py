@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 
-from ml.cli.errors import BadInputError
 from ml.ingest.checks import FAULTS_DDL, build_typed, insert_row_faults
 from ml.ingest.crossfile import insert_cross_faults, insert_install_faults
 from ml.ingest.mapping import FileMapping
@@ -17,6 +16,7 @@ from ml.ingest.outcomes import stage_period_outcomes
 from ml.ingest.readers import read_header, stage_file
 from ml.ingest.specs import FILE_KINDS, FileKind
 from ml.ingest.staging import build_stage
+from ml.io.errors import BadInputError
 from ml.warehouse.raw_schema import RAW_TABLES
 
 

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 from ml.settings import PmiPaths
 
 # Everything under these (relative to the data directory) is pmi's state, never a place for a user's output.

@@ -6,9 +6,9 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from ml.cli.errors import BadInputError
 from ml.ingest.drop_folder import ingest_drop_folder
 from ml.ingest.source import SIMULATOR, WAREHOUSE, ingested_row_counts, resolve_source
+from ml.io.errors import BadInputError
 from ml.simulation import SimulationConfig
 from ml.simulation.backfill import run_backfill
 from ml.warehouse.raw_schema import RAW_TABLES

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ml.io.tables import PARQUET_SUFFIXES
+
 
 class MmmInputError(ValueError):
     """Input that cannot describe channel-level media data (the message names file, row and column)."""
@@ -107,7 +109,7 @@ def read_weekly_media(
     by prefix, every other column (but impressions and calendar numbers) a control."""
     path = Path(path)
     try:
-        frame = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+        frame = pd.read_parquet(path) if path.name.lower().endswith(PARQUET_SUFFIXES) else pd.read_csv(path)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise MmmInputError(f"{path}: cannot read the media table: {str(exc).strip().splitlines()[-1]}") from exc
     if frame.shape[1] < 3:

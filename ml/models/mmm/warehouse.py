@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ml.io.tables import PARQUET_SUFFIXES
 from ml.models.mmm.allocation import allocate_channels, current_spend
 from ml.models.mmm.apply import apply_channel_allocation, channel_period_start_spend
 from ml.models.mmm.config import MmmConfig
@@ -97,7 +98,7 @@ def warehouse_lift_tests(paths: PmiPaths, data: MediaData, lift_file: Path | Non
     if lift_file is not None:
         path = Path(lift_file)
         try:
-            frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
+            frame = pd.read_parquet(path) if path.name.lower().endswith(PARQUET_SUFFIXES) else pd.read_csv(path)
         except (OSError, ValueError) as exc:
             raise MmmInputError(f"{path}: cannot read the lift-test table: {exc}") from exc
         lift_tests(frame, data, str(path))  # validated before anything is written

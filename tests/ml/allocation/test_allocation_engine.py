@@ -165,9 +165,9 @@ def test_degenerate_posterior_draws_are_sanitised_before_they_reach_the_audit():
     the production loader now passes champion curves through the same sanitising step as `pmi allocate`."""
     import inspect
 
-    from ml.allocate_cli.curves import curves_for
     from ml.allocation import inputs as production
     from ml.allocation.engine import simulate
+    from ml.allocation.portfolio.curves import curves_for
 
     inputs = synthetic_inputs(seed=1)
     wild = inputs.curves.draws.copy()

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.allocate_cli.curves import curves_for
+from ml.allocation.portfolio.curves import curves_for
 from ml.models.response import ResponseFitConfig, estimation, fit_response_curves
 from ml.optimize import PortfolioProblem, optimize_portfolio
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ml.cli import ltv
-from ml.cli.errors import BadInputError
+from ml.io.errors import BadInputError
 from ml.models.clv.predict import OUTPUT_COLUMNS, parametric_expectations, predict_ltv
 from ml.models.clv.summary import rfm_summary
 
@@ -169,7 +169,12 @@ BAD_INPUTS = {
     "missing amount": (GOOD_HEADER + "1,2020-01-01,\n", r"row 1, column amount: missing amount"),
     "missing customer": (GOOD_HEADER + "1,2020-01-01,3\n,2020-01-01,3\n", r"row 2, column customer_id: missing"),
     "blank line keeps numbering": (GOOD_HEADER + "1,2020-01-01,3\n\n2,20200101x,3\n", r"row 3, column date"),
-    "ragged row": (GOOD_HEADER + "1,2020-01-01,3\n2,2020-01-01,3,9\n", r"row 2: malformed CSV"),
+    "ragged row": (
+        GOOD_HEADER + "1,2020-01-01,3\n2,2020-01-01,3,9\n",
+        r"row 2, column 4 \(no header\): the row has 4 cells, the header 3$",
+    ),
+    "short row": (GOOD_HEADER + "1,2020-01-01,3\n2,2020-01-01\n", r"row 2, column amount: missing amount$"),
+    "unclosed quote": (GOOD_HEADER + '1,2020-01-01,3\n2,"2020-01-01,3\n', r"row 2, column date: a quoted cell is ne"),
     "nothing before calibration end": (GOOD_HEADER + "1,2021-01-01,3\n", r"column date: no transaction on or before"),
 }
 

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.cli.errors import BadInputError
 from ml.ingest.run import ingest
+from ml.io.errors import BadInputError
 from ml.models.mmm import MmmConfig
 from ml.models.mmm.apply import apply_channel_allocation
 from ml.models.mmm.synthetic import synthetic_media

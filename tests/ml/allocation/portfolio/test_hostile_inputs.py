@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from test_allocate_bad_input import valid_history
 
-from ml.allocate_cli import read_history
+from ml.allocation.portfolio import read_history
 from ml.cli.main import main
 
 
@@ -34,7 +34,20 @@ def test_a_history_without_a_spend_header_is_exit_2_naming_the_extra_cell(capsys
     path = tmp_path / "history.csv"
     path.write_text("\n".join(lines) + "\n")
     line = allocate(capsys, path, tmp_path / "out.csv")
-    assert line == f"pmi allocate: {path}: row 1, column 7 (no header): the row has 7 cells, the header 6"
+    assert line == (
+        f"pmi allocate: {path}: row 1, column 7 (no header): the row has 7 cells, the header 6 "
+        "(no column spend in the header)"
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_history_without_a_spend_column_is_exit_2_naming_file_and_column(suffix, capsys, tmp_path):
+    """No spend column at all (header and rows): one line naming the file and the missing column, no traceback."""
+    path = tmp_path / f"history{suffix}"
+    history = valid_history().drop(columns="spend")
+    history.to_parquet(path) if suffix == ".parquet" else history.to_csv(path, index=False)
+    line = allocate(capsys, path, tmp_path / "out.csv")
+    assert line.startswith(f"pmi allocate: {path}: column spend: missing (columns found: date, campaign_id, "), line
 
 
 @pytest.mark.parametrize(("column", "value"), [("spend", "1e308"), ("impressions", "1e300"), ("revenue", "2e12")])
@@ -93,7 +106,10 @@ def test_ltv_rows_longer_than_the_header_are_refused_not_shifted(capsys, tmp_pat
     path = tmp_path / "tx.csv"
     path.write_text("customer_id,date\nc1,2020-01-01,5\nc2,2020-01-02,7\n")
     line = ltv(capsys, path, tmp_path / "ltv.csv")
-    assert line == f"pmi ltv: {path}: row 1, column 3 (no header): the row has 3 cells, the header 2"
+    assert line == (
+        f"pmi ltv: {path}: row 1, column 3 (no header): the row has 3 cells, the header 2 "
+        "(no column amount in the header)"
+    )
 
 
 def test_an_absurd_ltv_amount_is_refused(capsys, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml.allocate_cli.history import CampaignHistory
+from ml.allocation.portfolio.history import CampaignHistory
 from ml.models.response import ResponseCurveSet, ResponseFitConfig, fit_response_curves
 from ml.models.response.panel import WEEKDAY_COVARIATES
 from ml.response_curves import ResponseCurves

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.history import CampaignHistory
-from ml.cli.errors import BadInputError
+from ml.allocation.portfolio.history import CampaignHistory
 from ml.economics.costs import CostConfig
+from ml.io.errors import BadInputError
 from ml.optimize import PortfolioProblem
 from ml.response_curves import ResponseCurves
 

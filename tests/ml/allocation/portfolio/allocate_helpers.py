@@ -18,9 +18,10 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.problem import COSTS
+from ml.allocation.portfolio.problem import COSTS
 from ml.cli import allocate as allocate_cli
-from ml.cli.errors import EXIT_BAD_INPUT, BadInputError
+from ml.cli.errors import EXIT_BAD_INPUT
+from ml.io.errors import BadInputError
 from ml.optimize import PortfolioProblem, optimize_portfolio
 from ml.response_curves import ResponseCurves
 from ml.simulation import SimulationConfig

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from allocate_helpers import run_cli
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "facebook_ads" / "to_history.py"
+EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "facebook_ads" / "to_history.py"
 _spec = importlib.util.spec_from_file_location("facebook_to_history", EXAMPLE)
 to_history = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(to_history)  # type: ignore[union-attr]

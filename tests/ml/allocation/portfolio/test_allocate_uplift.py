@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from allocate_helpers import best_true_spend, history_conditions, simulated, true_problem, true_profit
 
-from ml.allocate_cli import CampaignHistory, RunOptions, allocate, default_current, fit_curves, read_history
+from ml.allocation.portfolio import CampaignHistory, RunOptions, allocate, default_current, fit_curves, read_history
 from ml.models.response import ResponseCurveSet
 
 SEEDS = (0, 1, 2, 3, 4, 5)

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from allocate_helpers import run_cli, simulated
 
-from ml.allocate_cli import OUTPUT_COLUMNS, RunOptions, default_current, fit_curves, read_history
-from ml.allocate_cli import allocate as allocate_library
+from ml.allocation.portfolio import OUTPUT_COLUMNS, RunOptions, default_current, fit_curves, read_history
+from ml.allocation.portfolio import allocate as allocate_library
 from ml.cli import allocate as allocate_cli
 
 SEED = 11

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.history import CampaignHistory
-from ml.allocate_cli.tables import parse_flags, parse_ids, parse_numbers, raise_first, read_table
-from ml.cli.errors import BadInputError
+from ml.allocation.portfolio.history import CampaignHistory
+from ml.io.cells import parse_flags, parse_ids, parse_numbers, raise_first
+from ml.io.errors import BadInputError
+from ml.io.tables import read_table
 from ml.quality.plausibility import printable
 
 CURRENT_WINDOW_DAYS = 7

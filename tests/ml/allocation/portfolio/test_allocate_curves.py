@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import posterior_conversions
+from ml.allocation.portfolio.curves import posterior_conversions
 from ml.models.response import ResponseCurveSet
 from ml.optimize import PortfolioProblem
 from ml.response_curves import CurveFamily, ResponseCurves

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from allocate_helpers import simulated
 
-from ml.allocate_cli import RunOptions, allocate, default_current, fit_curves, read_history
-from ml.allocate_cli.curves import posterior_conversions
-from ml.allocate_cli.problem import daily_cost
+from ml.allocation.portfolio import RunOptions, allocate, default_current, fit_curves, read_history
+from ml.allocation.portfolio.curves import posterior_conversions
+from ml.allocation.portfolio.problem import daily_cost
 
 
 def _posterior_profit(run, spend: np.ndarray) -> np.ndarray:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, posterior_conversions
-from ml.allocate_cli.problem import daily_cost
+from ml.allocation.portfolio.curves import MIN_CAMPAIGN_DAYS, posterior_conversions
+from ml.allocation.portfolio.problem import daily_cost
 from ml.models.response import ResponseCurveSet
 from ml.optimize import Reason
 
+# Budgets are written at full precision, so totals and change limits still hold in the file.
+EXACT_COLUMNS = ("current_budget", "recommended_budget")
 OUTPUT_COLUMNS = (
     "campaign_id",
     "current_budget",

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.tables import parse_flags, parse_ids, parse_numbers, raise_first, read_table
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import parse_timestamps
+from ml.io.cells import parse_flags, parse_ids, parse_numbers, parse_timestamps, raise_first
+from ml.io.errors import BadInputError
+from ml.io.tables import read_table
 
 HISTORY_COLUMNS = ("date", "campaign_id", "spend", "impressions", "clicks", "conversions", "revenue")
 DELIVERY_COLUMNS = ("spend", "impressions", "clicks", "conversions", "revenue")

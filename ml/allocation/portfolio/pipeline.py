@@ -1,4 +1,4 @@
-"""One `pmi allocate` run: history -> curves -> optimiser problem -> (exploration) -> report, and the atomic write.
+"""One `pmi allocate` run: history -> curves -> optimiser problem -> (exploration) -> report.
 
 Campaigns with too little spend history keep their current budget (within their min/max) and the rest of
 the total budget is optimised over the campaigns with fitted curves.
@@ -7,24 +7,21 @@ the total budget is optimised over the campaigns with fitted curves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable
-from ml.allocate_cli.decide import posterior_share
-from ml.allocate_cli.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
-from ml.allocate_cli.history import CampaignHistory
-from ml.allocate_cli.inputs import default_current
-from ml.allocate_cli.problem import RunOptions, build_problem, campaign_settings, held_budgets
-from ml.allocate_cli.report import build_report
-from ml.cli.errors import BadInputError
-from ml.cli.table_files import write_table_atomic
+from ml.allocation.portfolio.curves import MIN_CAMPAIGN_DAYS, curves_for, fit_curves, fittable
+from ml.allocation.portfolio.decide import posterior_share
+from ml.allocation.portfolio.exploration import EXPLORATION_SHARE, Exploration, thompson_exploration
+from ml.allocation.portfolio.history import CampaignHistory
+from ml.allocation.portfolio.inputs import default_current
+from ml.allocation.portfolio.problem import RunOptions, build_problem, campaign_settings, held_budgets
+from ml.allocation.portfolio.report import build_report
+from ml.io.errors import BadInputError
 from ml.models.response import ResponseCurveSet
 from ml.optimize import Allocation, InfeasibleBudgetError, ProblemValidationError, optimize_portfolio, spend_box
 
-EXACT_COLUMNS = ("current_budget", "recommended_budget")
 MIN_BUDGET = 0.01
 
 
@@ -112,8 +109,3 @@ def allocate(
         None if exploration is None else spend[is_fit] - proposed,
     )
     return AllocationRun(table=table, settings=settings, curves=fitted, allocation=allocation, exploration=exploration)
-
-
-def write_atomic(table: pd.DataFrame, out: Path) -> None:
-    """Write the recommendation atomically; budgets keep full precision so totals and change limits still hold."""
-    write_table_atomic(table, out, exact_columns=EXACT_COLUMNS)

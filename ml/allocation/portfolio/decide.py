@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.allocate_cli.problem import RunOptions
+from ml.allocation.portfolio.problem import RunOptions
 from ml.economics.costs import CostConfig
 from ml.models.response import ResponseCurveSet
 
