@@ -8,6 +8,7 @@ the two drifted apart before.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,12 +34,21 @@ SAFETY_NET_USERS = (
     "ml/allocation/gate.py",
     "orchestration/allocation/assets.py",
     "ml/cli/loop.py",
+    "ml/cli/allocate.py",
+    "ml/allocation/portfolio/problem.py",
+    "ml/backtest/config.py",
 )
 COST_RATE_HOME = "ml/economics/costs.py"
-COST_RATE_USERS = ("ml/optimize/problem.py", "ml/allocation/config.py", "orchestration/allocation/assets.py")
+COST_RATE_USERS = (
+    "ml/optimize/problem.py",
+    "ml/allocation/config.py",
+    "orchestration/allocation/assets.py",
+    "ml/cli/allocate.py",
+)
 SAFETY_NET_NAMES = {"max_change_pct", "DEFAULT_MAX_CHANGE_PCT", "--max-change-pct"}
 COST_RATE_NAMES = {
     "overhead_pct",
+    "--overhead-pct",
     "agency_fee_pct",
     "amortisation_days",
     "creative_amortisation_days",
@@ -52,8 +62,11 @@ COST_RATE_NAMES = {
 
 
 def _number(node: ast.AST | None) -> bool:
-    """A literal number, or a call (Field(0.25, ...), add_argument(default=0.25)) whose default is one."""
+    """A literal number (or a number spelled as a string, as argparse defaults are), or a call (Field(0.25, ...),
+    add_argument(default="0.25")) whose default is one."""
     if isinstance(node, ast.Constant):
+        if isinstance(node.value, str):
+            return re.fullmatch(r"\d*\.?\d+", node.value.strip()) is not None
         return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
     if isinstance(node, ast.Call):
         defaults = [k.value for k in node.keywords if k.arg == "default"]

@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field, model_validator
 
+from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
+
 POLICIES = ("static", "equal", "greedy", "pmi", "oracle")
 LIMITED_POLICIES = ("greedy", "pmi", "oracle")  # the policies held to the period change limit
 # Seeds 0-4 were used while tuning pmi's rules (min_z, the exploration-cost budget); seeds 5 and up never were, so
@@ -33,7 +35,7 @@ class BacktestConfig(BaseModel):
     fit_window_days: int = Field(120, ge=14, description="Trailing days the response curves are fitted on.")
     refit_every_days: int = Field(7, ge=1, description="Scheduled refit cadence of greedy and pmi.")
     max_change_pct: float = Field(
-        0.25,
+        DEFAULT_MAX_CHANGE_PCT,
         ge=0,
         description="Safety net shared by every optimising policy: max move "
         "of a budget per day (the period) against the day's start.",

@@ -12,13 +12,16 @@ import os
 from pathlib import Path
 
 from ml.cli.steps import step
+from ml.economics.costs import CostConfig
 from ml.io.errors import BadInputError
 from ml.io.tables import TABLE_SUFFIXES
 from ml.operations.output_safety import check_output_path
+from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.settings import DEFAULT_HOME, PmiPaths
 
 OBJECTIVES = ("profit", "revenue", "conversions")
 EXPLORATIONS = ("none", "thompson")
+COSTS = CostConfig()  # the overhead and fee rates the help text quotes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -78,19 +81,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-change-pct",
-        default="0.25",
+        default=str(DEFAULT_MAX_CHANGE_PCT),
         metavar="FRACTION",
         help="Largest move of a campaign's budget in one run, as a fraction of its current budget "
-        "(default 0.25; 'inf' for none; a per-campaign max_change_pct constraint wins). If min/max "
-        "budgets conflict with it, the change limit wins and the reason says so.",
+        f"(default {DEFAULT_MAX_CHANGE_PCT:g}; 'inf' for none; a per-campaign max_change_pct constraint wins). "
+        "If min/max budgets conflict with it, the change limit wins and the reason says so.",
     )
     p.add_argument(
         "--overhead-pct",
-        default="0.05",
+        default=str(COSTS.overhead_pct),
         metavar="FRACTION",
-        help="Overhead per media dollar (default 0.05 = attribution 2%% + infrastructure 1%% + team 2%%); "
-        "a 15%% agency fee applies where has_agency and creative_production_cost is amortised over "
-        "30 days.",
+        help=f"Overhead per media dollar (default {COSTS.overhead_pct:g} = attribution, infrastructure and "
+        f"team); a {COSTS.agency_fee_pct * 100:g}%% agency fee applies where has_agency and creative_production_cost "
+        f"is amortised over {COSTS.creative_amortisation_days:g} days.",
     )
     p.add_argument(
         "--exploration",

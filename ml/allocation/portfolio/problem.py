@@ -15,6 +15,7 @@ from ml.allocation.portfolio.history import CampaignHistory
 from ml.economics.costs import CostConfig
 from ml.io.errors import BadInputError
 from ml.optimize import PortfolioProblem
+from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.response_curves import ResponseCurves
 
 COSTS = CostConfig()  # agency fee and creative amortisation; overhead comes from --overhead-pct
@@ -26,7 +27,7 @@ class RunOptions:
 
     total_budget: float
     objective: str = "profit"
-    max_change_pct: float = 0.25
+    max_change_pct: float = DEFAULT_MAX_CHANGE_PCT
     overhead_pct: float = COSTS.overhead_pct
     exploration: str = "none"
     seed: int = 0
