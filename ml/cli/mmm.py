@@ -14,7 +14,7 @@ from pathlib import Path
 from ml.cli.allocate import _amount, _choice, _seed
 from ml.io.atomic import write_table_atomically
 from ml.io.errors import BadInputError
-from ml.io.tables import TABLE_SUFFIXES
+from ml.io.tables import TABLE_SUFFIXES, check_readable
 from ml.models.mmm.config import ADSTOCKS
 from ml.operations.output_safety import check_output_path
 from ml.settings import DEFAULT_HOME, PmiPaths
@@ -90,7 +90,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check options and files, fit, allocate, write; `BadInputError` becomes exit code 2 upstream."""
-    from ml.models.mmm import MmmConfig, MmmInputError, allocate_channels, fit_mmm, read_lift_tests, read_weekly_media
+    from ml.models.mmm import MmmConfig, allocate_channels, fit_mmm, read_lift_tests, read_weekly_media
 
     total = None if args.total_budget is None else _amount("--total-budget", args.total_budget)
     max_change = _amount("--max-change-pct", args.max_change_pct, allow_inf=True)
@@ -106,14 +106,11 @@ def run(args: argparse.Namespace) -> int:
         state=[PmiPaths(home=Path(os.environ.get("PMI_HOME") or DEFAULT_HOME).resolve())],
     )
     for path in inputs:
-        if not path.is_file():
-            raise BadInputError(f"{path}: no such file")
-    try:
-        data = read_weekly_media(Path(args.data), outcome=args.outcome, spend_prefix=args.spend_prefix)
-        lift = read_lift_tests(Path(args.lift_tests), data) if args.lift_tests else None
-        result = fit_mmm(data, config, lift)
-    except MmmInputError as exc:
-        raise BadInputError(str(exc)) from exc
+        check_readable(path)
+    # MmmInputError is a BadInputError: the CLI maps it to exit 2 and one line like any other bad input
+    data = read_weekly_media(Path(args.data), outcome=args.outcome, spend_prefix=args.spend_prefix)
+    lift = read_lift_tests(Path(args.lift_tests), data) if args.lift_tests else None
+    result = fit_mmm(data, config, lift)
     plan = allocate_channels(result, total, max_change_pct=max_change, objective=objective).to_frame()
     write_table_atomically(plan.drop(columns=["reason_code", "paused"]), out, exact_columns=("recommended",))
     diagnostics = result.diagnostics()

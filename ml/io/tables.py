@@ -157,6 +157,19 @@ def read_parquet_rows(path: Path) -> pd.DataFrame:
     return frame
 
 
+def read_typed_table(path: Path, what: str) -> pd.DataFrame:
+    """A CSV or Parquet file with the column types its reader infers, for numeric model inputs (weekly media, lift
+    tests) whose own validators check values; a file that cannot be read at all is bad input naming it."""
+    path = Path(path)
+    check_readable(path)
+    if path.name.lower().endswith(PARQUET_SUFFIXES):
+        return read_parquet_rows(path).reset_index(drop=True)
+    try:
+        return pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser and empty-data errors are ValueErrors
+        raise BadInputError(f"{path}: cannot read the {what}: {str(exc).strip().splitlines()[-1]}") from exc
+
+
 def read_table(path: Path, required: Sequence[str]) -> pd.DataFrame:
     """The file's rows with canonical lower-case column names; the index is the 1-based data row number."""
     check_readable(path)

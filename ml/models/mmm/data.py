@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.io.tables import PARQUET_SUFFIXES
+from ml.io.errors import BadInputError
+from ml.io.tables import read_typed_table
 
 
-class MmmInputError(ValueError):
+class MmmInputError(BadInputError, ValueError):
     """Input that cannot describe channel-level media data (the message names file, row and column)."""
 
 
@@ -108,10 +109,7 @@ def read_weekly_media(
     """The shipped retail layout (``weekly_sales_media.csv``, CSV or Parquet): first column the period, spend columns
     by prefix, every other column (but impressions and calendar numbers) a control."""
     path = Path(path)
-    try:
-        frame = pd.read_parquet(path) if path.name.lower().endswith(PARQUET_SUFFIXES) else pd.read_csv(path)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise MmmInputError(f"{path}: cannot read the media table: {str(exc).strip().splitlines()[-1]}") from exc
+    frame = read_typed_table(path, "media table")
     if frame.shape[1] < 3:
         raise MmmInputError(f"{path}: expected a date column, the outcome and spend columns; got {frame.shape[1]}")
     date = frame.columns[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.io.tables import PARQUET_SUFFIXES
+from ml.io.tables import read_typed_table
 from ml.models.mmm.data import MediaData, MmmInputError
 
 LIFT_COLUMNS = ("channel", "start", "end", "lift", "lift_se")
@@ -72,8 +72,4 @@ def lift_tests(frame: pd.DataFrame, data: MediaData, source: str = "lift tests")
 def read_lift_tests(path: Path, data: MediaData) -> LiftTests:
     """A lift-test CSV or Parquet file, validated against the data (errors name file, row and column)."""
     path = Path(path)
-    try:
-        frame = pd.read_parquet(path) if path.name.lower().endswith(PARQUET_SUFFIXES) else pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise MmmInputError(f"{path}: cannot read the lift-test table: {exc}") from exc
-    return lift_tests(frame, data, str(path))
+    return lift_tests(read_typed_table(path, "lift-test table"), data, str(path))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.io.tables import PARQUET_SUFFIXES
+from ml.io.tables import read_typed_table
 from ml.models.mmm.allocation import allocate_channels, current_spend
 from ml.models.mmm.apply import apply_channel_allocation, channel_period_start_spend
 from ml.models.mmm.config import MmmConfig
@@ -97,10 +97,7 @@ def warehouse_lift_tests(paths: PmiPaths, data: MediaData, lift_file: Path | Non
     """The lift tests to calibrate with: a given file (it then replaces ``raw.lift_tests``) or the home's table."""
     if lift_file is not None:
         path = Path(lift_file)
-        try:
-            frame = pd.read_parquet(path) if path.name.lower().endswith(PARQUET_SUFFIXES) else pd.read_csv(path)
-        except (OSError, ValueError) as exc:
-            raise MmmInputError(f"{path}: cannot read the lift-test table: {exc}") from exc
+        frame = read_typed_table(path, "lift-test table")
         lift_tests(frame, data, str(path))  # validated before anything is written
         return frame
     if table_exists(paths, "raw.lift_tests"):

@@ -79,3 +79,24 @@ def test_negative_spend_in_data_exits_2_naming_row_and_column(media_csv, tmp_pat
     code = main(["mmm", "--data", str(bad), "--spend-prefix", "spend_", "--out", str(tmp_path / "plan.csv")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "row 5, column 'spend_channel_1'" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("media.parquet", b"PAR1 not really parquet", "cannot read as Parquet"),
+        ("media.csv", b"", "cannot read the media table"),
+        ("media.csv", b"week,sales\n\xff\xfe,1\n", "cannot read the media table"),
+    ],
+)
+def test_unreadable_media_file_exits_2_naming_it(tmp_path, monkeypatch, capsys, name, content, expected):
+    """The media file goes through the one table reader (ml/io/tables.py), so its failures read like every other."""
+    monkeypatch.setenv("PMI_HOME", str(tmp_path / "home"))
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    out = tmp_path / "plan.csv"
+    code = main(["mmm", "--data", str(bad), "--spend-prefix", "spend_", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert str(bad) in err and expected in err
+    assert not out.exists()
