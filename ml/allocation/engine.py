@@ -142,7 +142,7 @@ def affordable_weight(
 
     The cost is priced under the posterior (mean over draws) and the share found by bisection. The budget is the
     smaller of a share of expected profit (``exploration_cost_share``) and what the step's information can be worth
-    over the remaining horizon (:func:`information_value`, when ``exploration_horizon_days`` is set): a settled
+    over the remaining horizon (:func:`information_value`, over ``exploration_horizon_days``): a settled
     portfolio (long data, narrow posterior) explores little or not at all; a new or drifted campaign (a few days of
     data, draws that disagree) as far as the budget-share cap allows.
     """
@@ -150,9 +150,7 @@ def affordable_weight(
         return 1.0
     problems = exploration_cost_problems(inputs, config)
     base = expected_profit(problems, exploit)
-    allowed = config.exploration_cost_share * abs(base)
-    if config.exploration_horizon_days is not None:
-        allowed = min(allowed, information_value(inputs, config, problems, exploit, step))
+    allowed = min(config.exploration_cost_share * abs(base), information_value(inputs, config, problems, exploit, step))
     if base - expected_profit(problems, exploit + step) <= allowed:
         return 1.0
     low, high = 0.0, 1.0
