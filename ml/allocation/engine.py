@@ -124,7 +124,8 @@ def information_value(
     posterior's variance, and one more day of data among a curve's ``n_obs`` days shrinks that by about
     ``1 / (n_obs + 1)``; the step's campaigns (weighted by the money it moves) set ``n_obs``; the lower EVPI holds
     for ``exploration_horizon_days``. A curve fitted on 120 days yields ~1/121 of the EVPI per day of horizon; one
-    refitted on 4 days after a drift ~1/5, so exploration pays there and not on a settled portfolio.
+    refitted on 4 days after a drift ~1/5, so exploration pays there and not on a settled portfolio. A fit that
+    does not report ``n_obs`` counts as one without data (the whole EVPI per day: the caps alone then bind).
     """
     stats = inputs.curves.stats
     idx = inputs.curves.index_of(inputs.campaigns["campaign_id"].to_numpy())
