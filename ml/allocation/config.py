@@ -43,6 +43,13 @@ class AllocationConfig(BaseModel):
         description="Max expected daily profit (share of the exploit allocation's, under the posterior "
         "mean over draws) that exploration may give up; None = only the budget-share cap.",
     )
+    exploration_horizon_days: float = Field(
+        30.0,
+        ge=0,
+        description="Days the information an exploration step buys is used for: its value (the posterior's "
+        "expected value of perfect information, shrunk by one more day of data) over this horizon caps what "
+        "exploration may cost (0: only steps the posterior says cost nothing).",
+    )
     exploration_cost_draws: int = Field(50, ge=1, description="Posterior draws that price an exploration step.")
     n_simulations: int = Field(400, ge=10, description="Monte-Carlo draws when simulating a proposal.")
     risk_aversion: float = Field(

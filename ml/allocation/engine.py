@@ -103,20 +103,55 @@ def exploration_cost_problems(inputs: AllocationInputs, config: AllocationConfig
     return posterior_problems(inputs, config, config.exploration_cost_draws, EXPLORATION_COST_STREAM)
 
 
+def perfect_information_value(problems: list[PortfolioProblem], exploit: np.ndarray, objective: str) -> float:
+    """Expected daily profit the exploit split leaves on the table under the posterior (EVPI): the mean, over
+    draws, of the draw's own optimum's profit minus the exploit's. What knowing the curves exactly would add."""
+    gaps = [
+        daily_profit(p, optimize_portfolio(p, objective).daily_budget).sum() - daily_profit(p, exploit).sum()
+        for p in problems
+    ]
+    return max(float(np.mean(gaps)), 0.0)
+
+
+def information_value(
+    inputs: AllocationInputs,
+    config: AllocationConfig,
+    problems: list[PortfolioProblem],
+    exploit: np.ndarray,
+    step: np.ndarray,
+) -> float:
+    """What one day of exploration can be worth over the remaining horizon, at most: the EVPI shrinks with the
+    posterior's variance, and one more day of data among a curve's ``n_obs`` days shrinks that by about
+    ``1 / (n_obs + 1)``; the step's campaigns (weighted by the money it moves) set ``n_obs``; the lower EVPI holds
+    for ``exploration_horizon_days``. A curve fitted on 120 days yields ~1/121 of the EVPI per day of horizon; one
+    refitted on 4 days after a drift ~1/5, so exploration pays there and not on a settled portfolio. A fit that
+    does not report ``n_obs`` counts as one without data (the whole EVPI per day: the caps alone then bind).
+    """
+    stats = inputs.curves.stats
+    idx = inputs.curves.index_of(inputs.campaigns["campaign_id"].to_numpy())
+    n_obs = stats["n_obs"].to_numpy(float)[idx] if "n_obs" in stats else np.zeros(len(idx))
+    moved = np.abs(step)
+    learned = float((moved / (np.nan_to_num(n_obs, nan=0.0) + 1.0)).sum() / max(moved.sum(), 1e-12))
+    evpi = perfect_information_value(problems, exploit, config.objective)
+    return evpi * learned * config.exploration_horizon_days
+
+
 def affordable_weight(
     inputs: AllocationInputs, config: AllocationConfig, exploit: np.ndarray, step: np.ndarray
 ) -> float:
     """The largest share of the Thompson step whose expected profit cost stays within the exploration budget.
 
-    The cost is priced under the posterior (mean over draws) and the share found by bisection: a tight posterior
-    (nothing left to learn, every draw agrees the step loses) explores little; a wide one (a new or drifted
-    campaign, draws that disagree) as far as the budget-share cap allows.
+    The cost is priced under the posterior (mean over draws) and the share found by bisection. The budget is the
+    smaller of a share of expected profit (``exploration_cost_share``) and what the step's information can be worth
+    over the remaining horizon (:func:`information_value`, over ``exploration_horizon_days``): a settled
+    portfolio (long data, narrow posterior) explores little or not at all; a new or drifted campaign (a few days of
+    data, draws that disagree) as far as the budget-share cap allows.
     """
     if config.exploration_cost_share is None or not np.any(step):
         return 1.0
     problems = exploration_cost_problems(inputs, config)
     base = expected_profit(problems, exploit)
-    allowed = config.exploration_cost_share * abs(base)
+    allowed = min(config.exploration_cost_share * abs(base), information_value(inputs, config, problems, exploit, step))
     if base - expected_profit(problems, exploit + step) <= allowed:
         return 1.0
     low, high = 0.0, 1.0

@@ -119,6 +119,7 @@ def run_policy(world: World, policy, total: float, progress: Progress | None = N
                 "conversions": int(outcome.conversions.sum()),
                 "revenue": float(outcome.revenue.sum()),
                 "cost": float(outcome.cost.sum()),
+                "expected_revenue": float(world.expected_revenue(day, outcome.spend).sum()),
                 "campaign_spend": outcome.spend,
             }
         )

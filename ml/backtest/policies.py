@@ -184,6 +184,7 @@ class FittedPolicy:
             max_change_pct=self.config.max_change_pct,
             min_change=self.config.min_change,
             exploration_share=self.config.exploration_share if "explore" in self.components else 0.0,
+            exploration_horizon_days=float(self.config.days - day),  # the world ends: information is used until then
             n_simulations=self.config.n_simulations,
             seed=self.config.seed * 10_007 + day,
             costs=self.world.costs,

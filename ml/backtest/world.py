@@ -115,6 +115,15 @@ class World:
         max_conv, half_sat = self._truth_today(day)
         return max_conv * demand, half_sat * price, self.truth["hill_shape"].to_numpy(float)
 
+    def expected_revenue(self, day: int, spend: np.ndarray) -> np.ndarray:
+        """Expected value of the users a day's spend buys on the true daily curves (no draw of who converts or what
+        a user is worth): profit without the heavy-tailed user-value noise that dominates one seed's difference."""
+        from ml.optimize import ResponseCurves  # the optimiser's Hill curve, so both read the truth alike
+
+        max_conv, half_sat, shape = self.true_curves(day)
+        conversions = ResponseCurves.hill(max_conv, half_sat, shape).value(np.asarray(spend, float))
+        return conversions * self.truth["expected_value_per_user"].to_numpy(float)
+
     def _truth_today(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Max conversions and half-saturation spend, shrunk for the saturating audience after the drift."""
         max_conv = self.truth["max_daily_conversions"].to_numpy(float).copy()

@@ -45,6 +45,7 @@ class AllocationRunConfig(dg.Config):
     min_change: float = _DEFAULTS.min_change  # absolute floor of that limit (a minimum test budget)
     period_hours: int = _DEFAULTS.period_hours  # the period the change limit applies to, however many runs
     exploration_share: float = _DEFAULTS.exploration_share
+    exploration_horizon_days: float = _DEFAULTS.exploration_horizon_days  # caps what exploration may cost
     objective: ObjectiveName = _DEFAULTS.objective
     apply: bool = True
     export_csv: bool = False  # also write PMI_HOME/exports/budget_changes_<run>.csv for bulk upload
@@ -57,6 +58,7 @@ class AllocationRunConfig(dg.Config):
             min_change=self.min_change,
             period_hours=self.period_hours,
             exploration_share=self.exploration_share,
+            exploration_horizon_days=self.exploration_horizon_days,
             objective=self.objective,
             seed=seed,
         )

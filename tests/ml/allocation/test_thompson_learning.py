@@ -162,3 +162,45 @@ def test_the_exploration_cost_budget_spends_on_the_uncertain_campaign_only():
             w = affordable_weight(inputs, config, exploit, step)
             assert base - expected_profit(problems, exploit + w * step) <= 0.002 * abs(base) + 1e-6
     assert weights[7] > weights[120]
+
+
+def test_information_value_is_high_for_a_new_campaign_and_grows_with_the_horizon():
+    """The value of a day's exploration: EVPI x the share of the posterior one more day removes x the horizon. A
+    campaign fitted on 7 days is worth exploring far more than one with 120 days; a longer horizon is worth more."""
+    from ml.allocation.engine import exploration_cost_problems, information_value, perfect_information_value
+
+    world = world_for(5)
+    config = AllocationConfig(objective="profit", max_change_pct=float("inf"))
+    values = {}
+    for days in (7, 120):
+        inputs = inputs_with_new_campaign_days(world, days)
+        exploit = propose(inputs, config.model_copy(update={"exploration_share": 0.0})).proposed_budget
+        step = np.array([-1.0, 1.0]) * 0.05 * exploit.sum()  # the same move toward the new campaign in both
+        problems = exploration_cost_problems(inputs, config)
+        evpi = perfect_information_value(problems, exploit, config.objective)
+        assert evpi >= 0.0
+        values[days] = information_value(inputs, config, problems, exploit, step)
+        longer = config.model_copy(update={"exploration_horizon_days": 2 * config.exploration_horizon_days})
+        assert information_value(inputs, longer, problems, exploit, step) == pytest.approx(2 * values[days])
+    assert values[7] > 3 * values[120]
+
+
+def test_with_no_horizon_left_exploration_pays_nothing():
+    """On the last day there is nothing to learn for: the proposal costs no expected profit against the exploit
+    split under the posterior (a step is kept only where the posterior says it costs nothing)."""
+    from ml.allocation.engine import expected_profit, exploration_cost_problems
+
+    inputs = inputs_with_new_campaign_days(world_for(5), 7)
+    config = AllocationConfig(objective="profit", max_change_pct=float("inf"), exploration_share=1.0)
+
+    def exploration_cost(run: AllocationConfig) -> float:
+        problems = exploration_cost_problems(inputs, run)  # the draws the run itself prices its step on
+        proposal = propose(inputs, run)
+        return expected_profit(problems, proposal.exploit.daily_budget) - expected_profit(
+            problems, proposal.proposed_budget
+        )
+
+    for s in range(5):
+        assert exploration_cost(config.model_copy(update={"exploration_horizon_days": 0.0, "seed": s})) <= 1e-6
+    paid = [exploration_cost(config.model_copy(update={"seed": s})) for s in range(5)]
+    assert max(paid) > 0.0  # with a horizon, the same steps do spend on exploration

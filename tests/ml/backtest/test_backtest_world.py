@@ -27,6 +27,23 @@ def test_delivery_never_exceeds_a_budget_and_replays_for_the_same_budgets():
     assert doubled.conversions.sum() > first.conversions.sum()
 
 
+def test_expected_revenue_tracks_realised_revenue_without_its_noise():
+    """The expected revenue of a day's spend (true curve x mean user value) is zero without spend, grows with it,
+    and over the days matches what the delivered users were actually worth to within their value noise."""
+    w = world(drift="none")
+    budgets = w.static_budgets()
+    assert (w.expected_revenue(0, np.zeros(w.n)) == 0).all()
+    assert (w.expected_revenue(0, 2 * budgets) > w.expected_revenue(0, budgets))[budgets > 0].all()
+    offset = np.zeros(w.n, dtype=np.int64)
+    realised = expected = 0.0
+    for day in range(w.config.days):
+        outcome = w.deliver(day, budgets, offset)
+        offset = outcome.value_offset
+        realised += outcome.revenue.sum()
+        expected += w.expected_revenue(day, outcome.spend).sum()
+    assert 0.7 < realised / expected < 1.3
+
+
 def test_audience_saturation_cuts_the_drifted_campaigns_conversions_from_the_drift_day():
     w = world(drift="audience_saturation")
     budgets = w.static_budgets()
