@@ -118,7 +118,7 @@ class World:
     def expected_revenue(self, day: int, spend: np.ndarray) -> np.ndarray:
         """Expected value of the users a day's spend buys on the true daily curves (no draw of who converts or what
         a user is worth): profit without the heavy-tailed user-value noise that dominates one seed's difference."""
-        from ml.optimize import ResponseCurves  # the optimiser's Hill curve, so both read the truth alike
+        from ml.response_curves import ResponseCurves  # the optimiser's Hill curve, so both read the truth alike
 
         max_conv, half_sat, shape = self.true_curves(day)
         conversions = ResponseCurves.hill(max_conv, half_sat, shape).value(np.asarray(spend, float))
