@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,27 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+# Fixtures that build a whole warehouse or pipeline once per session: under `pytest -n N --dist loadgroup` (what
+# `make test` runs) every module that uses one runs on the same worker, so each is still built once.
+SHARED_BUILDS = ("pipeline_run", "small_warehouse", "ltv_home", "cdnow_sample")
+# Tests that share a real external service's databases and queues run on one worker, one after another.
+SERVICE_GROUP_DIRS = ("production",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Give each module one xdist group: the first shared build it uses, else its own path, so that module- and
+    session-scoped fixtures are never built twice and the read-only users of a build still precede its movers."""
+    modules: dict[Path, list] = defaultdict(list)
+    for item in items:
+        modules[Path(str(item.fspath))].append(item)
+    for path, module_items in modules.items():
+        used = {name for item in module_items for name in item.fixturenames}
+        group = next((name for name in SHARED_BUILDS if name in used), None)
+        if group is None:
+            group = next((d for d in SERVICE_GROUP_DIRS if d in path.parts), str(path))
+        for item in module_items:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

@@ -56,13 +56,14 @@ def dbt_environment(paths: PmiPaths) -> Iterator[None]:
             os.environ["PMI_HOME"] = previous
 
 
-def invoke_dbt(paths: PmiPaths, command: str, target: Path, *args: str):
+def invoke_dbt(paths: PmiPaths, command: str, target_path: Path, *args: str, manifest: object | None = None):
     """One in-process dbt command on ``paths``'s warehouse (the profile reads PMI_HOME, set around this call only);
-    returns the dbtRunnerResult. dbt is imported here so that importing this module stays cheap."""
+    returns the dbtRunnerResult. ``manifest`` (an earlier parse's) skips parsing the project again. dbt is imported
+    here so that importing this module stays cheap."""
     from dbt.cli.main import dbtRunner
 
     with dbt_environment(paths):
-        return dbtRunner().invoke(
+        return dbtRunner(manifest=manifest).invoke(
             [
                 command,
                 "--quiet",
@@ -71,7 +72,7 @@ def invoke_dbt(paths: PmiPaths, command: str, target: Path, *args: str):
                 "--profiles-dir",
                 str(DBT_PROJECT_DIR),
                 "--target-path",
-                str(target),
+                str(target_path),
                 *args,
             ]
         )

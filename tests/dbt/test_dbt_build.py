@@ -16,6 +16,9 @@ import duckdb
 import pytest
 from make_tiny_raw import AS_OF, START, build_tiny_raw, c1_day_spend, hourly_rows
 
+from ml.settings import pmi_paths
+from orchestration.warehouse.project import invoke_dbt
+
 REPO = Path(__file__).resolve().parents[2]
 DBT_DIR = REPO / "dbt_project"
 D = Decimal
@@ -29,29 +32,21 @@ def run_dbt(home: Path, *args: str, manifest=None):
     open the file itself (read-only) and the next invocation starts clean.
     """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PMI_HOME", str(home))
-        mp.setenv("DO_NOT_TRACK", "1")
-        try:
-            return dbtRunner(manifest=manifest).invoke(
-                [
-                    *args,
-                    "--project-dir",
-                    str(DBT_DIR),
-                    "--profiles-dir",
-                    str(DBT_DIR),
-                    "--target-path",
-                    str(home / "dbt_target"),
-                    "--log-path",
-                    str(home / "dbt_logs"),
-                    "--quiet",
-                ]
-            )
-        finally:
-            DuckDBConnectionManager.close_all_connections()
-            gc.collect()
+    command, *rest = args
+    try:
+        return invoke_dbt(
+            pmi_paths(home),
+            command,
+            home / "dbt_target",
+            *rest,
+            "--log-path",
+            str(home / "dbt_logs"),
+            manifest=manifest,
+        )
+    finally:
+        DuckDBConnectionManager.close_all_connections()
+        gc.collect()
 
 
 def failures(result) -> list[str]:

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.settings import ENV_FIELDS, ProductionSettings, production_settings
+from ml.settings import ENV_FIELDS, ProductionSettings, pmi_paths, production_settings
 from ml.warehouse.raw_schema import RAW_TABLES
+from orchestration.warehouse.project import invoke_dbt
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_DIR = REPO / "dbt_project"
@@ -44,27 +45,19 @@ RTOL, ATOL = 1e-9, 1e-12  # floats: DuckDB's DOUBLE against PostgreSQL's double 
 def run_dbt(home: Path, target: str, env: dict[str, str]):
     """`dbt build` in-process on one target, with its own target and log directories; the dbtRunnerResult."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
 
     with pytest.MonkeyPatch.context() as mp:
-        for name, value in ({"PMI_HOME": str(home), "DO_NOT_TRACK": "1"} | env).items():
+        for name, value in env.items():
             mp.setenv(name, value)
         try:
-            return dbtRunner().invoke(
-                [
-                    "build",
-                    "--target",
-                    target,
-                    "--project-dir",
-                    str(DBT_DIR),
-                    "--profiles-dir",
-                    str(DBT_DIR),
-                    "--target-path",
-                    str(home / f"dbt_target_{target}"),
-                    "--log-path",
-                    str(home / f"dbt_logs_{target}"),
-                    "--quiet",
-                ]
+            return invoke_dbt(
+                pmi_paths(home),
+                "build",
+                home / f"dbt_target_{target}",
+                "--target",
+                target,
+                "--log-path",
+                str(home / f"dbt_logs_{target}"),
             )
         finally:
             DuckDBConnectionManager.close_all_connections()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import warnings
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+
+from ml.settings import pmi_paths
+from orchestration.warehouse.project import invoke_dbt
 
 REPO = Path(__file__).resolve().parents[4]
 SMALL = {"n_campaigns": 6, "days": 120, "seed": 3, "end_date": dt.date(2026, 10, 1)}
@@ -23,38 +25,21 @@ TABLES = {
 def run_dbt(home: Path, select: str = "+fct_user_features") -> None:
     """Build the user marts in ``home`` with dbt in-process (PMI_HOME restored afterwards)."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    from dbt.cli.main import dbtRunner
 
-    previous = os.environ.get("PMI_HOME")
-    os.environ["PMI_HOME"] = str(home)
-    try:
-        project = str(REPO / "dbt_project")
-        result = dbtRunner().invoke(
-            [
-                "build",
-                "--project-dir",
-                project,
-                "--profiles-dir",
-                project,
-                "--target-path",
-                str(home / "target"),
-                "--log-path",
-                str(home / "logs"),
-                "--select",
-                select,
-                "--exclude-resource-type",
-                "test",
-                "--quiet",
-            ]
-        )
-        DuckDBConnectionManager.close_all_connections()
-        if not result.success:
-            raise RuntimeError(f"dbt build failed: {result.exception}")
-    finally:
-        if previous is None:
-            os.environ.pop("PMI_HOME", None)
-        else:
-            os.environ["PMI_HOME"] = previous
+    result = invoke_dbt(
+        pmi_paths(home),
+        "build",
+        home / "target",
+        "--log-path",
+        str(home / "logs"),
+        "--select",
+        select,
+        "--exclude-resource-type",
+        "test",
+    )
+    DuckDBConnectionManager.close_all_connections()
+    if not result.success:
+        raise RuntimeError(f"dbt build failed: {result.exception}")
 
 
 def read_tables(home: Path) -> dict[str, pd.DataFrame]:
