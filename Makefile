@@ -9,9 +9,10 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-# Tests run on one worker per core (at most 4: each holds a pipeline's memory); tests/conftest.py keeps the users
-# of one shared warehouse or pipeline build, and the tests of one external service, on the same worker.
-PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
+# `make test PYTEST_WORKERS=2` runs the tests on pytest-xdist workers (tests/conftest.py keeps the users of one
+# shared warehouse or pipeline build, and the tests of one external service, on the same worker). Off by default:
+# under xdist one order-dependent test still fails (README, Known gaps).
+PYTEST_WORKERS ?= 0
 
 .PHONY: setup run test lint sqllint bench dagster clean browser
 
@@ -33,7 +34,7 @@ browser:
 test: setup browser sqllint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup)
 
 lint: setup sqllint
 	$(BIN)/ruff check .
