@@ -47,7 +47,8 @@ def admin_execute(sql: str) -> None:
 
 @pytest.fixture(scope="module")
 def production_env():
-    """Environment of the production profile with fresh databases; restores os.environ and drops them after."""
+    """Environment of the production profile with fresh databases; restores the variables it set and drops the
+    databases after."""
     reason = unreachable()
     if reason:
         pytest.skip(reason)
@@ -55,21 +56,24 @@ def production_env():
     databases = {"PMI_PG_DAGSTER_DB": f"pmi_test_dagster_{suffix}", "PMI_PG_MLFLOW_DB": f"pmi_test_mlflow_{suffix}"}
     for name in databases.values():
         admin_execute(f"CREATE DATABASE {name}")
-    saved = dict(os.environ)
-    os.environ.update(
-        databases
-        | {
-            "PMI_PROFILE": "production",
-            "PMI_REDIS_DB": str(REDIS_TEST_DB),
-            "PMI_PG_USER": "postgres",
-            "PMI_CELERY_QUEUE": f"pmi_test_{suffix}",
-        }
-    )
+    settings = databases | {
+        "PMI_PROFILE": "production",
+        "PMI_REDIS_DB": str(REDIS_TEST_DB),
+        "PMI_PG_USER": "postgres",
+        "PMI_CELERY_QUEUE": f"pmi_test_{suffix}",
+    }
+    # Only these variables are restored: what modules imported meanwhile set (dbt's interpreter, telemetry
+    # opt-outs) stays, so later tests in the same process find the environment they imported with.
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         yield databases
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         for name in databases.values():
             admin_execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
