@@ -12,16 +12,19 @@ import os
 from pathlib import Path
 
 from ml.cli.steps import step
-from ml.economics.costs import CostConfig
 from ml.io.errors import BadInputError
 from ml.io.tables import TABLE_SUFFIXES
 from ml.operations.output_safety import check_output_path
-from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
+from ml.optimize.problem import (
+    DEFAULT_AGENCY_FEE_PCT,
+    DEFAULT_AMORTISATION_DAYS,
+    DEFAULT_MAX_CHANGE_PCT,
+    DEFAULT_OVERHEAD_PCT,
+)
 from ml.settings import DEFAULT_HOME, PmiPaths
 
 OBJECTIVES = ("profit", "revenue", "conversions")
 EXPLORATIONS = ("none", "thompson")
-COSTS = CostConfig()  # the overhead and fee rates the help text quotes
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -89,11 +92,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--overhead-pct",
-        default=str(COSTS.overhead_pct),
+        default=str(DEFAULT_OVERHEAD_PCT),
         metavar="FRACTION",
-        help=f"Overhead per media dollar (default {COSTS.overhead_pct:g} = attribution, infrastructure and "
-        f"team); a {COSTS.agency_fee_pct * 100:g}%% agency fee applies where has_agency and creative_production_cost "
-        f"is amortised over {COSTS.creative_amortisation_days:g} days.",
+        help=f"Overhead per media dollar (default {DEFAULT_OVERHEAD_PCT:g} = attribution, infrastructure and "
+        f"team); a {DEFAULT_AGENCY_FEE_PCT * 100:g}%% agency fee applies where has_agency and creative_production_cost "
+        f"is amortised over {DEFAULT_AMORTISATION_DAYS:g} days.",
     )
     p.add_argument(
         "--exploration",
