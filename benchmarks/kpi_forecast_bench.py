@@ -41,27 +41,11 @@ END_DATE = dt.date(2026, 11, 23)
 
 def build_warehouse(home: Path, config: SimulationConfig) -> None:
     """Simulate the portfolio and build the marts (models only; dbt's data tests are skipped for speed)."""
-    from dbt.cli.main import dbtRunner
+    from orchestration.warehouse.project import invoke_dbt
 
     paths = pmi_paths(home)
     run_backfill(config, paths)
-    project = str(REPO / "dbt_project")
-    result = dbtRunner().invoke(
-        [
-            "build",
-            "--project-dir",
-            project,
-            "--profiles-dir",
-            project,
-            "--target-path",
-            str(home / "target"),
-            "--log-path",
-            str(home / "logs"),
-            "--exclude-resource-type",
-            "test",
-            "--quiet",
-        ]
-    )
+    result = invoke_dbt(paths, "build", home / "target", "--exclude-resource-type", "test")
     if not result.success:
         raise RuntimeError(f"dbt build failed: {result.exception}")
 

@@ -149,3 +149,29 @@ def test_rolling_backtest_scores_each_horizon(features, model_frames):
 def test_survives_pickling_for_mlflow(trained, features):
     restored = pickle.loads(pickle.dumps(trained.model))
     pd.testing.assert_frame_equal(restored.predict(features), trained.model.predict(features))
+
+
+def test_boosters_train_on_at_most_the_cap_and_every_row_below_it(features, model_frames):
+    """Training cost stops growing with the portfolio: beyond the cap a seeded subset of known rows is used."""
+    from ml.models.forecast.model import category_levels, fit_quantile_boosters
+
+    examples = known_examples(all_examples(features, model_frames["holidays"]), None, KPIS)
+    known_spend = int(np.isfinite(examples["actual_spend"]).sum())
+    cap = known_spend // 4
+    params = {**FAST, "num_boost_round": 2, "bagging_fraction": 1.0, "bagging_freq": 0}
+
+    def root_rows(max_examples: int, seed: int = 0) -> int:
+        boosters = fit_quantile_boosters(
+            examples, category_levels(examples), ["spend"], {**params, "max_training_examples": max_examples}, seed
+        )
+        return boosters[("spend", 0.5)].dump_model()["tree_info"][0]["tree_structure"]["internal_count"]
+
+    assert root_rows(cap) == cap
+    assert root_rows(10 * known_spend) == known_spend
+    capped = fit_quantile_boosters(
+        examples, category_levels(examples), ["spend"], {**params, "max_training_examples": cap}, 3
+    )
+    again = fit_quantile_boosters(
+        examples, category_levels(examples), ["spend"], {**params, "max_training_examples": cap}, 3
+    )
+    assert capped[("spend", 0.5)].model_to_string() == again[("spend", 0.5)].model_to_string()
