@@ -49,6 +49,7 @@ def build_warehouse(home: Path, config: SimulationConfig) -> None:
     result = dbtRunner().invoke(
         [
             "build",
+            "--full-refresh",  # the home may hold an earlier simulation's incremental facts
             "--project-dir",
             project,
             "--profiles-dir",
