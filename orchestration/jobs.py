@@ -45,8 +45,9 @@ retrain = dg.define_asset_job(
 # campaign) and the online store; the registry (definitions) and the models are left to `pmi run` / `pmi train`.
 HOURLY_FEATURES = ("feature_exports", "feast_online_store")
 
-# The only job whose dbt build is incremental (its raw tables only gained the newest hour since the last build);
-# every other job rebuilds the warehouse from raw (orchestration/warehouse/project.py, dbt_build_args).
+# The only job whose dbt build is incremental: between its runs raw gains the newest hour (and late rows of the last
+# days); a history changed further back waits for a job that rebuilds the warehouse from raw, as every other job does
+# (orchestration/warehouse/project.py, dbt_build_args).
 hourly_allocation = dg.define_asset_job(
     "hourly_allocation",
     selection=dg.AssetSelection.assets("simulator_live_hour", *HOURLY_FEATURES, "campaign_ltv")

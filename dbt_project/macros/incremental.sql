@@ -14,7 +14,8 @@
     {%- if is_incremental() %}
     where
         (select max({{ date_expression }}) from {{ this }}) is null
-        or {{ date_expression }} >= (select max({{ date_expression }}) from {{ this }}) - {{ incremental_lookback_days() }}
+        or {{ date_expression }}
+        >= (select max({{ date_expression }}) from {{ this }}) - {{ incremental_lookback_days() }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -22,7 +23,9 @@
 {% macro incremental_lookback_days() -%}
     {%- set days = var('incremental_lookback_days', 2) -%}
     {%- if days is not number or days < 0 or days != days | int -%}
-        {{ exceptions.raise_compiler_error("var incremental_lookback_days must be a whole number of days >= 0, got " ~ days) }}
+        {{ exceptions.raise_compiler_error(
+            "var incremental_lookback_days must be a whole number of days >= 0, got " ~ days
+        ) }}
     {%- endif -%}
     {{ return(days | int) }}
 {%- endmacro %}
