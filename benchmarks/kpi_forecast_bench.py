@@ -45,7 +45,8 @@ def build_warehouse(home: Path, config: SimulationConfig) -> None:
 
     paths = pmi_paths(home)
     run_backfill(config, paths)
-    result = invoke_dbt(paths, "build", home / "target", "--exclude-resource-type", "test")
+    # --full-refresh: the home may hold an earlier simulation's incremental facts
+    result = invoke_dbt(paths, "build", home / "target", "--full-refresh", "--exclude-resource-type", "test")
     if not result.success:
         raise RuntimeError(f"dbt build failed: {result.exception}")
 

@@ -1,4 +1,11 @@
-"""dbt models as Dagster assets, grouped by layer (staging, intermediate, marts)."""
+"""dbt models as Dagster assets, grouped by layer (staging, intermediate, marts).
+
+The large facts are dbt incremental models (dbt_project/macros/incremental.sql): a plain `dbt build` rebuilds only
+their recent days. A run rebuilds them from raw (`--full-refresh`) unless its job tags it ``pmi/dbt_build:
+incremental`` (``dbt_build_args``), which only ``hourly_allocation`` does (orchestration/jobs.py): every other job
+may follow a re-simulation or an ingest that changed old days, and must leave the same warehouse however often it
+runs.
+"""
 
 import uuid
 from collections.abc import Mapping
@@ -9,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_as
 
 from ml.operations.retention import dbt_target_dir
 from orchestration.resources import PmiHomeResource
-from orchestration.warehouse.project import dbt_environment, pmi_dbt_project
+from orchestration.warehouse.project import dbt_build_args, dbt_environment, pmi_dbt_project
 
 LAYERS = ("staging", "intermediate", "marts")
 LIVE_HOUR = dg.AssetKey("simulator_live_hour")
@@ -41,7 +48,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi
     # dbt's per-run artefacts go to the data directory (pruned by ml.operations.retention), not the checkout.
     target = dbt_target_dir(paths) / f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
     with dbt_environment(paths):  # dbt's profile reads PMI_HOME; the subprocess starts inside this block
-        build = dbt.cli(["build"], context=context, target_path=target)
+        build = dbt.cli(dbt_build_args(context.run.tags), context=context, target_path=target)
     yield from build.stream()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +29,17 @@ os.environ.setdefault("PMI_DBT_PYTHON", sys.executable)
 os.environ.setdefault("PMI_DBT_REAL", REAL_DBT_EXECUTABLE)
 
 pmi_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+# A run tagged with this (orchestration/jobs.py: `hourly_allocation` only) builds the incremental models
+# incrementally; every other run rebuilds them from raw.
+DBT_BUILD_TAG = "pmi/dbt_build"
+INCREMENTAL = "incremental"
+
+
+def dbt_build_args(run_tags: Mapping[str, str]) -> list[str]:
+    """`dbt build` incremental for a run tagged ``pmi/dbt_build: incremental``, else from raw (`--full-refresh`):
+    rebuilding everything is the safe default for a job that does not say it only appended recent hours."""
+    return ["build"] if run_tags.get(DBT_BUILD_TAG) == INCREMENTAL else ["build", "--full-refresh"]
 
 
 def code_location_home() -> PmiPaths:

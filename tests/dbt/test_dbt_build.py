@@ -295,7 +295,8 @@ def test_campaign_day_features_use_only_prior_days(built, con, manifest, tmp_pat
     copy.mkdir()
     shutil.copy(home / "warehouse.duckdb", copy / "warehouse.duckdb")
     build_tiny_raw(copy / "warehouse.duckdb", overrides={"campaign_hourly": rows})
-    result = run_dbt(copy, "run", "--select", "+fct_campaign_day_features", manifest=manifest)
+    # --full-refresh: the copy's incremental facts hold the old day, which an incremental run would not revisit
+    result = run_dbt(copy, "run", "--full-refresh", "--select", "+fct_campaign_day_features", manifest=manifest)
     assert result.success, failures(result)
     with duckdb.connect(str(copy / "warehouse.duckdb"), read_only=True) as changed:
         after = changed.execute(features).fetchall()

@@ -8,6 +8,7 @@ the retention policy keeps the history bounded. `benchmarks/hourly_soak_bench.py
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import dagster as dg
 import duckdb
@@ -32,6 +33,14 @@ def quirky_home(tmp_path_factory):
     return paths, result
 
 
+def dbt_build_args(paths) -> list[dict]:
+    """The arguments of every finished `dbt build` kept in the data directory, oldest first."""
+    folders = sorted(dbt_target_dir(paths).iterdir(), key=lambda p: p.stat().st_mtime)
+    return [
+        json.loads((p / "run_results.json").read_text())["args"] for p in folders if (p / "run_results.json").exists()
+    ]
+
+
 def sim_clock(paths) -> dt.datetime:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         return con.execute("SELECT next_hour_ts FROM sim.state").fetchone()[0]
@@ -47,6 +56,8 @@ def test_pipeline_runs_where_the_path_has_a_space_and_an_apostrophe(quirky_home)
     }
     assert registry_reads_here(paths)
     assert not check_cycle(paths).problems
+    builds = dbt_build_args(paths)
+    assert builds and all(args["full_refresh"] for args in builds)  # full_pipeline rebuilds from raw
 
 
 def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirky_home, monkeypatch, capsys):
@@ -69,3 +80,5 @@ def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirk
     assert len(instance.get_runs(filters=dg.RunsFilter(job_name="hourly_allocation"))) == 2
     assert len(list(dbt_target_dir(paths).iterdir())) <= 3  # the kept ones and the last cycle's own
     assert disk[-1] <= disk[1] * 1.10, disk
+    newest = dbt_build_args(paths)[-1]  # the last cycle's: the hourly job builds the large facts incrementally
+    assert newest["which"] == "build" and not newest.get("full_refresh"), newest

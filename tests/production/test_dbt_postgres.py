@@ -42,7 +42,7 @@ MART_KEYS = {
 RTOL, ATOL = 1e-9, 1e-12  # floats: DuckDB's DOUBLE against PostgreSQL's double precision or numeric
 
 
-def run_dbt(home: Path, target: str, env: dict[str, str]):
+def run_dbt(home: Path, target: str, env: dict[str, str], *args: str):
     """`dbt build` in-process on one target, with its own target and log directories; the dbtRunnerResult."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
@@ -58,6 +58,7 @@ def run_dbt(home: Path, target: str, env: dict[str, str]):
                 target,
                 "--log-path",
                 str(home / f"dbt_logs_{target}"),
+                *args,
             )
         finally:
             DuckDBConnectionManager.close_all_connections()
@@ -231,3 +232,52 @@ def test_command_line_loads_a_home_and_names_a_missing_one(builds, pg_settings, 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no warehouse at" in err
     assert pg_rows(pg_settings, "SELECT count(*) FROM raw.users")[0][0] == first["users"]
+
+
+INCREMENTAL_MODELS = ("marts.fct_campaign_hourly", "intermediate.int_campaign_daily", "intermediate.int_user_revenue")
+
+
+def test_incremental_build_on_postgres_equals_a_full_refresh(builds, pg_settings):
+    """After 26 live hours (across midnight) reach PostgreSQL, a plain `dbt build --target postgres` updates the
+    incremental facts (delete+insert of their recent days) to exactly what `--full-refresh` builds from the same raw
+    tables (EXCEPT ALL both ways). Moves the module's warehouse on, so it runs last."""
+    from ml.simulation.live import step_one_hour
+    from ml.warehouse.postgres_raw import dbt_postgres_env, load_raw_into_postgres
+
+    paths = builds[0]
+    for _ in range(26):
+        step_one_hour(paths)
+    load_raw_into_postgres(paths.warehouse, pg_settings)
+    env = dbt_postgres_env(pg_settings)
+    incremental = run_dbt(paths.home, "postgres", env)
+    assert incremental.success, {k: v for k, v in node_statuses(incremental).items() if v not in ("success", "pass")}
+    # the incremental path ran (delete+insert into the existing table, not a CREATE TABLE AS)
+    messages = {r.node.name: r.message for r in incremental.result.results if r.node.resource_type == "model"}
+    assert all(messages[model.split(".")[1]].startswith("INSERT") for model in INCREMENTAL_MODELS), messages
+    assert messages["fct_campaign_daily"].startswith("SELECT"), messages  # a table model: CREATE TABLE AS
+    copies = [f"incremental_copy.{model.split('.')[1]}" for model in INCREMENTAL_MODELS]
+    pg_execute(pg_settings, "CREATE SCHEMA incremental_copy")
+    for model, copy in zip(INCREMENTAL_MODELS, copies, strict=True):
+        pg_execute(pg_settings, f"CREATE TABLE {copy} AS SELECT * FROM {model}")
+    full = run_dbt(paths.home, "postgres", env, "--full-refresh")
+    assert full.success, {k: v for k, v in node_statuses(full).items() if v not in ("success", "pass")}
+    newest = pg_rows(pg_settings, "SELECT max(hour_ts) FROM incremental_copy.fct_campaign_hourly")[0][0]
+    assert newest == dt.datetime(2026, 10, 2, 1)  # the live hours 00:00 .. 01:00 of the next day are in
+    for model, copy in zip(INCREMENTAL_MODELS, copies, strict=True):
+        counts = [
+            pg_rows(pg_settings, f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) AS d")[0][0]
+            for a, b in ((model, copy), (copy, model))
+        ]
+        assert counts == [0, 0], model
+        assert pg_rows(pg_settings, f"SELECT count(*) FROM {copy}")[0][0] > 0, model
+
+
+def pg_execute(settings: ProductionSettings, sql: str) -> None:
+    from ml.warehouse.postgres_raw import pg_connect
+
+    con = pg_connect(settings, settings.warehouse_db)
+    try:
+        con.cursor().execute(sql)
+        con.commit()
+    finally:
+        con.close()

@@ -1,10 +1,22 @@
 -- Hourly delivery summed to UTC days (exact DECIMAL sums).
+-- Incremental: a run rebuilds the recent days whole (delete+insert by date, macros/incremental.sql); a day's sums
+-- depend only on that day's hours.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='date',
+        on_schema_change='fail',
+    )
+}}
 
 with
 
 hourly as (
 
     select * from {{ ref('stg_campaign_hourly') }}
+    {{ incremental_lookback('date') }}
 
 ),
 

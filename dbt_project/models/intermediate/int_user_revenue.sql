@@ -1,11 +1,23 @@
 -- Each revenue event with its user's acquisition and the user's age at the event.
 -- days_since_install = floor((event_ts - install_ts) / 24h): day 0 is the first 24 hours after install.
+-- Incremental: a run rebuilds the events of the recent days (delete+insert by event_id, macros/incremental.sql);
+-- an event's row depends only on the event and its user, and neither changes once loaded.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_id',
+        on_schema_change='fail',
+    )
+}}
 
 with
 
 events as (
 
     select * from {{ ref('stg_revenue_events') }}
+    {{ incremental_lookback('cast(event_ts as date)') }}
 
 ),
 

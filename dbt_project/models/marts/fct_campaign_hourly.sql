@@ -1,10 +1,23 @@
 -- Campaign delivery per UTC hour with KPIs, campaign attributes and the daily budget in effect at the hour's start.
+-- Incremental: a run rebuilds the recent days whole (delete+insert by date, macros/incremental.sql); an hour's row
+-- depends only on that hour's delivery, its campaign and the budgets effective by then, which the allocation only
+-- ever adds for hours not yet delivered.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='date',
+        on_schema_change='fail',
+    )
+}}
 
 with
 
 hourly as (
 
     select * from {{ ref('stg_campaign_hourly') }}
+    {{ incremental_lookback('date') }}
 
 ),
 

@@ -23,13 +23,18 @@ TABLES = {
 
 
 def run_dbt(home: Path, select: str = "+fct_user_features") -> None:
-    """Build the user marts in ``home`` with dbt in-process (PMI_HOME restored afterwards)."""
+    """Build the user marts in ``home`` from raw with dbt in-process (PMI_HOME restored afterwards).
+
+    `--full-refresh`: tests rebuild over a copied warehouse after changing old raw rows, which an incremental build
+    (dbt_project/macros/incremental.sql) would not revisit.
+    """
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     result = invoke_dbt(
         pmi_paths(home),
         "build",
         home / "target",
+        "--full-refresh",
         "--log-path",
         str(home / "logs"),
         "--select",
