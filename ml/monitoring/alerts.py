@@ -49,7 +49,7 @@ class AlertThresholds(BaseModel):
 
 _PAIRS_SQL = f"""
     WITH {SAME_DAY_DAILY_CTE}, p AS (SELECT *, {{day}} AS day FROM predictions.allocation_predictions)
-    SELECT p.campaign_id, p.day AS date, p.run_id, p.expected_cpa, p.expected_conversions, {{noise}}
+    SELECT p.campaign_id, p.day AS date, p.run_id, p.expected_cpa, p.expected_conversions,
            p.expected_conversions * d.same_day_value_per_conversion / nullif(p.recommended_budget, 0)
                AS expected_same_day_roas,
            d.cpa AS actual_cpa, d.conversions AS actual_conversions,
@@ -64,10 +64,6 @@ _PAIRS_SQL = f"""
 # A prediction is for the day its budgets take effect (``target_date``, demand-adjusted for that day); rows logged
 # before that column existed are keyed by the day they were made.
 _PREDICTED_DAY = {True: "coalesce(target_date::DATE, predicted_at::DATE)", False: "predicted_at::DATE"}
-
-
-# Logged noise of each prediction (column -> name in the pairs): the CPA alert and the drift rule weigh misses by it.
-NOISE_COLUMNS = {"expected_conversions_log_sd": "log_sd", "response_dispersion": "dispersion"}
 
 
 def predicted_day_sql(logged_columns: set[str]) -> str:
@@ -89,30 +85,14 @@ def shortfall_z(expected: pd.Series, actual: pd.Series) -> pd.Series:
     return (expected - actual) / np.sqrt(expected.where(expected > 0))
 
 
-def cpa_miss_z(pairs: pd.DataFrame) -> pd.Series:
-    """How many standard deviations of the prediction's own noise a day's CPA lies above the predicted CPA.
-
-    Why: a day's CPA is spend over a count, and the count is noisier than Poisson. The response fit measures how
-    much (``dispersion``, its over-dispersion of daily counts) and how unsure the curve itself is at that spend
-    (``log_sd``, the posterior sd of log expected conversions); a Poisson-only test called most no-drift misses
-    significant and their cuts cost profit. The sd of the day's log CPA error is therefore the drift rule's
-    per-day noise: ``sqrt(dispersion / promised + log_sd**2)``, ``promised`` being the conversions the prediction
-    promised for the money actually spent. Pairs logged without those columns fall back to Poisson counts and a
-    certain curve (dispersion 1, log_sd 0).
-    """
-    promised = pairs["actual_cpa"] * pairs["actual_conversions"] / pairs["expected_cpa"]
-    dispersion = pairs["dispersion"] if "dispersion" in pairs else pd.Series(1.0, index=pairs.index)
-    log_sd = pairs["log_sd"] if "log_sd" in pairs else pd.Series(0.0, index=pairs.index)
-    variance = dispersion.fillna(1.0).clip(lower=1.0) / promised.where(promised > 0) + log_sd.fillna(0.0) ** 2
-    return np.log(pairs["actual_cpa"] / pairs["expected_cpa"]) / np.sqrt(variance)
-
-
 def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
     """Alerts for prediction/actual pairs: campaign_id, date, metric, severity, values, deviation, action."""
     cpa_dev = pairs["actual_cpa"] / pairs["expected_cpa"] - 1.0
     volume_dev = pairs["actual_conversions"] / pairs["expected_conversions"] - 1.0
     roas_dev = pairs["actual_same_day_roas"] / pairs["expected_same_day_roas"] - 1.0
-    cpa_z = cpa_miss_z(pairs)
+    # Conversions the prediction promised for the money actually spent (spend = actual CPA x conversions).
+    promised = pairs["actual_cpa"] * pairs["actual_conversions"] / pairs["expected_cpa"]
+    cpa_z = shortfall_z(promised, pairs["actual_conversions"])
     volume_z = shortfall_z(pairs["expected_conversions"], pairs["actual_conversions"])
     cpa = _rule(
         pairs,
@@ -311,8 +291,7 @@ def check_and_act(paths: PmiPaths, thresholds: AlertThresholds | None = None, ru
     if not table_exists(paths, "predictions.allocation_predictions"):
         return {"new_alerts": 0, "auto_actions": 0}  # nothing was predicted, so nothing to compare
     logged = set(read_sql(paths, "DESCRIBE predictions.allocation_predictions")["column_name"])
-    noise = "".join(f"p.{column} AS {name}, " for column, name in NOISE_COLUMNS.items() if column in logged)
-    pairs = read_sql(paths, _PAIRS_SQL.format(day=predicted_day_sql(logged), noise=noise))
+    pairs = read_sql(paths, _PAIRS_SQL.format(day=predicted_day_sql(logged)))
     new = store_new_alerts(paths, raise_alerts(pairs, thresholds)) if len(pairs) else pd.DataFrame()
     return {"new_alerts": len(new), "auto_actions": act_on_pending(paths, thresholds, rules)}
 

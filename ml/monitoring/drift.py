@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from ml.monitoring.alerts import NOISE_COLUMNS, predicted_day_sql  # alerts key predictions and noise alike
+from ml.monitoring.alerts import predicted_day_sql  # alerts key predictions by day the same way
 from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql, table_exists
 
@@ -143,6 +143,7 @@ _PAIRS_SQL = """
     WHERE d.is_complete_day
     QUALIFY row_number() OVER (PARTITION BY p.campaign_id, p.day ORDER BY p.predicted_at DESC) = 1
 """
+NOISE_COLUMNS = {"expected_conversions_log_sd": "log_sd", "response_dispersion": "dispersion"}
 
 
 def drift_pairs(paths: PmiPaths) -> pd.DataFrame:
