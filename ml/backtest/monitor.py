@@ -81,14 +81,12 @@ class Monitor:
         """Alerts on the given day's predictions not raised before (the rules of ml.monitoring.alerts)."""
         # Same-day revenue is not simulated in the loop (users are valued at their full value), so the ROAS
         # rule has nothing to compare and stays silent; the CPA and volume rules run as in production.
-        # the days before it too, as production's pairs hold them: the CPA rule asks whether a miss persisted
-        first = max(day - self.alert_thresholds.cpa_persist_days + 1, 0)
-        pairs = pd.concat(
-            [self.log[d].assign(date=d, run_id=f"day_{d}") for d in range(first, day + 1)], ignore_index=True
+        pairs = (
+            self.log[day]
+            .dropna(subset=["expected_cpa"])
+            .assign(date=day, run_id=f"day_{day}", expected_same_day_roas=np.nan, actual_same_day_roas=np.nan)
         )
-        pairs = pairs.dropna(subset=["expected_cpa"]).assign(expected_same_day_roas=np.nan, actual_same_day_roas=np.nan)
-        alerts = raise_alerts(pairs, self.alert_thresholds)
-        alerts = alerts[alerts["date"] == day].reset_index(drop=True)
+        alerts = raise_alerts(pairs, self.alert_thresholds).reset_index(drop=True)
         keys = list(zip(alerts["campaign_id"], alerts["metric"], alerts["date"], strict=True))
         fresh = alerts[[key not in self._alert_keys for key in keys]].reset_index(drop=True)
         self._alert_keys.update(keys)

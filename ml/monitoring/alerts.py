@@ -45,11 +45,6 @@ class AlertThresholds(BaseModel):
             "campaign's noise does not cut its budget (0 = alert on the relative deviation alone)."
         ),
     )
-    cpa_persist_days: int = Field(
-        2,
-        ge=1,
-        description="Consecutive predicted days the CPA rule must breach before it alerts and cuts (see persisted).",
-    )
 
 
 _PAIRS_SQL = f"""
@@ -90,30 +85,6 @@ def shortfall_z(expected: pd.Series, actual: pd.Series) -> pd.Series:
     return (expected - actual) / np.sqrt(expected.where(expected > 0))
 
 
-def persisted(pairs: pd.DataFrame, breached: pd.Series, days: int) -> np.ndarray:
-    """Whether a campaign's rule breached on each of the ``days`` consecutive predicted days ending with the row's.
-
-    Why: one day's CPA is spend over a few dozen to a few hundred conversions, and among the misses a single-day
-    test passes, the observed miss is mostly noise (tuning seeds 100-105 without a drift: the cut alerts' mean log
-    CPA miss 0.48 observed against 0.16 on the true curves). Day-to-day count noise is independent, so a second
-    breach the next day rarely comes from noise, while a real break (a drift) misses day after day.
-    ``pairs`` holds ``campaign_id`` and ``date`` (dates, or day numbers in the backtest) of every day it has.
-    """
-    hit = breached.fillna(False).to_numpy(bool)
-    if days <= 1 or pairs.empty:
-        return hit
-    numeric = pd.api.types.is_numeric_dtype(pairs["date"])
-    day = pairs["date"] if numeric else pd.to_datetime(pairs["date"])
-    step = 1 if numeric else pd.Timedelta(days=1)
-    frame = pd.DataFrame({"campaign_id": pairs["campaign_id"].to_numpy(), "day": day.to_numpy()})
-    hits = frame[hit].drop_duplicates().assign(_hit=True)
-    held = hit.copy()
-    for lag in range(1, days):
-        before = frame.assign(day=frame["day"] - lag * step).merge(hits, on=["campaign_id", "day"], how="left")
-        held &= before["_hit"].notna().to_numpy(bool)
-    return held
-
-
 def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFrame:
     """Alerts for prediction/actual pairs: campaign_id, date, metric, severity, values, deviation, action."""
     cpa_dev = pairs["actual_cpa"] / pairs["expected_cpa"] - 1.0
@@ -123,10 +94,9 @@ def raise_alerts(pairs: pd.DataFrame, thresholds: AlertThresholds) -> pd.DataFra
     promised = pairs["actual_cpa"] * pairs["actual_conversions"] / pairs["expected_cpa"]
     cpa_z = shortfall_z(promised, pairs["actual_conversions"])
     volume_z = shortfall_z(pairs["expected_conversions"], pairs["actual_conversions"])
-    cpa_breached = (cpa_dev > thresholds.cpa_above_pct) & (cpa_z >= thresholds.min_z)
     cpa = _rule(
         pairs,
-        pd.Series(persisted(pairs, cpa_breached, thresholds.cpa_persist_days), index=pairs.index),
+        (cpa_dev > thresholds.cpa_above_pct) & (cpa_z >= thresholds.min_z),
         cpa_dev,
         metric="cpa",
         severity="high",
