@@ -23,7 +23,7 @@ from ml.backtest.fitting import market_covariates
 from ml.backtest.loop import fitted_policies, run_policy
 from ml.backtest.policies import PMI_COMPONENTS
 from ml.backtest.world import World
-from ml.response_curves import ResponseCurves
+from ml.response_curves import CurveFamily, ResponseCurves
 
 
 def true_conversions(world: World, day: int, spend: np.ndarray) -> np.ndarray:
@@ -45,7 +45,10 @@ def predictions(policy, day: int, budgets: np.ndarray) -> dict[str, np.ndarray]:
     draws = conversion_draws(model.curves, ids, price, demand, budgets[fitted])
     stats = model.curves.stats
     n_obs = stats["n_obs"].to_numpy(float)[model.curves.index_of(ids)] if "n_obs" in stats else np.nan
+    curves = model.curves.curves
+    hill = curves.family == CurveFamily.HILL
     return {
+        "fit_shape": np.where(hill, curves.shape, np.nan),
         "point": model.nominal_curves(price).value(budgets[fitted]) * demand,
         "posterior_mean": draws.mean(axis=1),
         "log_sd": np.log(np.maximum(draws, 1e-12)).std(axis=1),
@@ -81,6 +84,8 @@ def campaign_days(world: World, policy_name: str) -> pd.DataFrame:
                     "true_at_budget": true_conversions(world, day, budgets)[fitted],
                     "demand": at_budget["demand"],
                     "n_obs": at_budget["n_obs"],
+                    "fit_shape": at_budget["fit_shape"],
+                    "true_shape": world.truth["hill_shape"].to_numpy(float)[fitted],
                     "static_predicted": at_static["point"],
                     "static_true": true_conversions(world, day, static)[fitted],
                     "weekday": world.dates[day].dayofweek,
@@ -122,12 +127,38 @@ def summary(table: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.round(3)
 
 
+def diagnostics(table: pd.DataFrame) -> None:
+    """The spread of the error, the winner's-curse test and the error a fitted Hill shape below the truth implies."""
+    ok = (table["static_predicted"] > 0) & (table["static_true"] > 0) & (table["predicted"] > 0)
+    ok &= table["true_at_budget"] > 0
+    error = np.log(table.loc[ok, "predicted"] / table.loc[ok, "true_at_budget"])
+    quantiles = error.quantile([0.1, 0.5, 0.9]).round(3).to_dict()
+    print(f"\nlog(predicted / true) quantiles {quantiles}; share above log(1.15): {(error > np.log(1.15)).mean():.1%}")
+    # Winner's curse would show as the optimiser moving money toward campaigns whose fit over-predicts where their
+    # data is (at the static split): a positive correlation between that error and the move.
+    fit_error = np.log(table.loc[ok, "static_predicted"] / table.loc[ok, "static_true"])
+    moved = np.log(table.loc[ok, "budget"] / table.loc[ok, "static"])
+    print(
+        f"\ncorrelation of the fit's error at the static split with log(budget / static): {fit_error.corr(moved):.3f}"
+    )
+    # Below the spend a campaign's data covers, a Hill curve's prediction falls as (spend)^shape: a fitted shape
+    # below the true one over-predicts there, by (true - fitted shape) x log(data spend / budget).
+    gap = table["true_shape"] - table["fit_shape"]
+    print(f"\nHill curves: mean fitted shape {table['fit_shape'].mean():.3f}, true {table['true_shape'].mean():.3f}")
+    print(
+        "mean (true - fitted shape) x log(static / budget), the extrapolation over-prediction it implies, by vs_static:"
+    )
+    implied = (gap * np.log(table["static"] / table["budget"])).groupby(table["vs_static"], observed=True).mean()
+    print(implied.round(3).to_string())
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--drift", choices=DRIFTS, default="none")
     parser.add_argument("--policy", choices=("greedy", "pmi"), default="pmi")
+    parser.add_argument("--out", help="also pickle every campaign-day to this file")
     args = parser.parse_args()
     frames = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -144,9 +175,12 @@ if __name__ == "__main__":
     table["vs_static"] = pd.cut(shift, [-np.inf, -0.2, 0.2, np.inf], labels=["below -20%", "within", "above +20%"])
     table["size"] = pd.qcut(table["true_at_budget"], 3, labels=["small", "mid", "large"])
     table["all"] = "all"
+    if args.out:
+        table.to_pickle(args.out)
     pd.set_option("display.width", 200)
     seeds = f"seeds {args.first_seed}-{args.first_seed + args.seeds - 1}"
     print(f"{args.policy}, {args.drift}, {seeds}: mean log(predicted / true) per fitted campaign-day")
     for by in ("all", "move", "vs_static", "size", "age", "demand_adj", "weekday"):
         print(f"\nby {by}:")
         print(summary(table, by).to_string())
+    diagnostics(table)
