@@ -47,7 +47,10 @@ def predictions(policy, day: int, budgets: np.ndarray) -> dict[str, np.ndarray]:
     n_obs = stats["n_obs"].to_numpy(float)[model.curves.index_of(ids)] if "n_obs" in stats else np.nan
     curves = model.curves.curves
     hill = curves.family == CurveFamily.HILL
+    prior = model.curves.hyperparameters
+    a, b = prior.get("hill_shape_prior_a", np.nan), prior.get("hill_shape_prior_b", np.nan)
     return {
+        "shape_prior_mean": a / (a + b),
         "fit_shape": np.where(hill, curves.shape, np.nan),
         "point": model.nominal_curves(price).value(budgets[fitted]) * demand,
         "posterior_mean": draws.mean(axis=1),
@@ -85,6 +88,7 @@ def campaign_days(world: World, policy_name: str) -> pd.DataFrame:
                     "demand": at_budget["demand"],
                     "n_obs": at_budget["n_obs"],
                     "fit_shape": at_budget["fit_shape"],
+                    "shape_prior_mean": at_budget["shape_prior_mean"],
                     "true_shape": world.truth["hill_shape"].to_numpy(float)[fitted],
                     "static_predicted": at_static["point"],
                     "static_true": true_conversions(world, day, static)[fitted],
@@ -132,6 +136,7 @@ def diagnostics(table: pd.DataFrame) -> None:
     ok = (table["static_predicted"] > 0) & (table["static_true"] > 0) & (table["predicted"] > 0)
     ok &= table["true_at_budget"] > 0
     error = np.log(table.loc[ok, "predicted"] / table.loc[ok, "true_at_budget"])
+    print(f"\ndelivered spend / applied budget: {table['spend'].sum() / table['budget'].sum():.4f}")
     quantiles = error.quantile([0.1, 0.5, 0.9]).round(3).to_dict()
     print(f"\nlog(predicted / true) quantiles {quantiles}; share above log(1.15): {(error > np.log(1.15)).mean():.1%}")
     # Winner's curse would show as the optimiser moving money toward campaigns whose fit over-predicts where their
@@ -144,7 +149,10 @@ def diagnostics(table: pd.DataFrame) -> None:
     # Below the spend a campaign's data covers, a Hill curve's prediction falls as (spend)^shape: a fitted shape
     # below the true one over-predicts there, by (true - fitted shape) x log(data spend / budget).
     gap = table["true_shape"] - table["fit_shape"]
-    print(f"\nHill curves: mean fitted shape {table['fit_shape'].mean():.3f}, true {table['true_shape'].mean():.3f}")
+    print(
+        f"\nHill curves: mean fitted shape {table['fit_shape'].mean():.3f}, true {table['true_shape'].mean():.3f}, "
+        f"the pooled shape prior's mean {table['shape_prior_mean'].mean():.3f}"
+    )
     print(
         "mean (true - fitted shape) x log(static / budget), the extrapolation over-prediction it implies, by vs_static:"
     )
