@@ -24,7 +24,8 @@ RECONCILE_SQL = """
 """
 LTV_USERS_SQL = """
     WITH scored AS (SELECT max(as_of_ts) AS as_of_ts FROM predictions.campaign_ltv),
-    u AS (SELECT campaign_id, count(*) AS n FROM raw.users WHERE install_ts <= (SELECT as_of_ts FROM scored)
+    -- Strictly before: the as-of ends the newest hour, and a user installed on it belongs to the next hour.
+    u AS (SELECT campaign_id, count(*) AS n FROM raw.users WHERE install_ts < (SELECT as_of_ts FROM scored)
           GROUP BY ALL)
     SELECT count(*) FILTER (WHERE l.campaign_id IS NULL) AS null_campaign_rows,
            coalesce(sum(l.n_users) FILTER (WHERE l.campaign_id IS NULL), 0) AS users_without_campaign,
