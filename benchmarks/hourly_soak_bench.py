@@ -70,7 +70,8 @@ def main() -> None:
             parts = " ".join(f"{k.split('.')[0]}={v / MB:.0f}" for k, v in check.disk_parts.items())
             print(
                 f"cycle {cycle:>3}: exit {code}, {seconds[-1]:5.1f} s, LTV users {check.ltv_users:,}/"
-                f"{check.users:,}, NULL-campaign rows {check.null_campaign_rows}, disk {check.disk_bytes / MB:.1f} "
+                f"{check.users_scored:,} acquired by its as-of ({check.users:,} in all), "
+                f"NULL-campaign rows {check.null_campaign_rows}, disk {check.disk_bytes / MB:.1f} "
                 f"MB ({parts}) {'; '.join(check.problems) or 'reconciled'}",
                 flush=True,
             )

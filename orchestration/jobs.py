@@ -53,8 +53,8 @@ hourly_allocation = dg.define_asset_job(
     selection=dg.AssetSelection.assets("simulator_live_hour", *HOURLY_FEATURES, "campaign_ltv")
     | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation", "monitoring", "reporting"),
     description="Advance the simulator one hour, update the warehouse (the large facts rebuild only their recent "
-    "days), refresh the feature exports and online store, re-score LTV, re-allocate the budget and refresh the "
-    "executive dashboard.",
+    "days), refresh the feature exports and online store, re-score LTV once per data day, re-allocate the budget "
+    "and refresh the executive dashboard.",
     tags={DBT_BUILD_TAG: INCREMENTAL},
     hooks=HOOKS,
 )

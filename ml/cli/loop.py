@@ -34,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "loop",
         help="Run the hourly allocation cycle on the warehouse (once, or every N).",
-        description="Observe the newest data, re-score LTV, re-allocate the budget, check the "
+        description="Observe the newest data, re-score LTV once per data day, re-allocate the budget, check the "
         "predictions against actuals and apply, through the `hourly_allocation` "
         "Dagster job (the one the hourly schedule launches).",
     )

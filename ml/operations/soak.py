@@ -1,7 +1,9 @@
 """What must hold after every hourly cycle of a loop left running: checks the soak test and benchmark share.
 
 - the marts reconcile with raw (spend, conversions and revenue to the cent; users; the newest hour);
-- every user acquired is in their campaign's LTV (no row without a campaign, per-campaign user counts = raw);
+- every user acquired up to the LTV's as-of is in their campaign's LTV (no row without a campaign, per-campaign
+  user counts = raw), and every campaign with users has a row: the hourly job keeps the LTV scored at the first
+  cycle of a data day (ml/models/training/ltv_scoring.py, campaign_ltv_is_current), so later users wait a day;
 - disk: the data directory's size by part, so a benchmark can show it stays bounded.
 """
 
@@ -21,13 +23,20 @@ RECONCILE_SQL = """
          (SELECT sum(spend) AS spend, sum(conversions) AS conversions, sum(revenue) AS revenue FROM {mart}) m
 """
 LTV_USERS_SQL = """
+    WITH scored AS (SELECT max(as_of_ts) AS as_of_ts FROM predictions.campaign_ltv),
+    -- Strictly before: the as-of ends the newest hour, and a user installed on it belongs to the next hour.
+    u AS (SELECT campaign_id, count(*) AS n FROM raw.users WHERE install_ts < (SELECT as_of_ts FROM scored)
+          GROUP BY ALL)
     SELECT count(*) FILTER (WHERE l.campaign_id IS NULL) AS null_campaign_rows,
            coalesce(sum(l.n_users) FILTER (WHERE l.campaign_id IS NULL), 0) AS users_without_campaign,
            count(*) FILTER (WHERE l.campaign_id IS NOT NULL AND l.n_users IS DISTINCT FROM coalesce(u.n, 0))
                AS campaigns_miscounted,
-           coalesce(sum(l.n_users), 0) AS ltv_users, (SELECT count(*) FROM raw.users) AS users
-    FROM predictions.campaign_ltv l FULL JOIN (SELECT campaign_id, count(*) AS n FROM raw.users GROUP BY ALL) u
-         USING (campaign_id)
+           coalesce(sum(l.n_users), 0) AS ltv_users, coalesce(sum(u.n), 0) AS users_scored,
+           (SELECT count(*) FROM raw.users) AS users,
+           (SELECT count(DISTINCT campaign_id) FROM raw.users
+            WHERE campaign_id NOT IN (SELECT campaign_id FROM predictions.campaign_ltv WHERE campaign_id IS NOT NULL))
+               AS campaigns_without_row
+    FROM predictions.campaign_ltv l FULL JOIN u USING (campaign_id)
 """
 DISK_PARTS = ("warehouse.duckdb", "dagster", "dbt_target", "mlflow", "feast", "gx_data_docs", "dashboard", "logs")
 
@@ -38,6 +47,7 @@ class CycleCheck:
 
     null_campaign_rows: int
     ltv_users: int
+    users_scored: int  # acquired up to the LTV's as-of
     users: int
     disk_bytes: int
     disk_parts: dict[str, int] = field(default_factory=dict)
@@ -56,13 +66,15 @@ def check_cycle(paths: PmiPaths) -> CycleCheck:
             name, *gaps = con.execute(RECONCILE_SQL.format(mart=mart)).fetchone()
             if any(gap != 0 for gap in gaps):
                 problems.append(f"{name} differs from raw (spend, conversions, revenue): {gaps}")
-        null_rows, without, miscounted, ltv_users, users = con.execute(LTV_USERS_SQL).fetchone()
+        null_rows, without, miscounted, ltv_users, scored, users, unscored = con.execute(LTV_USERS_SQL).fetchone()
     finally:
         con.close()
     if null_rows:
         problems.append(f"predictions.campaign_ltv: {null_rows} row(s) without a campaign ({without} users)")
-    if miscounted or ltv_users != users:
-        problems.append(f"LTV counts {ltv_users:,} users of {users:,} acquired ({miscounted} campaigns differ)")
+    if miscounted or ltv_users != scored:
+        problems.append(f"LTV counts {ltv_users:,} users of {scored:,} acquired by its as-of ({miscounted} differ)")
+    if unscored:
+        problems.append(f"predictions.campaign_ltv: {unscored} campaign(s) with users have no row")
     parts = {
         part: disk_usage(paths.home / part)
         if (paths.home / part).is_dir()
@@ -71,4 +83,4 @@ def check_cycle(paths: PmiPaths) -> CycleCheck:
         else 0
         for part in DISK_PARTS
     }
-    return CycleCheck(null_rows, int(ltv_users), int(users), disk_usage(paths.home), parts, problems)
+    return CycleCheck(null_rows, int(ltv_users), int(scored), int(users), disk_usage(paths.home), parts, problems)

@@ -36,10 +36,16 @@ DBT_BUILD_TAG = "pmi/dbt_build"
 INCREMENTAL = "incremental"
 
 
+def is_incremental_run(run_tags: Mapping[str, str]) -> bool:
+    """True for a run tagged ``pmi/dbt_build: incremental`` (only ``hourly_allocation``): it appended recent hours,
+    so dbt builds incrementally and ``campaign_ltv`` may keep the day's scores; the one place that reads the tag."""
+    return run_tags.get(DBT_BUILD_TAG) == INCREMENTAL
+
+
 def dbt_build_args(run_tags: Mapping[str, str]) -> list[str]:
     """`dbt build` incremental for a run tagged ``pmi/dbt_build: incremental``, else from raw (`--full-refresh`):
     rebuilding everything is the safe default for a job that does not say it only appended recent hours."""
-    return ["build"] if run_tags.get(DBT_BUILD_TAG) == INCREMENTAL else ["build", "--full-refresh"]
+    return ["build"] if is_incremental_run(run_tags) else ["build", "--full-refresh"]
 
 
 def code_location_home() -> PmiPaths:

@@ -18,7 +18,7 @@ from ml.models.training.ltv import MODEL_NAME, ltv_training_set
 from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_version, load_champion
-from ml.warehouse.connection import read_sql, transaction
+from ml.warehouse.connection import read_sql, table_exists, transaction
 
 # What the development curves read: revenue at each checkpoint and so far (no features, so no Feast join).
 CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
@@ -123,3 +123,35 @@ def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> 
     by_campaign = by_campaign[[c for c in by_campaign.columns if c != "as_of_ts"] + ["as_of_ts"]]
     _write_campaign_ltv(paths, by_campaign)
     return by_campaign
+
+
+def campaign_ltv_is_current(paths: PmiPaths) -> str | None:
+    """Why ``predictions.campaign_ltv`` must be re-scored, or None when the hourly job may keep it.
+
+    A campaign's d90 LTV moves on the scale of days while re-scoring every user takes most of an hourly cycle at
+    scale, so the table is kept while it was scored by the current LTV champion on the warehouse's current data day
+    and covers every campaign with users; a new day, a retrain or a new campaign re-scores it.
+    """
+    version = champion_version(paths, MODEL_NAME)
+    if version is None:
+        return "no LTV champion"
+    if not table_exists(paths, "predictions.campaign_ltv"):
+        return "no predictions.campaign_ltv yet"
+    kept = read_sql(
+        paths,
+        """SELECT any_value(model_version) AS model_version, count(DISTINCT model_version) AS n_versions,
+                  max(as_of_ts) AS as_of_ts FROM predictions.campaign_ltv""",
+    ).iloc[0]
+    if kept["n_versions"] != 1 or str(kept["model_version"]) != version:
+        return f"scored by LTV version {kept['model_version']}, champion is {version}"
+    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
+    if pd.isna(kept["as_of_ts"]) or pd.Timestamp(kept["as_of_ts"]).date() != pd.Timestamp(as_of).date():
+        return f"scored as of {kept['as_of_ts']}, the warehouse is as of {as_of}"
+    missing = read_sql(
+        paths,
+        """SELECT count(DISTINCT u.campaign_id) AS n FROM marts.fct_user_features u
+           ANTI JOIN predictions.campaign_ltv l ON l.campaign_id = u.campaign_id""",
+    )["n"].iloc[0]
+    if missing:
+        return f"{missing} campaign(s) with users have no LTV row"
+    return None

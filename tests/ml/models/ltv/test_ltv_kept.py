@@ -1,0 +1,86 @@
+"""When the hourly job may keep ``predictions.campaign_ltv``: scored by the champion on today's data, every campaign
+with users has a row. Each staleness test changes a copy of the published data directory."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import run_dbt
+from mlflow import MlflowClient
+
+from ml.features.export import export_feature_tables
+from ml.features.store import apply_definitions
+from ml.models.training.ltv import MODEL_NAME, train_ltv_model
+from ml.models.training.ltv_scoring import campaign_ltv_is_current, publish_campaign_ltv
+from ml.settings import PmiPaths, pmi_paths
+from ml.tracking.registry import CHAMPION, configure
+
+
+@pytest.fixture(scope="module")
+def published(ltv_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the small warehouse with feature exports, an LTV champion and its published campaign LTV."""
+    home = tmp_path_factory.mktemp("ltv_kept") / "home"
+    home.mkdir()
+    shutil.copy(ltv_home / "warehouse.duckdb", home / "warehouse.duckdb")
+    run_dbt(home, "+fct_user_features +fct_campaign_day_features +fct_market_day_features +fct_campaign_daily")
+    paths = pmi_paths(home).ensure()
+    export_feature_tables(paths)
+    apply_definitions(paths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert train_ltv_model(paths, seed=1).promoted
+        publish_campaign_ltv(paths)
+    return home
+
+
+@pytest.fixture
+def copy(published: Path, tmp_path: Path) -> PmiPaths:
+    """A throw-away copy of the published data directory (the MLflow registry included)."""
+    shutil.copytree(published, tmp_path / "home")
+    return pmi_paths(tmp_path / "home")
+
+
+def execute(paths: PmiPaths, sql: str) -> None:
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute(sql)
+
+
+def test_published_table_is_current(published: Path):
+    assert campaign_ltv_is_current(pmi_paths(published)) is None
+
+
+def test_later_hour_of_the_same_day_keeps_it(copy: PmiPaths):
+    execute(copy, "UPDATE predictions.campaign_ltv SET as_of_ts = date_trunc('day', as_of_ts)")
+    assert campaign_ltv_is_current(copy) is None
+
+
+def test_new_data_day_rescores(copy: PmiPaths):
+    execute(copy, "UPDATE intermediate.int_warehouse_as_of SET as_of_ts = as_of_ts + INTERVAL 1 DAY")
+    assert "as of" in campaign_ltv_is_current(copy)
+
+
+def test_new_champion_version_rescores(copy: PmiPaths):
+    configure(copy)
+    client = MlflowClient()
+    first = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+    second = client.create_model_version(MODEL_NAME, first.source, first.run_id)
+    client.set_registered_model_alias(MODEL_NAME, CHAMPION, second.version)
+    assert f"champion is {second.version}" in campaign_ltv_is_current(copy)
+
+
+def test_campaign_with_users_but_no_row_rescores(copy: PmiPaths):
+    execute(
+        copy,
+        """DELETE FROM predictions.campaign_ltv
+           WHERE campaign_id = (SELECT max(campaign_id) FROM marts.fct_user_features)""",
+    )
+    assert campaign_ltv_is_current(copy) == "1 campaign(s) with users have no LTV row"
+
+
+def test_missing_table_rescores(copy: PmiPaths):
+    execute(copy, "DROP TABLE predictions.campaign_ltv")
+    assert campaign_ltv_is_current(copy) == "no predictions.campaign_ltv yet"
