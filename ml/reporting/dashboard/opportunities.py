@@ -15,6 +15,9 @@ from ml.reporting.dashboard.overview import HORIZON_DAYS, baseline
 
 CTR_DROP_FOR_REFRESH = -0.10  # last week's CTR 10% under the 4-week CTR: the audience tires of the creative
 HIGH_SATURATION = 0.75
+# Response-curve panels drawn at most: a page of 2,000 small charts takes longer to build than the allocation and
+# cannot be read; the campaigns the allocation moves most are drawn, and every campaign stays in the tables.
+MAX_CURVE_PANELS = 24
 ACTION_WORDS = {"scale_up": "Scale", "pause": "Pause", "reduce": "Reduce", "hold": "Hold"}
 
 
@@ -120,18 +123,30 @@ def before_after_section(data: DashboardData) -> Section:
     )
 
 
+def campaigns_to_draw(recs: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The ``limit`` recommendations with the largest budget move (ties: the larger budget), in their own order."""
+    if len(recs) <= limit:
+        return recs
+    move = (recs["recommended_budget"] - recs["current_budget"]).abs()
+    order = np.lexsort((-recs["current_budget"].to_numpy(float), -move.to_numpy(float)))
+    return recs.iloc[np.sort(order[:limit])]
+
+
 def response_curves_section(data: DashboardData) -> Section:
     curves, recs = data["trajectories"], data["recommendations"]
     if curves.empty or recs.empty:
         reason = data.skip_reason("response_curves") or "No response curves stored yet."
         return Section("response-curves", "Response curves", empty(reason))
+    n_campaigns = len(recs)
+    recs = campaigns_to_draw(recs, MAX_CURVE_PANELS)
     names = recs.set_index("campaign_id")["campaign_name"]
     ids = list(recs["campaign_id"])
+    by_campaign = dict(tuple(curves[curves["campaign_id"].isin(ids)].groupby("campaign_id")))
     cols = min(4, len(ids))
     fig = make_subplots(rows=math.ceil(len(ids) / cols), cols=cols, subplot_titles=[names[i] for i in ids])
     for k, (cid, rec) in enumerate(zip(ids, recs.itertuples(), strict=True)):
         row, col = k // cols + 1, k % cols + 1
-        curve = curves[curves["campaign_id"] == cid]
+        curve = by_campaign.get(cid, curves.iloc[:0])
         current = curve[curve["spend_multiple"] == 1.0]
         fig.add_trace(
             go.Scatter(
@@ -182,6 +197,11 @@ def response_curves_section(data: DashboardData) -> Section:
         + note(
             "Each line is the champion response-curve model's users per day over 0.25x-3x today's spend (stored "
             "spend trajectory); grey = today's spend, red star = the recommended spend."
+            + (
+                f" Showing the {len(ids)} of {n_campaigns:,} campaigns whose budget the allocation moves most."
+                if len(ids) < n_campaigns
+                else ""
+            )
         ),
         ["chart-response-curves"],
     )

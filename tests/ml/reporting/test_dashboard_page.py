@@ -121,3 +121,40 @@ def test_accuracy_and_alerts_show_once_monitoring_has_data():
     assert "No live accuracy yet" in accuracy_section(DashboardData({})).body
     alerts = pd.DataFrame({"date": pd.to_datetime(["2026-09-01", "2026-09-28", "2026-10-02"])})
     assert list(open_alerts(alerts)["date"].dt.day) == [28, 2]  # the last 7 days of alerts are open
+
+
+def test_response_curves_draw_the_campaigns_moved_most_and_say_how_many():
+    """A 2,000-campaign page stays buildable and readable: the most-moved campaigns are drawn, the note says so."""
+    from ml.reporting.dashboard.data import DashboardData
+    from ml.reporting.dashboard.opportunities import MAX_CURVE_PANELS, campaigns_to_draw, response_curves_section
+
+    n = MAX_CURVE_PANELS + 16
+    ids = [f"c{i:03d}" for i in range(n)]
+    moves = np.random.default_rng(0).permutation(n).astype(float)  # distinct moves: a unique top set
+    recs = pd.DataFrame(
+        {
+            "campaign_id": ids,
+            "campaign_name": [f"name {i}" for i in ids],
+            "current_budget": 100.0,
+            "recommended_budget": 100.0 + np.where(np.arange(n) % 2, moves, -moves),
+            "expected_conversions": 10.0,
+        }
+    )
+    drawn = campaigns_to_draw(recs, MAX_CURVE_PANELS)
+    top = set(recs.loc[np.argsort(-moves)[:MAX_CURVE_PANELS], "campaign_id"])
+    assert set(drawn["campaign_id"]) == top
+    assert list(drawn.index) == sorted(drawn.index)  # the recommendations' own order is kept
+    assert campaigns_to_draw(recs.head(5), MAX_CURVE_PANELS).equals(recs.head(5))
+
+    multiples = np.array([0.25, 0.5, 1.0, 2.0, 3.0])
+    curves = pd.DataFrame(
+        {
+            "campaign_id": np.repeat(ids, len(multiples)),
+            "spend_multiple": np.tile(multiples, n),
+            "spend": np.tile(100.0 * multiples, n),
+            "users": np.tile(10.0 * np.sqrt(multiples), n),
+        }
+    )
+    section = response_curves_section(DashboardData({"recommendations": recs, "trajectories": curves}))
+    assert f"Showing the {MAX_CURVE_PANELS} of {n:,} campaigns" in section.body
+    assert sum(f"name {cid}" in section.body for cid in ids) == MAX_CURVE_PANELS
