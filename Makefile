@@ -9,10 +9,10 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-# `make test` runs the tests on two pytest-xdist workers (tests/conftest.py keeps the users of one shared warehouse
-# or pipeline build, and the tests of one external service, on the same worker); `PYTEST_WORKERS=0` runs them in one
-# process, one after another.
-PYTEST_WORKERS ?= 2
+# `make test PYTEST_WORKERS=2` runs the tests on pytest-xdist workers (tests/conftest.py keeps the users of one
+# shared warehouse or pipeline build, and the tests of one external service, on the same worker). Off by default:
+# under xdist one order-dependent test still fails now and then (README, Known gaps).
+PYTEST_WORKERS ?= 0
 
 .PHONY: setup run test lint sqllint bench dagster clean browser
 
