@@ -20,7 +20,7 @@ from ml.response_curves import ResponseCurves
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_data_end, champion_version, load_champion
 from ml.warehouse.budgets import budget_in_effect_sql
-from ml.warehouse.connection import connect, read_sql
+from ml.warehouse.connection import connect, warehouse_as_of
 
 
 def competition_elasticity(paths: PmiPaths, curves: ResponseCurveSet) -> float:
@@ -169,7 +169,7 @@ def load_inputs(paths: PmiPaths, rules: BudgetRules | None = None) -> Allocation
     finally:
         con.close()
     curves = curves_for(model.curves, campaigns["campaign_id"].to_numpy(dtype=object))  # one sanitising step
-    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
+    as_of = warehouse_as_of(paths)
     versions = {name: champion_version(paths, name) for name in ("response_curves", "ltv")}
     return AllocationInputs(
         campaigns=campaigns,

@@ -80,3 +80,8 @@ def table_exists(paths: PmiPaths, qualified: str) -> bool:
         )
     finally:
         con.close()
+
+
+def warehouse_as_of(paths: PmiPaths) -> pd.Timestamp:
+    """The end of the newest delivered hour the warehouse holds (``intermediate.int_warehouse_as_of``)."""
+    return read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]

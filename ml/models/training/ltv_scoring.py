@@ -18,7 +18,7 @@ from ml.models.training.ltv import MODEL_NAME, ltv_training_set
 from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_version, load_champion
-from ml.warehouse.connection import read_sql, table_exists, transaction
+from ml.warehouse.connection import read_sql, table_exists, transaction, warehouse_as_of
 
 # What the development curves read: revenue at each checkpoint and so far (no features, so no Feast join).
 CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
@@ -47,7 +47,7 @@ def reported_value_by_campaign(paths: PmiPaths) -> pd.DataFrame:
     portfolio = totals["revenue"].sum() / max(totals["conversions"].sum(), 1.0)
     own = totals["revenue"] / totals["conversions"].where(totals["conversions"] >= MIN_CONVERSIONS_FOR_OWN_VALUE)
     value = own.fillna(portfolio)
-    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
+    as_of = warehouse_as_of(paths)
     return pd.DataFrame(
         {
             "campaign_id": totals["campaign_id"],
@@ -144,7 +144,7 @@ def campaign_ltv_is_current(paths: PmiPaths) -> str | None:
     ).iloc[0]
     if kept["n_versions"] != 1 or str(kept["model_version"]) != version:
         return f"scored by LTV version {kept['model_version']}, champion is {version}"
-    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM intermediate.int_warehouse_as_of")["t"].iloc[0]
+    as_of = warehouse_as_of(paths)
     if pd.isna(kept["as_of_ts"]) or pd.Timestamp(kept["as_of_ts"]).date() != pd.Timestamp(as_of).date():
         return f"scored as of {kept['as_of_ts']}, the warehouse is as of {as_of}"
     missing = read_sql(
