@@ -2,7 +2,9 @@
 part-way rebuilt some marts and not others), are told apart from a warehouse in step by comparing what each mart
 holds with what raw holds: row counts, money and the newest hour reconcile exactly after a complete build.
 
-The raw tables budgets are left out on purpose: every allocation writes ``raw.budgets`` after dbt ran.
+The raw tables budgets are left out on purpose: every allocation writes ``raw.budgets`` after dbt ran. The
+user-level marts are compared with the raw rows before their own as-of when they were built before the campaign
+marts: the hourly job keeps them within a data day (ml/warehouse/user_marts.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ MART_SQL = {
     "marts.fct_user_value": "SELECT NULL, NULL, NULL, count(*), sum(n_events) FROM marts.fct_user_value",
     "marts.fct_user_features": "SELECT NULL, NULL, NULL, count(*), NULL FROM marts.fct_user_features",
 }
+# The raw measures of the users and events a user-level mart built as of ? held (installs and events before it).
+RAW_BEFORE_SQL = """SELECT NULL, NULL, NULL, (SELECT count(*) FROM raw.users WHERE install_ts < $as_of),
+                           (SELECT count(*) FROM raw.revenue_events WHERE event_ts < $as_of)"""
+USER_MARTS = ("marts.fct_user_value", "marts.fct_user_features")
 MEASURES = ("hourly rows", "spend", "newest hour", "users", "revenue events")
 IN_STEP, STALE, MIXED, NOT_BUILT = "in step", "older than raw", "mixed", "not built"
 
@@ -56,15 +62,30 @@ def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "an unknown time"
 
 
+def _raw_for(con, mart: str, raw: tuple) -> tuple:
+    """What raw holds for ``mart``: all of it, or for a user-level mart built earlier on the campaign marts' data
+    day (kept by the hourly job), the installs and events before that mart's as-of."""
+    if mart not in USER_MARTS:
+        return raw
+    built, now = con.execute(
+        f"""SELECT (SELECT max(as_of_ts) FROM {mart}),
+                   (SELECT max(hour_ts) + INTERVAL 1 HOUR FROM marts.fct_campaign_hourly)"""
+    ).fetchone()
+    if built is None or now is None or built >= now or built.date() != now.date():
+        return raw  # built with the campaign marts, or on an earlier data day than theirs: all of raw is due
+    return con.execute(RAW_BEFORE_SQL, {"as_of": built}).fetchone()
+
+
 def warehouse_freshness(paths: PmiPaths) -> Freshness:
     """Compare each mart with raw; see the module docstring."""
     con = connect(paths.warehouse, read_only=True)
     try:
         raw = con.execute(RAW_SQL).fetchone()
-        marts = {}
+        marts, expected = {}, {}
         for name, sql in MART_SQL.items():
             try:
                 marts[name] = con.execute(sql).fetchone()
+                expected[name] = _raw_for(con, name, raw)
             except Exception:  # noqa: BLE001 - a mart that does not exist yet
                 return Freshness(NOT_BUILT, f"{name} does not exist yet: run `pmi run`")
     finally:
@@ -72,7 +93,7 @@ def warehouse_freshness(paths: PmiPaths) -> Freshness:
     behind = tuple(
         name
         for name, values in marts.items()
-        if any(v is not None and v != r for v, r in zip(values, raw, strict=True))
+        if any(v is not None and v != r for v, r in zip(values, expected[name], strict=True))
     )
     if not behind:
         return Freshness(IN_STEP)

@@ -4,7 +4,8 @@ The large facts are dbt incremental models (dbt_project/macros/incremental.sql):
 their recent days. A run rebuilds them from raw (`--full-refresh`) unless its job tags it ``pmi/dbt_build:
 incremental`` (``dbt_build_args``), which only ``hourly_allocation`` does (orchestration/jobs.py): every other job
 may follow a re-simulation or an ingest that changed old days, and must leave the same warehouse however often it
-runs.
+runs. The incremental run also leaves out the user-level marts while they are current for the data day
+(ml/warehouse/user_marts.py): their assets are then reported kept, not rebuilt.
 """
 
 import uuid
@@ -15,8 +16,14 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from ml.operations.retention import dbt_target_dir
+from ml.warehouse.user_marts import (
+    USER_LEVEL_MODELS,
+    record_user_marts_built,
+    user_marts_are_current,
+    user_marts_as_of,
+)
 from orchestration.resources import PmiHomeResource
-from orchestration.warehouse.project import dbt_build_args, dbt_environment, pmi_dbt_project
+from orchestration.warehouse.project import dbt_build_args, dbt_environment, is_incremental_run, pmi_dbt_project
 
 LAYERS = ("staging", "intermediate", "marts")
 LIVE_HOUR = dg.AssetKey("simulator_live_hour")
@@ -45,11 +52,31 @@ class LayeredTranslator(DagsterDbtTranslator):
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi_home: PmiHomeResource):
     """Build and test the dbt models against the warehouse under PMI_HOME."""
     paths = pmi_home.paths()
+    user_level = {dbt_model_key(name) for name in USER_LEVEL_MODELS} & set(context.selected_asset_keys)
+    rebuild_reason = user_marts_are_current(paths) if is_incremental_run(context.run.tags) else "not an hourly run"
+    args = dbt_build_args(context.run.tags)
+    if rebuild_reason is None:
+        args += ["--exclude", " ".join(USER_LEVEL_MODELS)]
     # dbt's per-run artefacts go to the data directory (pruned by ml.operations.retention), not the checkout.
     target = dbt_target_dir(paths) / f"{context.run.run_id[:8]}-{uuid.uuid4().hex[:6]}"
     with dbt_environment(paths):  # dbt's profile reads PMI_HOME; the subprocess starts inside this block
-        build = dbt.cli(dbt_build_args(context.run.tags), context=context, target_path=target)
+        build = dbt.cli(args, context=context, target_path=target)
     yield from build.stream()
+    if rebuild_reason is None:
+        yield from kept_user_marts(paths, user_level)
+    elif user_level == {dbt_model_key(name) for name in USER_LEVEL_MODELS}:
+        record_user_marts_built(paths)  # the stream raised if a model or test failed
+        context.log.info(f"user-level marts rebuilt: {rebuild_reason}")
+
+
+def kept_user_marts(paths, keys: set[dg.AssetKey]):
+    """One materialisation per kept user-level mart, saying it is the data day's build (downstream steps run)."""
+    as_of = str(user_marts_as_of(paths))
+    for key in (dbt_model_key(name) for name in USER_LEVEL_MODELS if dbt_model_key(name) in keys):  # dbt's order
+        yield dg.MaterializeResult(
+            asset_key=key,
+            metadata={"pmi/user_marts": "kept", "pmi/built_as_of": as_of},
+        )
 
 
 def dbt_model_key(model: str) -> dg.AssetKey:

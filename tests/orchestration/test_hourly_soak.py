@@ -54,6 +54,13 @@ def ltv_scoring(instance: dg.DagsterInstance) -> tuple[str, str]:
     return metadata["scoring"].value, metadata["scoring_reason"].value
 
 
+def user_marts_build(instance: dg.DagsterInstance) -> str:
+    """Whether the newest run rebuilt the user-level marts or kept the data day's build."""
+    event = instance.get_latest_materialization_event(dg.AssetKey(["marts", "fct_user_value"]))
+    kept = event.asset_materialization.metadata.get("pmi/user_marts")
+    return kept.value if kept else "rebuilt"
+
+
 def test_pipeline_runs_where_the_path_has_a_space_and_an_apostrophe(quirky_home):
     paths, result = quirky_home
     assert result.success, [e.step_key for e in result.all_events if e.is_step_failure]
@@ -77,18 +84,28 @@ def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirk
     monkeypatch.setenv("PMI_KEEP_DBT_TARGETS", "2")
     assert main(["simulate", "--home", str(paths.home), "--live-hours", "22"]) == 0
     assert sim_clock(paths) == dt.datetime(2026, 10, 1, 22)
-    disk, scoring = [], []
+    disk, scoring, user_marts, user_export = [], [], [], []
+    exported_by_pipeline = (paths.feast_dir / "data" / "user_features.parquet").stat().st_mtime_ns
     for cycle in range(1, CYCLES + 1):
         assert main(["loop", "--home", str(paths.home), "--cycles", "1"]) == 0, capsys.readouterr()
         check = check_cycle(paths)
-        assert not check.problems, (cycle, check.problems)
+        assert not check.problems, (cycle, check.problems)  # the kept user marts reconcile with raw to their as-of
         assert check.null_campaign_rows == 0 and check.ltv_users == check.users_scored
         disk.append(check.disk_bytes)
         scoring.append(ltv_scoring(dg.DagsterInstance.get()))
+        user_marts.append(user_marts_build(dg.DagsterInstance.get()))
+        user_export.append((paths.feast_dir / "data" / "user_features.parquet").stat().st_mtime_ns)
     assert sim_clock(paths) == dt.datetime(2026, 10, 2, 2)  # hours 22, 23, 00 and 01 ran: midnight crossed
     # Hour 23 moves the warehouse's as-of to 2026-10-02 00:00, a new data day: only that cycle re-scores LTV.
     assert [kept for kept, _ in scoring] == ["kept", "re-scored", "kept", "kept"], scoring
     assert "the warehouse is as of 2026-10-02 00:00:00" in scoring[1][1], scoring
+    # The user-level marts follow the same data day: rebuilt (and re-exported for Feast) only by that cycle.
+    assert user_marts == ["kept", "rebuilt", "kept", "kept"], user_marts
+    assert user_export[0] == exported_by_pipeline and user_export[1] != user_export[0], user_export
+    assert user_export[1] == user_export[2] == user_export[3], user_export
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        as_of = con.execute("SELECT max(as_of_ts) FROM marts.fct_user_value").fetchone()[0]
+    assert as_of == dt.datetime(2026, 10, 2)  # built by the hour-23 cycle, kept by hours 00 and 01
     assert check.users_scored < check.users  # the hour-01 users wait for the next data day's scoring
 
     instance = dg.DagsterInstance.get()  # the data directory's (pmi's commands set DAGSTER_HOME to it)

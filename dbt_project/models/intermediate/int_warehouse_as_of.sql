@@ -1,5 +1,8 @@
 -- The warehouse's "now": the latest moment covered by the data (one row).
 -- An hourly row covers [hour_ts, hour_ts + 1h); events and installs are instants.
+-- A view (three max() scans of raw), so it counts raw rows appended since the last build: the hourly job reads it
+-- before its build to decide whether the user-level marts of the data day can be kept (ml/warehouse/user_marts.py).
+{{ config(materialized='view') }}
 
 with
 

@@ -1,0 +1,66 @@
+"""The user-level marts: rebuilt once per data day by the hourly job, kept between.
+
+Every user's row moves with the warehouse's clock (age, maturity flags), so these marts cannot be updated for the
+new hour alone; rebuilding them from every user each hour cost the hourly job most of its dbt step at scale, while
+what reads them (LTV scoring, once per data day; LTV training and accuracy, in other jobs) works in days. A marker
+beside the warehouse records the as-of of the last build that passed its tests, so a build that failed part-way is
+never kept.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ml.io.atomic import write_atomically
+from ml.settings import PmiPaths
+from ml.warehouse.connection import read_sql, table_exists, warehouse_as_of
+
+# dbt models built from every user (their own marts and what only they read), upstream first; the hourly job may
+# skip them.
+USER_LEVEL_MODELS = ("int_user_value_by_age", "fct_user_value", "fct_user_features", "fct_cohort_curves")
+USER_LEVEL_TABLES = tuple(
+    f"{'intermediate' if name.startswith('int_') else 'marts'}.{name}" for name in USER_LEVEL_MODELS
+)
+MARKER_NAME = "user_marts_built.json"
+
+
+def _marker(paths: PmiPaths):
+    return paths.home / "state" / MARKER_NAME
+
+
+def user_marts_as_of(paths: PmiPaths) -> pd.Timestamp | None:
+    """The warehouse as-of the user-level marts were built at (``fct_user_value.as_of_ts``), None if not built."""
+    if not table_exists(paths, "marts.fct_user_value"):
+        return None
+    as_of = read_sql(paths, "SELECT max(as_of_ts) AS t FROM marts.fct_user_value")["t"].iloc[0]
+    return None if pd.isna(as_of) else pd.Timestamp(as_of)
+
+
+def record_user_marts_built(paths: PmiPaths) -> None:
+    """Mark the user-level marts as built and tested at their as-of (call only after their build succeeded)."""
+    as_of = user_marts_as_of(paths)
+    write_atomically(_marker(paths), json.dumps({"as_of_ts": None if as_of is None else as_of.isoformat()}))
+
+
+def user_marts_are_current(paths: PmiPaths) -> str | None:
+    """Why the user-level marts must be rebuilt, or None when an hourly run may keep them.
+
+    They are kept while the last build that passed its tests made them, on the warehouse's current data day (UTC
+    date of ``int_warehouse_as_of``, a view over raw, so it already counts the hour just appended).
+    """
+    missing = [t for t in USER_LEVEL_TABLES if not table_exists(paths, t)]
+    if missing:
+        return f"not built yet: {', '.join(missing)}"
+    marker = _marker(paths)
+    if not marker.exists():
+        return "no record of a build of the user-level marts that passed its tests"
+    recorded = json.loads(marker.read_text())["as_of_ts"]
+    built = user_marts_as_of(paths)
+    if built is None or recorded is None or pd.Timestamp(recorded) != built:
+        return f"the last tested build was as of {recorded}, the marts are as of {built}"
+    as_of = pd.Timestamp(warehouse_as_of(paths))
+    if built.date() != as_of.date():
+        return f"built as of {built}, the warehouse is as of {as_of}: a new data day"
+    return None
