@@ -127,7 +127,7 @@ def expected_demand(
         return np.ones(len(campaigns))
     frames = delivery_frames(paths)
     try:
-        panel = daily_panel(frames["campaign_hourly"], frames["campaigns"], frames["market_daily"], elasticity)
+        panel = daily_panel(frames["campaign_days"], frames["campaigns"], frames["market_daily"], elasticity)
     except ValueError:  # a market feed with holes: the curves were not fitted with market effects either
         return np.ones(len(campaigns))
     end = champion_data_end("response_curves")

@@ -104,7 +104,9 @@ def load_champion(paths: PmiPaths, name: str) -> Any | None:
     readable version as the first one, instead of every run failing on the old pickle."""
     configure(paths)
     try:
-        model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+        # The check of the model's pip requirements against this environment scans every installed distribution
+        # (1.6 s a load, each hourly run loads several); the models are trained in this same environment.
+        model = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}", suppress_warnings=True)
     except MlflowException:
         return None
     except (ImportError, AttributeError) as err:

@@ -71,6 +71,9 @@ DEFAULT_PARAMS: dict[str, float | int | str] = {
     # The default portfolio (24 campaigns: 17k rows) and 100 campaigns (72k) train on every row.
     "max_training_examples": 100_000,
 }
+# Days of campaign-day rows a forecast from now reads: the 28-day windows of the features end up to 8 days before
+# the origin (D7 cohort maturity), so 36 are needed; twice that leaves a margin (tests check equal forecasts).
+HISTORY_DAYS_NEEDED = 72
 MIN_ACTIVE_DAYS = 7  # a campaign needs a full delivered week before its forecasts are trained or scored
 CALIBRATION_DAYS = 28  # origins held out (inside the training period) to calibrate the p10-p90 width
 CALIBRATION_HORIZONS = (7, 14)  # horizons whose outcomes fall inside the calibration span

@@ -17,12 +17,20 @@ MIN_HOURS_PER_DAY = 20
 
 
 def daily_totals(campaign_hourly: pd.DataFrame) -> pd.DataFrame:
-    """Sum hourly delivery to campaign-days, dropping partial days (launch/pause/extract edges) and no-spend days."""
-    hours = campaign_hourly.assign(date=pd.to_datetime(campaign_hourly["hour_ts"]).dt.normalize())
-    value_cols = [c for c in ("spend", "impressions", "clicks", "conversions", "revenue") if c in hours]
-    daily = hours.groupby(["campaign_id", "date"], as_index=False).agg(
-        **{c: (c, "sum") for c in value_cols}, n_hours=("hour_ts", "size")
-    )
+    """Sum hourly delivery to campaign-days, dropping partial days (launch/pause/extract edges) and no-spend days.
+
+    Rows already summed to days in the warehouse (``date`` and ``n_hours``, `delivery_frames`) are taken as they are.
+    """
+    value_cols = [c for c in ("spend", "impressions", "clicks", "conversions", "revenue") if c in campaign_hourly]
+    if "n_hours" in campaign_hourly:
+        daily = campaign_hourly[["campaign_id", "date", *value_cols, "n_hours"]].assign(
+            date=pd.to_datetime(campaign_hourly["date"])
+        )
+    else:
+        hours = campaign_hourly.assign(date=pd.to_datetime(campaign_hourly["hour_ts"]).dt.normalize())
+        daily = hours.groupby(["campaign_id", "date"], as_index=False).agg(
+            **{c: (c, "sum") for c in value_cols}, n_hours=("hour_ts", "size")
+        )
     # A campaign reported by day (one row per day, as ingested daily exports are) has complete days of one row.
     daily_grain = daily.groupby("campaign_id")["n_hours"].transform("max") == 1
     keep = ((daily["n_hours"] >= MIN_HOURS_PER_DAY) | daily_grain) & (daily["spend"] > 0)

@@ -30,12 +30,17 @@ from ml.tracking.registry import (
 )
 from ml.warehouse.connection import read_sql, transaction
 
+CAMPAIGN_DAY_MART = "marts.fct_campaign_day_features"
 FEATURE_SERVICE = {"cac": "cac_model", "pricing": "cac_model", "kpi_forecast": "kpi_forecast"}
 
 
-def campaign_day_mart(paths: PmiPaths) -> pd.DataFrame:
-    """The campaign-day feature mart (keys, attributes, the day's outcomes and features), money as floats."""
-    frame = read_sql(paths, "SELECT * FROM marts.fct_campaign_day_features ORDER BY campaign_id, date")
+def campaign_day_mart(paths: PmiPaths, recent_days: int | None = None) -> pd.DataFrame:
+    """The campaign-day feature mart (keys, attributes, the day's outcomes and features), money as floats; only
+    its last ``recent_days`` days when given (a forecast from now needs weeks, not the whole history)."""
+    since = (
+        "" if recent_days is None else f"WHERE date > (SELECT max(date) FROM {CAMPAIGN_DAY_MART}) - {int(recent_days)}"
+    )
+    frame = read_sql(paths, f"SELECT * FROM {CAMPAIGN_DAY_MART} {since} ORDER BY campaign_id, date")
     numeric = frame.select_dtypes(include=["object"]).columns
     for col in numeric:
         if col not in ("campaign_id", "network", "platform", "geo", "creative_format", "targeting", "holiday_name"):
@@ -43,10 +48,11 @@ def campaign_day_mart(paths: PmiPaths) -> pd.DataFrame:
     return frame
 
 
-def campaign_day_features(paths: PmiPaths, service: str | None = None) -> pd.DataFrame:
+def campaign_day_features(paths: PmiPaths, service: str | None = None, recent_days: int | None = None) -> pd.DataFrame:
     """Campaign-days with the outcomes from the mart and, for ``service``, every feature it serves taken from
-    Feast's point-in-time join at the start of the day: what was known then, and nothing later."""
-    frame = campaign_day_mart(paths)
+    Feast's point-in-time join at the start of the day: what was known then, and nothing later (the last
+    ``recent_days`` days only, when given)."""
+    frame = campaign_day_mart(paths, recent_days)
     if service is None:
         return frame
     day_start = pd.to_datetime(frame["date"]).dt.tz_localize("UTC")
@@ -125,7 +131,8 @@ def publish_kpi_forecast_at_budgets(paths: PmiPaths, daily_budgets: pd.Series, r
     champion = load_champion(paths, "kpi_forecast")
     if champion is None:
         return False
-    features = campaign_day_features(paths, FEATURE_SERVICE["kpi_forecast"])
+    # The hourly job calls this: the point-in-time join of the whole history took most of its allocation step.
+    features = campaign_day_features(paths, FEATURE_SERVICE["kpi_forecast"], recent_days=forecast.HISTORY_DAYS_NEEDED)
     table = champion.predict(features, daily_budgets=daily_budgets)
     publish_kpi_forecast(paths, table.assign(budget_basis=f"allocation {run_id}"), None)
     return True

@@ -62,7 +62,7 @@ def train_response_curves(paths: PmiPaths, config: ResponseFitConfig | None = No
     """Fit on all but the last two weeks to score, refit on everything, and register the refit model."""
     config = config or ResponseFitConfig()
     frames = delivery_frames(paths)
-    panel = daily_panel(frames["campaign_hourly"], frames["campaigns"], frames["market_daily"])
+    panel = daily_panel(frames["campaign_days"], frames["campaigns"], frames["market_daily"])
     if panel.empty or panel["conversions"].sum() <= 0:
         raise InsufficientDataError(
             "no campaign reports conversions: per-campaign response curves need "

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.models.forecast import KpiForecaster, backtest, score, train_kpi_forecaster
+from ml.models.forecast import HISTORY_DAYS_NEEDED, KpiForecaster, backtest, score, train_kpi_forecaster
 from ml.models.forecast.examples import KPIS, build_examples, holiday_days, seasonal_naive
 from ml.models.forecast.grid import build_grid
 from ml.models.forecast.model import FEATURES, known_examples, with_budgets
@@ -175,3 +175,16 @@ def test_boosters_train_on_at_most_the_cap_and_every_row_below_it(features, mode
         examples, category_levels(examples), ["spend"], {**params, "max_training_examples": cap}, 3
     )
     assert capped[("spend", 0.5)].model_to_string() == again[("spend", 0.5)].model_to_string()
+
+
+def test_a_forecast_from_now_needs_only_the_recent_days_it_reads(trained, features):
+    """The hourly allocation forecasts from the last HISTORY_DAYS_NEEDED days of rows: the same table as from the
+    whole history (the feature windows end inside them), at today's budgets and at other ones."""
+    last = pd.to_datetime(features["date"]).max()
+    recent = features[pd.to_datetime(features["date"]) > last - pd.Timedelta(days=HISTORY_DAYS_NEEDED)]
+    assert len(recent) < len(features)
+    budgets = features.groupby("campaign_id")["daily_budget"].last() * 1.5
+    for at in (None, budgets):
+        pd.testing.assert_frame_equal(
+            trained.model.predict(recent, daily_budgets=at), trained.model.predict(features, daily_budgets=at)
+        )

@@ -1,0 +1,105 @@
+"""One `hourly_allocation` cycle at scale: wall time of `pmi loop --cycles 1`, the Dagster run's span and its steps.
+
+    .venv/bin/python benchmarks/hourly_scale_bench.py --from-home DIR [--cycles 5] [--home COPY]
+
+``DIR`` is a data directory after `pmi run` (the 2,000-campaign one of the README: `pmi run --campaigns 2000
+--days 180 --users-per-campaign 5000 --seed 7`, or `benchmarks/scale_bench.py --sizes 2000 --keep DIR`); it is
+copied first, so it stays as it was. Each cycle is a fresh `pmi loop --cycles 1` process (its start-up and dbt's
+parse count in the wall time); the run's span is from the Dagster run's start to its end. Each row says whether the
+cycle kept or rebuilt the user-level marts and kept or re-scored the LTV (the first cycle of a data day rebuilds
+both). Prints a Markdown table and the median of the cycles that kept both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STEPS = ("warehouse_models", "feature_exports", "mart_quality_gates", "campaign_ltv", "allocation_run")
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--from-home", required=True, help="A data directory after `pmi run` (copied, not changed).")
+    p.add_argument("--cycles", type=int, default=5)
+    p.add_argument("--home", help="Where to copy it (default: a temporary directory, removed afterwards).")
+    return p.parse_args()
+
+
+def run_summary(home: Path) -> dict[str, object]:
+    """The newest hourly run's span, step times and what it did with the user marts and the LTV."""
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    run = instance.get_runs(filters=dg.RunsFilter(job_name="hourly_allocation"), limit=1)[0]
+    stats = instance.get_run_stats(run.run_id)
+    steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run.run_id) if s.end_time}
+
+    def metadata(key: dg.AssetKey, name: str) -> str:
+        event = instance.get_latest_materialization_event(key)
+        value = event.asset_materialization.metadata.get(name) if event and event.run_id == run.run_id else None
+        return value.value if value else ""
+
+    return {
+        "span": stats.end_time - stats.start_time,
+        "steps": steps,
+        "user_marts": metadata(dg.AssetKey(["marts", "fct_user_value"]), "pmi/user_marts") or "rebuilt",
+        "ltv": metadata(dg.AssetKey("campaign_ltv"), "scoring"),
+    }
+
+
+def one_cycle(home: Path) -> dict[str, object]:
+    env = os.environ | {"GX_ANALYTICS_ENABLED": "False", "DO_NOT_TRACK": "1", "MLFLOW_ENABLE_TELEMETRY": "false"}
+    started = time.perf_counter()
+    subprocess.run(
+        [str(ROOT / ".venv/bin/pmi"), "loop", "--home", str(home), "--cycles", "1"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - started
+    # A child process reads the instance: this one must not hold Dagster's storage between cycles.
+    out = subprocess.run(
+        [sys.executable, __file__, "--summary", str(home)], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(out) | {"wall": wall}
+
+
+def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--summary":
+        print(json.dumps(run_summary(Path(sys.argv[2]))))
+        return 0
+    args = parse_args()
+    base = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="pmi-hourly-")) / "home"
+    shutil.copytree(args.from_home, base, symlinks=True)
+    try:
+        rows = [one_cycle(base) for _ in range(args.cycles)]
+    finally:
+        if not args.home:
+            shutil.rmtree(base.parent, ignore_errors=True)
+    print("| cycle | user marts | LTV | wall (s) | run span (s) | " + " | ".join(STEPS) + " |")
+    print("| --- | --- | --- | ---: | ---: | " + " | ".join("---:" for _ in STEPS) + " |")
+    for i, r in enumerate(rows, start=1):
+        steps = " | ".join(f"{r['steps'].get(s, float('nan')):.1f}" for s in STEPS)
+        print(f"| {i} | {r['user_marts']} | {r['ltv']} | {r['wall']:.1f} | {r['span']:.1f} | {steps} |")
+    kept = [r for r in rows if r["user_marts"] == "kept" and r["ltv"] == "kept"]
+    if kept:
+        print(
+            f"\nmedian of {len(kept)} cycles that kept both: wall {statistics.median(r['wall'] for r in kept):.1f} s, "
+            f"run span {statistics.median(r['span'] for r in kept):.1f} s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
