@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     while not stop.is_set():
         with hold_run_lock(paths, "pmi loop", wait=True):
             result = execute_with_progress(
-                pmi_job("hourly_allocation"),
+                pmi_job("hourly_allocation", paths),
                 cycle_config(paths, args),
                 dagster_instance(paths),
                 console,

@@ -101,11 +101,15 @@ def dagster_instance(paths: PmiPaths):
     return instance
 
 
-def pmi_job(name: str):
-    """A job of the pmi code location, with the dbt manifest prepared first (never at import)."""
+def pmi_job(name: str, paths: PmiPaths):
+    """A job of the pmi code location, with the dbt manifest prepared first (never at import).
+
+    It is parsed for the data directory the job will run on: dbt's profile names it, and a parse for another one
+    would make every dbt step of the run parse the whole project again ("profile has changed").
+    """
     from orchestration.warehouse.project import prepare_dbt_manifest
 
-    prepare_dbt_manifest()
+    prepare_dbt_manifest(paths)
     from orchestration.definitions import defs
 
     return defs.resolve_job_def(name)
@@ -133,7 +137,7 @@ def run_full_pipeline(
 ):
     """Materialise every asset of the `full_pipeline` job in this process (of `media_mix_pipeline` when
     ``media_mix`` holds the media-mix model's op config); return the Dagster result."""
-    job = pmi_job("media_mix_pipeline" if media_mix is not None else "full_pipeline")
+    job = pmi_job("media_mix_pipeline" if media_mix is not None else "full_pipeline", paths)
     simulator = {
         "n_campaigns": campaigns,
         "days": days,
@@ -158,7 +162,7 @@ def run_on_workers(paths: PmiPaths, run_config: dict, job_name: str = "full_pipe
     from ml.warehouse.run_lock import hold_run_lock
     from orchestration.production import execute_on_workers
 
-    pmi_job(job_name)  # prepares the dbt manifest the workers load
+    pmi_job(job_name, paths)  # prepares the dbt manifest the workers load
     with hold_run_lock(paths, "pmi run (production)"):
         return execute_on_workers(run_config, dagster_instance(paths))
 

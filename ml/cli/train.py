@@ -56,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if not paths.warehouse.exists():
         raise BadInputError(f"{paths.warehouse}: no warehouse to train on; run `pmi run` or `pmi ingest` first")
     result = execute_with_progress(
-        pmi_job("retrain"), home_run_config(paths), dagster_instance(paths), console, "retrain", verbose=args.verbose
+        pmi_job("retrain", paths),
+        home_run_config(paths),
+        dagster_instance(paths),
+        console,
+        "retrain",
+        verbose=args.verbose,
     )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]

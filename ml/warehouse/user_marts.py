@@ -38,10 +38,32 @@ def user_marts_as_of(paths: PmiPaths) -> pd.Timestamp | None:
     return None if pd.isna(as_of) else pd.Timestamp(as_of)
 
 
+def _read_marker(paths: PmiPaths) -> dict:
+    marker = _marker(paths)
+    return json.loads(marker.read_text()) if marker.exists() else {}
+
+
 def record_user_marts_built(paths: PmiPaths) -> None:
     """Mark the user-level marts as built and tested at their as-of (call only after their build succeeded)."""
     as_of = user_marts_as_of(paths)
     write_atomically(_marker(paths), json.dumps({"as_of_ts": None if as_of is None else as_of.isoformat()}))
+
+
+def record_user_marts_validated(paths: PmiPaths) -> None:
+    """Mark the recorded build as having passed the marts' quality gate, every expectation (errors and warnings)."""
+    recorded = _read_marker(paths)
+    if recorded.get("as_of_ts") is not None and pd.Timestamp(recorded["as_of_ts"]) == user_marts_as_of(paths):
+        write_atomically(_marker(paths), json.dumps(recorded | {"validated": True}))
+
+
+def user_marts_validated(paths: PmiPaths) -> pd.Timestamp | None:
+    """The as-of of the kept user-level marts when their build passed the quality gate whole, else None (validate
+    them): a table unchanged since it passed needs no second pass."""
+    recorded = _read_marker(paths)
+    if not recorded.get("validated") or recorded.get("as_of_ts") is None:
+        return None
+    built = user_marts_as_of(paths)
+    return built if built == pd.Timestamp(recorded["as_of_ts"]) else None
 
 
 def user_marts_are_current(paths: PmiPaths) -> str | None:
@@ -53,10 +75,9 @@ def user_marts_are_current(paths: PmiPaths) -> str | None:
     missing = [t for t in USER_LEVEL_TABLES if not table_exists(paths, t)]
     if missing:
         return f"not built yet: {', '.join(missing)}"
-    marker = _marker(paths)
-    if not marker.exists():
+    if not _marker(paths).exists():
         return "no record of a build of the user-level marts that passed its tests"
-    recorded = json.loads(marker.read_text())["as_of_ts"]
+    recorded = _read_marker(paths)["as_of_ts"]
     built = user_marts_as_of(paths)
     if built is None or recorded is None or pd.Timestamp(recorded) != built:
         return f"the last tested build was as of {recorded}, the marts are as of {built}"

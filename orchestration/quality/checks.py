@@ -13,8 +13,10 @@ import dagster as dg
 from ml.quality import TableReport, docs_index, mart_suites, raw_suites, validate
 from ml.quality.rules import TableSuite
 from ml.warehouse.raw_schema import RAW_TABLES
+from ml.warehouse.user_marts import USER_LEVEL_TABLES, record_user_marts_validated, user_marts_validated
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import warehouse_table_key
+from orchestration.warehouse.project import is_incremental_run
 
 CHECK_NAME = "great_expectations"
 MART_TABLES = ("fct_campaign_daily", "fct_user_value")
@@ -92,8 +94,29 @@ def raw_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeR
     description="Great Expectations suites on the marts the models read.",
 )
 def mart_quality_gates(context: dg.AssetCheckExecutionContext, pmi_home: PmiHomeResource):
-    """Gate the marts after every dbt build (memory and time as for the raw gates)."""
-    yield from run_checks(context, pmi_home, mart_suites(), "marts")
+    """Gate the marts after every dbt build (memory and time as for the raw gates).
+
+    A user-level mart the hourly run kept (ml/warehouse/user_marts.py) is not validated again when its build passed
+    every expectation: the result says so. Otherwise it is validated, and a pass is recorded for later runs.
+    """
+    paths = pmi_home.paths()
+    suites = mart_suites()
+    kept_as_of = user_marts_validated(paths) if is_incremental_run(context.run.tags) else None
+    if kept_as_of is not None:
+        selected = {key.asset_key for key in context.selected_asset_check_keys}
+        user_suites = [s for s in suites if s.table in USER_LEVEL_TABLES and warehouse_table_key(s.table) in selected]
+        suites = [s for s in suites if s not in user_suites]
+        for suite in user_suites:
+            yield dg.AssetCheckResult(
+                asset_key=warehouse_table_key(suite.table),
+                check_name=CHECK_NAME,
+                passed=True,
+                metadata={"kept": f"unchanged since its build as of {kept_as_of} passed every expectation"},
+            )
+    for result in run_checks(context, pmi_home, suites, "marts"):
+        if result.passed and result.asset_key == warehouse_table_key("marts.fct_user_value"):
+            record_user_marts_validated(paths)
+        yield result
 
 
 quality_checks = [raw_quality_gates, mart_quality_gates]

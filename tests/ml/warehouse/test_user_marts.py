@@ -16,8 +16,10 @@ from ml.warehouse.connection import warehouse_as_of
 from ml.warehouse.user_marts import (
     USER_LEVEL_MODELS,
     record_user_marts_built,
+    record_user_marts_validated,
     user_marts_are_current,
     user_marts_as_of,
+    user_marts_validated,
 )
 from orchestration.warehouse.project import invoke_dbt
 
@@ -85,3 +87,19 @@ def test_kept_user_marts_hold_exactly_the_rows_before_their_as_of(home):
             {"t": built},
         ).fetchone()
     assert marts == raw_before[:2] and raw_before[2] > raw_before[0]  # new users arrived; none is half in
+
+
+def test_a_quality_gate_pass_is_kept_only_for_the_build_it_validated(home):
+    assert user_marts_validated(home) is None
+    record_user_marts_validated(home)  # no tested build recorded: nothing to mark
+    assert user_marts_validated(home) is None
+    record_user_marts_built(home)
+    assert user_marts_validated(home) is None  # built and tested, not yet through the gate
+    record_user_marts_validated(home)
+    assert user_marts_validated(home) == user_marts_as_of(home)
+    step_one_hour(home)
+    hourly_build(home)
+    assert user_marts_validated(home) == user_marts_as_of(home)  # kept: the pass holds
+    dbt(home, "build", "--select", *USER_LEVEL_MODELS)  # rebuilt as of the new hour
+    record_user_marts_built(home)
+    assert user_marts_validated(home) is None

@@ -59,7 +59,8 @@ def test_later_hour_of_the_same_day_keeps_it(copy: PmiPaths):
 
 
 def test_new_data_day_rescores(copy: PmiPaths):
-    execute(copy, "UPDATE intermediate.int_warehouse_as_of SET as_of_ts = as_of_ts + INTERVAL 1 DAY")
+    # Scored the day before the warehouse's as-of (a view over raw, so the table's as-of moves instead).
+    execute(copy, "UPDATE predictions.campaign_ltv SET as_of_ts = as_of_ts - INTERVAL 1 DAY")
     assert "as of" in campaign_ltv_is_current(copy)
 
 
