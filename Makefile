@@ -12,6 +12,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 # `make test PYTEST_WORKERS=2` runs the tests on pytest-xdist workers (tests/conftest.py keeps the users of one
 # shared warehouse or pipeline build, and the tests of one external service, on the same worker). Off by default:
 # under xdist one order-dependent test still fails now and then (README, Known gaps).
+# The slowest 25 tests are listed at the end (--durations), so the suite's time is visible in every CI log.
 PYTEST_WORKERS ?= 0
 
 .PHONY: setup run test lint sqllint bench dagster clean browser
@@ -34,7 +35,7 @@ browser:
 test: setup browser sqllint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup)
+	$(BIN)/python -m pytest -q --durations=25 $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup)
 
 lint: setup sqllint
 	$(BIN)/ruff check .
