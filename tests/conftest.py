@@ -90,6 +90,17 @@ def model_frames(small_warehouse):
         return {name: con.sql(f"SELECT * FROM {table}").df() for name, table in MODEL_TABLES.items()}
 
 
+@pytest.fixture
+def small_warehouse_copy(small_warehouse, tmp_path, monkeypatch):
+    """A private, writable copy of the session's small warehouse (dbt-built, in step), exported as PMI_HOME."""
+    from ml.settings import pmi_paths
+
+    paths = pmi_paths(tmp_path / "home").ensure()
+    shutil.copy(small_warehouse.warehouse, paths.warehouse)
+    monkeypatch.setenv("PMI_HOME", str(paths.home))
+    return paths
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory):
     """One `full_pipeline` run through Dagster (6 campaigns x 120 days), shared by every test that needs the whole

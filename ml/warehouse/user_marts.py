@@ -15,7 +15,7 @@ import pandas as pd
 
 from ml.io.atomic import write_atomically
 from ml.settings import PmiPaths
-from ml.warehouse.connection import read_sql, table_exists, warehouse_as_of
+from ml.warehouse.connection import connect, read_sql, table_exists
 
 # dbt models built from every user (their own marts and what only they read), upstream first; the hourly job may
 # skip them.
@@ -72,16 +72,34 @@ def user_marts_are_current(paths: PmiPaths) -> str | None:
     They are kept while the last build that passed its tests made them, on the warehouse's current data day (UTC
     date of ``int_warehouse_as_of``, a view over raw, so it already counts the hour just appended).
     """
-    missing = [t for t in USER_LEVEL_TABLES if not table_exists(paths, t)]
+    missing, built, as_of = _build_state(paths)
     if missing:
         return f"not built yet: {', '.join(missing)}"
     if not _marker(paths).exists():
         return "no record of a build of the user-level marts that passed its tests"
     recorded = _read_marker(paths)["as_of_ts"]
-    built = user_marts_as_of(paths)
     if built is None or recorded is None or pd.Timestamp(recorded) != built:
         return f"the last tested build was as of {recorded}, the marts are as of {built}"
-    as_of = pd.Timestamp(warehouse_as_of(paths))
     if built.date() != as_of.date():
         return f"built as of {built}, the warehouse is as of {as_of}: a new data day"
     return None
+
+
+def _build_state(paths: PmiPaths) -> tuple[list[str], pd.Timestamp | None, pd.Timestamp | None]:
+    """The user-level tables not built yet, the as-of of those built and the warehouse's, over one read-only open
+    (the hourly job asks this on every run, at any scale)."""
+    con = connect(paths.warehouse, read_only=True)
+    try:
+        present = {f"{schema}.{table}" for schema, table in con.execute(_TABLES_SQL).fetchall()}
+        missing = [table for table in USER_LEVEL_TABLES if table not in present]
+        if missing:
+            return missing, None, None
+        built, as_of = con.execute(_AS_OF_SQL).fetchone()
+    finally:
+        con.close()
+    return [], None if built is None else pd.Timestamp(built), None if as_of is None else pd.Timestamp(as_of)
+
+
+_TABLES_SQL = "SELECT schema_name, table_name FROM duckdb_tables()"
+_AS_OF_SQL = """SELECT (SELECT max(as_of_ts) FROM marts.fct_user_value),
+                       (SELECT max(as_of_ts) FROM intermediate.int_warehouse_as_of)"""

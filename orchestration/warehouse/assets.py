@@ -52,7 +52,7 @@ class LayeredTranslator(DagsterDbtTranslator):
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi_home: PmiHomeResource):
     """Build and test the dbt models against the warehouse under PMI_HOME."""
     paths = pmi_home.paths()
-    user_level = {dbt_model_key(name) for name in USER_LEVEL_MODELS} & set(context.selected_asset_keys)
+    user_level = [key for key in user_level_keys() if key in context.selected_asset_keys]
     rebuild_reason = user_marts_are_current(paths) if is_incremental_run(context.run.tags) else "not an hourly run"
     args = dbt_build_args(context.run.tags)
     if rebuild_reason is None:
@@ -64,19 +64,24 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi
     yield from build.stream()
     if rebuild_reason is None:
         yield from kept_user_marts(paths, user_level)
-    elif user_level == {dbt_model_key(name) for name in USER_LEVEL_MODELS}:
+    elif user_level == user_level_keys():
         record_user_marts_built(paths)  # the stream raised if a model or test failed
         context.log.info(f"user-level marts rebuilt: {rebuild_reason}")
 
 
-def kept_user_marts(paths, keys: set[dg.AssetKey]):
+def kept_user_marts(paths, keys: list[dg.AssetKey]):
     """One materialisation per kept user-level mart, saying it is the data day's build (downstream steps run)."""
     as_of = str(user_marts_as_of(paths))
-    for key in (dbt_model_key(name) for name in USER_LEVEL_MODELS if dbt_model_key(name) in keys):  # dbt's order
+    for key in keys:
         yield dg.MaterializeResult(
             asset_key=key,
             metadata={"pmi/user_marts": "kept", "pmi/built_as_of": as_of},
         )
+
+
+def user_level_keys() -> list[dg.AssetKey]:
+    """The asset keys of the user-level marts, upstream first (dbt's order, kept materialisations follow it)."""
+    return [dbt_model_key(name) for name in USER_LEVEL_MODELS]
 
 
 def dbt_model_key(model: str) -> dg.AssetKey:

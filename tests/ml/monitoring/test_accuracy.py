@@ -80,17 +80,13 @@ def test_evaluation_is_stored_and_logged(tmp_path):
     assert len(runs) == 2 and runs["metrics.cpa_mape_v3"].iloc[0] == pytest.approx(0.2)
 
 
-def test_value_metrics_wait_for_mature_cohorts_and_score_them(small_warehouse, tmp_path):
+def test_value_metrics_wait_for_mature_cohorts_and_score_them(small_warehouse_copy):
     """A prediction 113 days old: its day's users are 90 days old, so LTV and ROI at d90 are scored against them."""
-    import shutil
-
     import duckdb
 
     from ml.monitoring.accuracy import evaluate_predictions
-    from ml.settings import pmi_paths
 
-    paths = pmi_paths(tmp_path / "home").ensure()
-    shutil.copy(small_warehouse.warehouse, paths.warehouse)
+    paths = small_warehouse_copy
     day = pd.Timestamp("2026-06-10")
     with duckdb.connect(str(paths.warehouse)) as con:
         actual = con.execute(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
@@ -12,18 +11,14 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from ml.cli.main import main
 from ml.operations.freshness import IN_STEP, MIXED, STALE, warehouse_freshness
 from ml.operations.retention import dbt_target_dir
-from ml.settings import pmi_paths
 from ml.simulation.live import step_one_hour
 from orchestration.warehouse.project import invoke_dbt
 
 
 @pytest.fixture
-def home(small_warehouse, tmp_path, monkeypatch):
-    """A private copy of the session's small warehouse (dbt-built, in step)."""
-    paths = pmi_paths(tmp_path / "home").ensure()
-    shutil.copy(small_warehouse.warehouse, paths.warehouse)
-    monkeypatch.setenv("PMI_HOME", str(paths.home))
-    return paths
+def home(small_warehouse_copy):
+    """The session's small warehouse, copied."""
+    return small_warehouse_copy
 
 
 def status_lines(paths, capsys) -> str:

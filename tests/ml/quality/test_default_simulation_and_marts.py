@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
 import duckdb
 import pytest
@@ -66,9 +65,8 @@ MART_BREAKS = [
 
 
 @pytest.mark.parametrize(("sql", "table", "rule", "key", "value"), MART_BREAKS, ids=[b[2] for b in MART_BREAKS])
-def test_mart_invariant_catches_the_bad_row(small_warehouse, tmp_path, sql, table, rule, key, value):
-    paths = pmi_paths(tmp_path / "home").ensure()
-    shutil.copy(small_warehouse.warehouse, paths.warehouse)
+def test_mart_invariant_catches_the_bad_row(small_warehouse_copy, sql, table, rule, key, value):
+    paths = small_warehouse_copy
     with duckdb.connect(str(paths.warehouse)) as con:
         con.execute(sql)
     report = validate(paths, [s for s in mart_suites() if s.table == table])[table]

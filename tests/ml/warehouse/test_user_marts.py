@@ -3,14 +3,11 @@ keeps them still reads as in step with raw (their rows reconcile with raw up to 
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
 from ml.operations.freshness import IN_STEP, MIXED, warehouse_freshness
-from ml.settings import pmi_paths
 from ml.simulation.live import step_one_hour
 from ml.warehouse.connection import warehouse_as_of
 from ml.warehouse.user_marts import (
@@ -25,12 +22,9 @@ from orchestration.warehouse.project import invoke_dbt
 
 
 @pytest.fixture
-def home(small_warehouse, tmp_path, monkeypatch):
-    """A private copy of the session's small warehouse (dbt-built, in step, no record of a tested build)."""
-    paths = pmi_paths(tmp_path / "home").ensure()
-    shutil.copy(small_warehouse.warehouse, paths.warehouse)
-    monkeypatch.setenv("PMI_HOME", str(paths.home))
-    return paths
+def home(small_warehouse_copy):
+    """The session's small warehouse, copied (with no record of a tested build)."""
+    return small_warehouse_copy
 
 
 def dbt(paths, *args: str) -> None:
