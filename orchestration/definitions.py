@@ -9,6 +9,8 @@ from orchestration.allocation.assets import allocation_run, simulator_live_hour
 from orchestration.features.assets import feast_online_store, feast_registry, feature_exports
 from orchestration.ingest.assets import simulator_backfill
 from orchestration.jobs import (
+    daily_user_value,
+    daily_user_value_schedule,
     full_pipeline,
     hourly_allocation,
     hourly_allocation_schedule,
@@ -57,8 +59,8 @@ defs = dg.Definitions(
     # Embedded: DuckDB takes one writer at a time and dbt shares the file, so steps run one after another.
     # Production profile: Celery workers run steps in parallel (orchestration/production.py).
     executor=pipeline_executor(),
-    jobs=[full_pipeline, retrain, hourly_allocation, media_mix_pipeline],
-    schedules=[hourly_allocation_schedule],
+    jobs=[full_pipeline, retrain, hourly_allocation, daily_user_value, media_mix_pipeline],
+    schedules=[hourly_allocation_schedule, daily_user_value_schedule],
     sensors=[mape_drift_sensor],
     resources={
         "pmi_home": PmiHomeResource(),

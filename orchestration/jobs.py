@@ -1,4 +1,4 @@
-"""Jobs: the whole pipeline, retraining every model, and the hourly allocation cycle.
+"""Jobs: the whole pipeline, retraining every model, the hourly allocation cycle and the daily user-value refresh.
 
 Every job carries the housekeeping hook (``orchestration/housekeeping.py``): once per run it marks runs whose
 process is gone as failed and prunes old run history, dbt targets and run logs, so a schedule that runs for weeks
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.housekeeping import housekeeping_hook
+from orchestration.warehouse.assets import user_level_keys
 from orchestration.warehouse.project import DBT_BUILD_TAG, INCREMENTAL
 
 HOOKS = {housekeeping_hook}
@@ -53,8 +54,8 @@ hourly_allocation = dg.define_asset_job(
     selection=dg.AssetSelection.assets("simulator_live_hour", *HOURLY_FEATURES, "campaign_ltv")
     | dg.AssetSelection.groups("staging", "intermediate", "marts", "allocation", "monitoring", "reporting"),
     description="Advance the simulator one hour, update the warehouse (the large facts rebuild only their recent "
-    "days), refresh the feature exports and online store, re-score LTV once per data day, re-allocate the budget "
-    "and refresh the executive dashboard.",
+    "days; the user-level marts and LTV are the daily job's), refresh the feature exports and online store, "
+    "re-allocate the budget and refresh the executive dashboard.",
     tags={DBT_BUILD_TAG: INCREMENTAL},
     hooks=HOOKS,
 )
@@ -62,5 +63,23 @@ hourly_allocation = dg.define_asset_job(
 hourly_allocation_schedule = dg.ScheduleDefinition(
     job=hourly_allocation,
     cron_schedule="0 * * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+# Work that moves with the data day, not the hour: every user's row (age, maturity) and every user's LTV score.
+# Minutes at thousands of campaigns, so the hourly job keeps the last tested build and score (orchestration/warehouse
+# and models assets) and this job moves them to the new day: `pmi loop` runs it after the first cycle of a data day,
+# a deployment on this schedule (half past midnight, clear of the hourly run at the hour).
+daily_user_value = dg.define_asset_job(
+    "daily_user_value",
+    selection=dg.AssetSelection.assets(*user_level_keys(), *HOURLY_FEATURES, "campaign_ltv"),
+    description="Rebuild the user-level marts (and their dbt tests) on the warehouse's current data day, re-export "
+    "the user features and re-score every user's LTV with the champion.",
+    hooks=HOOKS,
+)
+
+daily_user_value_schedule = dg.ScheduleDefinition(
+    job=daily_user_value,
+    cron_schedule="30 0 * * *",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )

@@ -1,8 +1,10 @@
 """`pmi loop`: the hourly allocation cycle a user switches on (observe -> re-score -> allocate -> check -> apply).
 
 Each cycle is one run of the Dagster job `hourly_allocation`, the same job the Dagster schedule launches, so the
-command line and the schedule run the same code. The data directory's run lock is taken per cycle (waiting for a
-`pmi ingest` in progress), never while the loop sleeps, so the user's loads can land between cycles.
+command line and the schedule run the same code. The first cycle of a data day is followed by a run of
+`daily_user_value` (the user-level marts and every user's LTV, moved to the new day), after the hour's budgets are
+applied. The data directory's run lock is taken per cycle (waiting for a `pmi ingest` in progress), never while the
+loop sleeps, so the user's loads can land between cycles.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ml.cli.run_summary import usd
 from ml.ingest.source import ingested_row_counts
 from ml.io.errors import BadInputError
 from ml.models.status import skipped_steps
+from ml.operations.daily_refresh import daily_user_value_due
 from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.settings import PmiPaths, pmi_paths
 from ml.warehouse.connection import read_sql
@@ -34,9 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "loop",
         help="Run the hourly allocation cycle on the warehouse (once, or every N).",
-        description="Observe the newest data, re-score LTV once per data day, re-allocate the budget, check the "
-        "predictions against actuals and apply, through the `hourly_allocation` "
-        "Dagster job (the one the hourly schedule launches).",
+        description="Observe the newest data, re-allocate the budget, check the predictions against actuals and "
+        "apply, through the `hourly_allocation` Dagster job (the one the hourly schedule launches); after the first "
+        "cycle of a data day, rebuild the user-level marts and re-score LTV (the `daily_user_value` job).",
     )
     p.add_argument("--home", help="Data directory (default: $PMI_HOME or ./data).")
     p.add_argument("--every", default="", help="Repeat every interval, e.g. 1h, 30m, 90s (default: one cycle).")
@@ -139,13 +142,39 @@ def run(args: argparse.Namespace) -> int:
                 "hourly cycle",
                 verbose=args.verbose,
             )
-        done += 1
-        if not result.success:
-            failed = [e.step_key for e in result.all_events if e.is_step_failure]
-            console.print(f"[red]cycle {done} failed at {failed}; see the Dagster run {result.run_id}[/red]")
-            return 1
-        console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cycle {done}: {cycle_line(paths, result.run_id)}")
+            done += 1
+            if not result.success:
+                return _failed(console, f"cycle {done}", result)
+            console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cycle {done}: {cycle_line(paths, result.run_id)}")
+            if not daily_user_value_if_due(paths, console, args.verbose):
+                return 1
         if cycles and done >= cycles:
             break
         stop.wait(every)
     return 0
+
+
+def daily_user_value_if_due(paths: PmiPaths, console: Console, verbose: bool) -> bool:
+    """Run `daily_user_value` when the data day moved past the user marts or the LTV; False if it failed."""
+    due = daily_user_value_due(paths)
+    if due is None:
+        return True
+    daily = execute_with_progress(
+        pmi_job("daily_user_value", paths),
+        home_run_config(paths),
+        dagster_instance(paths),
+        console,
+        "daily user value",
+        verbose=verbose,
+    )
+    if not daily.success:
+        _failed(console, "daily user value", daily)
+        return False
+    console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} daily user value: run {daily.run_id}: {due}")
+    return True
+
+
+def _failed(console: Console, what: str, result) -> int:
+    failed = [e.step_key for e in result.all_events if e.is_step_failure]
+    console.print(f"[red]{what} failed at {failed}; see the Dagster run {result.run_id}[/red]")
+    return 1

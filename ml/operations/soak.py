@@ -2,8 +2,9 @@
 
 - the marts reconcile with raw (spend, conversions and revenue to the cent; users; the newest hour);
 - every user acquired up to the LTV's as-of is in their campaign's LTV (no row without a campaign, per-campaign
-  user counts = raw), and every campaign with users has a row: the hourly job keeps the LTV scored at the first
-  cycle of a data day (ml/models/training/ltv_scoring.py, campaign_ltv_is_current), so later users wait a day;
+  user counts = raw), and every campaign with users has a row: the hourly job keeps the LTV that the
+  `daily_user_value` job scored after the first cycle of a data day (ml/models/training/ltv_scoring.py,
+  campaign_ltv_is_current), so later users wait a day;
 - disk: the data directory's size by part, so a benchmark can show it stays bounded.
 """
 

@@ -1,10 +1,9 @@
-"""The user-level marts: rebuilt once per data day by the hourly job, kept between.
+"""The user-level marts: rebuilt once per data day by the `daily_user_value` job, kept by the hourly job.
 
 Every user's row moves with the warehouse's clock (age, maturity flags), so these marts cannot be updated for the
-new hour alone; rebuilding them from every user each hour cost the hourly job most of its dbt step at scale, while
-what reads them (LTV scoring, once per data day; LTV training and accuracy, in other jobs) works in days. A marker
-beside the warehouse records the as-of of the last build that passed its tests, so a build that failed part-way is
-never kept.
+new hour alone; rebuilding them from every user cost the hourly job most of its dbt step at scale, while what reads
+them (LTV scoring, once per data day; LTV training and accuracy, in other jobs) works in days. A marker beside the
+warehouse records the as-of of the last build that passed its tests, so a build that failed part-way is never kept.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ USER_LEVEL_TABLES = tuple(
     f"{'intermediate' if name.startswith('int_') else 'marts'}.{name}" for name in USER_LEVEL_MODELS
 )
 MARKER_NAME = "user_marts_built.json"
+NEW_DATA_DAY = "a new data day"
 
 
 def _marker(paths: PmiPaths):
@@ -81,8 +81,18 @@ def user_marts_are_current(paths: PmiPaths) -> str | None:
     if built is None or recorded is None or pd.Timestamp(recorded) != built:
         return f"the last tested build was as of {recorded}, the marts are as of {built}"
     if built.date() != as_of.date():
-        return f"built as of {built}, the warehouse is as of {as_of}: a new data day"
+        return f"built as of {built}, the warehouse is as of {as_of}: {NEW_DATA_DAY}"
     return None
+
+
+def hourly_rebuild_reason(paths: PmiPaths) -> str | None:
+    """Why an hourly run must rebuild the user-level marts itself, or None when it keeps them.
+
+    A tested build of an earlier data day is kept too: moving it to the new day is the `daily_user_value` job's work
+    (minutes at scale), so the hour's allocation never waits for it.
+    """
+    reason = user_marts_are_current(paths)
+    return None if reason is None or reason.endswith(NEW_DATA_DAY) else reason
 
 
 def _build_state(paths: PmiPaths) -> tuple[list[str], pd.Timestamp | None, pd.Timestamp | None]:

@@ -114,17 +114,19 @@ def ltv_model(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> d
     )
 
 
-# Scoring reads the users' features from the Parquet exports: the hourly job refreshes them before it re-scores.
-# The hourly job keeps the table while it is current (ltv_scoring.campaign_ltv_is_current): re-scoring every user
-# takes half a cycle at scale while a campaign's d90 LTV moves over days; every other job re-scores.
+# Scoring reads the users' features from the Parquet exports: the job that re-scores refreshes them first.
+# The hourly job keeps the table while the champion that scored it is current and every campaign has a row
+# (ltv_scoring.campaign_ltv_is_current): re-scoring every user takes minutes at scale while a campaign's d90 LTV
+# moves over days, so a new data day is scored by the `daily_user_value` job; every other job re-scores.
 @dg.asset(group_name="predictions", deps=[ltv_model, dg.AssetKey("feature_exports")], kinds={"duckdb"})
 def campaign_ltv(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """d90 LTV per campaign: users' revenue so far developed to day 90, the champion model for the newest users."""
     paths = pmi_home.paths()
-    stale = campaign_ltv_is_current(paths) if is_incremental_run(context.run.tags) else "not an hourly run"
+    hourly = is_incremental_run(context.run.tags)
+    stale = campaign_ltv_is_current(paths, same_data_day=False) if hourly else f"a {context.job_name} run"
     if stale is None:
         table = read_sql(paths, "SELECT * FROM predictions.campaign_ltv ORDER BY campaign_id")
-        context.log.info("campaign_ltv kept: scored today by the current champion, every campaign has a row")
+        context.log.info("campaign_ltv kept: scored by the current champion, every campaign has a row")
     else:
         table = publish_campaign_ltv(paths)
         context.log.info(f"campaign_ltv re-scored: {stale}")
@@ -134,7 +136,7 @@ def campaign_ltv(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -
             "dagster/row_count": len(table),
             "model_version": str(table["model_version"].iloc[0]) if len(table) else "none",
             "scoring": "kept" if stale is None else "re-scored",
-            "scoring_reason": stale or "current: scored today by the champion, every campaign has a row",
+            "scoring_reason": stale or "current: scored by the champion, every campaign has a row",
             "scored_as_of": str(table["as_of_ts"].max()) if len(table) else "none",
             "campaign_ltv": dg.MetadataValue.md(preview.round(2).to_markdown(index=False)),
         }

@@ -18,8 +18,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets, get_as
 from ml.operations.retention import dbt_target_dir
 from ml.warehouse.user_marts import (
     USER_LEVEL_MODELS,
+    hourly_rebuild_reason,
     record_user_marts_built,
-    user_marts_are_current,
     user_marts_as_of,
 )
 from orchestration.resources import PmiHomeResource
@@ -53,7 +53,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, pmi
     """Build and test the dbt models against the warehouse under PMI_HOME."""
     paths = pmi_home.paths()
     user_level = [key for key in user_level_keys() if key in context.selected_asset_keys]
-    rebuild_reason = user_marts_are_current(paths) if is_incremental_run(context.run.tags) else "not an hourly run"
+    rebuild_reason = hourly_rebuild_reason(paths) if is_incremental_run(context.run.tags) else "not an hourly run"
     args = dbt_build_args(context.run.tags)
     if rebuild_reason is None:
         args += ["--exclude", " ".join(USER_LEVEL_MODELS)]

@@ -2,8 +2,9 @@
 
 The full pipeline, then `pmi simulate --live-hours` to 22:00, then `pmi loop` cycles through midnight: after each
 cycle the marts reconcile with raw, every user acquired up to the LTV's as-of is in their campaign's LTV (no row
-without a campaign), and the retention policy keeps the history bounded. The hourly job re-scores LTV only at the
-first cycle of a data day (the one that crosses midnight), keeping it in the others; the full pipeline always scores.
+without a campaign), and the retention policy keeps the history bounded. The hourly job always keeps the user-level
+marts and the LTV; after the first cycle of a data day (the one that crosses midnight) `pmi loop` runs the
+`daily_user_value` job, which rebuilds and re-scores them; the full pipeline always does both.
 `benchmarks/hourly_soak_bench.py` runs 48 such cycles.
 """
 
@@ -48,6 +49,18 @@ def sim_clock(paths) -> dt.datetime:
         return con.execute("SELECT next_hour_ts FROM sim.state").fetchone()[0]
 
 
+def hourly_kept(instance: dg.DagsterInstance) -> tuple[str, str]:
+    """What the newest hourly run did with the LTV table and the user-level marts (its own materialisations)."""
+    run = instance.get_runs(filters=dg.RunsFilter(job_name="hourly_allocation"), limit=1)[0]
+    events = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    metadata = {
+        e.event_log_entry.asset_materialization.asset_key: e.event_log_entry.asset_materialization.metadata
+        for e in events
+    }
+    marts = metadata[dg.AssetKey(["marts", "fct_user_value"])].get("pmi/user_marts")
+    return metadata[dg.AssetKey("campaign_ltv")]["scoring"].value, marts.value if marts else "rebuilt"
+
+
 def ltv_scoring(instance: dg.DagsterInstance) -> tuple[str, str]:
     """Whether the newest ``campaign_ltv`` materialisation kept or re-scored the table, and why."""
     metadata = instance.get_latest_materialization_event(dg.AssetKey("campaign_ltv")).asset_materialization.metadata
@@ -74,7 +87,7 @@ def test_pipeline_runs_where_the_path_has_a_space_and_an_apostrophe(quirky_home)
     builds = dbt_build_args(paths)
     assert builds and all(args["full_refresh"] for args in builds)  # full_pipeline rebuilds from raw
     [ltv] = result.asset_materializations_for_node("campaign_ltv")
-    assert (ltv.metadata["scoring"].value, ltv.metadata["scoring_reason"].value) == ("re-scored", "not an hourly run")
+    assert (ltv.metadata["scoring"].value, ltv.metadata["scoring_reason"].value) == ("re-scored", "a full_pipeline run")
 
 
 def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirky_home, monkeypatch, capsys):
@@ -84,33 +97,43 @@ def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirk
     monkeypatch.setenv("PMI_KEEP_DBT_TARGETS", "2")
     assert main(["simulate", "--home", str(paths.home), "--live-hours", "22"]) == 0
     assert sim_clock(paths) == dt.datetime(2026, 10, 1, 22)
-    disk, scoring, user_marts, user_export = [], [], [], []
+    parts, disk, scoring, user_marts, user_export, hourly, daily_lines = [], [], [], [], [], [], []
     exported_by_pipeline = (paths.feast_dir / "data" / "user_features.parquet").stat().st_mtime_ns
     for cycle in range(1, CYCLES + 1):
+        capsys.readouterr()
         assert main(["loop", "--home", str(paths.home), "--cycles", "1"]) == 0, capsys.readouterr()
+        daily_lines.append([line for line in capsys.readouterr().out.splitlines() if "daily user value: run" in line])
         check = check_cycle(paths)
         assert not check.problems, (cycle, check.problems)  # the kept user marts reconcile with raw to their as-of
         assert check.null_campaign_rows == 0 and check.ltv_users == check.users_scored
         disk.append(check.disk_bytes)
+        parts.append(check.disk_parts)
         scoring.append(ltv_scoring(dg.DagsterInstance.get()))
         user_marts.append(user_marts_build(dg.DagsterInstance.get()))
+        hourly.append(hourly_kept(dg.DagsterInstance.get()))
         user_export.append((paths.feast_dir / "data" / "user_features.parquet").stat().st_mtime_ns)
     assert sim_clock(paths) == dt.datetime(2026, 10, 2, 2)  # hours 22, 23, 00 and 01 ran: midnight crossed
-    # Hour 23 moves the warehouse's as-of to 2026-10-02 00:00, a new data day: only that cycle re-scores LTV.
+    # Hour 23 moves the warehouse's as-of to 2026-10-02 00:00, a new data day: the hourly run still keeps the user
+    # marts and the LTV (the hour's allocation never waits for them), then the loop's daily job re-scores LTV ...
+    assert hourly == [("kept", "kept")] * CYCLES, hourly
+    assert [len(lines) for lines in daily_lines] == [0, 1, 0, 0], daily_lines
+    assert "the warehouse is as of 2026-10-02 00:00:00: a new data day" in daily_lines[1][0], daily_lines
     assert [kept for kept, _ in scoring] == ["kept", "re-scored", "kept", "kept"], scoring
-    assert "the warehouse is as of 2026-10-02 00:00:00" in scoring[1][1], scoring
-    # The user-level marts follow the same data day: rebuilt (and re-exported for Feast) only by that cycle.
+    assert scoring[1][1] == "a daily_user_value run", scoring
+    # ... and rebuilds the user-level marts (re-exported for Feast) on the new data day.
     assert user_marts == ["kept", "rebuilt", "kept", "kept"], user_marts
     assert user_export[0] == exported_by_pipeline and user_export[1] != user_export[0], user_export
     assert user_export[1] == user_export[2] == user_export[3], user_export
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         as_of = con.execute("SELECT max(as_of_ts) FROM marts.fct_user_value").fetchone()[0]
-    assert as_of == dt.datetime(2026, 10, 2)  # built by the hour-23 cycle, kept by hours 00 and 01
+    assert as_of == dt.datetime(2026, 10, 2)  # built by the daily job after hour 23, kept by hours 00 and 01
     assert check.users_scored < check.users  # the hour-01 users wait for the next data day's scoring
 
     instance = dg.DagsterInstance.get()  # the data directory's (pmi's commands set DAGSTER_HOME to it)
     assert len(instance.get_runs(filters=dg.RunsFilter(job_name="hourly_allocation"))) == 2
     assert len(list(dbt_target_dir(paths).iterdir())) <= 3  # the kept ones and the last cycle's own
-    assert disk[-1] <= disk[1] * 1.10, disk
+    # Bounded once each job's kept history is full: the daily job's run and dbt target join it at cycle 2, kept
+    # beside the hourly ones (per job), so cycles 3 and 4 hold the same history.
+    assert disk[-1] <= disk[2] * 1.10, parts
     newest = dbt_build_args(paths)[-1]  # the last cycle's: the hourly job builds the large facts incrementally
     assert newest["which"] == "build" and not newest.get("full_refresh"), newest

@@ -125,12 +125,13 @@ def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> 
     return by_campaign
 
 
-def campaign_ltv_is_current(paths: PmiPaths) -> str | None:
-    """Why ``predictions.campaign_ltv`` must be re-scored, or None when the hourly job may keep it.
+def campaign_ltv_is_current(paths: PmiPaths, same_data_day: bool = True) -> str | None:
+    """Why ``predictions.campaign_ltv`` must be re-scored, or None when it may be kept.
 
-    A campaign's d90 LTV moves on the scale of days while re-scoring every user takes most of an hourly cycle at
-    scale, so the table is kept while it was scored by the current LTV champion on the warehouse's current data day
-    and covers every campaign with users; a new day, a retrain or a new campaign re-scores it.
+    A campaign's d90 LTV moves on the scale of days while re-scoring every user takes minutes at scale, so the table
+    is kept while it was scored by the current LTV champion and covers every campaign with users, and (with
+    ``same_data_day``) on the warehouse's current data day. The hourly job passes ``same_data_day=False``: a new day is
+    the `daily_user_value` job's to score; a retrain or a new campaign re-scores at once.
     """
     version = champion_version(paths, MODEL_NAME)
     if version is None:
@@ -145,7 +146,9 @@ def campaign_ltv_is_current(paths: PmiPaths) -> str | None:
     if kept["n_versions"] != 1 or str(kept["model_version"]) != version:
         return f"scored by LTV version {kept['model_version']}, champion is {version}"
     as_of = warehouse_as_of(paths)
-    if pd.isna(kept["as_of_ts"]) or pd.Timestamp(kept["as_of_ts"]).date() != pd.Timestamp(as_of).date():
+    if pd.isna(kept["as_of_ts"]):
+        return "predictions.campaign_ltv has no as-of"
+    if same_data_day and pd.Timestamp(kept["as_of_ts"]).date() != pd.Timestamp(as_of).date():
         return f"scored as of {kept['as_of_ts']}, the warehouse is as of {as_of}"
     missing = read_sql(
         paths,

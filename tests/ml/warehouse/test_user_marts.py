@@ -7,11 +7,13 @@ import duckdb
 import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
+from ml.operations.daily_refresh import daily_user_value_due
 from ml.operations.freshness import IN_STEP, MIXED, warehouse_freshness
 from ml.simulation.live import step_one_hour
 from ml.warehouse.connection import warehouse_as_of
 from ml.warehouse.user_marts import (
     USER_LEVEL_MODELS,
+    hourly_rebuild_reason,
     record_user_marts_built,
     record_user_marts_validated,
     user_marts_are_current,
@@ -40,8 +42,9 @@ def hourly_build(paths) -> None:
 
 def test_kept_within_the_data_day_then_due_on_the_next(home):
     assert "no record" in user_marts_are_current(home)
+    assert "no record" in hourly_rebuild_reason(home)
     record_user_marts_built(home)
-    assert user_marts_are_current(home) is None
+    assert user_marts_are_current(home) is None and daily_user_value_due(home) is None
     built = user_marts_as_of(home)
 
     step_one_hour(home)  # the view int_warehouse_as_of already counts the new hour, before any build
@@ -54,6 +57,8 @@ def test_kept_within_the_data_day_then_due_on_the_next(home):
     while warehouse_as_of(home).date() == built.date():
         step_one_hour(home)
     assert "a new data day" in user_marts_are_current(home)
+    assert hourly_rebuild_reason(home) is None  # the hourly job keeps them: moving them is the daily job's
+    assert daily_user_value_due(home).startswith("user-level marts built as of")
     hourly_build(home)
     behind = warehouse_freshness(home)  # the campaign marts are on the new day, the user marts on the last
     assert behind.state == MIXED and set(behind.behind) == {"marts.fct_user_value", "marts.fct_user_features"}
@@ -64,6 +69,7 @@ def test_a_build_that_did_not_pass_its_tests_is_not_kept(home):
     step_one_hour(home)
     dbt(home, "run", "--select", "fct_user_value")  # rebuilt, then stopped before its tests and the rest
     assert "the last tested build was as of" in user_marts_are_current(home)
+    assert "the last tested build was as of" in hourly_rebuild_reason(home)  # never kept, whatever the day
 
 
 def test_kept_user_marts_hold_exactly_the_rows_before_their_as_of(home):

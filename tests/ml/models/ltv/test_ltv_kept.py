@@ -1,5 +1,6 @@
-"""When the hourly job may keep ``predictions.campaign_ltv``: scored by the champion on today's data, every campaign
-with users has a row. Each staleness test changes a copy of the published data directory."""
+"""When ``predictions.campaign_ltv`` may be kept: scored by the champion, every campaign with users has a row, and
+(except for the hourly job, which leaves a new data day to `daily_user_value`) on today's data. Each staleness test
+changes a copy of the published data directory."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ml.features.export import export_feature_tables
 from ml.features.store import apply_definitions
 from ml.models.training.ltv import MODEL_NAME, train_ltv_model
 from ml.models.training.ltv_scoring import campaign_ltv_is_current, publish_campaign_ltv
+from ml.operations.daily_refresh import daily_user_value_due
 from ml.settings import PmiPaths, pmi_paths
 from ml.tracking.registry import CHAMPION, configure
 
@@ -58,10 +60,13 @@ def test_later_hour_of_the_same_day_keeps_it(copy: PmiPaths):
     assert campaign_ltv_is_current(copy) is None
 
 
-def test_new_data_day_rescores(copy: PmiPaths):
+def test_new_data_day_rescores_in_the_daily_job_not_the_hourly_one(copy: PmiPaths):
+    assert daily_user_value_due(copy) is None
     # Scored the day before the warehouse's as-of (a view over raw, so the table's as-of moves instead).
     execute(copy, "UPDATE predictions.campaign_ltv SET as_of_ts = as_of_ts - INTERVAL 1 DAY")
     assert "as of" in campaign_ltv_is_current(copy)
+    assert campaign_ltv_is_current(copy, same_data_day=False) is None
+    assert daily_user_value_due(copy).startswith("LTV scored as of")
 
 
 def test_new_champion_version_rescores(copy: PmiPaths):
@@ -71,6 +76,8 @@ def test_new_champion_version_rescores(copy: PmiPaths):
     second = client.create_model_version(MODEL_NAME, first.source, first.run_id)
     client.set_registered_model_alias(MODEL_NAME, CHAMPION, second.version)
     assert f"champion is {second.version}" in campaign_ltv_is_current(copy)
+    assert f"champion is {second.version}" in campaign_ltv_is_current(copy, same_data_day=False)
+    assert daily_user_value_due(copy) is None  # the hourly job re-scores it at once
 
 
 def test_campaign_with_users_but_no_row_rescores(copy: PmiPaths):
