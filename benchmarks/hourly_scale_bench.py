@@ -48,9 +48,12 @@ def run_summary(home: Path) -> dict[str, object]:
     stats = instance.get_run_stats(run.run_id)
     steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(run.run_id) if s.end_time}
 
+    records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    own = {r.event_log_entry.asset_materialization.asset_key: r.event_log_entry.asset_materialization for r in records}
+
     def metadata(key: dg.AssetKey, name: str) -> str:
-        event = instance.get_latest_materialization_event(key)
-        value = event.asset_materialization.metadata.get(name) if event and event.run_id == run.run_id else None
+        """The hourly run's own materialisation's value (a later daily run may have materialised the asset)."""
+        value = own[key].metadata.get(name) if key in own else None
         return value.value if value else ""
 
     daily = instance.get_runs(filters=dg.RunsFilter(job_name="daily_user_value"), limit=1)
