@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ml.warehouse.user_marts import USER_LEVEL_TABLES
 from orchestration.housekeeping import housekeeping_hook
-from orchestration.warehouse.assets import user_level_keys
 from orchestration.warehouse.project import DBT_BUILD_TAG, INCREMENTAL
 
 HOOKS = {housekeeping_hook}
@@ -72,7 +72,11 @@ hourly_allocation_schedule = dg.ScheduleDefinition(
 # a deployment on this schedule (half past midnight, clear of the hourly run at the hour).
 daily_user_value = dg.define_asset_job(
     "daily_user_value",
-    selection=dg.AssetSelection.assets(*user_level_keys(), *HOURLY_FEATURES, "campaign_ltv"),
+    # Keys from the tables (schema = the dbt layer, as LayeredTranslator names them), so that importing the jobs
+    # needs no parsed dbt manifest.
+    selection=dg.AssetSelection.assets(
+        *(dg.AssetKey(table.split(".")) for table in USER_LEVEL_TABLES), *HOURLY_FEATURES, "campaign_ltv"
+    ),
     description="Rebuild the user-level marts (and their dbt tests) on the warehouse's current data day, re-export "
     "the user features and re-score every user's LTV with the champion.",
     hooks=HOOKS,
