@@ -33,12 +33,14 @@ media_mix_pipeline = dg.define_asset_job(
     hooks=HOOKS,
 )
 
+# The LTV scores (group `predictions`) follow the retrain, so that a new LTV champion's scores are made here and
+# the next hourly run keeps them instead of re-scoring every user.
 retrain = dg.define_asset_job(
     "retrain",
-    selection=dg.AssetSelection.groups("staging", "intermediate", "marts", "features", "models"),
+    selection=dg.AssetSelection.groups("staging", "intermediate", "marts", "features", "models", "predictions"),
     description="Rebuild the marts from the raw tables (so data `pmi ingest` just loaded count), refresh the Feast "
-    "features and retrain every model; each is promoted only if it beats its champion on outcomes "
-    "neither has seen.",
+    "features, retrain every model (each is promoted only if it beats its champion on outcomes neither has seen) "
+    "and re-score every user's LTV with the LTV champion.",
     hooks=HOOKS,
 )
 

@@ -130,6 +130,7 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
     import dagster as dg
     import pandas as pd
 
+    from ml.models.training.ltv_scoring import campaign_ltv_is_current
     from ml.simulation.drift import shrink_audience
     from ml.simulation.live import step_one_hour
     from orchestration.definitions import defs
@@ -162,6 +163,9 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
         run_config=run_config, instance=instance, tags=request.tags, raise_on_error=False
     )
     assert retrain.success
+    [scored] = retrain.asset_materializations_for_node("campaign_ltv")  # so the next hourly run keeps the scores
+    assert scored.metadata["scoring"].value == "re-scored"
+    assert campaign_ltv_is_current(paths, same_data_day=False) is None
     again = mape_drift_sensor(dg.build_sensor_context(instance=instance, cursor=tick.cursor))
     assert isinstance(again, dg.SkipReason)  # the same evaluation never asks twice
     runs = instance.get_runs(filters=dg.RunsFilter(job_name="retrain"))
