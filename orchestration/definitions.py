@@ -16,6 +16,7 @@ from orchestration.jobs import (
     hourly_allocation_schedule,
     media_mix_pipeline,
     retrain,
+    retrain_schedule,
 )
 from orchestration.media_mix.assets import media_mix_model
 from orchestration.models.assets import (
@@ -60,7 +61,7 @@ defs = dg.Definitions(
     # Production profile: Celery workers run steps in parallel (orchestration/production.py).
     executor=pipeline_executor(),
     jobs=[full_pipeline, retrain, hourly_allocation, daily_user_value, media_mix_pipeline],
-    schedules=[hourly_allocation_schedule, daily_user_value_schedule],
+    schedules=[hourly_allocation_schedule, daily_user_value_schedule, retrain_schedule],
     sensors=[mape_drift_sensor],
     resources={
         "pmi_home": PmiHomeResource(),

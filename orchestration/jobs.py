@@ -44,6 +44,16 @@ retrain = dg.define_asset_job(
     hooks=HOOKS,
 )
 
+# Retraining is its own job on its own clock: weekly (Monday 02:00, clear of the hourly run at the hour and the daily
+# one at half past midnight), besides the drift sensor's requests (orchestration/monitoring/sensors.py). The models
+# move on the scale of weeks of data; the hourly job only scores with the champions. Off by default, as every schedule.
+retrain_schedule = dg.ScheduleDefinition(
+    job=retrain,
+    cron_schedule="0 2 * * 1",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Weekly retrain of every model (each promoted only if it beats its champion).",
+)
+
 # The hour's new users and today's changed rows reach scoring through the Parquet exports (every user keeps their
 # campaign) and the online store; the registry (definitions) and the models are left to `pmi run` / `pmi train`.
 HOURLY_FEATURES = ("feature_exports", "feast_online_store")

@@ -7,17 +7,17 @@ build that failed its tests, a new champion, a new campaign) is not the daily jo
 
 from __future__ import annotations
 
-from ml.models.training.ltv_scoring import campaign_ltv_is_current
+from ml.models.training.ltv_scoring import campaign_ltv_staleness
 from ml.settings import PmiPaths
-from ml.warehouse.user_marts import hourly_rebuild_reason, user_marts_are_current
+from ml.warehouse.user_marts import user_marts_staleness
 
 
 def daily_user_value_due(paths: PmiPaths) -> str | None:
     """Why the daily user-value job should run now, or None when the user marts and the LTV are on today's data."""
-    marts = user_marts_are_current(paths)
-    if marts is not None and hourly_rebuild_reason(paths) is None:
-        return f"user-level marts {marts}"
-    ltv = campaign_ltv_is_current(paths)
-    if ltv is not None and campaign_ltv_is_current(paths, same_data_day=False) is None:
-        return f"LTV {ltv}"
+    marts = user_marts_staleness(paths)
+    if marts is not None and marts.new_data_day_only:
+        return f"user-level marts {marts.reason}"
+    ltv = campaign_ltv_staleness(paths)
+    if ltv is not None and ltv.new_data_day_only:
+        return f"LTV {ltv.reason}"
     return None

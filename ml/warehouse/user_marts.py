@@ -15,6 +15,7 @@ import pandas as pd
 from ml.io.atomic import write_atomically
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect, read_sql, table_exists
+from ml.warehouse.staleness import Staleness
 
 # dbt models built from every user (their own marts and what only they read), upstream first; the hourly job may
 # skip them.
@@ -23,7 +24,6 @@ USER_LEVEL_TABLES = tuple(
     f"{'intermediate' if name.startswith('int_') else 'marts'}.{name}" for name in USER_LEVEL_MODELS
 )
 MARKER_NAME = "user_marts_built.json"
-NEW_DATA_DAY = "a new data day"
 
 
 def _marker(paths: PmiPaths):
@@ -66,23 +66,30 @@ def user_marts_validated(paths: PmiPaths) -> pd.Timestamp | None:
     return built if built == pd.Timestamp(recorded["as_of_ts"]) else None
 
 
-def user_marts_are_current(paths: PmiPaths) -> str | None:
-    """Why the user-level marts must be rebuilt, or None when an hourly run may keep them.
+def user_marts_staleness(paths: PmiPaths) -> Staleness | None:
+    """Why the user-level marts must be rebuilt, or None when they are on the warehouse's current data day.
 
     They are kept while the last build that passed its tests made them, on the warehouse's current data day (UTC
-    date of ``int_warehouse_as_of``, a view over raw, so it already counts the hour just appended).
+    date of ``int_warehouse_as_of``, a view over raw, so it already counts the hour just appended). A tested build
+    of an earlier day is stale only by the day (``new_data_day_only``), which the hourly job may keep.
     """
     missing, built, as_of = _build_state(paths)
     if missing:
-        return f"not built yet: {', '.join(missing)}"
+        return Staleness(f"not built yet: {', '.join(missing)}")
     if not _marker(paths).exists():
-        return "no record of a build of the user-level marts that passed its tests"
+        return Staleness("no record of a build of the user-level marts that passed its tests")
     recorded = _read_marker(paths)["as_of_ts"]
     if built is None or recorded is None or pd.Timestamp(recorded) != built:
-        return f"the last tested build was as of {recorded}, the marts are as of {built}"
+        return Staleness(f"the last tested build was as of {recorded}, the marts are as of {built}")
     if built.date() != as_of.date():
-        return f"built as of {built}, the warehouse is as of {as_of}: {NEW_DATA_DAY}"
+        return Staleness(f"built as of {built}, the warehouse is as of {as_of}: a new data day", True)
     return None
+
+
+def user_marts_are_current(paths: PmiPaths) -> str | None:
+    """Why the user-level marts must be rebuilt, or None when they are on the current data day."""
+    staleness = user_marts_staleness(paths)
+    return None if staleness is None else staleness.reason
 
 
 def hourly_rebuild_reason(paths: PmiPaths) -> str | None:
@@ -91,8 +98,8 @@ def hourly_rebuild_reason(paths: PmiPaths) -> str | None:
     A tested build of an earlier data day is kept too: moving it to the new day is the `daily_user_value` job's work
     (minutes at scale), so the hour's allocation never waits for it.
     """
-    reason = user_marts_are_current(paths)
-    return None if reason is None or reason.endswith(NEW_DATA_DAY) else reason
+    staleness = user_marts_staleness(paths)
+    return None if staleness is None or staleness.new_data_day_only else staleness.reason
 
 
 def _build_state(paths: PmiPaths) -> tuple[list[str], pd.Timestamp | None, pd.Timestamp | None]:

@@ -29,14 +29,21 @@ EXPECTED_ASSETS = {
     "applied_allocation",
     "executive_dashboard",
 }
-EXPECTED_JOBS = {"full_pipeline", "retrain", "hourly_allocation"}
+EXPECTED_JOBS = {"full_pipeline", "retrain", "hourly_allocation", "daily_user_value"}
+# Each job on its own clock (hourly, daily, weekly retrain), all off until a deployment switches them on.
+EXPECTED_SCHEDULES = {
+    "hourly_allocation_schedule": ["hourly_allocation", "0 * * * *", "STOPPED"],
+    "daily_user_value_schedule": ["daily_user_value", "30 0 * * *", "STOPPED"],
+    "retrain_schedule": ["retrain", "0 2 * * 1", "STOPPED"],
+}
 LOAD = """
 import json, os
 import orchestration.definitions as m
 graph = m.defs.resolve_asset_graph()
 home = str(m.defs.resources["pmi_home"].location().home)
 assert "PMI_HOME" not in os.environ  # loading the location configures nothing through the environment
-print(json.dumps({"home": home, "jobs": [j.name for j in m.defs.resolve_all_job_defs()],
+schedules = {s.name: [s.job_name, s.cron_schedule, s.default_status.value] for s in m.defs.schedules}
+print(json.dumps({"home": home, "jobs": [j.name for j in m.defs.resolve_all_job_defs()], "schedules": schedules,
                   "assets": [k.to_user_string() for k in graph.get_all_asset_keys()]}))
 """
 WORKSPACE_QUERY = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus
@@ -65,6 +72,7 @@ def test_code_location_loads_with_no_environment_and_defaults_to_the_repo_data(t
     assert loaded["home"] == str(REPO / "data")
     assert EXPECTED_ASSETS <= set(loaded["assets"])
     assert EXPECTED_JOBS <= set(loaded["jobs"])
+    assert loaded["schedules"] == EXPECTED_SCHEDULES
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")

@@ -19,6 +19,7 @@ from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_version, load_champion
 from ml.warehouse.connection import read_sql, table_exists, transaction, warehouse_as_of
+from ml.warehouse.staleness import Staleness
 
 # What the development curves read: revenue at each checkpoint and so far (no features, so no Feast join).
 CURVE_COLUMNS = "campaign_id, install_ts, as_of_ts, " + ", ".join(
@@ -125,36 +126,45 @@ def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> 
     return by_campaign
 
 
-def campaign_ltv_is_current(paths: PmiPaths, same_data_day: bool = True) -> str | None:
-    """Why ``predictions.campaign_ltv`` must be re-scored, or None when it may be kept.
+def campaign_ltv_staleness(paths: PmiPaths) -> Staleness | None:
+    """Why ``predictions.campaign_ltv`` must be re-scored, or None when it is on the warehouse's current data day.
 
     A campaign's d90 LTV moves on the scale of days while re-scoring every user takes minutes at scale, so the table
-    is kept while it was scored by the current LTV champion and covers every campaign with users, and (with
-    ``same_data_day``) on the warehouse's current data day. The hourly job passes ``same_data_day=False``: a new day is
-    the `daily_user_value` job's to score; a retrain or a new campaign re-scores at once.
+    is kept while it was scored by the current LTV champion and covers every campaign with users. A table stale only
+    by the data day (``new_data_day_only``) is the `daily_user_value` job's to score; a retrain or a new campaign
+    re-scores at once.
     """
     version = champion_version(paths, MODEL_NAME)
     if version is None:
-        return "no LTV champion"
+        return Staleness("no LTV champion")
     if not table_exists(paths, "predictions.campaign_ltv"):
-        return "no predictions.campaign_ltv yet"
+        return Staleness("no predictions.campaign_ltv yet")
     kept = read_sql(
         paths,
         """SELECT any_value(model_version) AS model_version, count(DISTINCT model_version) AS n_versions,
                   max(as_of_ts) AS as_of_ts FROM predictions.campaign_ltv""",
     ).iloc[0]
     if kept["n_versions"] != 1 or str(kept["model_version"]) != version:
-        return f"scored by LTV version {kept['model_version']}, champion is {version}"
-    as_of = warehouse_as_of(paths)
+        return Staleness(f"scored by LTV version {kept['model_version']}, champion is {version}")
     if pd.isna(kept["as_of_ts"]):
-        return "predictions.campaign_ltv has no as-of"
-    if same_data_day and pd.Timestamp(kept["as_of_ts"]).date() != pd.Timestamp(as_of).date():
-        return f"scored as of {kept['as_of_ts']}, the warehouse is as of {as_of}"
+        return Staleness("predictions.campaign_ltv has no as-of")
     missing = read_sql(
         paths,
         """SELECT count(DISTINCT u.campaign_id) AS n FROM marts.fct_user_features u
            ANTI JOIN predictions.campaign_ltv l ON l.campaign_id = u.campaign_id""",
     )["n"].iloc[0]
     if missing:
-        return f"{missing} campaign(s) with users have no LTV row"
+        return Staleness(f"{missing} campaign(s) with users have no LTV row")
+    as_of = warehouse_as_of(paths)
+    if pd.Timestamp(kept["as_of_ts"]).date() != pd.Timestamp(as_of).date():
+        return Staleness(f"scored as of {kept['as_of_ts']}, the warehouse is as of {as_of}", True)
     return None
+
+
+def campaign_ltv_is_current(paths: PmiPaths, same_data_day: bool = True) -> str | None:
+    """Why ``predictions.campaign_ltv`` must be re-scored, or None when it may be kept; the hourly job passes
+    ``same_data_day=False`` and so keeps a table stale only by the data day."""
+    staleness = campaign_ltv_staleness(paths)
+    if staleness is None or (staleness.new_data_day_only and not same_data_day):
+        return None
+    return staleness.reason
