@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import signal
+import threading
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -40,8 +41,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def stop_on_terminate(signum: int, frame: object) -> None:
-    """SIGTERM (a process manager, a test harness) stops the server like Ctrl-C does."""
+    """SIGTERM (a process manager, a test harness) before the server listens stops the command like Ctrl-C does."""
     raise KeyboardInterrupt
+
+
+def shut_down_on_terminate(server: http.server.HTTPServer) -> None:
+    """Once the server listens, SIGTERM asks ``serve_forever`` to return (from a thread: ``shutdown`` waits for the
+    loop it stops). An exception raised at an arbitrary point of the serving loop could land inside a lock or a
+    thread start and leave the process unable to exit."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown, daemon=True).start())
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
@@ -94,11 +102,13 @@ def serve(page: Path, port: int) -> None:
     """
     signal.signal(signal.SIGTERM, stop_on_terminate)
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), page_handler(page)) as server:
+        shut_down_on_terminate(server)
         print(f"Serving http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
         try:
             server.serve_forever()
-        except KeyboardInterrupt:
-            print("stopped")
+        except KeyboardInterrupt:  # Ctrl-C
+            pass
+        print("stopped", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -137,6 +137,10 @@ def test_cli_serve_lists_no_directory(small_warehouse, tmp_path):
         port = int(proc.stdout.readline().split()[1].rsplit(":", 1)[1].strip("/"))
         assert get(port, "/")[1] == out.read_bytes()
         assert get(port, "/notes.txt")[0] == 404
+        proc.terminate()  # SIGTERM stops it cleanly, as Ctrl-C does
+        assert proc.wait(timeout=30) == 0
+        assert proc.stdout.read().strip() == "stopped"
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
