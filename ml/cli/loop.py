@@ -3,8 +3,9 @@
 Each cycle is one run of the Dagster job `hourly_allocation`, the same job the Dagster schedule launches, so the
 command line and the schedule run the same code. The first cycle of a data day is followed by a run of
 `daily_user_value` (the user-level marts and every user's LTV, moved to the new day), after the hour's budgets are
-applied. The data directory's run lock is taken per cycle (waiting for a `pmi ingest` in progress), never while the
-loop sleeps, so the user's loads can land between cycles.
+applied; once the data has moved `--retrain-every` (7 days) past the last training run's, by a run of `retrain`.
+The data directory's run lock is taken per cycle (waiting for a `pmi ingest` in progress), never while the loop
+sleeps, so the user's loads can land between cycles.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import threading
 import time
 
+import pandas as pd
 from rich.console import Console
 
 from ml.cli.job_progress import execute_with_progress
@@ -24,13 +26,14 @@ from ml.ingest.source import ingested_row_counts
 from ml.io.errors import BadInputError
 from ml.models.status import skipped_steps
 from ml.operations.daily_refresh import daily_user_value_due
+from ml.operations.retrain_due import DEFAULT_RETRAIN_EVERY, retrain_due
 from ml.optimize.problem import DEFAULT_MAX_CHANGE_PCT
 from ml.settings import PmiPaths, pmi_paths
 from ml.warehouse.connection import read_sql
 from ml.warehouse.run_lock import hold_run_lock
 
-INTERVAL = re.compile(r"^(\d+)\s*([smh])$")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+INTERVAL = re.compile(r"^(\d+)\s*([smhd])$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +51,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         help="Stop after this many cycles (default: 1 without --every, else until stopped with Ctrl-C or SIGTERM).",
+    )
+    p.add_argument(
+        "--retrain-every",
+        default=f"{DEFAULT_RETRAIN_EVERY.days}d",
+        help="Retrain every model (the `retrain` job) once the data has moved this far past the last training run's "
+        f"data, e.g. 7d or 36h; 0 never (default {DEFAULT_RETRAIN_EVERY.days}d, as the weekly retrain schedule).",
     )
     p.add_argument("--total-budget", type=float, default=0.0, help="Daily portfolio budget (default: today's).")
     p.add_argument(
@@ -70,14 +79,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def interval_seconds(text: str) -> float:
+def interval_seconds(text: str, option: str = "--every") -> float:
     """'1h' -> 3600; '' -> 0 (one cycle). Anything else is bad input."""
     if not text:
         return 0.0
     match = INTERVAL.match(text.strip())
     if not match or int(match.group(1)) <= 0:
-        raise BadInputError(f"--every {text}: expected a positive interval like 1h, 30m or 90s")
+        raise BadInputError(f"{option} {text}: expected a positive interval like 1h, 30m, 90s or 7d")
     return float(int(match.group(1)) * UNIT_SECONDS[match.group(2)])
+
+
+def retrain_every(text: str) -> pd.Timedelta | None:
+    """`--retrain-every`: a span of data, or None for 0 (never)."""
+    if text.strip() == "0":
+        return None
+    return pd.Timedelta(seconds=interval_seconds(text, "--retrain-every"))
 
 
 def cycle_config(paths: PmiPaths, args: argparse.Namespace) -> dict:
@@ -126,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(width=max(Console().width, 120), soft_wrap=True)
     paths = pmi_paths(args.home)
     every = interval_seconds(args.every)
+    retrain_span = retrain_every(args.retrain_every)
     cycles = args.cycles or (0 if every else 1)
     ingested_row_counts(paths)  # one line, exit 2, on a data directory with nothing to allocate
     stop = threading.Event()
@@ -146,7 +163,10 @@ def run(args: argparse.Namespace) -> int:
             if not result.success:
                 return _failed(console, f"cycle {done}", result)
             console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} cycle {done}: {cycle_line(paths, result.run_id)}")
-            if not daily_user_value_if_due(paths, console, args.verbose):
+            if not run_if_due(paths, "daily_user_value", daily_user_value_due(paths), console, args.verbose):
+                return 1
+            retrain = None if retrain_span is None else retrain_due(paths, retrain_span)
+            if not run_if_due(paths, "retrain", retrain, console, args.verbose):
                 return 1
         if cycles and done >= cycles:
             break
@@ -154,23 +174,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def daily_user_value_if_due(paths: PmiPaths, console: Console, verbose: bool) -> bool:
-    """Run `daily_user_value` when the data day moved past the user marts or the LTV; False if it failed."""
-    due = daily_user_value_due(paths)
+def run_if_due(paths: PmiPaths, job_name: str, due: str | None, console: Console, verbose: bool) -> bool:
+    """Run the job (`daily_user_value`, `retrain`) after a cycle when ``due`` says why; False if it failed."""
     if due is None:
         return True
-    daily = execute_with_progress(
-        pmi_job("daily_user_value", paths),
-        home_run_config(paths),
-        dagster_instance(paths),
-        console,
-        "daily user value",
-        verbose=verbose,
+    what = job_name.replace("_", " ")
+    result = execute_with_progress(
+        pmi_job(job_name, paths), home_run_config(paths), dagster_instance(paths), console, what, verbose=verbose
     )
-    if not daily.success:
-        _failed(console, "daily user value", daily)
+    if not result.success:
+        _failed(console, what, result)
         return False
-    console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} daily user value: run {daily.run_id}: {due}")
+    console.print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {what}: run {result.run_id}: {due}")
     return True
 
 

@@ -140,6 +140,20 @@ def champion_data_end(name: str) -> pd.Timestamp | None:
     return pd.Timestamp(tag) if tag else None
 
 
+def newest_version_data_end(paths: PmiPaths, name: str) -> pd.Timestamp | None:
+    """When the training data of the model's newest registered version ends, promoted or not (the last training
+    run's data), or None before any tagged version."""
+    configure(paths)
+    try:
+        versions = MlflowClient().search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    tagged = [v for v in versions if v.tags.get(DATA_END_TAG)]
+    if not tagged:
+        return None
+    return pd.Timestamp(max(tagged, key=lambda v: int(v.version)).tags[DATA_END_TAG])
+
+
 def _better(challenger: float, champion: float, lower_is_better: bool) -> bool:
     return challenger < champion if lower_is_better else challenger > champion
 
