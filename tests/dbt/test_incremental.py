@@ -206,3 +206,32 @@ def test_only_the_hourly_job_builds_incrementally():
     assert args.pop("hourly_allocation") == ["build"]
     assert set(args) >= {"full_pipeline", "retrain", "media_mix_pipeline"}
     assert all(value == ["build", "--full-refresh"] for value in args.values()), args
+
+
+def test_an_incremental_build_tests_recent_rows_and_a_full_refresh_every_row(incremental_home, manifest):
+    """The generic tests of the hour-growing tables read only the lookback's rows in an incremental build
+    (macros/test_window.sql), so a bad recent row fails the hourly build while a bad row of an old day waits for a
+    full-refresh build; the singular reconciliations read every row in both. Moves the warehouse on: runs last."""
+    paths = incremental_home[0]
+    platform_test = "accepted_values_stg_users_platform__ios__android__web"
+
+    def failed_tests(*args: str) -> set[str]:
+        result = run_dbt(paths, *args, manifest=manifest)
+        return {r.node.name for r in result.result.results if str(r.status) in ("fail", "error")}
+
+    def add_user(user_id: str, day: dt.date) -> None:
+        with duckdb.connect(str(paths.warehouse)) as con:
+            con.execute(
+                "INSERT INTO raw.users SELECT ?, campaign_id, ?, 'fax', geo FROM raw.users ORDER BY user_id LIMIT 1",
+                [user_id, dt.datetime.combine(day, dt.time(5))],
+            )
+
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        newest = con.execute("SELECT max(install_ts) FROM raw.users").fetchone()[0].date()
+    add_user("recent_fax_user", newest)
+    assert failed_tests() == {platform_test}
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("DELETE FROM raw.users WHERE user_id = 'recent_fax_user'")
+    add_user("old_fax_user", newest - dt.timedelta(days=10))
+    assert failed_tests() == set()  # the old day is not the hourly build's to test again
+    assert failed_tests("--full-refresh") == {platform_test}
