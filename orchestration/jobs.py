@@ -11,7 +11,7 @@ import dagster as dg
 
 from ml.warehouse.user_marts import USER_LEVEL_TABLES
 from orchestration.housekeeping import housekeeping_hook
-from orchestration.warehouse.project import DBT_BUILD_TAG, INCREMENTAL
+from orchestration.warehouse.project import DBT_BUILD_TAG, INCREMENTAL, LTV_SCORES_TAG, REUSE_STORED
 
 HOOKS = {housekeeping_hook}
 
@@ -90,7 +90,9 @@ daily_user_value = dg.define_asset_job(
         *(dg.AssetKey(table.split(".")) for table in USER_LEVEL_TABLES), *HOURLY_FEATURES, "campaign_ltv"
     ),
     description="Rebuild the user-level marts (and their dbt tests) on the warehouse's current data day, re-export "
-    "the user features and re-score every user's LTV with the champion.",
+    "the user features and re-score every user's LTV with the champion (predicting only the users whose "
+    "prediction can still move).",
+    tags={LTV_SCORES_TAG: REUSE_STORED},
     hooks=HOOKS,
 )
 

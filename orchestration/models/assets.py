@@ -12,7 +12,7 @@ from ml.tracking.registry import RegisteredModel, run_ui_url
 from ml.warehouse.connection import read_sql
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import dbt_model_key
-from orchestration.warehouse.project import is_incremental_run
+from orchestration.warehouse.project import is_incremental_run, reuses_stored_ltv_scores
 
 DELIVERY_MARTS = [dbt_model_key(n) for n in ("fct_campaign_hourly", "dim_campaigns", "fct_market_daily")]
 
@@ -128,7 +128,7 @@ def campaign_ltv(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -
         table = read_sql(paths, "SELECT * FROM predictions.campaign_ltv ORDER BY campaign_id")
         context.log.info("campaign_ltv kept: scored by the current champion, every campaign has a row")
     else:
-        table = publish_campaign_ltv(paths)
+        table = publish_campaign_ltv(paths, reuse_stored=reuses_stored_ltv_scores(context.run.tags))
         context.log.info(f"campaign_ltv re-scored: {stale}")
     preview = table[["campaign_id", "n_users", "n_mature", "ltv_d90_mean", "blended_ltv_d90", "confidence"]]
     return dg.MaterializeResult(

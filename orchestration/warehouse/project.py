@@ -36,6 +36,18 @@ DBT_BUILD_TAG = "pmi/dbt_build"
 INCREMENTAL = "incremental"
 
 
+# A run tagged with this (orchestration/jobs.py: `daily_user_value`) reads back the stored per-user LTV predictions
+# as the hourly job does; a job that rebuilds the warehouse from raw predicts every user afresh.
+LTV_SCORES_TAG = "pmi/ltv_scores"
+REUSE_STORED = "reuse_stored"
+
+
+def reuses_stored_ltv_scores(run_tags: Mapping[str, str]) -> bool:
+    """True for the hourly job (it appended recent hours) and a run tagged ``pmi/ltv_scores: reuse_stored`` (the
+    daily job): their users are those the stored predictions were made for."""
+    return is_incremental_run(run_tags) or run_tags.get(LTV_SCORES_TAG) == REUSE_STORED
+
+
 def is_incremental_run(run_tags: Mapping[str, str]) -> bool:
     """True for a run tagged ``pmi/dbt_build: incremental`` (only ``hourly_allocation``): it appended recent hours,
     so dbt builds incrementally and ``campaign_ltv`` may keep the day's scores; the one place that reads the tag."""

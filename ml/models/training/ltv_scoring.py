@@ -14,8 +14,9 @@ import pandas as pd
 from ml.models.ltv import LtvEnsemble, ltv_by_source
 from ml.models.ltv.curves import TimeCurve
 from ml.models.ltv.development import fit_development_curve
-from ml.models.training.ltv import MODEL_NAME, ltv_training_set
+from ml.models.training.ltv import MODEL_NAME
 from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
+from ml.models.training.ltv_score_cache import keep_only_version, scored_chunk
 from ml.settings import PmiPaths
 from ml.tracking.registry import champion_version, load_champion
 from ml.warehouse.connection import read_sql, table_exists, transaction, warehouse_as_of
@@ -80,9 +81,15 @@ def campaign_ltv_table(
 
     ``curve`` develops every chunk's young users (fitted once, so chunking changes nothing).
     """
+    return campaign_ltv_from_scores(((frame, model.predict_distribution(frame)) for frame in chunks), curve, horizon)
+
+
+def campaign_ltv_from_scores(
+    scored: Iterable[tuple[pd.DataFrame, pd.DataFrame]], curve: TimeCurve | None, horizon: int = 90
+) -> pd.DataFrame:
+    """LTV per campaign from chunks of (users, their predictions), each chunk holding whole campaigns."""
     parts = []
-    for frame in chunks:
-        predictions = model.predict_distribution(frame)
+    for frame, predictions in scored:
         by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=horizon, curve=curve)
         longer = predictions.assign(campaign_id=frame["campaign_id"].to_numpy()).groupby("campaign_id")
         parts.append(
@@ -94,12 +101,16 @@ def campaign_ltv_table(
     return table.assign(as_of_ts=table["as_of_ts"].max())
 
 
-def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> pd.DataFrame:
+def publish_campaign_ltv(
+    paths: PmiPaths, data: LtvDataConfig | None = None, reuse_stored: bool = False
+) -> pd.DataFrame:
     """Score every user with the champion and write LTV per campaign to ``predictions.campaign_ltv`` (replaced).
 
     The development curves are fitted once on the training sample; users are then read and scored in groups of
-    whole campaigns. Without user-level data or an LTV champion, a conversion is valued at the reported revenue
-    per conversion.
+    whole campaigns, a user whose prediction can no longer move read back from ``predictions.user_ltv_scores``
+    (``ltv_score_cache``) instead of predicted again when ``reuse_stored`` (the hourly and daily jobs; any other
+    job rebuilt the warehouse from raw, so it predicts every user and stores afresh). Without user-level data or an
+    LTV champion, a conversion is valued at the reported revenue per conversion.
     """
     data = data or LtvDataConfig()
     model = load_champion(paths, MODEL_NAME)
@@ -115,12 +126,14 @@ def publish_campaign_ltv(paths: PmiPaths, data: LtvDataConfig | None = None) -> 
         memory_limit=data.duckdb_memory_limit,
     )
     curve = fit_development_curve(sample, "campaign_id", horizon=90)
-    chunks = (
-        ltv_training_set(paths, campaign_filter(group), data.duckdb_memory_limit)
+    version = champion_version(paths, MODEL_NAME)
+    keep_only_version(paths, version, reuse=reuse_stored)
+    scored = (
+        scored_chunk(paths, model, version, campaign_filter(group), data.duckdb_memory_limit)
         for group in scoring_chunks(paths, data)
     )
-    by_campaign = campaign_ltv_table(chunks, model, curve)
-    by_campaign["model_version"] = champion_version(paths, MODEL_NAME)
+    by_campaign = campaign_ltv_from_scores(scored, curve)
+    by_campaign["model_version"] = version
     by_campaign = by_campaign[[c for c in by_campaign.columns if c != "as_of_ts"] + ["as_of_ts"]]
     _write_campaign_ltv(paths, by_campaign)
     return by_campaign

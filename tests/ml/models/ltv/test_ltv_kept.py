@@ -9,6 +9,8 @@ import warnings
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import run_dbt
 from mlflow import MlflowClient
@@ -16,10 +18,12 @@ from mlflow import MlflowClient
 from ml.features.export import export_feature_tables
 from ml.features.store import apply_definitions
 from ml.models.training.ltv import MODEL_NAME, train_ltv_model
+from ml.models.training.ltv_score_cache import FINAL_AFTER_DAYS, SCORE_CACHE, keep_only_version
 from ml.models.training.ltv_scoring import campaign_ltv_is_current, publish_campaign_ltv
 from ml.operations.daily_refresh import daily_user_value_due
 from ml.settings import PmiPaths, pmi_paths
-from ml.tracking.registry import CHAMPION, configure
+from ml.tracking.registry import CHAMPION, champion_version, configure
+from ml.warehouse.connection import read_sql, table_exists
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +96,55 @@ def test_campaign_with_users_but_no_row_rescores(copy: PmiPaths):
 def test_missing_table_rescores(copy: PmiPaths):
     execute(copy, "DROP TABLE predictions.campaign_ltv")
     assert campaign_ltv_is_current(copy) == "no predictions.campaign_ltv yet"
+
+
+def campaign_table(paths: PmiPaths) -> pd.DataFrame:
+    return read_sql(paths, "SELECT * FROM predictions.campaign_ltv ORDER BY campaign_id")
+
+
+def assert_same_scores(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """Equal campaign tables (to float summation order), each counting every user once."""
+    assert left["n_users"].sum() == right["n_users"].sum()
+    numeric = [c for c in left.columns if pd.api.types.is_float_dtype(left[c])]
+    assert list(left["campaign_id"]) == list(right["campaign_id"])
+    np.testing.assert_allclose(left[numeric].to_numpy(float), right[numeric].to_numpy(float), rtol=1e-9, atol=1e-12)
+
+
+def test_final_user_predictions_are_stored_and_read_back_unchanged(copy: PmiPaths):
+    """Publishing stored the predictions of users observed at least FINAL_AFTER_DAYS (and only those); the next
+    scoring reads them back (doubling them moves the table) and equals scoring every user afresh."""
+    stored = read_sql(
+        copy,
+        f"""SELECT c.model_version, u.as_of_ts - u.install_ts AS observed FROM {SCORE_CACHE} c
+            JOIN marts.fct_user_features u USING (user_id)""",
+    )
+    final = read_sql(
+        copy,
+        f"""SELECT count(*) AS n FROM marts.fct_user_features
+            WHERE as_of_ts - install_ts >= INTERVAL {FINAL_AFTER_DAYS} DAY""",
+    )["n"].iloc[0]
+    assert len(stored) == final > 0
+    assert set(stored["model_version"]) == {champion_version(copy, MODEL_NAME)}
+    published = campaign_table(copy)
+    users = read_sql(copy, "SELECT count(*) AS n FROM marts.fct_user_features")["n"].iloc[0]
+    assert published["n_users"].sum() == users
+    publish_campaign_ltv(copy, reuse_stored=True)
+    assert_same_scores(campaign_table(copy), published)
+    execute(copy, f"UPDATE {SCORE_CACHE} SET ltv_d90_mean = 2 * ltv_d90_mean")
+    publish_campaign_ltv(copy, reuse_stored=True)
+    assert (campaign_table(copy)["ltv_d90_mean"] > published["ltv_d90_mean"] * 1.2).all()
+    publish_campaign_ltv(copy)  # a job that rebuilt the warehouse from raw: every user predicted afresh
+    assert_same_scores(campaign_table(copy), published)
+    assert len(read_sql(copy, f"SELECT user_id FROM {SCORE_CACHE}")) == final  # and stored again
+
+
+def test_a_changed_campaign_flag_or_champion_predicts_afresh(copy: PmiPaths):
+    campaign = read_sql(copy, "SELECT min(campaign_id) AS c FROM marts.fct_user_features")["c"].iloc[0]
+    execute(copy, f"UPDATE marts.fct_user_features SET has_agency = NOT has_agency WHERE campaign_id = '{campaign}'")
+    publish_campaign_ltv(copy, reuse_stored=True)  # its stored rows no longer match: its users are predicted again
+    kept_for_others = campaign_table(copy)
+    execute(copy, f"DROP TABLE {SCORE_CACHE}")
+    publish_campaign_ltv(copy, reuse_stored=True)
+    assert_same_scores(kept_for_others, campaign_table(copy))
+    keep_only_version(copy, "a newer champion")
+    assert not table_exists(copy, SCORE_CACHE)
