@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/ltv_rescore_bench.py --from-home DIR [--home COPY]
 
-``DIR`` is a data directory after `pmi run` (copied first, so it stays as it was; the copy keeps reading the
-original's MLflow models). On the copy: (1) `publish_campaign_ltv` with no stored predictions: every user is
+``DIR`` is a data directory after `pmi run` (copied first, so it stays as it was; the copy re-points its MLflow
+store at its own artifacts). On the copy: (1) `publish_campaign_ltv` with no stored predictions: every user is
 predicted, as before the store existed, and the final ones are stored; (2) the same call again: only users whose
 prediction can still move are predicted. Prints both wall times, how many users each predicted, the warehouse's
 growth and the largest difference between the two campaign tables (they must agree to float summation order).

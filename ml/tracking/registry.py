@@ -22,6 +22,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ml.settings import PmiPaths, is_production, production_settings
+from ml.tracking.relocation import ensure_local_artifacts
 
 CHAMPION = "champion"
 EXPERIMENT = "pmi"
@@ -79,6 +80,8 @@ def configure(paths: PmiPaths) -> str:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     artifacts = (paths.mlflow_dir / "artifacts").as_uri()
+    if not is_production():  # a moved or copied data directory reads its own artifacts (relocation.py)
+        ensure_local_artifacts(paths.mlflow_dir / "mlflow.db", EXPERIMENT, artifacts)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         try:
             mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
