@@ -22,14 +22,18 @@ ARTIFACT_LOCATION_COLUMNS = (
 )
 
 
+def _tables(con: sqlite3.Connection) -> set[str]:
+    """The store's table names (an older MLflow schema lacks some of ``ARTIFACT_LOCATION_COLUMNS``'s tables)."""
+    return {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def recorded_artifact_root(store: Path, experiment: str) -> str | None:
     """The artifact location the store recorded for ``experiment``, or None when there is none yet."""
     if not store.exists():
         return None
     con = sqlite3.connect(store)
     try:
-        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "experiments" not in tables:
+        if "experiments" not in _tables(con):
             return None
         row = con.execute("SELECT artifact_location FROM experiments WHERE name = ?", (experiment,)).fetchone()
     finally:
@@ -43,7 +47,7 @@ def repoint_artifacts(store: Path, old_root: str, new_root: str) -> int:
     old_root, new_root = old_root.rstrip("/"), new_root.rstrip("/")
     con = sqlite3.connect(store, timeout=60)
     try:
-        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = _tables(con)
         changed = 0
         with con:  # one transaction: a crash leaves every location old or every one new
             for table, column in ARTIFACT_LOCATION_COLUMNS:

@@ -38,6 +38,8 @@ FEATURE_SERVICE = "ltv_model"
 MART_COLUMNS = """user_id, install_ts, install_date, as_of_ts, age_days, has_agency, auto_optimization_enabled,
     is_mature_d1, is_mature_d3, is_mature_d7, revenue_d30, is_mature_d30, revenue_d90, is_mature_d90,
     revenue_d180, is_mature_d180, revenue_total"""
+# The mart's revenue labels, read as floats (DuckDB hands their decimals to pandas as objects).
+MART_REVENUE = ("revenue_d30", "revenue_d90", "revenue_d180", "revenue_total")
 
 VALIDATION_METRIC = "ltv_d90_rmse"  # preferred; a history too short for mature d90 users uses its split's horizon
 
@@ -165,8 +167,7 @@ def ltv_training_set(paths: PmiPaths, where: str = "TRUE", memory_limit: str | N
                    FROM marts.fct_user_features WHERE {where}"""
     sql = point_in_time_sql(service_views(paths, FEATURE_SERVICE), entities) + " ORDER BY user_id"
     frame = read_sql(paths, sql, memory_limit=memory_limit).drop(columns="event_timestamp")
-    for col in ("revenue_d30", "revenue_d90", "revenue_d180", "revenue_total"):
-        frame[col] = frame[col].astype(float)
+    frame[list(MART_REVENUE)] = frame[list(MART_REVENUE)].astype(float)
     return frame
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml.models.training.ltv import MART_COLUMNS, ltv_training_set
+from ml.features.export import sql_literal
+from ml.models.training.ltv import MART_COLUMNS, MART_REVENUE, ltv_training_set
 from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql, table_exists, transaction
 
@@ -51,8 +52,7 @@ def keep_only_version(paths: PmiPaths, version: str, reuse: bool = True) -> None
 def _valid(version: str, users: str) -> str:
     """SQL: a stored prediction of this version whose ``MATCHED_COLUMNS`` still match the user's row ``users``."""
     flags = " AND ".join(f"c.{col} IS NOT DISTINCT FROM {users}.{col}" for col in MATCHED_COLUMNS)
-    quoted = "'" + version.replace("'", "''") + "'"
-    return f"c.user_id = {users}.user_id AND c.model_version = {quoted} AND {flags}"
+    return f"c.user_id = {users}.user_id AND c.model_version = {sql_literal(version)} AND {flags}"
 
 
 def scored_chunk(
@@ -76,8 +76,8 @@ def scored_chunk(
                 JOIN {SCORE_CACHE} c ON {_valid(version, "u")} ORDER BY u.user_id""",
             memory_limit=memory_limit,
         )
-        for col in ("revenue_d30", "revenue_d90", "revenue_d180", "revenue_total", *CHECKPOINT_REVENUE):
-            stored[col] = stored[col].astype(float)
+        revenue = [*MART_REVENUE, *CHECKPOINT_REVENUE]
+        stored[revenue] = stored[revenue].astype(float)
         parts_users.append(stored[users_columns])
         parts_scores.append(stored[list(SCORE_COLUMNS)])
     if predicted is not None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from ml.models.ltv import LtvEnsemble, ltv_by_source
+from ml.models.ltv import ltv_by_source
 from ml.models.ltv.curves import TimeCurve
 from ml.models.ltv.development import fit_development_curve
 from ml.models.training.ltv import MODEL_NAME
@@ -74,20 +74,11 @@ def _write_campaign_ltv(paths: PmiPaths, by_campaign: pd.DataFrame) -> None:
         con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
 
 
-def campaign_ltv_table(
-    chunks: Iterable[pd.DataFrame], model: LtvEnsemble, curve: TimeCurve | None, horizon: int = 90
-) -> pd.DataFrame:
-    """LTV per campaign from chunks of users that each hold whole campaigns, one chunk in memory at a time.
-
-    ``curve`` develops every chunk's young users (fitted once, so chunking changes nothing).
-    """
-    return campaign_ltv_from_scores(((frame, model.predict_distribution(frame)) for frame in chunks), curve, horizon)
-
-
 def campaign_ltv_from_scores(
     scored: Iterable[tuple[pd.DataFrame, pd.DataFrame]], curve: TimeCurve | None, horizon: int = 90
 ) -> pd.DataFrame:
-    """LTV per campaign from chunks of (users, their predictions), each chunk holding whole campaigns."""
+    """LTV per campaign from chunks of (users, their predictions), each chunk holding whole campaigns, one chunk in
+    memory at a time; ``curve`` develops every chunk's young users (fitted once, so chunking changes nothing)."""
     parts = []
     for frame, predictions in scored:
         by_campaign = ltv_by_source(frame, predictions, source_cols=("campaign_id",), horizon=horizon, curve=curve)

@@ -19,7 +19,7 @@ from ml.models.training.ltv_data import (
     stratified_sample_sql,
     training_user_filter,
 )
-from ml.models.training.ltv_scoring import campaign_ltv_table
+from ml.models.training.ltv_scoring import campaign_ltv_from_scores
 from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql
 
@@ -80,11 +80,12 @@ def test_scoring_in_chunks_equals_scoring_everyone_at_once(ltv_frames: dict, tra
     users = ltv_frames["features"].sort_values("user_id", ignore_index=True)
     model = trained_ltv.model
     curve = fit_development_curve(users, "campaign_id", horizon=90)
-    whole = campaign_ltv_table([users], model, curve)
+    whole = campaign_ltv_from_scores([(users, model.predict_distribution(users))], curve)
     counts = users.groupby("campaign_id", as_index=False).size().rename(columns={"size": "n"})
     groups = campaign_groups(counts, int(counts["n"].max()))
     assert len(groups) > 1
-    chunked = campaign_ltv_table((users[users["campaign_id"].isin(g)] for g in groups), model, curve)
+    chunks = (users[users["campaign_id"].isin(g)] for g in groups)
+    chunked = campaign_ltv_from_scores(((chunk, model.predict_distribution(chunk)) for chunk in chunks), curve)
     pd.testing.assert_frame_equal(chunked, whole, check_exact=False, rtol=1e-9)
     # and the same as the unchunked path that fits development curves on the users it is given
     direct = ltv_by_source(users, model.predict_distribution(users), source_cols=("campaign_id",), horizon=90)
