@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ml.io.atomic import atomic_target
+from ml.io.sql_text import sql_literal
 from ml.settings import PmiPaths
 from ml.warehouse.connection import connect
 
@@ -33,11 +34,6 @@ def _as_feast_types(con, sql: str) -> str:
         f"CAST({name} AS DOUBLE) AS {name}" if dtype.startswith(_WIDE_NUMERIC) else name for name, dtype, *_ in columns
     )
     return f"SELECT {select} FROM ({sql})"
-
-
-def sql_literal(value: object) -> str:
-    """A value as a SQL string literal: a data directory may hold quotes or spaces (COPY takes no parameters)."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def feature_data_dir(paths: PmiPaths) -> Path:

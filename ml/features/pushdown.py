@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ml.features.export import sql_literal
 from ml.features.store import feature_store, source_path
+from ml.io.sql_text import sql_literal
 from ml.settings import PmiPaths
 
 

@@ -12,8 +12,8 @@ import datetime as dt
 import duckdb
 
 from ml.ingest.specs import ColumnSpec, FileKind
-from ml.ingest.staging import quote_literal
 from ml.io.cells import FALSE_WORDS, TRUE_WORDS
+from ml.io.sql_text import sql_literal
 from ml.quality.plausibility import CONTROL_CHARACTERS, EARLIEST_TS, NUMBER_BOUNDS, label_limit
 
 NUMBER = r"[+-]?(\d+(\.\d*)?|\.\d+)"
@@ -30,7 +30,7 @@ FAULTS_DDL = (
 
 
 def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(quote_literal(v) for v in values) + ")"
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
 
 
 def shown(t: str, limit: int = 40, quoted: bool = True) -> str:
@@ -214,12 +214,11 @@ def insert_faults(
     first_seq: int,
 ) -> None:
     selects = [
-        f"SELECT _row, {quote_literal(col)} AS col, {reason} AS reason, {first_seq + i} AS seq "
-        f"FROM {source} WHERE {cond}"
+        f"SELECT _row, {sql_literal(col)} AS col, {reason} AS reason, {first_seq + i} AS seq FROM {source} WHERE {cond}"
         for i, (col, cond, reason) in enumerate(checks)
     ]
     con.execute(
-        f"INSERT INTO faults SELECT {quote_literal(kind.name)}, {quote_literal(file)}, {order}, _row, col, "
+        f"INSERT INTO faults SELECT {sql_literal(kind.name)}, {sql_literal(file)}, {order}, _row, col, "
         f"reason, seq FROM ({' UNION ALL '.join(selects)})"
     )
 

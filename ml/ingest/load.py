@@ -10,7 +10,7 @@ import duckdb
 
 from ml.ingest.outcomes import load_period_outcomes, staged_file_has_outcomes
 from ml.ingest.specs import FILE_KINDS
-from ml.ingest.staging import quote_literal
+from ml.io.sql_text import sql_literal
 from ml.warehouse.connection import transaction
 from ml.warehouse.raw_schema import RAW_TABLES, create_table_sql
 
@@ -67,7 +67,7 @@ def quarantine(con: duckdb.DuckDBPyConnection, kind: str, run_id: str, now: dt.d
     con.execute(
         "INSERT INTO quarantine.rejected_rows SELECT ?, ?, f.file, ?, f._row, f.col, f.reason, to_json(s) "
         "FROM (SELECT *, row_number() OVER (PARTITION BY _row ORDER BY seq) AS rn FROM stg.faults "
-        f"WHERE kind = {quote_literal(kind)}) f JOIN stg.src_{kind} s ON s.rowid + 1 = f._row "
+        f"WHERE kind = {sql_literal(kind)}) f JOIN stg.src_{kind} s ON s.rowid + 1 = f._row "
         "WHERE f.rn = 1",
         [run_id, now, table],
     )
@@ -88,7 +88,7 @@ def load(
     """One transaction: raw tables, audit and quarantine commit together or (killed, failed) not at all."""
     summary: dict[str, dict[str, int]] = {}
     with transaction(warehouse) as con:
-        con.execute(f"ATTACH {quote_literal(str(staging))} AS stg (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(str(staging))} AS stg (READ_ONLY)")
         for ddl in BOOKKEEPING_DDL:
             con.execute(ddl)
         for table in RAW_TABLES:  # every contract table exists after an ingest, if only empty, for the marts

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 
 from ml.ingest.mapping import FileMapping
-from ml.ingest.staging import quote_ident, quote_literal
 from ml.io.errors import BadInputError
+from ml.io.sql_text import sql_identifier, sql_literal
 
 OUTCOMES_TABLE, CONTROLS_TABLE = "period_outcomes", "period_controls"
 DDL = (
@@ -39,8 +39,8 @@ def control_columns(mapping: FileMapping, names: list[str], path: Path) -> list[
 
 def _first_bad(con: duckdb.DuckDBPyConnection, source: str, column: str, rule: str) -> tuple[int, str] | None:
     rows = con.execute(
-        f"SELECT _row, raw FROM (SELECT s.rowid + 1 AS _row, CAST({quote_ident(column)} AS VARCHAR) AS raw, "
-        f"TRY_CAST(trim(CAST({quote_ident(column)} AS VARCHAR)) AS DOUBLE) AS v FROM {source} s) "
+        f"SELECT _row, raw FROM (SELECT s.rowid + 1 AS _row, CAST({sql_identifier(column)} AS VARCHAR) AS raw, "
+        f"TRY_CAST(trim(CAST({sql_identifier(column)} AS VARCHAR)) AS DOUBLE) AS v FROM {source} s) "
         f"WHERE NOT ({rule}) ORDER BY _row LIMIT 1"
     ).fetchall()
     return (int(rows[0][0]), rows[0][1]) if rows else None
@@ -64,9 +64,9 @@ def stage_period_outcomes(
             raise BadInputError(f"{path}: row {bad[0]}, column {column}: expected {wanted}, got {bad[1]!r}")
     con.execute(
         f"CREATE TABLE {STAGED[0]} AS SELECT s.rowid + 1 AS _row, "
-        f"TRY_CAST(trim(CAST({quote_ident(date)} AS VARCHAR)) AS DATE) AS period_date, "
-        f"CAST(trim(CAST({quote_ident(mapping.total_outcome)} AS VARCHAR)) AS DOUBLE) AS outcome, "
-        f"{quote_literal(mapping.total_outcome)} AS outcome_name FROM {source} s"
+        f"TRY_CAST(trim(CAST({sql_identifier(date)} AS VARCHAR)) AS DATE) AS period_date, "
+        f"CAST(trim(CAST({sql_identifier(mapping.total_outcome)} AS VARCHAR)) AS DOUBLE) AS outcome, "
+        f"{sql_literal(mapping.total_outcome)} AS outcome_name FROM {source} s"
     )
     bad = con.execute(
         f"SELECT _row, period_date IS NULL FROM {STAGED[0]} QUALIFY period_date IS NULL "
@@ -76,8 +76,8 @@ def stage_period_outcomes(
         why = "not a date" if bad[0][1] else "a second row for the same period (one total outcome per period)"
         raise BadInputError(f"{path}: row {bad[0][0]}, column {date}: {why}")
     unpivot = " UNION ALL ".join(
-        f"SELECT o.period_date, {quote_literal(c)} AS control, "
-        f"CAST(trim(CAST(s.{quote_ident(c)} AS VARCHAR)) AS DOUBLE) AS value "
+        f"SELECT o.period_date, {sql_literal(c)} AS control, "
+        f"CAST(trim(CAST(s.{sql_identifier(c)} AS VARCHAR)) AS DOUBLE) AS value "
         f"FROM {source} s JOIN {STAGED[0]} o ON o._row = s.rowid + 1"
         for c in controls
     )
@@ -88,7 +88,7 @@ def stage_period_outcomes(
 
 def persist_staged(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
     """Copy the two staged tables into the staging file the load reads."""
-    con.execute(f"ATTACH {quote_literal(str(staging))} AS out_outcomes")
+    con.execute(f"ATTACH {sql_literal(str(staging))} AS out_outcomes")
     for table in STAGED:
         con.execute(f"CREATE TABLE out_outcomes.{table} AS SELECT * FROM {table}")
     con.execute("DETACH out_outcomes")

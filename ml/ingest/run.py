@@ -21,8 +21,8 @@ import duckdb
 from ml.ingest.load import load
 from ml.ingest.mapping import load_mapping
 from ml.ingest.outcomes import persist_staged
-from ml.ingest.staging import quote_literal
 from ml.ingest.validate import Validation, read_headers, validate_inputs
+from ml.io.sql_text import sql_literal
 from ml.settings import PmiPaths
 
 # Staging (read, type, check) spills to disk beyond this, so a file larger than RAM is validated in bounded memory.
@@ -45,7 +45,7 @@ def _staging_connection(directory: Path, warehouse: Path) -> duckdb.DuckDBPyConn
     )
     con.execute("SET TimeZone = 'UTC'")
     if warehouse.exists():
-        con.execute(f"ATTACH {quote_literal(str(warehouse))} AS wh (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(str(warehouse))} AS wh (READ_ONLY)")
     return con
 
 
@@ -55,7 +55,7 @@ def _persist(con: duckdb.DuckDBPyConnection, staging: Path, validation: Validati
     tables = list(validation.valid_tables.values())
     if allow_partial:
         tables += ["faults", *(f"src_{kind}" for kind in validation.valid_tables)]
-    con.execute(f"ATTACH {quote_literal(str(staging))} AS out")
+    con.execute(f"ATTACH {sql_literal(str(staging))} AS out")
     for table in tables:
         con.execute(f"CREATE TABLE out.{table} AS SELECT * FROM {table}")
     con.execute("DETACH out")

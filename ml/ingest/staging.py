@@ -10,20 +10,11 @@ import duckdb
 from ml.ingest.mapping import FileMapping
 from ml.ingest.specs import FileKind
 from ml.io.errors import BadInputError
-
-
-def quote_ident(name: str) -> str:
-    """A column name as a SQL identifier, whatever characters the user's header holds."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    """A Python string as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
+from ml.io.sql_text import sql_identifier, sql_literal
 
 
 def _text(source: str) -> str:
-    return f"NULLIF(trim(CAST({quote_ident(source)} AS VARCHAR)), '')"
+    return f"NULLIF(trim(CAST({sql_identifier(source)} AS VARCHAR)), '')"
 
 
 def _refuse_shadowing(
@@ -54,7 +45,7 @@ def _column_expression(
     spec = kind.column(name)
     if name in mapping.constants:
         _refuse_shadowing(kind, name, mapping, None, names, path)
-        return quote_literal(mapping.constants[name])
+        return sql_literal(mapping.constants[name])
     mapped = overrides.get(name) or mapping.columns.get(name)
     if mapped in names:  # a mapped column missing from the file is reported below, naming it
         _refuse_shadowing(kind, name, mapping, mapped, names, path)
@@ -95,7 +86,7 @@ def build_stage(
         parts = ["(s.rowid + 1) AS _row"]
         for name in kind.column_names:
             if campaign and name == "campaign_id":
-                parts.append(f"{quote_literal(campaign)} AS campaign_id")
+                parts.append(f"{sql_literal(campaign)} AS campaign_id")
             else:
                 expr = _column_expression(kind, name, mapping, overrides, names, path, used)
                 parts.append(f"{expr} AS {name}")

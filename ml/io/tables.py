@@ -16,6 +16,7 @@ import pandas as pd
 
 from ml.io.cells import cell_error
 from ml.io.errors import BadInputError
+from ml.io.sql_text import sql_literal
 from ml.quality.plausibility import printable
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
@@ -55,10 +56,10 @@ def stage_csv(
     """Copy a CSV file into ``table`` as text cells named ``names`` (``rowid`` = data row - 1, blank lines aside);
     the first structurally bad row raises one line naming file, row and column (and a ``required`` column the
     header lacks, when rows are longer than the header)."""
-    columns = "{" + ", ".join(f"'{_sql_text(n)}': 'VARCHAR'" for n in names) + "}"
+    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
     rejects = f"{table}_rejects"
     con.execute(
-        f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, delim='{_sql_text(separator)}', quote='\"', "
+        f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, delim={sql_literal(separator)}, quote='\"', "
         f"escape='\"', header=false, skip={int(header)}, columns={columns}, auto_detect=false, strict_mode=true, "
         f"store_rejects=true, rejects_table='{rejects}', rejects_scan='{table}_scans', rejects_limit={REJECTS_KEPT})",
         [str(path)],
@@ -90,10 +91,6 @@ def _row_fault(
     if kind == "INVALID ENCODING":
         return cell_error(path, "not UTF-8 text; save the file as UTF-8", row, column_name)
     return cell_error(path, f"malformed CSV ({kind.lower()})", row, column_name)
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def read_cells(

@@ -15,6 +15,7 @@ import duckdb
 import great_expectations.expectations as gxe
 import pandas as pd
 
+from ml.io.sql_text import sql_identifier, sql_literal
 from ml.quality.rules import EPOCH_SUFFIX
 
 UNIQUE_RULES = (gxe.ExpectColumnValuesToBeUnique, gxe.ExpectCompoundColumnsToBeUnique)
@@ -31,21 +32,17 @@ class RuleCount:
     observed: str = ""
 
 
-def quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
-
-
 def value_sql(column: str) -> str:
     """The SQL value of a frame column: ``<c>_epoch_s`` columns are added by the runner as epoch seconds of ``c``."""
     if column.endswith(EPOCH_SUFFIX):
-        return f"epoch({quoted(column.removesuffix(EPOCH_SUFFIX))})"
-    return quoted(column)
+        return f"epoch({sql_identifier(column.removesuffix(EPOCH_SUFFIX))})"
+    return sql_identifier(column)
 
 
 def missing_sql(column: str, types: dict[str, str]) -> str:
     base = column.removesuffix(EPOCH_SUFFIX)
     floating = types.get(base, "") in ("DOUBLE", "FLOAT", "REAL")
-    return f"({quoted(base)} IS NULL" + (f" OR isnan({quoted(base)}))" if floating else ")")
+    return f"({sql_identifier(base)} IS NULL" + (f" OR isnan({sql_identifier(base)}))" if floating else ")")
 
 
 def _range_sql(value: str, low, high, strict_low: bool = False, strict_high: bool = False) -> str:
@@ -55,10 +52,6 @@ def _range_sql(value: str, low, high, strict_low: bool = False, strict_high: boo
     if high is not None:
         parts.append(f"{value} {'>=' if strict_high else '>'} {float(high)!r}")
     return " OR ".join(parts) or "false"
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def failing_sql(e: gxe.Expectation, types: dict[str, str]) -> str:
@@ -76,9 +69,9 @@ def failing_sql(e: gxe.Expectation, types: dict[str, str]) -> str:
     if isinstance(e, gxe.ExpectColumnValuesToBeBetween):
         bad = _range_sql(value, e.min_value, e.max_value, bool(e.strict_min), bool(e.strict_max))
     elif isinstance(e, gxe.ExpectColumnValuesToBeInSet):
-        bad = f"{value}::VARCHAR NOT IN ({', '.join(_literal(str(v)) for v in e.value_set)})"
+        bad = f"{value}::VARCHAR NOT IN ({', '.join(sql_literal(v) for v in e.value_set)})"
     elif isinstance(e, gxe.ExpectColumnValuesToNotMatchRegex):
-        bad = f"regexp_matches({value}, {_literal(e.regex)})"
+        bad = f"regexp_matches({value}, {sql_literal(e.regex)})"
     elif isinstance(e, gxe.ExpectColumnValueLengthsToBeBetween):
         bad = _range_sql(f"length({value})", e.min_value, e.max_value)
     else:
@@ -92,8 +85,8 @@ def _key_columns(e: gxe.Expectation) -> list[str]:
 
 def duplicates_sql(e: gxe.Expectation, source: str, limit: int | None = None) -> str:
     """Key values held by more than one row (rows whose keys are all missing are skipped, as GX does)."""
-    keys = ", ".join(quoted(c) for c in _key_columns(e))
-    present = " OR ".join(f"{quoted(c)} IS NOT NULL" for c in _key_columns(e))
+    keys = ", ".join(sql_identifier(c) for c in _key_columns(e))
+    present = " OR ".join(f"{sql_identifier(c)} IS NOT NULL" for c in _key_columns(e))
     tail = f" LIMIT {limit}" if limit is not None else ""
     return (
         f"SELECT {keys}, count(*) AS n FROM ({source}) WHERE {present} GROUP BY ALL HAVING count(*) > 1"
@@ -153,7 +146,7 @@ def failing_rows(con: duckdb.DuckDBPyConnection, source: str, e: gxe.Expectation
     if isinstance(e, TABLE_RULES):
         return pd.DataFrame()
     if isinstance(e, UNIQUE_RULES):
-        on = " AND ".join(f"s.{quoted(c)} IS NOT DISTINCT FROM d.{quoted(c)}" for c in _key_columns(e))
+        on = " AND ".join(f"s.{sql_identifier(c)} IS NOT DISTINCT FROM d.{sql_identifier(c)}" for c in _key_columns(e))
         return con.execute(f"SELECT s.* FROM ({source}) s JOIN ({duplicates_sql(e, source, max_rows)}) d ON {on}").df()
     predicate = failing_sql(e, column_types(con, source))
     return con.execute(f"SELECT * FROM ({source}) WHERE coalesce({predicate}, false) LIMIT {max_rows}").df()
@@ -162,7 +155,7 @@ def failing_rows(con: duckdb.DuckDBPyConnection, source: str, e: gxe.Expectation
 def fetched_sql(e: gxe.Expectation, source: str, types: dict[str, str], max_rows: int) -> str:
     """A predicate on alias ``s`` true on the rows ``failing_rows`` may return for a failed rule."""
     if isinstance(e, UNIQUE_RULES):
-        on = " AND ".join(f"s.{quoted(c)} IS NOT DISTINCT FROM d.{quoted(c)}" for c in _key_columns(e))
+        on = " AND ".join(f"s.{sql_identifier(c)} IS NOT DISTINCT FROM d.{sql_identifier(c)}" for c in _key_columns(e))
         return f"EXISTS (SELECT 1 FROM ({duplicates_sql(e, source, max_rows)}) d WHERE {on})"
     return f"coalesce({failing_sql(e, types)}, false)"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ml.io.sql_text import sql_literal
 from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql
 
@@ -86,5 +87,5 @@ def scoring_chunks(paths: PmiPaths, config: LtvDataConfig) -> Iterator[list[str]
 
 def campaign_filter(campaigns: list[str]) -> str:
     """A WHERE clause for the users of these campaigns (ids quoted as SQL literals)."""
-    quoted = ", ".join("'" + c.replace("'", "''") + "'" for c in campaigns)
+    quoted = ", ".join(sql_literal(c) for c in campaigns)
     return f"campaign_id IN ({quoted})" if campaigns else "FALSE"

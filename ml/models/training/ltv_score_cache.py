@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml.features.export import sql_literal
+from ml.io.sql_text import sql_literal
 from ml.models.training.ltv import MART_COLUMNS, MART_REVENUE, ltv_training_set
 from ml.settings import PmiPaths
 from ml.warehouse.connection import read_sql, table_exists, transaction
