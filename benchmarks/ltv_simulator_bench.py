@@ -32,6 +32,7 @@ import pandas as pd
 from ml.evaluation.ceiling import ceiling_summary, oracle_within_tolerance
 from ml.evaluation.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv
 from ml.models.ltv import ltv_by_source
+from ml.models.ltv.portfolio_total import development_backtest, portfolio_value
 from ml.models.training.ltv import train_ltv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -238,7 +239,33 @@ def evaluate_seed(args: argparse.Namespace, sim_seed: int) -> dict[str, dict[str
         f"portfolio mean LTV: d90 predicted {pred['ltv_d90_mean'].mean():.3f} vs true {df['true_d90'].mean():.3f}; "
         f"d180 predicted {pred['ltv_d180_mean'].mean():.3f} vs true {true180.mean():.3f}"
     )
-    return {name: report(name, source_table(df, pred, cols)) for name, cols in SOURCES.items()}
+    out = {name: report(name, source_table(df, pred, cols)) for name, cols in SOURCES.items()}
+    out["portfolio total"] = portfolio_total(df, pred)
+    return out
+
+
+def portfolio_total(df: pd.DataFrame, pred: pd.DataFrame) -> dict[str, float]:
+    """The warehouse's portfolio d90 value (per-campaign blended LTV x users) and its back-tested 90% interval
+    against the same users' realised d90 and the true expected value."""
+    started = time.perf_counter()
+    value = portfolio_value(ltv_by_source(df, pred, ("campaign_id",)), development_backtest(df))
+    realised, expected = float(df["realised_d90"].sum()), float(df["true_d90"].sum())
+    covers = value.low <= realised <= value.high
+    print(
+        f"\n== portfolio d90 value of {value.n_users:,} users: {value.total:,.0f} "
+        f"(settled {value.settled / value.total:.0%}), 90% interval {value.low:,.0f} .. {value.high:,.0f} "
+        f"(development log sd {value.log_sd:.3f} over "
+        f"{value.n_origins} back-test origins, {time.perf_counter() - started:.1f} s)\n"
+        f"   vs realised {realised:,.0f}: {value.total / realised - 1:+.2%} (interval {value.low / realised - 1:+.1%}"
+        f" .. {value.high / realised - 1:+.1%}, {'covers' if covers else 'MISSES'}); vs true expected "
+        f"{expected:,.0f}: {value.total / expected - 1:+.2%}"
+    )
+    return {
+        "total_vs_realised": value.total / realised - 1,
+        "total_vs_expected": value.total / expected - 1,
+        "interval_covers": float(covers),
+        "interval_half_width": (value.high - value.low) / 2 / value.total,
+    }
 
 
 def main() -> None:
@@ -253,6 +280,15 @@ def main() -> None:
     if len(results) < 2:
         return
     print(f"\n##### over {len(results)} simulation seeds (mean of per-seed shares; sources with {MIN_USERS:,}+ users)")
+    totals = pd.DataFrame([r["portfolio total"] for r in results.values()], index=list(results))
+    print(
+        "portfolio d90 total vs realised per seed: "
+        + ", ".join(f"{seed} {e:+.2%}" for seed, e in totals["total_vs_realised"].items())
+        + f"; mean |error| {totals['total_vs_realised'].abs().mean():.2%}; vs true expected mean |error| "
+        f"{totals['total_vs_expected'].abs().mean():.2%}; 90% interval covers "
+        f"{int(totals['interval_covers'].sum())} of {len(totals)} "
+        f"(mean half-width {totals['interval_half_width'].mean():.1%})"
+    )
     for name in SOURCES:
         table = pd.DataFrame([r[name] for r in results.values()])
         print(

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ml.io.errors import BadInputError
+from ml.models.ltv.portfolio_total import INTERVAL_LEVEL, history_days_needed
 from ml.operations.freshness import IN_STEP, describe, warehouse_freshness
 from ml.settings import pmi_paths
 from ml.tracking.registry import champion_version
@@ -83,6 +84,27 @@ def print_recent_activity(console: Console, paths) -> None:
         console.print(f"Executive dashboard: {page} (built {built}; `pmi dashboard --serve` serves it)")
 
 
+def print_customer_value(console: Console, paths) -> None:
+    """The d90 value of every user acquired so far, with its back-tested interval (predictions.portfolio_ltv)."""
+    value = _optional(paths, "SELECT * FROM predictions.portfolio_ltv")
+    if value is None or not len(value):
+        return
+    v = value.iloc[0]
+    if v.total_ltv_d90_p05 == v.total_ltv_d90_p05:
+        interval = (
+            f"{INTERVAL_LEVEL:.0%} interval {v.total_ltv_d90_p05:,.0f} .. {v.total_ltv_d90_p95:,.0f}, the development "
+            f"back-tested at {v.n_backtest_origins} earlier origins"
+        )
+    else:
+        interval = f"no interval yet: the back-test needs about {history_days_needed()} days of installs"
+    console.print(
+        f"Customer value of the {v.n_users:,} users acquired so far (d90): {v.total_ltv_d90:,.0f} "
+        f"({interval}; {v.settled_ltv_d90 / v.total_ltv_d90:.0%} already paid by users past day 90)",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def print_freshness(console: Console, paths) -> None:
     """Whether the marts reconcile with raw; a warehouse older than raw or mixed (a killed dbt build) says so."""
     try:
@@ -130,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print_recent_activity(console, paths)
     console.print("Champion models: " + ", ".join(f"{m} v{champion_version(paths, m) or '-'}" for m in MODELS))
+    print_customer_value(console, paths)
     budgets = _optional(paths, budget_in_effect_sql() + " ORDER BY campaign_id")
     if budgets is not None:
         print_table(

@@ -36,9 +36,10 @@ def ltv_by_source(
     ``predictions`` is ``LtvEnsemble.predict_distribution`` output for ``users_df`` (same row order). Columns:
     n_users, n_mature (users mature at ``horizon``), ltv_d{h}_mean / median / p10 / p90 (means over users),
     p_payer, observed_ltv_d{h} (mean realised by mature users), blended_ltv_d{h} (every user's revenue so far
-    developed to the horizon, the model's prediction for users with no evidence yet: ``development``) with
-    observed_weight (the share of users whose own revenue it rests on), top10_value_share
-    (share of the source's predicted value held by its top 10% of users by predicted value), confidence
+    developed to the horizon, the model's prediction for users with no evidence yet: ``development``), of which
+    settled_ltv_d{h} is the exact part of users past the horizon, with observed_weight (the share of users whose
+    own revenue it rests on), top10_value_share (share of the source's predicted value held by its top 10% of
+    users by predicted value), confidence
     (high / medium / low). ``curve``: development curves fitted beforehand (``fit_development_curve``), for
     scoring users in chunks.
     """
@@ -63,6 +64,7 @@ def ltv_by_source(
     )
     out["observed_weight"] = 1.0 - developed["model_share"]
     out[f"blended_ltv_d{horizon}"] = developed[f"developed_ltv_d{horizon}"]
+    out[f"settled_ltv_d{horizon}"] = developed[f"settled_ltv_d{horizon}"]
     mean_col = f"ltv_d{horizon}_mean"
     out["top10_value_share"] = grouped[mean_col].apply(lambda v: top_share(v.to_numpy(), 0.1))
     out["confidence"] = confidence_label(out["n_mature"])

@@ -120,12 +120,17 @@ def developed_ltv_by_source(
     as_of: pd.Timestamp | None = None,
     curve: TimeCurve | None = None,
 ) -> pd.DataFrame:
-    """Per source: developed mean LTV at ``horizon`` and the share of users the model had to fill in
-    (``model_share``)."""
+    """Per source: developed mean LTV at ``horizon``, the part of that mean already settled (users past the horizon:
+    ``settled_ltv_d{h}``, exact) and the share of users the model had to fill in (``model_share``)."""
     cols = list(source_cols)
     per_user = developed_user_value(users_df, predicted, cols, horizon, as_of, curve)
     per_user["from_model"] = per_user["basis"] == "model"
+    per_user["settled"] = np.where(per_user["basis"] == "mature", per_user["developed"], 0.0)
     grouped = per_user.groupby(cols, observed=True, sort=True, dropna=False)
     return pd.DataFrame(
-        {f"developed_ltv_d{horizon}": grouped["developed"].mean(), "model_share": grouped["from_model"].mean()}
+        {
+            f"developed_ltv_d{horizon}": grouped["developed"].mean(),
+            f"settled_ltv_d{horizon}": grouped["settled"].mean(),
+            "model_share": grouped["from_model"].mean(),
+        }
     )

@@ -1,4 +1,5 @@
-"""LTV per campaign: every user scored with the LTV champion, written to ``predictions.campaign_ltv``.
+"""LTV per campaign: every user scored with the LTV champion, written to ``predictions.campaign_ltv``, and the
+portfolio's total with its back-tested interval to ``predictions.portfolio_ltv`` (``ml/models/ltv/portfolio_total``).
 
 Scoring holds one group of whole campaigns of at most ``LtvDataConfig.score_chunk_users`` users plus one row per
 campaign, so its memory does not grow with the portfolio's total users; without user-level data or a champion,
@@ -14,6 +15,7 @@ import pandas as pd
 from ml.models.ltv import ltv_by_source
 from ml.models.ltv.curves import TimeCurve
 from ml.models.ltv.development import fit_development_curve
+from ml.models.ltv.portfolio_total import development_backtest, portfolio_value
 from ml.models.training.ltv import MODEL_NAME
 from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
 from ml.models.training.ltv_score_cache import keep_only_version, scored_chunk
@@ -58,6 +60,7 @@ def reported_value_by_campaign(paths: PmiPaths) -> pd.DataFrame:
             "observed_weight": 0.0,
             "ltv_d90_mean": value,
             "blended_ltv_d90": value,
+            "settled_ltv_d90": 0.0,
             "ltv_d30_mean": value,
             "ltv_d180_mean": value,
             "confidence": REPORTED_VALUE,
@@ -67,11 +70,18 @@ def reported_value_by_campaign(paths: PmiPaths) -> pd.DataFrame:
     )
 
 
-def _write_campaign_ltv(paths: PmiPaths, by_campaign: pd.DataFrame) -> None:
+def _write_campaign_ltv(paths: PmiPaths, by_campaign: pd.DataFrame, portfolio: pd.DataFrame | None = None) -> None:
+    """Both tables in one transaction; without user-level value there is no portfolio total (the table is dropped,
+    so no earlier total outlives the data it came from)."""
     with transaction(paths.warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS predictions")
         con.register("campaign_ltv_frame", by_campaign)
         con.execute("CREATE OR REPLACE TABLE predictions.campaign_ltv AS SELECT * FROM campaign_ltv_frame")
+        if portfolio is None:
+            con.execute("DROP TABLE IF EXISTS predictions.portfolio_ltv")
+        else:
+            con.register("portfolio_ltv_frame", portfolio)
+            con.execute("CREATE OR REPLACE TABLE predictions.portfolio_ltv AS SELECT * FROM portfolio_ltv_frame")
 
 
 def campaign_ltv_from_scores(
@@ -126,7 +136,8 @@ def publish_campaign_ltv(
     by_campaign = campaign_ltv_from_scores(scored, curve)
     by_campaign["model_version"] = version
     by_campaign = by_campaign[[c for c in by_campaign.columns if c != "as_of_ts"] + ["as_of_ts"]]
-    _write_campaign_ltv(paths, by_campaign)
+    total = portfolio_value(by_campaign, development_backtest(sample))
+    _write_campaign_ltv(paths, by_campaign, total.as_frame(by_campaign["as_of_ts"].max(), version))
     return by_campaign
 
 

@@ -28,6 +28,7 @@ QUERIES: dict[str, str] = {
     "scenarios": "SELECT * FROM predictions.scenarios",
     "profit_samples": "SELECT daily_profit::DOUBLE AS daily_profit FROM predictions.allocation_profit_distribution",
     "kpi_forecast": "SELECT * FROM predictions.kpi_forecast",
+    "portfolio_ltv": "SELECT * FROM predictions.portfolio_ltv",
     "alerts": "SELECT * FROM monitoring.alerts ORDER BY date DESC, severity, campaign_id",
     "accuracy": "SELECT * FROM monitoring.model_accuracy ORDER BY evaluated_through, metric",
     "recent_actuals": """

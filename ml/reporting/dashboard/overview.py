@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ml.models.ltv.portfolio_total import INTERVAL_LEVEL, history_days_needed
 from ml.reporting.dashboard.data import STEP_LABELS, DashboardData
 from ml.reporting.dashboard.layout import Section, card, cards, count, empty, money, note, pct, ratio, table
 
@@ -106,6 +107,19 @@ def portfolio_section(data: DashboardData) -> Section:
     )
 
 
+def customer_value_card(portfolio_ltv: pd.DataFrame) -> list[str]:
+    """The d90 value of every user acquired so far with its back-tested interval (none before the LTV step ran)."""
+    if portfolio_ltv.empty:
+        return []
+    v = portfolio_ltv.iloc[0]
+    detail = (
+        f"{INTERVAL_LEVEL:.0%} interval {v['total_ltv_d90_p05']:,.0f} .. {v['total_ltv_d90_p95']:,.0f}"
+        if np.isfinite(v["total_ltv_d90_p05"])
+        else f"interval after about {history_days_needed()} days of installs"
+    )
+    return [card(f"Value of {count(v['n_users'])} users acquired (d90)", f"{v['total_ltv_d90']:,.0f}", detail)]
+
+
 def users_section(data: DashboardData) -> Section:
     recs, base = data["recommendations"], baseline(data)
     if recs.empty or base.empty:
@@ -127,6 +141,7 @@ def users_section(data: DashboardData) -> Section:
             card(
                 "LTV / CAC", ratio(f["ltv_cac"]), f"{health_label(f['ltv_cac'])} (baseline {ratio(f['ltv_cac_base'])})"
             ),
+            *customer_value_card(data["portfolio_ltv"]),
         ]
     )
     return Section(

@@ -158,3 +158,25 @@ def test_response_curves_draw_the_campaigns_moved_most_and_say_how_many():
     section = response_curves_section(DashboardData({"recommendations": recs, "trajectories": curves}))
     assert f"Showing the {MAX_CURVE_PANELS} of {n:,} campaigns" in section.body
     assert sum(f"name {cid}" in section.body for cid in ids) == MAX_CURVE_PANELS
+
+
+def card_detail(page: str, label: str) -> str:
+    match = re.search(
+        re.escape(label) + r'</div><div class="pmi-value">[^<]*</div><div class="pmi-detail">([^<]*)<', page
+    )
+    assert match, label
+    return match.group(1)
+
+
+def test_customer_value_card_follows_the_portfolio_total(dashboard_pipeline, tmp_path):
+    """120 days of installs: the total without an interval, saying when one comes; a stored interval is shown."""
+    home = copy_of(dashboard_pipeline[0], tmp_path)
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        n_users, total = con.execute("SELECT n_users, total_ltv_d90 FROM predictions.portfolio_ltv").fetchone()
+    label = f"Value of {n_users:,} users acquired (d90)"
+    before = build_dashboard(home).path.read_text()
+    assert card_value(before, label) == f"{total:,.0f}"
+    assert card_detail(before, label).startswith("interval after about")
+    with duckdb.connect(str(home.warehouse)) as con:
+        con.execute("UPDATE predictions.portfolio_ltv SET total_ltv_d90_p05 = 1234, total_ltv_d90_p95 = 98765")
+    assert card_detail(build_dashboard(home).path.read_text(), label) == "90% interval 1,234 .. 98,765"

@@ -148,3 +148,28 @@ def test_a_changed_campaign_flag_or_champion_predicts_afresh(copy: PmiPaths):
     assert_same_scores(kept_for_others, campaign_table(copy))
     keep_only_version(copy, "a newer champion")
     assert not table_exists(copy, SCORE_CACHE)
+
+
+def test_portfolio_total_reconciles_with_the_campaign_table_and_the_users(published: Path, capsys):
+    """``predictions.portfolio_ltv`` is written with ``campaign_ltv``: its total is the campaigns' users x LTV, its
+    settled part what users past day 90 paid; 120 days of installs are too few for the back-test, so the interval
+    stays open and `pmi status` says why."""
+    from ml.cli.main import main
+    from ml.models.ltv.portfolio_total import history_days_needed
+
+    paths = pmi_paths(published)
+    total = read_sql(paths, "SELECT * FROM predictions.portfolio_ltv").iloc[0]
+    campaigns = campaign_table(paths)
+    mature_paid = read_sql(
+        paths, "SELECT sum(revenue_d90)::DOUBLE AS v FROM marts.fct_user_features WHERE is_mature_d90"
+    )["v"].iloc[0]
+    assert total["n_users"] == campaigns["n_users"].sum()
+    assert total["total_ltv_d90"] == pytest.approx((campaigns["n_users"] * campaigns["blended_ltv_d90"]).sum())
+    assert total["settled_ltv_d90"] == pytest.approx(mature_paid, rel=1e-9)
+    assert total["model_version"] == campaigns["model_version"].iloc[0]
+    assert total["n_backtest_origins"] == 0 and np.isnan(total["total_ltv_d90_p05"])
+    capsys.readouterr()
+    assert main(["status", "--home", str(published)]) == 0
+    out = capsys.readouterr().out
+    assert f"users acquired so far (d90): {total['total_ltv_d90']:,.0f}" in out
+    assert f"the back-test needs about {history_days_needed()} days of installs" in out
