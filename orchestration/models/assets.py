@@ -6,7 +6,7 @@ from ml.models.insufficient import InsufficientDataError
 from ml.models.status import SKIPPED, TRAINED, record_step_status
 from ml.models.training.campaign_models import train_cac, train_kpi_forecast, train_pricing
 from ml.models.training.ltv import train_ltv_model
-from ml.models.training.ltv_scoring import campaign_ltv_is_current, publish_campaign_ltv
+from ml.models.training.ltv_scoring import campaign_ltv_is_current, portfolio_ltv_summary, publish_campaign_ltv
 from ml.models.training.response_curves import train_response_curves
 from ml.tracking.registry import RegisteredModel, run_ui_url
 from ml.warehouse.connection import read_sql
@@ -138,6 +138,7 @@ def campaign_ltv(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -
             "scoring": "kept" if stale is None else "re-scored",
             "scoring_reason": stale or "current: scored by the champion, every campaign has a row",
             "scored_as_of": str(table["as_of_ts"].max()) if len(table) else "none",
+            "portfolio_ltv_d90": portfolio_ltv_summary(paths),
             "campaign_ltv": dg.MetadataValue.md(preview.round(2).to_markdown(index=False)),
         }
     )

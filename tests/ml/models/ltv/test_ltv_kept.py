@@ -156,6 +156,7 @@ def test_portfolio_total_reconciles_with_the_campaign_table_and_the_users(publis
     stays open and `pmi status` says why."""
     from ml.cli.main import main
     from ml.models.ltv.portfolio_total import history_days_needed
+    from ml.models.training.ltv_scoring import portfolio_ltv_summary
 
     paths = pmi_paths(published)
     total = read_sql(paths, "SELECT * FROM predictions.portfolio_ltv").iloc[0]
@@ -168,6 +169,7 @@ def test_portfolio_total_reconciles_with_the_campaign_table_and_the_users(publis
     assert total["settled_ltv_d90"] == pytest.approx(mature_paid, rel=1e-9)
     assert total["model_version"] == campaigns["model_version"].iloc[0]
     assert total["n_backtest_origins"] == 0 and np.isnan(total["total_ltv_d90_p05"])
+    assert portfolio_ltv_summary(paths).startswith(f"{total['total_ltv_d90']:,.0f} of {total['n_users']:,} users (no")
     capsys.readouterr()
     assert main(["status", "--home", str(published)]) == 0
     out = capsys.readouterr().out
