@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ml.evaluation.ceiling import ceiling_summary, oracle_within_tolerance
-from ml.evaluation.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv
+from ml.evaluation.truth import expected_ltv, expected_value_share_by_day, monte_carlo_ltv, realised_value_sql
 from ml.models.ltv import ltv_by_source
 from ml.models.ltv.portfolio_total import development_backtest, portfolio_value
 from ml.models.training.ltv import train_ltv
@@ -41,18 +41,6 @@ ESTIMATES = ("predicted", "blended", "baseline", "hindsight")
 MIN_USERS = 1_000
 HORIZON = 90
 SOURCES = {"campaign": ("campaign_id",), "network x platform x geo": ("network", "platform", "geo")}
-
-REALISED_D90 = f"""
-with events as (
-    select user_id, event_ts, revenue from raw.revenue_events
-    union all select 'u' || user_seq, cast(event_ts as timestamp), revenue from sim.pending_revenue_events
-)
-select u.user_id,
-       coalesce(sum(events.revenue) filter (where events.event_ts < u.install_ts + interval {HORIZON} day), 0)
-           as realised_d90
-from raw.users u left join events on events.user_id = u.user_id
-group by u.user_id
-"""
 
 
 def build_warehouse(home: Path, sim_seed: int) -> None:
@@ -88,7 +76,7 @@ def load(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """User features joined with each user's realised d90 (hindsight, evaluation only) and the campaign truth."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         features = con.sql("select * from marts.fct_user_features").df()
-        realised = con.sql(REALISED_D90).df()
+        realised = con.sql(realised_value_sql(HORIZON)).df()
         truth = con.sql("select * from truth.campaign_truth").df()
     return features.merge(realised, on="user_id", how="left"), truth
 

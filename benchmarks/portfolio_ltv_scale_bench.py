@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ml.evaluation.truth import realised_value_sql
 from ml.models.ltv.development import developed_ltv_by_source
 from ml.models.ltv.portfolio_total import development_backtest, portfolio_value
 from ml.models.training.ltv_data import LtvDataConfig, training_user_filter
@@ -32,14 +33,6 @@ from ml.simulation.backfill import run_backfill
 
 REPO = Path(__file__).resolve().parents[1]
 END_DATE = "2026-11-23"
-REALISED_D90 = """
-with events as (
-    select user_id, event_ts, revenue from raw.revenue_events
-    union all select 'u' || user_seq, cast(event_ts as timestamp), revenue from sim.pending_revenue_events
-)
-select coalesce(sum(events.revenue) filter (where events.event_ts < u.install_ts + interval 90 day), 0) as realised
-from raw.users u left join events on events.user_id = u.user_id
-"""
 
 
 def peak_mb() -> float:
@@ -80,7 +73,7 @@ def main() -> None:
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
             sample = con.sql(f"SELECT {CURVE_COLUMNS} FROM marts.fct_user_features WHERE {where}").df()
             users = con.sql(f"SELECT {CURVE_COLUMNS} FROM marts.fct_user_features").df()
-            realised = float(con.execute(REALISED_D90).fetchall()[0][0])
+            realised = float(con.execute(f"SELECT sum(realised_d90) FROM ({realised_value_sql(90)})").fetchall()[0][0])
     loaded = peak_mb()
     started = time.perf_counter()
     backtest = development_backtest(sample)

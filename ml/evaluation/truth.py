@@ -15,6 +15,23 @@ import pandas as pd
 from ml.simulation.users import DAY0_FIRST_EVENT_SHARE, SECONDS_PER_DAY, draw_users_and_events
 
 
+def realised_value_sql(horizon_days: int = 90) -> str:
+    """Every simulated user's value before ``horizon_days`` as it will be realised (columns user_id,
+    realised_d{h}): the warehouse's revenue events plus those the simulator holds for later hours."""
+    h = int(horizon_days)
+    return f"""
+    with events as (
+        select user_id, event_ts, revenue from raw.revenue_events
+        union all select 'u' || user_seq, cast(event_ts as timestamp), revenue from sim.pending_revenue_events
+    )
+    select u.user_id,
+           coalesce(sum(events.revenue) filter (where events.event_ts < u.install_ts + interval {h} day), 0)
+               as realised_d{h}
+    from raw.users u left join events on events.user_id = u.user_id
+    group by u.user_id
+    """
+
+
 def expected_value_share_by_day(campaign_truth: pd.DataFrame, day: float, horizon_days: int = 180) -> np.ndarray:
     """Expected share of a payer's total value realised with days_since_install < ``day`` (day >= 1), per campaign."""
     tau = campaign_truth["value_time_constant_days"].to_numpy(dtype=float)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from conftest import run_dbt
 
+from ml.evaluation.truth import realised_value_sql
 from ml.models.ltv.development import developed_ltv_by_source
 from ml.models.ltv.portfolio_total import (
     DevelopmentBacktest,
@@ -19,23 +20,10 @@ from ml.models.ltv.portfolio_total import (
     development_backtest,
     portfolio_value,
 )
+from ml.models.training.ltv_scoring import CURVE_COLUMNS
 
 # 200 days: the back-test needs origins at least 90 days before the as-of whose history already held d90 users.
 LONG = {"n_campaigns": 4, "days": 200, "seed": 11, "end_date": dt.date(2026, 10, 1)}
-CURVE_COLUMNS = "user_id, campaign_id, install_ts, as_of_ts, " + ", ".join(
-    f"revenue_{d}::DOUBLE AS revenue_{d}" for d in ("d1", "d3", "d7", "d30", "d90", "d180", "total")
-)
-# Every user's d90 as it will be realised: the warehouse's events plus those the simulator holds for later.
-REALISED_D90 = """
-with events as (
-    select user_id, event_ts, revenue from raw.revenue_events
-    union all select 'u' || user_seq, cast(event_ts as timestamp), revenue from sim.pending_revenue_events
-)
-select u.user_id,
-       coalesce(sum(events.revenue) filter (where events.event_ts < u.install_ts + interval 90 day), 0) as realised_d90
-from raw.users u left join events on events.user_id = u.user_id
-group by u.user_id
-"""
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +36,8 @@ def long_users(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     run_backfill(SimulationConfig(**LONG), PmiPaths(home=home).ensure())
     run_dbt(home)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        users = con.sql(f"select {CURVE_COLUMNS} from marts.fct_user_features").df()
-        realised = con.sql(REALISED_D90).df()
+        users = con.sql(f"select user_id, {CURVE_COLUMNS} from marts.fct_user_features").df()
+        realised = con.sql(realised_value_sql(90)).df()
     return users.merge(realised, on="user_id", how="left", validate="one_to_one")
 
 
