@@ -151,7 +151,9 @@ def users_section(data: DashboardData) -> Section:
         + note(
             "LTV is the allocation's value per user (what each campaign's users have paid so far, developed to day 90; "
             "the champion LTV model for users too new to tell); "
-            f"'Healthy' means LTV/CAC >= {HEALTHY_LTV_CAC:g}, 'Thin margin' >= 1, else 'Losing money'."
+            f"'Healthy' means LTV/CAC >= {HEALTHY_LTV_CAC:g}, 'Thin margin' >= 1, else 'Losing money'. "
+            "The value of the users acquired sums every user's d90 value, paid or developed, its interval measured by "
+            "developing earlier cohorts with only what was known then."
         ),
     )
 
