@@ -5,7 +5,7 @@ Run: `.venv/bin/python benchmarks/portfolio_ltv_scale_bench.py [--campaigns 2000
 default; an existing home is read as it is), builds the user marts with dbt, then times ``development_backtest`` on
 the LTV training sample (``training_user_filter``: at most 500k users, whatever the portfolio's size) and reports
 the portfolio's d90 total (the users' revenue so far developed along the campaigns' value curves; a user under a day
-old takes the settled users' mean, as no LTV model is trained here) against the users' realised d90 (the simulator's
+old takes its campaign's settled mean, as no LTV model is trained here) against the users' realised d90 (the simulator's
 pending events included: evaluation only) and its 90% interval.
 """
 
@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 
+from ml.evaluation.developed_value import campaign_value_without_model
 from ml.evaluation.truth import realised_value_sql
-from ml.models.ltv.development import developed_ltv_by_source
 from ml.models.ltv.portfolio_total import development_backtest, portfolio_value
 from ml.models.training.ltv_data import LtvDataConfig, training_user_filter
 from ml.models.training.ltv_scoring import CURVE_COLUMNS
@@ -84,12 +83,7 @@ def main() -> None:
         f"{', '.join(f'{e:+.3f}' for e in backtest.log_errors)}; peak RSS {peak_mb():.0f} MB ({loaded:.0f} MB after "
         "loading the users)"
     )
-    mature = (users["as_of_ts"] - users["install_ts"]) >= pd.Timedelta(days=90)
-    stand_in = np.full(len(users), users.loc[mature, "revenue_d90"].mean())
-    by_campaign = developed_ltv_by_source(users, stand_in, ("campaign_id",)).rename(
-        columns={"developed_ltv_d90": "blended_ltv_d90"}
-    )
-    value = portfolio_value(by_campaign.assign(n_users=users.groupby("campaign_id").size()), backtest)
+    value = portfolio_value(campaign_value_without_model(users), backtest)
     print(
         f"portfolio d90 value {value.total:,.0f} (settled {value.settled / value.total:.0%}) vs realised "
         f"{realised:,.0f}: {value.total / realised - 1:+.2%}; 90% interval {value.low / realised - 1:+.1%} .. "

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ml.io.errors import BadInputError
-from ml.models.ltv.portfolio_total import INTERVAL_LEVEL, history_days_needed
+from ml.models.ltv.portfolio_total import history_days_needed, interval_text
 from ml.operations.freshness import IN_STEP, describe, warehouse_freshness
 from ml.settings import pmi_paths
 from ml.tracking.registry import champion_version
@@ -90,13 +90,11 @@ def print_customer_value(console: Console, paths) -> None:
     if value is None or not len(value):
         return
     v = value.iloc[0]
-    if v.total_ltv_d90_p05 == v.total_ltv_d90_p05:
-        interval = (
-            f"{INTERVAL_LEVEL:.0%} interval {v.total_ltv_d90_p05:,.0f} .. {v.total_ltv_d90_p95:,.0f}, the development "
-            f"back-tested at {v.n_backtest_origins} earlier origins"
-        )
-    else:
+    interval = interval_text(v.total_ltv_d90_p05, v.total_ltv_d90_p95)
+    if interval is None:
         interval = f"no interval yet: the back-test needs about {history_days_needed()} days of installs"
+    else:
+        interval += f", the development back-tested at {v.n_backtest_origins} earlier origins"
     console.print(
         f"Customer value of the {v.n_users:,} users acquired so far (d90): {v.total_ltv_d90:,.0f} "
         f"({interval}; {v.settled_ltv_d90 / v.total_ltv_d90:.0%} already paid by users past day 90)",

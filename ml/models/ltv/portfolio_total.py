@@ -69,7 +69,7 @@ def development_backtest(
         like_today = origin - install.min() >= pd.Timedelta(days=horizon)
         if not like_today and len(errors) >= MIN_BACKTEST_ORIGINS:
             break
-        error = _origin_log_error(users, origin, horizon, key)
+        error = _origin_log_error(users, install, origin, horizon, key)
         if error is not None:
             origins.append(origin)
             errors.append(error)
@@ -78,12 +78,19 @@ def development_backtest(
 
 
 def developed_at(
-    users: pd.DataFrame, origin: pd.Timestamp, horizon: int = 90, key: str = "campaign_id"
+    users: pd.DataFrame,
+    origin: pd.Timestamp,
+    horizon: int = 90,
+    key: str = "campaign_id",
+    install: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The users unsettled at ``origin`` (installed before it, younger than ``horizon`` then), each developed to
     ``horizon`` with curves fitted on what was known at ``origin`` (``developed``, NaN where nothing could be
-    developed), beside the d90 they realised (``realised``, complete only once they have settled)."""
-    install = pd.to_datetime(users["install_ts"])
+    developed), beside the d90 they realised (``realised``, complete only once they have settled).
+
+    ``install`` is ``users.install_ts`` as datetimes, passed by the back-test so it is converted once, not per origin.
+    """
+    install = pd.to_datetime(users["install_ts"]) if install is None else install
     known = users[(install < origin).to_numpy()]
     cohort = known[~is_mature(known, horizon, origin)]
     curve = fit_development_curve(known, key, horizon, as_of=origin)
@@ -96,14 +103,23 @@ def developed_at(
     )
 
 
-def _origin_log_error(users: pd.DataFrame, origin: pd.Timestamp, horizon: int, key: str) -> float | None:
+def _origin_log_error(
+    users: pd.DataFrame, install: pd.Series, origin: pd.Timestamp, horizon: int, key: str
+) -> float | None:
     """log(developed / realised) of the users unsettled at ``origin``, or None when nothing could be developed."""
-    cohort = developed_at(users, origin, horizon, key)
+    cohort = developed_at(users, origin, horizon, key, install)
     compared = cohort[cohort["developed"].notna()]
     predicted, realised = compared["developed"].sum(), compared["realised"].sum()
     if realised <= 0 or predicted <= 0:
         return None
     return float(np.log(predicted / realised))
+
+
+def interval_text(low: float, high: float) -> str | None:
+    """The interval as every report shows it ("90% interval 1,234 .. 5,678"), or None while it is open (NaN)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None
+    return f"{INTERVAL_LEVEL:.0%} interval {low:,.0f} .. {high:,.0f}"
 
 
 @dataclass(frozen=True)

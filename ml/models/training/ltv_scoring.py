@@ -15,7 +15,7 @@ import pandas as pd
 from ml.models.ltv import ltv_by_source
 from ml.models.ltv.curves import TimeCurve
 from ml.models.ltv.development import fit_development_curve
-from ml.models.ltv.portfolio_total import INTERVAL_LEVEL, development_backtest, portfolio_value
+from ml.models.ltv.portfolio_total import development_backtest, interval_text, portfolio_value
 from ml.models.training.ltv import MODEL_NAME
 from ml.models.training.ltv_data import LtvDataConfig, campaign_filter, scoring_chunks, training_user_filter
 from ml.models.training.ltv_score_cache import keep_only_version, scored_chunk
@@ -190,9 +190,7 @@ def portfolio_ltv_summary(paths: PmiPaths) -> str:
     if not table_exists(paths, "predictions.portfolio_ltv"):
         return "none: no user-level value"
     v = read_sql(paths, "SELECT * FROM predictions.portfolio_ltv").iloc[0]
-    if v["total_ltv_d90_p05"] != v["total_ltv_d90_p05"]:
+    interval = interval_text(v["total_ltv_d90_p05"], v["total_ltv_d90_p95"])
+    if interval is None:
         return f"{v['total_ltv_d90']:,.0f} of {v['n_users']:,} users (no interval: too little settled history)"
-    return (
-        f"{v['total_ltv_d90']:,.0f} of {v['n_users']:,} users, {INTERVAL_LEVEL:.0%} interval "
-        f"{v['total_ltv_d90_p05']:,.0f} .. {v['total_ltv_d90_p95']:,.0f}"
-    )
+    return f"{v['total_ltv_d90']:,.0f} of {v['n_users']:,} users, {interval}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.models.ltv.portfolio_total import INTERVAL_LEVEL, history_days_needed
+from ml.models.ltv.portfolio_total import history_days_needed, interval_text
 from ml.reporting.dashboard.data import STEP_LABELS, DashboardData
 from ml.reporting.dashboard.layout import Section, card, cards, count, empty, money, note, pct, ratio, table
 
@@ -112,11 +112,9 @@ def customer_value_card(portfolio_ltv: pd.DataFrame) -> list[str]:
     if portfolio_ltv.empty:
         return []
     v = portfolio_ltv.iloc[0]
-    detail = (
-        f"{INTERVAL_LEVEL:.0%} interval {v['total_ltv_d90_p05']:,.0f} .. {v['total_ltv_d90_p95']:,.0f}"
-        if np.isfinite(v["total_ltv_d90_p05"])
-        else f"interval after about {history_days_needed()} days of installs"
-    )
+    detail = interval_text(v["total_ltv_d90_p05"], v["total_ltv_d90_p95"])
+    if detail is None:
+        detail = f"interval after about {history_days_needed()} days of installs"
     return [card(f"Value of {count(v['n_users'])} users acquired (d90)", f"{v['total_ltv_d90']:,.0f}", detail)]
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from conftest import run_dbt
 
+from ml.evaluation.developed_value import campaign_value_without_model
 from ml.evaluation.truth import realised_value_sql
-from ml.models.ltv.development import developed_ltv_by_source
 from ml.models.ltv.portfolio_total import (
     DevelopmentBacktest,
     developed_at,
@@ -41,19 +41,8 @@ def long_users(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     return users.merge(realised, on="user_id", how="left", validate="one_to_one")
 
 
-def _by_campaign(users: pd.DataFrame) -> pd.DataFrame:
-    """What ``predictions.campaign_ltv`` holds for the total; the few users under a day old take their campaign's
-    settled mean (no model is trained here)."""
-    mature = (users["as_of_ts"] - users["install_ts"]) >= pd.Timedelta(days=90)
-    stand_in = users["campaign_id"].map(users[mature].groupby("campaign_id")["revenue_d90"].mean()).to_numpy()
-    developed = developed_ltv_by_source(users, stand_in, ("campaign_id",))
-    return developed.rename(columns={"developed_ltv_d90": "blended_ltv_d90"}).assign(
-        n_users=users.groupby("campaign_id").size()
-    )
-
-
 def test_settled_part_is_the_mature_users_revenue_exactly(long_users):
-    value = portfolio_value(_by_campaign(long_users), development_backtest(long_users))
+    value = portfolio_value(campaign_value_without_model(long_users), development_backtest(long_users))
     mature = (long_users["as_of_ts"] - long_users["install_ts"]) >= pd.Timedelta(days=90)
     assert value.n_users == len(long_users)
     assert value.settled == pytest.approx(long_users.loc[mature, "revenue_d90"].sum(), rel=1e-9)
@@ -62,7 +51,7 @@ def test_settled_part_is_the_mature_users_revenue_exactly(long_users):
 
 def test_total_meets_what_the_users_go_on_to_pay_and_the_interval_covers_it(long_users):
     backtest = development_backtest(long_users)
-    value = portfolio_value(_by_campaign(long_users), backtest)
+    value = portfolio_value(campaign_value_without_model(long_users), backtest)
     realised = long_users["realised_d90"].sum()
     assert len(backtest.log_errors) >= 3 and np.isfinite(value.log_sd)
     assert value.total == pytest.approx(realised, rel=0.05)
