@@ -174,7 +174,7 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
 
 def test_alert_actions_apply_once_and_only_to_auto_optimised_campaigns(pipeline):
     """After the drift: its CPA alerts cut budgets of auto-optimised campaigns only, and checking again acts never."""
-    from ml.monitoring.alerts import check_and_act
+    from ml.monitoring.alerts import check_and_act, latest_economics
 
     paths, _ = pipeline
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
@@ -183,7 +183,12 @@ def test_alert_actions_apply_once_and_only_to_auto_optimised_campaigns(pipeline)
                              FROM audit.budget_changes b JOIN raw.campaigns c USING (campaign_id)
                              WHERE b.triggered_by = 'alert:cpa_above_prediction'""").fetchall()
         budgets_before = con.execute("SELECT count(*), sum(daily_budget) FROM raw.budgets").fetchall()
-    assert cut, "the drift's CPA alerts cut no budget"
+        # what decided it, for the failure message: every CPA alert and the economics its cut was judged on
+        alerts = con.execute("""SELECT campaign_id, date, severity, deviation, auto_optimization_enabled,
+                                       action_run_id, raised_at
+                                FROM monitoring.alerts WHERE metric = 'cpa' ORDER BY date, campaign_id""").df()
+    economics = latest_economics(paths)
+    assert cut, f"the drift's CPA alerts cut no budget:\n{alerts.to_string()}\n{economics}"
     assert all(auto for _, auto, _, _ in cut)
     # The rule asks for -15%; the gate may hold a cut short where the period's limit or a bound binds, and says so.
     assert all(ratio >= 0.85 - 0.01 for _, _, ratio, _ in cut)
