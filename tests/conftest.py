@@ -24,9 +24,16 @@ SHARED_BUILDS = ("pipeline_run", "small_warehouse", "ltv_home", "cdnow_sample")
 SERVICE_GROUP_DIRS = ("production",)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Give each module one xdist group: the first shared build it uses, else its own path, so that module- and
-    session-scoped fixtures are never built twice and the read-only users of a build still precede its movers."""
+    session-scoped fixtures are never built twice and the read-only users of a build still precede its movers.
+
+    First among the hooks: xdist's worker reads the groups in its own hook of this name (registered after this
+    conftest, so called before it otherwise), and a group added after that is ignored: every test was then its own
+    unit, a module's tests ran on both workers and a test that relies on an earlier one in its module could run
+    before it, on the other worker.
+    """
     modules: dict[Path, list] = defaultdict(list)
     for item in items:
         modules[Path(str(item.fspath))].append(item)
