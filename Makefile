@@ -9,11 +9,11 @@ export MLFLOW_ENABLE_TELEMETRY := false
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-# `make test PYTEST_WORKERS=2` runs the tests on pytest-xdist workers (tests/conftest.py keeps the users of one
-# shared warehouse or pipeline build, and the tests of one external service, on the same worker). Off by default:
-# under xdist one order-dependent test still fails now and then (README, Known gaps).
-# The slowest 25 tests are listed at the end (--durations), so the suite's time is visible in every CI log.
-PYTEST_WORKERS ?= 0
+# The tests run on two pytest-xdist workers, one per core (tests/conftest.py keeps each module, the users of one
+# shared warehouse or pipeline build, and the tests of one external service on the same worker, in order);
+# `make test PYTEST_WORKERS=0` runs them in one process. The slowest 25 tests are listed at the end (--durations),
+# so the suite's time is visible in every CI log.
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup run test lint sqllint bench dagster clean browser
 

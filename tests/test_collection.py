@@ -25,7 +25,7 @@ def test_plain_pytest_collects_the_allocation_tests():
 
 
 def test_workers_keep_each_modules_tests_together():
-    """Under `make test PYTEST_WORKERS=2` a module's tests run on one worker, in order (tests/conftest.py's xdist
+    """Under `make test` (two workers) a module's tests run on one worker, in order (tests/conftest.py's xdist
     groups): a test relying on an earlier one in its module, or on one build of a shared fixture, depends on it."""
     modules = [
         "tests/ml/io/test_sql_text.py",
