@@ -21,6 +21,7 @@ import pandas as pd
 from filelock import FileLock
 
 from ml.settings import PmiPaths, is_production, production_settings
+from ml.warehouse.late_rows import incremental_lookback
 
 FEATURE_REPO = Path(__file__).resolve().parents[2] / "feature_repo"
 # In import order: each module imports the ones before it by name (the way `feast apply` loads a repo).
@@ -155,19 +156,43 @@ def ensure_registry(paths: PmiPaths) -> bool:
     return True
 
 
-ONLINE_LOOKBACK = dt.timedelta(days=3)
+def online_window_start(view, end: dt.datetime) -> dt.datetime:
+    """Where one view's next materialisation starts: its own last end, less the late-row lookback.
 
-
-def materialize_online(paths: PmiPaths, end: dt.datetime) -> None:
-    """Load the latest feature values up to ``end`` into the online store (sqlite; Redis in the production profile).
-
-    The window is anchored on the data's own clock (``end``), not on the wall clock that Feast's incremental
-    mode uses, so simulated or back-dated histories materialise too.
+    Feast records each view's materialised intervals in the registry. Starting from the day of the last end, less the
+    days dbt's incremental builds still rewrite (``incremental_lookback``), re-reads every row a late arrival could
+    have changed and nothing older, however long ago the last run was (a loop stopped for a week catches up on the
+    week). A view never materialised (or re-defined, which clears its intervals) starts its TTL before ``end``: older
+    rows would be expired online anyway. A last end after ``end`` (a warehouse rebuilt on an earlier history) is
+    treated as ``end``.
     """
+    end = _utc(end)
+    last_end = view.most_recent_end_time
+    if last_end is None:
+        return end - max(view.ttl or dt.timedelta(0), incremental_lookback())
+    day = min(_utc(last_end), end).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - incremental_lookback()
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def materialize_online(paths: PmiPaths, end: dt.datetime) -> dict[str, dt.datetime]:
+    """Load each online view's features from where it last stopped up to ``end`` (sqlite; Redis in production).
+
+    Per view and incremental (``online_window_start``), so an hourly run's cost follows the hours since the last
+    run, not the history. Anchored on the data's own clock (``end``), not on the wall clock Feast's own
+    ``materialize_incremental`` uses, so simulated or back-dated histories materialise too. Returns each view's start.
+    """
+    starts: dict[str, dt.datetime] = {}
     with registry_lock(paths):
-        feature_store(paths).materialize(
-            start_date=end - ONLINE_LOOKBACK, end_date=end, feature_views=list(ONLINE_VIEWS)
-        )
+        store = feature_store(paths)
+        for name in ONLINE_VIEWS:
+            start = online_window_start(store.get_feature_view(name), end)
+            store.materialize(start_date=start, end_date=_utc(end), feature_views=[name])
+            starts[name] = start
+    return starts
 
 
 def training_frame(paths: PmiPaths, entity_rows: pd.DataFrame, service: str) -> pd.DataFrame:

@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from ml.features.export import export_feature_tables
-from ml.features.store import ONLINE_VIEWS, apply_definitions, ensure_registry, materialize_online
+from ml.features.store import apply_definitions, ensure_registry, materialize_online
 from ml.warehouse.connection import connect
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import dbt_model_key
@@ -39,9 +39,10 @@ def feast_registry(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
 
 @dg.asset(group_name="features", deps=[feast_registry, feature_exports], kinds={"feast", "sqlite"})
 def feast_online_store(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
-    """Latest campaign and market features in the sqlite online store, for hourly predictions.
+    """Latest campaign and market features in the online store (sqlite; Redis in production), for hourly predictions.
 
-    It reads the exports directly (the hourly job refreshes them without re-applying the registry).
+    It reads the exports directly (the hourly job refreshes them without re-applying the registry), each view from
+    where its last materialisation stopped less the late-row lookback (ml/features/store.py).
     """
     paths = pmi_home.paths()
     con = connect(paths.warehouse, read_only=True)
@@ -50,5 +51,7 @@ def feast_online_store(pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     finally:
         con.close()
     end = as_of if isinstance(as_of, dt.datetime) else dt.datetime.now(dt.UTC)
-    materialize_online(paths, end)
-    return dg.MaterializeResult(metadata={"materialized_until": str(end), "views": ", ".join(ONLINE_VIEWS)})
+    starts = materialize_online(paths, end)
+    return dg.MaterializeResult(
+        metadata={"materialized_until": str(end), **{f"from/{view}": str(start) for view, start in starts.items()}}
+    )

@@ -17,6 +17,7 @@ from ml.features.pushdown import service_views
 from ml.features.store import (
     apply_definitions,
     ensure_registry,
+    feature_store,
     materialize_online,
     online_features,
     registry_reads_here,
@@ -109,3 +110,53 @@ def test_two_data_directories_in_one_process_each_read_their_own_features(store_
     assert not registry_reads_here(moved)  # its registry still names the removed directory's files
     assert ensure_registry(moved) and registry_reads_here(moved)
     assert all(Path(v.path).exists() for v in service_views(moved, "cac_model"))
+
+
+def _served_latest(home, campaigns: list[str], end: dt.datetime) -> tuple[np.ndarray, np.ndarray]:
+    """(served online, latest export row at or before ``end``) of trailing_7d_spend, per campaign."""
+    export = pd.read_parquet(feature_data_dir(home) / "campaign_day_features.parquet")
+    known = export[pd.to_datetime(export["feature_ts"], utc=True) <= pd.Timestamp(end)]
+    latest = known.sort_values("feature_ts").groupby("campaign_id")["trailing_7d_spend"].last()
+    served = online_features(home, "kpi_forecast", [{"campaign_id": c, "market_id": "facebook:US"} for c in campaigns])
+    return served["trailing_7d_spend"].to_numpy(dtype=float), latest.loc[campaigns].to_numpy(dtype=float)
+
+
+def test_online_views_materialise_from_their_own_last_end(store_home, tmp_path):
+    """Each view starts where Feast's registry says it stopped (less the late-row lookback): a loop stopped for ten
+    days catches up on all ten, so a campaign whose last row is older than any fixed window is still served its
+    latest value, and a late row within the lookback reaches the online store."""
+    home = pmi_paths(tmp_path / "incremental").ensure()
+    shutil.copy(store_home.warehouse, home.warehouse)
+    export_feature_tables(home)
+    apply_definitions(home)
+    path = feature_data_dir(home) / "campaign_day_features.parquet"
+    export = pd.read_parquet(path)
+    days = pd.to_datetime(export["feature_ts"], utc=True)
+    first_end = (days.max() - pd.Timedelta(days=20)).to_pydatetime()
+    end = (days.max() + pd.Timedelta(hours=6)).to_pydatetime()
+
+    starts = materialize_online(home, first_end)  # never materialised: each view's TTL before the end
+    assert all(start == first_end - dt.timedelta(days=2) for start in starts.values())
+    # one campaign stops 8 days before the end: its last row falls between the two runs, outside any 3-day window
+    stopped = export["campaign_id"].iloc[0]
+    export = export[~((export["campaign_id"] == stopped) & (days > days.max() - pd.Timedelta(days=8)))]
+    export.to_parquet(path)
+
+    starts = materialize_online(home, end)
+    first_day = first_end.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert all(start == first_day - dt.timedelta(days=2) for start in starts.values())
+    views = {v.name: v for v in feature_store(home).list_feature_views()}
+    assert all(views[name].most_recent_end_time == end for name in starts)
+    campaigns = sorted(export["campaign_id"].unique())
+    served, latest = _served_latest(home, campaigns, end)
+    np.testing.assert_allclose(served, latest, equal_nan=True)
+
+    # a late row: yesterday's value changes after the last run; the next hour's run re-reads it
+    newest = pd.to_datetime(export["feature_ts"], utc=True) == days.max()
+    export.loc[newest, "trailing_7d_spend"] = export.loc[newest, "trailing_7d_spend"] + 1000.0
+    export.to_parquet(path)
+    starts = materialize_online(home, end + dt.timedelta(hours=1))
+    assert all(start == end.replace(hour=0) - dt.timedelta(days=2) for start in starts.values())
+    served, latest = _served_latest(home, campaigns, end)
+    np.testing.assert_allclose(served, latest, equal_nan=True)
+    assert (served[np.asarray(campaigns) != stopped] >= 1000.0).all()
