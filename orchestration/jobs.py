@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import dagster as dg
 
+from ml.io.errors import BadInputError
 from ml.warehouse.user_marts import USER_LEVEL_TABLES
 from orchestration.housekeeping import housekeeping_hook
+from orchestration.partitions import hourly_partition
+from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.project import DBT_BUILD_TAG, INCREMENTAL, LTV_SCORES_TAG, REUSE_STORED
 
 HOOKS = {housekeeping_hook}
@@ -72,11 +75,17 @@ hourly_allocation = dg.define_asset_job(
     hooks=HOOKS,
 )
 
-hourly_allocation_schedule = dg.ScheduleDefinition(
-    job=hourly_allocation,
-    cron_schedule="0 * * * *",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
+
+@dg.schedule(job=hourly_allocation, cron_schedule="0 * * * *", default_status=dg.DefaultScheduleStatus.STOPPED)
+def hourly_allocation_schedule(context: dg.ScheduleEvaluationContext):
+    """Every hour, one run keyed by the newest data day of the code location's data directory (added if new)."""
+    paths = PmiHomeResource().location()
+    try:
+        key = hourly_partition(paths, context.instance)
+    except BadInputError as exc:
+        return dg.SkipReason(str(exc))
+    return dg.RunRequest(partition_key=key)
+
 
 # Work that moves with the data day, not the hour: every user's row (age, maturity) and every user's LTV score.
 # Minutes at thousands of campaigns, so the hourly job keeps the last tested build and score (orchestration/warehouse

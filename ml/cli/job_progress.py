@@ -72,14 +72,26 @@ def bar_console(console: Console, terminal: TextIO | None, width: int | None) ->
     return Console(file=terminal, width=width, force_terminal=True)
 
 
-def run_job(job, run_config: dict[str, Any], instance, run_id: str, bar: Console | None, label: str):
+def run_job(
+    job,
+    run_config: dict[str, Any],
+    instance,
+    run_id: str,
+    bar: Console | None,
+    label: str,
+    partition_key: str | None = None,
+):
     """Execute ``job`` in a worker thread while ``bar`` (if any) counts its finished steps; return its result."""
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:
             outcome["result"] = job.execute_in_process(
-                run_config=run_config, instance=instance, run_id=run_id, raise_on_error=False
+                run_config=run_config,
+                instance=instance,
+                run_id=run_id,
+                raise_on_error=False,
+                partition_key=partition_key,
             )
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             outcome["error"] = exc
@@ -123,8 +135,11 @@ def execute_with_progress(
     *,
     verbose: bool | None = None,
     log_dir: Path | None = None,
+    partition_key: str | None = None,
 ):
     """Execute ``job`` in process (raise_on_error=False) with a progress bar; return the Dagster result.
+
+    ``partition_key`` is the run's partition for a partitioned job (the hourly job's data day).
 
     Quiet (the default; ``verbose=None`` reads ``PMI_VERBOSE``): fds 1 and 2 go to
     ``<log_dir or PMI_HOME/logs>/<job>-<UTC time>-<run id>.log`` for the run, and ``Log: <path>`` is printed on
@@ -136,11 +151,15 @@ def execute_with_progress(
     if verbose:
         _last_log["path"] = None
         with terminal_stderr() as (terminal, width):
-            return run_job(job, run_config, instance, run_id, bar_console(console, terminal, width), label)
+            return run_job(
+                job, run_config, instance, run_id, bar_console(console, terminal, width), label, partition_key
+            )
     path = run_log_path(log_dir or default_log_dir(run_config, instance), job.name, run_id)
     _last_log["path"] = path
     try:
         with captured_output(path, header=f"pmi {job.name}: Dagster run {run_id}") as (terminal, width):
-            return run_job(job, run_config, instance, run_id, bar_console(console, terminal, width), label)
+            return run_job(
+                job, run_config, instance, run_id, bar_console(console, terminal, width), label, partition_key
+            )
     finally:
         console.print(f"Log: {path}", highlight=False, soft_wrap=True)

@@ -151,13 +151,17 @@ def run(args: argparse.Namespace) -> int:
     done = 0
     while not stop.is_set():
         with hold_run_lock(paths, "pmi loop", wait=True):
+            from orchestration.partitions import hourly_partition  # Dagster loads only once a cycle runs
+
+            instance = dagster_instance(paths)
             result = execute_with_progress(
                 pmi_job("hourly_allocation", paths),
                 cycle_config(paths, args),
-                dagster_instance(paths),
+                instance,
                 console,
                 "hourly cycle",
                 verbose=args.verbose,
+                partition_key=hourly_partition(paths, instance),
             )
             done += 1
             if not result.success:

@@ -10,6 +10,8 @@ from ml.models.status import RAN, SKIPPED, record_step_status
 from ml.models.training.campaign_models import publish_kpi_forecast_at_budgets
 from ml.optimize.objective import ObjectiveName
 from ml.simulation.live import step_one_hour
+from ml.warehouse.data_days import hourly_data_day
+from orchestration.partitions import DATA_DAYS
 from orchestration.resources import PmiHomeResource
 from orchestration.warehouse.assets import dbt_model_key
 
@@ -156,16 +158,30 @@ def allocation_run(context: dg.AssetExecutionContext, config: AllocationRunConfi
     yield dg.MaterializeResult(asset_key="applied_allocation", metadata={k: str(v) for k, v in run.applied.items()})
 
 
-@dg.asset(group_name="ingest", description="Advance the simulated world one hour using the budgets in effect.")
+@dg.asset(
+    group_name="ingest",
+    partitions_def=DATA_DAYS,
+    description="Advance the simulated world one hour using the budgets in effect (partition: the hour's data day).",
+)
 def simulator_live_hour(context: dg.AssetExecutionContext, pmi_home: PmiHomeResource) -> dg.MaterializeResult:
     """The live step of the simulator: closes the loop between applied budgets and what happens next.
 
-    A data directory holding a user's ingested data has no simulator: its new hours arrive through `pmi ingest`,
-    so this step observes nothing new and the rest of the hourly cycle runs on what is there.
+    A run is keyed by the newest data day (``hourly_partition``): the step appends that day's next hour, and a run
+    launched for any other day fails before writing, since an hour can only follow the warehouse's history. A data
+    directory holding a user's ingested data has no simulator: its new hours arrive through `pmi ingest`, so this
+    step observes nothing new and the rest of the hourly cycle runs on what is there.
     """
-    if not holds_simulation(pmi_home.paths()):
+    paths = pmi_home.paths()
+    newest = hourly_data_day(paths).isoformat()
+    if context.partition_key != newest:
+        raise dg.Failure(
+            description=f"partition {context.partition_key} is not the newest data day ({newest}): the hourly run "
+            "only appends the hour after the warehouse's history; launch it for the newest day",
+            allow_retries=False,
+        )
+    if not holds_simulation(paths):
         context.log.info("no simulator in this data directory: new hours arrive through `pmi ingest`")
         return dg.MaterializeResult(metadata={"simulated": False})
-    step = step_one_hour(pmi_home.paths())
+    step = step_one_hour(paths)
     context.log.info(f"simulated {step['hour_ts']}: spend {step['spend']:.2f}, {step['conversions']} conversions")
     return dg.MaterializeResult(metadata={k: str(v) for k, v in step.items()})

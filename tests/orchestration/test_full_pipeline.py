@@ -101,16 +101,61 @@ def test_allocation_applied_with_audit(con):
     assert logged == (6, 1)
 
 
-def test_hourly_allocation_closes_the_loop(pipeline):
-    """One hourly run: the simulator spends the applied budgets, the warehouse updates, a new allocation applies."""
+def test_hourly_schedule_keys_its_run_by_the_newest_data_day(pipeline, monkeypatch, tmp_path):
+    """The schedule adds the day the next hour falls on as a partition and requests that one; no data, no run."""
+    import dagster as dg
+
+    from ml.warehouse.data_days import hourly_data_day
     from orchestration.definitions import defs
+    from orchestration.jobs import hourly_allocation_schedule
+
+    paths, _ = pipeline
+    with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
+        next_hour = connection.execute("SELECT next_hour_ts FROM sim.state").fetchall()[0][0]
+    assert hourly_data_day(paths) == next_hour.date()
+    monkeypatch.setenv("PMI_HOME", str(paths.home))
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def())
+        [request] = hourly_allocation_schedule.evaluate_tick(context).run_requests
+        assert request.partition_key == next_hour.date().isoformat()
+        assert instance.get_dynamic_partitions("data_day") == [request.partition_key]
+        monkeypatch.setenv("PMI_HOME", str(tmp_path / "empty"))
+        skipped = hourly_allocation_schedule.evaluate_tick(context)
+    assert not skipped.run_requests and "no warehouse yet" in skipped.skip_message
+
+
+def test_hourly_allocation_closes_the_loop(pipeline):
+    """One hourly run: the simulator spends the applied budgets, the warehouse updates, a new allocation applies.
+    The run is the newest data day's partition; a run for an older day fails before writing anything."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.partitions import DATA_DAYS, hourly_partition
 
     paths, _ = pipeline
     job = defs.resolve_job_def("hourly_allocation")
+    run_config = {"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
+    instance = dg.DagsterInstance.ephemeral()
+    newest = hourly_partition(paths, instance)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
+        hours_before = connection.execute("SELECT count(*) FROM raw.campaign_hourly").fetchall()[0][0]
+    instance.add_dynamic_partitions(DATA_DAYS.name, ["2026-09-01"])
+    stale = job.execute_in_process(
+        run_config=run_config, instance=instance, partition_key="2026-09-01", raise_on_error=False
+    )
+    assert not stale.success
+    [failure] = [e for e in stale.all_events if e.is_step_failure]
+    assert failure.step_key == "simulator_live_hour" and "not the newest data day" in str(failure.event_specific_data)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as connection:
+        assert connection.execute("SELECT count(*) FROM raw.campaign_hourly").fetchall()[0][0] == hours_before
+        assert connection.execute("SELECT count(*) FROM audit.allocation_runs").fetchall()[0][0] == 1
+
     result = job.execute_in_process(
-        run_config={"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}, raise_on_error=False
+        run_config=run_config, instance=instance, partition_key=newest, raise_on_error=False
     )
     assert result.success
+    [live] = result.asset_materializations_for_node("simulator_live_hour")
+    assert live.partition == newest and live.metadata["hour_ts"].value.startswith(newest)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         first_run = con.execute("SELECT run_id FROM audit.allocation_runs ORDER BY applied_at LIMIT 1").fetchall()[0][0]
         # the hour simulated after the first allocation spent at the allocated budgets' pace
@@ -135,6 +180,7 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
     from ml.simulation.live import step_one_hour
     from orchestration.definitions import defs
     from orchestration.monitoring.sensors import mape_drift_sensor
+    from orchestration.partitions import hourly_partition
 
     paths, _ = pipeline
     monkeypatch.setenv("PMI_HOME", str(paths.home))
@@ -146,7 +192,7 @@ def test_drift_raises_alerts_and_exactly_one_retrain(pipeline, monkeypatch):
     instance = dg.DagsterInstance.ephemeral()
     run_config = {"resources": {"pmi_home": {"config": {"home": str(paths.home)}}}}
     hourly = defs.resolve_job_def("hourly_allocation").execute_in_process(
-        run_config=run_config, instance=instance, raise_on_error=False
+        run_config=run_config, instance=instance, raise_on_error=False, partition_key=hourly_partition(paths, instance)
     )
     assert hourly.success
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:

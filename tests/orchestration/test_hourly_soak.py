@@ -49,6 +49,14 @@ def sim_clock(paths) -> dt.datetime:
         return con.execute("SELECT next_hour_ts FROM sim.state").fetchone()[0]
 
 
+def hourly_day(instance: dg.DagsterInstance) -> str:
+    """The data day (partition) the newest hourly run materialised the live hour for."""
+    run = instance.get_runs(filters=dg.RunsFilter(job_name="hourly_allocation"), limit=1)[0]
+    event = instance.get_latest_materialization_event(dg.AssetKey("simulator_live_hour"))
+    assert event.run_id == run.run_id
+    return event.asset_materialization.partition
+
+
 def hourly_kept(instance: dg.DagsterInstance) -> tuple[str, str]:
     """What the newest hourly run did with the LTV table and the user-level marts (its own materialisations)."""
     run = instance.get_runs(filters=dg.RunsFilter(job_name="hourly_allocation"), limit=1)[0]
@@ -97,7 +105,7 @@ def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirk
     monkeypatch.setenv("PMI_KEEP_DBT_TARGETS", "2")
     assert main(["simulate", "--home", str(paths.home), "--live-hours", "22"]) == 0
     assert sim_clock(paths) == dt.datetime(2026, 10, 1, 22)
-    parts, disk, scoring, user_marts, user_export, hourly, daily_lines = [], [], [], [], [], [], []
+    parts, disk, scoring, user_marts, user_export, hourly, daily_lines, days = [], [], [], [], [], [], [], []
     exported_by_pipeline = (paths.feast_dir / "data" / "user_features.parquet").stat().st_mtime_ns
     for cycle in range(1, CYCLES + 1):
         capsys.readouterr()
@@ -111,8 +119,12 @@ def test_hourly_cycles_across_midnight_keep_every_user_and_bounded_history(quirk
         scoring.append(ltv_scoring(dg.DagsterInstance.get()))
         user_marts.append(user_marts_build(dg.DagsterInstance.get()))
         hourly.append(hourly_kept(dg.DagsterInstance.get()))
+        days.append(hourly_day(dg.DagsterInstance.get()))
         user_export.append((paths.feast_dir / "data" / "user_features.parquet").stat().st_mtime_ns)
     assert sim_clock(paths) == dt.datetime(2026, 10, 2, 2)  # hours 22, 23, 00 and 01 ran: midnight crossed
+    # each hourly run is the partition of the data day its hour fell on; the days are added as the data reaches them
+    assert days == ["2026-10-01", "2026-10-01", "2026-10-02", "2026-10-02"], days
+    assert dg.DagsterInstance.get().get_dynamic_partitions("data_day") == ["2026-10-01", "2026-10-02"]
     # Hour 23 moves the warehouse's as-of to 2026-10-02 00:00, a new data day: the hourly run still keeps the user
     # marts and the LTV (the hour's allocation never waits for them), then the loop's daily job re-scores LTV ...
     assert hourly == [("kept", "kept")] * CYCLES, hourly
