@@ -14,30 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg, optimize, special
 
+from ml.models.response.shape_range import DEFAULT_HILL_SHAPE_MAX, hill_shape, hill_shape_max
 from ml.response_curves import CurveFamily
 
 HILL, EXPONENTIAL = CurveFamily.HILL, CurveFamily.EXPONENTIAL
 N_PARAMS = {HILL: 3, EXPONENTIAL: 2, CurveFamily.LOG: 2}  # theta: level, log relative spend scale[, logit shape]
 
 THETA_BOUNDS = {"log_k": (-8.0, 8.0), "shape": (-7.0, 7.0)}
-# Hill shape n = HILL_SHAPE_MAX * expit(theta[2]); the Beta prior is on n / HILL_SHAPE_MAX. Above 1 a curve is
-# S-shaped (a threshold before it responds), which the optimiser handles (``ml/optimize/nonconcave.py``) and
-# `pmi allocate`, the warehouse loop and the backtest pass through. Raising it to 3 lets the data take shapes past 1,
-# but on the simulator (concave truth) it spreads posterior mass past 1 and costs interval coverage, which the
-# response model's own tests guard; so it stays 1 (concave) until that trade-off is decided.
-HILL_SHAPE_MAX = 1.0
-
-
-def hill_shape(eta: np.ndarray | float) -> np.ndarray:
-    """The Hill shape of a logit-shape parameter."""
-    return HILL_SHAPE_MAX * special.expit(eta)
-
-
-def hill_logit(shape: np.ndarray | float) -> np.ndarray:
-    """The logit-shape parameter of a Hill shape in (0, HILL_SHAPE_MAX)."""
-    return special.logit(np.asarray(shape, dtype=float) / HILL_SHAPE_MAX)
-
-
 MAX_STEP = 2.0  # largest Newton move in any parameter (log or logit units)
 
 
@@ -54,7 +37,7 @@ class CampaignData:
 @dataclass(frozen=True)
 class Prior:
     """Normal prior on (level, log relative k) and a Beta(shape_a, shape_b) prior on the Hill shape's share of its
-    range, ``p = n / HILL_SHAPE_MAX``.
+    range, ``p = n / hill_shape_max()``.
 
     A Beta handles what a normal on the logit cannot: real shapes crowd against bounds. On the logit scale it is
     the log-concave density ``p**a * (1 - p)**b`` (Jacobian included). The default centres n on 0.8.
@@ -62,12 +45,12 @@ class Prior:
 
     mean: np.ndarray  # (2,)
     precision: np.ndarray  # (2,)
-    shape_a: float = 1.6 / HILL_SHAPE_MAX
-    shape_b: float = 2.0 - 1.6 / HILL_SHAPE_MAX
+    shape_a: float = 1.6 / DEFAULT_HILL_SHAPE_MAX
+    shape_b: float = 2.0 - 1.6 / DEFAULT_HILL_SHAPE_MAX
 
     @property
     def shape_mean(self) -> float:
-        """Prior mean of p = n / HILL_SHAPE_MAX."""
+        """Prior mean of p = n / hill_shape_max()."""
         return self.shape_a / (self.shape_a + self.shape_b)
 
     def shape_penalty(self, eta: float | np.ndarray) -> np.ndarray:
@@ -94,12 +77,13 @@ def log_shape(family: CurveFamily, u: np.ndarray, theta: np.ndarray) -> tuple[np
     psi = np.clip(theta[1], *THETA_BOUNDS["log_k"])
     if family == HILL:
         p = special.expit(np.clip(theta[2], *THETA_BOUNDS["shape"]))
-        n = HILL_SHAPE_MAX * p
+        shape_max = hill_shape_max()
+        n = shape_max * p
         log_x = np.log(u) - psi
         log_r = n * log_x
         damp = special.expit(-log_r)  # 1 / (1 + r)
         value = -np.logaddexp(0.0, -log_r)
-        return value, np.stack([-n * damp, log_x * damp * HILL_SHAPE_MAX * p * (1.0 - p)], axis=-1)
+        return value, np.stack([-n * damp, log_x * damp * shape_max * p * (1.0 - p)], axis=-1)
     x = u * np.exp(-psi)
     if family == EXPONENTIAL:
         value = np.log(-np.expm1(-x))

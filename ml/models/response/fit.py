@@ -23,14 +23,12 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from ml.models.insufficient import InsufficientDataError
-from ml.models.response import estimation
 from ml.models.response.estimation import (
     CampaignData,
     FamilyFit,
     Prior,
     fit_family,
     hac_dispersion,
-    hill_logit,
     log_mean,
     natural_parameters,
     poisson_deviance,
@@ -40,6 +38,7 @@ from ml.models.response.pooling import crossed_prior, demand_coefficients, likel
 from ml.models.response.posterior import hill_grid_posterior, laplace_posterior
 from ml.models.response.result import ResponseCurveSet
 from ml.models.response.selection import heldout_scores
+from ml.models.response.shape_range import DEFAULT_HILL_SHAPE_MAX, hill_logit, hill_shape_range
 from ml.response_curves import FAMILY_NAMES, CurveFamily, ResponseCurves
 
 LEVEL_PRIOR_PRECISION = 1e-4
@@ -58,12 +57,18 @@ class ResponseFitConfig(BaseModel):
     dispersion_bandwidth_days: int = Field(14, ge=0, description="Newey-West lag window; 0 for undated rows.")
     weak_prior_sd: float = Field(1.5, gt=0, description="Unpooled prior sd of log(spend_scale / mean spend).")
     hill_shape_prior: float = Field(
-        0.8, gt=0, description="Unpooled prior mean of the Hill shape (below estimation.HILL_SHAPE_MAX)."
+        0.8, gt=0, description="Unpooled prior mean of the Hill shape (below hill_shape_max)."
+    )
+    hill_shape_max: float = Field(
+        DEFAULT_HILL_SHAPE_MAX,
+        ge=1.0,
+        le=5.0,
+        description="Largest Hill shape the fit may take; above 1 it can find S-shaped (thresholded) curves.",
     )
     prior_sd_floor: float = Field(0.5, gt=0, description="Floor of the pooled log-k prior sd (EB underestimates it).")
     shape_prior_max_concentration: float = Field(10.0, gt=1, description="Cap on a + b of the Beta shape prior.")
     shape_grid: tuple[float, float] | None = Field(
-        None, description="Hill shapes the profiles and the grid posterior span; default (0.2, 0.995 x HILL_SHAPE_MAX)."
+        None, description="Hill shapes the profiles and the grid posterior span; default (0.2, 0.995 x hill_shape_max)."
     )
     shape_grid_points: int = Field(16, ge=4)
     hill_preference: float = Field(2.0, ge=0, description="Quasi-AIC margin an alternative must beat Hill by.")
@@ -102,7 +107,7 @@ def _campaign_arrays(panel: pd.DataFrame, min_rows: int) -> list[_Campaign]:
 def _weak_prior(config: ResponseFitConfig) -> Prior:
     """Unpooled prior: spend_scale near the campaign's typical spend, shape around ``hill_shape_prior`` (Beta,
     a + b = 2)."""
-    m = config.hill_shape_prior / estimation.HILL_SHAPE_MAX  # the Beta is on the shape's share of its range
+    m = config.hill_shape_prior / config.hill_shape_max  # the Beta is on the shape's share of its range
     return Prior(np.zeros(2), np.array([LEVEL_PRIOR_PRECISION, config.weak_prior_sd**-2]), 2.0 * m, 2.0 * (1.0 - m))
 
 
@@ -146,7 +151,7 @@ def _demand_rounds(
 
 def _shape_grid(config: ResponseFitConfig) -> np.ndarray:
     """Logit Hill shapes at which likelihood profiles and the nested-Laplace posterior are evaluated."""
-    bounds = config.shape_grid or (0.2, 0.995 * estimation.HILL_SHAPE_MAX)
+    bounds = config.shape_grid or (0.2, 0.995 * config.hill_shape_max)
     return np.linspace(*hill_logit(bounds), config.shape_grid_points)
 
 
@@ -212,9 +217,18 @@ def fit_response_curves(
     """Fit every campaign of a daily panel (see :func:`ml.models.response.panel.daily_panel`).
 
     ``panel`` needs ``campaign_id``, ``spend`` and ``conversions``; ``price_index`` deflates spend and
-    covariate columns become shared demand effects. ``campaigns`` supplies the pooling attributes.
+    covariate columns become shared demand effects. ``campaigns`` supplies the pooling attributes. Hill shapes
+    stay below ``config.hill_shape_max`` throughout the fit.
     """
     config = config or ResponseFitConfig()
+    with hill_shape_range(config.hill_shape_max):
+        return _fit_in_shape_range(panel, campaigns, config)
+
+
+def _fit_in_shape_range(
+    panel: pd.DataFrame, campaigns: pd.DataFrame | None, config: ResponseFitConfig
+) -> ResponseCurveSet:
+    """The fit itself, with the Hill shape range already applied."""
     elasticity = panel.attrs.get("competition_elasticity")  # what the panel's spend was deflated with
     panel = panel[panel["spend"] > 0]  # no spend, no information about the curve (and zero expected conversions)
     panel = panel.sort_values([c for c in ("campaign_id", "date") if c in panel.columns]).reset_index(drop=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from ml.models.response import estimation
+from ml.models.response.shape_range import hill_shape_max
 
 _LOG_SD_BOUNDS = (np.log(0.01), np.log(5.0))
 
@@ -207,7 +207,7 @@ def pooled_shape_prior(grid: np.ndarray, log_marginal: np.ndarray, max_concentra
 
     bounds = [(special.logit(0.05), special.logit(0.995)), (0.0, float(np.log(max_concentration)))]
     starts = [
-        np.array([special.logit(m / estimation.HILL_SHAPE_MAX), np.log(c)])
+        np.array([special.logit(m / hill_shape_max()), np.log(c)])
         for m in (0.6, 0.8, 0.9)
         for c in (2.0, max_concentration)
     ]  # shapes below 1 first: most campaigns are concave

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from ml.allocation.portfolio.curves import curves_for
-from ml.models.response import ResponseFitConfig, estimation, fit_response_curves
+from ml.models.response import ResponseFitConfig, fit_response_curves
+from ml.models.response.shape_range import hill_shape_max
 from ml.optimize import PortfolioProblem, optimize_portfolio
 
 
@@ -33,10 +34,9 @@ def _panel(rng: np.random.Generator) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def test_the_fit_takes_shape_past_one_where_the_data_have_a_threshold(monkeypatch):
-    monkeypatch.setattr(estimation, "HILL_SHAPE_MAX", 3.0)
+def test_the_fit_takes_shape_past_one_where_the_data_have_a_threshold():
     panel = _panel(np.random.default_rng(0))
-    fitted = fit_response_curves(panel, None, ResponseFitConfig(n_draws=50, families=("hill",)))
+    fitted = fit_response_curves(panel, None, ResponseFitConfig(n_draws=50, families=("hill",), hill_shape_max=3.0))
     shape = dict(zip(fitted.campaign_ids, fitted.curves.shape, strict=True))
     assert shape["s_shaped"] == pytest.approx(2.5, abs=0.4)
     assert shape["concave"] < 1.0
@@ -54,7 +54,7 @@ def test_the_fit_takes_shape_past_one_where_the_data_have_a_threshold(monkeypatc
 
 
 def test_by_default_the_shape_stays_concave():
-    assert estimation.HILL_SHAPE_MAX == 1.0
     panel = _panel(np.random.default_rng(0))
     fitted = fit_response_curves(panel, None, ResponseFitConfig(n_draws=20, families=("hill",)))
     assert (fitted.curves.shape <= 1.0).all() and (fitted.draws[..., 2] <= 1.0).all()
+    assert hill_shape_max() == 1.0  # the wider range of a fit ends with it
