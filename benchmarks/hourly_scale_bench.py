@@ -26,7 +26,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = ("warehouse_models", "feature_exports", "mart_quality_gates", "campaign_ltv", "allocation_run")
+STEPS = (
+    "warehouse_models",
+    "feature_exports",
+    "feast_online_store",
+    "mart_quality_gates",
+    "campaign_ltv",
+    "allocation_run",
+)
 
 
 def parse_args() -> argparse.Namespace:
