@@ -13,8 +13,7 @@ from ml.io.errors import BadInputError
 from ml.warehouse.user_marts import USER_LEVEL_TABLES
 from orchestration.housekeeping import housekeeping_hook
 from orchestration.partitions import hourly_partition
-from orchestration.resources import PmiHomeResource
-from orchestration.warehouse.project import DBT_BUILD_TAG, INCREMENTAL, LTV_SCORES_TAG, REUSE_STORED
+from orchestration.warehouse.project import DBT_BUILD_TAG, INCREMENTAL, LTV_SCORES_TAG, REUSE_STORED, code_location_home
 
 HOOKS = {housekeeping_hook}
 
@@ -79,7 +78,7 @@ hourly_allocation = dg.define_asset_job(
 @dg.schedule(job=hourly_allocation, cron_schedule="0 * * * *", default_status=dg.DefaultScheduleStatus.STOPPED)
 def hourly_allocation_schedule(context: dg.ScheduleEvaluationContext):
     """Every hour, one run keyed by the newest data day of the code location's data directory (added if new)."""
-    paths = PmiHomeResource().location()
+    paths = code_location_home()
     try:
         key = hourly_partition(paths, context.instance)
     except BadInputError as exc:

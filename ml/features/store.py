@@ -185,12 +185,13 @@ def materialize_online(paths: PmiPaths, end: dt.datetime) -> dict[str, dt.dateti
     run, not the history. Anchored on the data's own clock (``end``), not on the wall clock Feast's own
     ``materialize_incremental`` uses, so simulated or back-dated histories materialise too. Returns each view's start.
     """
+    end = _utc(end)
     starts: dict[str, dt.datetime] = {}
     with registry_lock(paths):
         store = feature_store(paths)
         for name in ONLINE_VIEWS:
             start = online_window_start(store.get_feature_view(name), end)
-            store.materialize(start_date=start, end_date=_utc(end), feature_views=[name])
+            store.materialize(start_date=start, end_date=end, feature_views=[name])
             starts[name] = start
     return starts
 
