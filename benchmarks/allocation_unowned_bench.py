@@ -1,6 +1,8 @@
 """`pmi allocate` on campaign histories whose curves the project does not own, against an oracle that knows them.
 
-Run: `.venv/bin/python benchmarks/allocation_unowned_bench.py --seeds 3 4 [--families ...] [--days ...] [--out FILE]`.
+Run: `.venv/bin/python benchmarks/allocation_unowned_bench.py --seeds 3 4 [--families ...] [--days ...] [--out FILE]
+[--hill-shape-max 3]` (the last fits pmi's curves with Hill shapes up to 3, S-shaped ones included; `pmi allocate`
+keeps 1).
 Seeds 0-2 are the tuning seeds (used while changing the estimation); report on 3 and up (held out).
 
 Each scenario (response family x history length x portfolio size, ``ml/evaluation/unowned.py``) is written as the
@@ -27,8 +29,10 @@ import numpy as np
 import pandas as pd
 
 from ml.allocation.portfolio import RunOptions, allocate, read_constraints, read_history
+from ml.allocation.portfolio.curves import fit_curves, fittable
 from ml.evaluation.oracle import Bounds, naive_log_fit, solve_exact, violations
 from ml.evaluation.unowned import COSTS, FAMILIES, MAX_CHANGE_PCT, Scenario, ScenarioData, draw_scenario
+from ml.models.response.shape_range import DEFAULT_HILL_SHAPE_MAX
 from ml.response_curves import CurveFamily
 
 HISTORY_DAYS = (21, 60, 180)
@@ -52,7 +56,9 @@ def naive_split(data: ScenarioData, bounds: Bounds) -> np.ndarray:
     return solve_exact(profit, bounds)
 
 
-def run_scenario(scenario: Scenario, directory: Path) -> dict[str, float | str | int]:
+def run_scenario(
+    scenario: Scenario, directory: Path, hill_shape_max: float = DEFAULT_HILL_SHAPE_MAX
+) -> dict[str, float | str | int]:
     """Allocate one scenario with pmi, the naive baseline and the oracle; score and check all three."""
     data = draw_scenario(scenario)
     history_path, constraints_path = directory / "history.csv", directory / "constraints.csv"
@@ -64,9 +70,11 @@ def run_scenario(scenario: Scenario, directory: Path) -> dict[str, float | str |
     current = history.daily[history.daily["date"] > history.last_date - pd.Timedelta(days=7)]
     current = (current.groupby("campaign_id")["spend"].sum() / 7).reindex(history.campaign_ids).to_numpy()
     total = float(np.round(current.sum(), 2))
-    run = allocate(
-        history, RunOptions(total_budget=total, max_change_pct=MAX_CHANGE_PCT, seed=scenario.seed), None, constraints
-    )
+    options = RunOptions(total_budget=total, max_change_pct=MAX_CHANGE_PCT, seed=scenario.seed)
+    curves = None
+    if hill_shape_max != DEFAULT_HILL_SHAPE_MAX:  # the same fit pmi allocate runs, with the wider shape range
+        curves = fit_curves(history, history.campaign_ids[fittable(history)], options.seed, hill_shape_max)
+    run = allocate(history, options, None, constraints, curves)
     seconds = time.perf_counter() - started
     table = run.table.set_index("campaign_id").loc[data.campaigns["campaign_id"]]
     pmi = table["recommended_budget"].to_numpy(float)
@@ -111,6 +119,9 @@ def main() -> int:
     parser.add_argument("--spreads", type=float, nargs="+", default=[0.35, 0.8], help="sd of log(optimum / today).")
     parser.add_argument("--size-scale", type=float, default=1.0, help="Multiply every portfolio size (min 30).")
     parser.add_argument("--out", type=Path, help="Also write the per-scenario rows as CSV.")
+    parser.add_argument(
+        "--hill-shape-max", type=float, default=DEFAULT_HILL_SHAPE_MAX, help="Largest Hill shape pmi's fit may take."
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,7 +129,7 @@ def main() -> int:
             for days in args.days:
                 for family in args.families:
                     n = max(30, int(round(PORTFOLIO_SIZE[family] * args.size_scale)))
-                    row = run_scenario(Scenario(family, days, n, seed, spread), Path(tmp))
+                    row = run_scenario(Scenario(family, days, n, seed, spread), Path(tmp), args.hill_shape_max)
                     rows.append(row)
                     print(
                         f"seed {seed} spread {spread:g} {family:>11}/{days:>3}d/{n:>3}: "

@@ -8,6 +8,7 @@ import numpy as np
 from ml.allocation.portfolio.history import CampaignHistory
 from ml.models.response import ResponseCurveSet, ResponseFitConfig, fit_response_curves
 from ml.models.response.panel import WEEKDAY_COVARIATES
+from ml.models.response.shape_range import DEFAULT_HILL_SHAPE_MAX
 from ml.response_curves import ResponseCurves
 
 MIN_CAMPAIGN_DAYS = 5  # days with spend below which a campaign's curve is too uncertain to move its budget
@@ -21,8 +22,13 @@ def fittable(history: CampaignHistory) -> np.ndarray:
     return (history.days_with_spend() >= MIN_CAMPAIGN_DAYS).to_numpy()
 
 
-def fit_curves(history: CampaignHistory, campaign_ids: np.ndarray, seed: int) -> ResponseCurveSet:
-    """Fit the given campaigns' curves on their days with spend (nominal dollars: the export has no price index)."""
+def fit_curves(
+    history: CampaignHistory, campaign_ids: np.ndarray, seed: int, hill_shape_max: float = DEFAULT_HILL_SHAPE_MAX
+) -> ResponseCurveSet:
+    """Fit the given campaigns' curves on their days with spend (nominal dollars: the export has no price index).
+
+    ``hill_shape_max`` above 1 lets S-shaped curves in (benchmarks compare it; `pmi allocate` keeps the default).
+    """
     daily = history.daily
     panel = daily.loc[
         daily["campaign_id"].isin(campaign_ids) & (daily["spend"] > 0), ["campaign_id", "date", "spend", "conversions"]
@@ -34,7 +40,9 @@ def fit_curves(history: CampaignHistory, campaign_ids: np.ndarray, seed: int) ->
             panel[name] = (weekday == day).astype(float)
     pool_by = tuple(c for c in POOLING_ATTRIBUTES if c in history.attributes.columns)
     campaigns = history.attributes.reset_index()[["campaign_id", *pool_by]] if pool_by else None
-    config = ResponseFitConfig(n_draws=POSTERIOR_DRAWS, seed=seed, pool_by=pool_by, min_rows=MIN_CAMPAIGN_DAYS)
+    config = ResponseFitConfig(
+        n_draws=POSTERIOR_DRAWS, seed=seed, pool_by=pool_by, min_rows=MIN_CAMPAIGN_DAYS, hill_shape_max=hill_shape_max
+    )
     return curves_for(fit_response_curves(panel, campaigns, config), campaign_ids)
 
 
