@@ -13,8 +13,11 @@ the true curves and values: share of the oracle's profit uplift over today's spl
 (profit(pmi) - profit(today)) / (profit(oracle) - profit(today)), where the oracle solves the same constrained
 problem exactly on the true curves (``ml/evaluation/oracle.py``); a naive baseline (per-campaign least squares of
 conversions on log spend, valued at the export's revenue per conversion) is solved by the same exact solver.
-Every allocation (pmi, naive, oracle) is checked against the total, the bounds and the change limit; any violation
-is printed and the script exits 1.
+The ``ceiling`` column is what the history allows (``ml/evaluation/information_ceiling.py``): the Bayes decision
+of an allocator told the true family, shape, weekday pattern, dispersion, value and the generator's prior, left to
+learn only the curve's scale and level from the same days; it bounds what any estimation could capture there.
+Every allocation (pmi, naive, ceiling, oracle) is checked against the total, the bounds and the change limit; any
+violation is printed and the script exits 1.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ import pandas as pd
 
 from ml.allocation.portfolio import RunOptions, allocate, read_constraints, read_history
 from ml.allocation.portfolio.curves import fit_curves, fittable
+from ml.evaluation.information_ceiling import ceiling_split
 from ml.evaluation.oracle import Bounds, naive_log_fit, solve_exact, violations
 from ml.evaluation.unowned import COSTS, FAMILIES, MAX_CHANGE_PCT, Scenario, ScenarioData, draw_scenario
 from ml.models.response.shape_range import DEFAULT_HILL_SHAPE_MAX
 from ml.response_curves import CurveFamily
 
 HISTORY_DAYS = (21, 60, 180)
+SHARES = ["pmi_share", "naive_share", "ceiling_share"]
 PORTFOLIO_SIZE = {"hill_s": 30, "exponential": 50, "log": 80, "threshold": 120, "mixed": 200}
 
 
@@ -87,9 +92,10 @@ def run_scenario(
     )
     oracle = solve_exact(data.true_profit, bounds)
     naive = naive_split(data, bounds)
+    ceiling = ceiling_split(data, bounds, scenario.seed)
     broken = [
         line
-        for split, who in ((pmi, "pmi"), (naive, "naive"), (oracle, "oracle"))
+        for split, who in ((pmi, "pmi"), (naive, "naive"), (ceiling, "ceiling"), (oracle, "oracle"))
         for line in violations(split, bounds, f"{scenario.name} seed {scenario.seed} {who}")
     ]
     today = data.true_profit(bounds.current).sum()
@@ -102,6 +108,7 @@ def run_scenario(
         "spread": scenario.spread,
         "pmi_share": (data.true_profit(pmi).sum() - today) / uplift,
         "naive_share": (data.true_profit(naive).sum() - today) / uplift,
+        "ceiling_share": (data.true_profit(ceiling).sum() - today) / uplift,
         "oracle_uplift": uplift,
         "oracle_uplift_pct": uplift / abs(today),
         "hill_curves": float(np.mean(run.curves.curves.family == CurveFamily.HILL)),
@@ -134,7 +141,8 @@ def main() -> int:
                     print(
                         f"seed {seed} spread {spread:g} {family:>11}/{days:>3}d/{n:>3}: "
                         f"pmi {row['pmi_share']:7.1%}  naive "
-                        f"{row['naive_share']:7.1%}  oracle uplift {row['oracle_uplift']:9,.0f}/day "
+                        f"{row['naive_share']:7.1%}  ceiling {row['ceiling_share']:7.1%}  "
+                        f"oracle uplift {row['oracle_uplift']:9,.0f}/day "
                         f"({row['oracle_uplift_pct']:.1%})  violations {row['violations']}  "
                         f"({row['pmi_seconds']:.0f} s)",
                         flush=True,
@@ -142,13 +150,14 @@ def main() -> int:
     table = pd.DataFrame(rows)
     if args.out:
         table.to_csv(args.out, index=False)
-    summary = table.groupby(["spread", "family", "days", "campaigns"])[["pmi_share", "naive_share"]].mean()
+    summary = table.groupby(["spread", "family", "days", "campaigns"])[SHARES].mean()
     print(f"\nmean share of the oracle's uplift over seeds {', '.join(map(str, args.seeds))}:")
     print(summary.map(lambda v: f"{v:.1%}").to_string())
-    by_days = table.groupby(["spread", "days"])[["pmi_share", "naive_share"]].mean()
+    by_days = table.groupby(["spread", "days"])[SHARES].mean()
     print("\nby history length:\n" + by_days.map(lambda v: f"{v:.1%}").to_string())
     print(
-        f"\nall scenarios: pmi {table['pmi_share'].mean():.1%}, naive {table['naive_share'].mean():.1%}; "
+        f"\nall scenarios: pmi {table['pmi_share'].mean():.1%}, naive {table['naive_share'].mean():.1%}, "
+        f"ceiling {table['ceiling_share'].mean():.1%}; "
         f"constraint violations: {int(table['violations'].sum())}"
     )
     if table["violations"].sum():

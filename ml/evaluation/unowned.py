@@ -16,6 +16,7 @@ under-spent, and only the curve's elasticity at today's spend tells which.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,16 @@ class Scenario:
 
 
 @dataclass(frozen=True)
+class HiddenHistory:
+    """What drew the history besides the curves, which no export shows: the information ceiling's likelihood uses it."""
+
+    current: np.ndarray  # today's daily budget (the last 7 days' mean spend before rounding)
+    saturation_group: np.ndarray  # the network + format effect on log(optimum / curve scale k)
+    weekday: np.ndarray  # (campaigns, 7) multiplicative weekday effects, mean 1, Monday first
+    dispersion: np.ndarray  # negative-binomial size of daily conversions
+
+
+@dataclass(frozen=True)
 class ScenarioData:
     """What a user would hand `pmi allocate` (export, constraints) and what only the oracle may see (truth)."""
 
@@ -93,25 +104,37 @@ class ScenarioData:
     truth: TrueCurves  # campaigns in sorted id order
     value_per_conversion: np.ndarray  # true expected value of a conversion, same order
     campaigns: pd.DataFrame  # campaign_id, has_agency, creative_production_cost, network, ...; same order
+    hidden: HiddenHistory
 
     def true_profit(self, spend: np.ndarray) -> np.ndarray:
         """True expected daily profit per campaign (and per point for 2-D spend) with the costs pmi counts."""
+        return self.profit(spend, self.truth.value)
+
+    def profit(self, spend: np.ndarray, conversions: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        """Daily profit per campaign at the true values and costs, with expected conversions from ``conversions``
+        (the truth's, or a belief's): what a split earns if the conversions are as given."""
         s = np.asarray(spend, float)
         col = (lambda a: a[:, None]) if s.ndim == 2 else (lambda a: a)
         multiplier = COSTS.cost_multiplier(self.campaigns["has_agency"].to_numpy())
         creative = self.campaigns["creative_production_cost"].to_numpy(float) / COSTS.creative_amortisation_days
-        revenue = col(self.value_per_conversion) * self.truth.value(s)
+        revenue = col(self.value_per_conversion) * conversions(s)
         return revenue - s * col(multiplier) - np.where(s > 0, col(creative), 0.0)
 
 
-def _optimum_in_curve_units(kind: np.ndarray, shape: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Where (in x = spend / k) each campaign's profit optimum sits: always on the concave part of its curve."""
+def optimum_in_curve_units(
+    kind: np.ndarray, shape: np.ndarray, saturation_group: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Where (in x = spend / k) each campaign's profit optimum sits: always on the concave part of its curve,
+    further in or out by its network and format (``saturation_group``) and a little noise of its own. The generator
+    and the information ceiling's prior both draw from here."""
     u = rng.uniform(size=len(kind))
-    return np.select(
+    base = np.select(
         [kind == "hill_s", kind == "exponential", kind == "log"],
         [1.0 + 2.0 * u, 0.3 + 2.2 * u, 0.5 + 3.5 * u],
         1.0 + shape * (2.0 + 2.0 * u),
     )
+    x_opt = base * np.exp(np.clip(saturation_group + rng.normal(0, 0.1, len(kind)), -0.5, 0.5))
+    return np.maximum(x_opt, np.where(kind == "threshold", 1.0 + 1.2 * shape, np.where(kind == "hill_s", 1.0, 0.2)))
 
 
 def _spend_paths(current: np.ndarray, days: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,8 +168,7 @@ def draw_scenario(scenario: Scenario) -> ScenarioData:
     )
     # group structure: how far into its curve a campaign's optimum sits depends on network and format
     group = rng.normal(0, 0.3, len(NETWORKS))[network] + rng.normal(0, 0.2, len(FORMATS))[fmt]
-    x_opt = _optimum_in_curve_units(kind, shape, rng) * np.exp(np.clip(group + rng.normal(0, 0.1, n), -0.5, 0.5))
-    x_opt = np.maximum(x_opt, np.where(kind == "threshold", 1.0 + 1.2 * shape, np.where(kind == "hill_s", 1.0, 0.2)))
+    x_opt = optimum_in_curve_units(kind, shape, group, rng)
     current = np.exp(rng.normal(np.log(250.0), 0.8, n))  # today's daily budget
     optimum = current * np.exp(scenario.spread * rng.standard_normal(n))
     k = optimum / x_opt
@@ -197,7 +219,8 @@ def draw_scenario(scenario: Scenario) -> ScenarioData:
             "revenue": np.round(revenue.ravel(), 2),
         }
     ).merge(campaigns, on="campaign_id")
-    return ScenarioData(scenario, export, _constraints(ids, spend, rng), truth, value, campaigns)
+    hidden = HiddenHistory(current, group, weekday, dispersion[:, 0])
+    return ScenarioData(scenario, export, _constraints(ids, spend, rng), truth, value, campaigns, hidden)
 
 
 def _constraints(ids: np.ndarray, spend: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:

@@ -1,0 +1,91 @@
+"""Where the information ceiling's edge over pmi comes from: the ceiling with one of its privileges taken away.
+
+Run: `.venv/bin/python benchmarks/unowned_ceiling_decomposition.py --seeds 0 1 2 --days 21` (tuning seeds; nothing
+here is tuned, but the figures guide changes to the estimation, so they are read on the tuning seeds).
+
+For each scenario of `benchmarks/allocation_unowned_bench.py` (spread 0.8, its `--size-scale 0.5` portfolio sizes)
+it prints the share of the oracle's uplift of the ceiling (``ml/evaluation/information_ceiling.py``) and of three
+weaker versions: valuing conversions at the export's revenue per conversion (what pmi sees) instead of the true
+value; a flat prior on log(k / today) over the generator's range; a normal prior at the generator's mean with sd 0.5
+(the floor of pmi's pooled prior). The constraints are checked for every split; a violation exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+import numpy as np
+import pandas as pd
+
+from ml.evaluation.information_ceiling import ceiling_split
+from ml.evaluation.oracle import Bounds, solve_exact, violations
+from ml.evaluation.unowned import FAMILIES, MAX_CHANGE_PCT, Scenario, ScenarioData, draw_scenario
+
+PORTFOLIO_SIZE = {"hill_s": 30, "exponential": 30, "log": 40, "threshold": 60, "mixed": 100}  # the bench at 0.5
+
+
+def scenario_bounds(data: ScenarioData) -> Bounds:
+    """Today's budgets (last 7 days' mean spend), its total, the constraint file's bounds and the 25% limit."""
+    spend = data.export.pivot(index="campaign_id", columns="date", values="spend").loc[data.campaigns["campaign_id"]]
+    current = spend.to_numpy(float)[:, -7:].mean(axis=1)
+    return Bounds(
+        float(np.round(current.sum(), 2)),
+        current,
+        data.constraints["min_budget"].to_numpy(float),
+        data.constraints["max_budget"].to_numpy(float),
+        MAX_CHANGE_PCT,
+    )
+
+
+def observed_value(data: ScenarioData) -> np.ndarray:
+    """The export's revenue per conversion per campaign (the pooled value where a campaign has none)."""
+    totals = data.export.groupby("campaign_id")[["revenue", "conversions"]].sum().loc[data.campaigns["campaign_id"]]
+    pooled = totals["revenue"].sum() / max(totals["conversions"].sum(), 1.0)
+    own = totals["revenue"] / totals["conversions"].where(totals["conversions"] > 0)
+    return own.fillna(pooled).to_numpy(float)
+
+
+def decompose(data: ScenarioData) -> tuple[dict[str, float], int]:
+    """Shares of the oracle's uplift of the ceiling and its weaker versions, and the number of violations."""
+    bounds, seed = scenario_bounds(data), data.scenario.seed
+    today = data.true_profit(bounds.current).sum()
+    uplift = data.true_profit(solve_exact(data.true_profit, bounds)).sum() - today
+    splits = {
+        "ceiling": ceiling_split(data, bounds, seed),
+        "observed_value": ceiling_split(
+            dataclasses.replace(data, value_per_conversion=observed_value(data)), bounds, seed
+        ),
+        "flat_prior": ceiling_split(data, bounds, seed, prior_sd=np.inf),
+        "prior_sd_0.5": ceiling_split(data, bounds, seed, prior_sd=0.5),
+    }
+    broken = sum(len(violations(split, bounds, name)) for name, split in splits.items())
+    return {name: (data.true_profit(split).sum() - today) / uplift for name, split in splits.items()}, broken
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--days", type=int, default=21)
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    args = parser.parse_args()
+    rows, broken = [], 0
+    for seed in args.seeds:
+        for family in args.families:
+            shares, violated = decompose(draw_scenario(Scenario(family, args.days, PORTFOLIO_SIZE[family], seed, 0.8)))
+            broken += violated
+            rows.append({"family": family, "seed": seed, **shares})
+            print(f"seed {seed} {family:>11}: " + "  ".join(f"{k} {v:6.1%}" for k, v in shares.items()), flush=True)
+    table = pd.DataFrame(rows)
+    print(f"\nmean over seeds {', '.join(map(str, args.seeds))}, {args.days}-day histories:")
+    print(table.groupby("family").mean(numeric_only=True).drop(columns="seed").map(lambda v: f"{v:.1%}").to_string())
+    print("all: " + "  ".join(f"{k} {v:.1%}" for k, v in table.drop(columns=["family", "seed"]).mean().items()))
+    if broken:
+        print(f"CONSTRAINT VIOLATIONS: {broken}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
