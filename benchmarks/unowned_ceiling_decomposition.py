@@ -7,7 +7,12 @@ For each scenario of `benchmarks/allocation_unowned_bench.py` (spread 0.8, its `
 it prints the share of the oracle's uplift of the ceiling (``ml/evaluation/information_ceiling.py``) and of three
 weaker versions: valuing conversions at the export's revenue per conversion (what pmi sees) instead of the true
 value; a flat prior on log(k / today) over the generator's range; a normal prior at the generator's mean with sd 0.5
-(the floor of pmi's pooled prior). The constraints are checked for every split; a violation exits 1.
+(the floor of pmi's pooled prior). Beside them, pmi's own split (`pmi allocate`'s library path, as the bench runs
+it) and the Bayes decision on pmi's own posterior: the exact solver on the mean of pmi's posterior draws, valued as
+pmi values them, which says whether pmi's decision rule or its posterior loses the rest. The constraints are
+checked for every split; a violation exits 1. The ``*_spends`` columns are the share of today's total each split
+spends (the total is a ceiling, not a target: the oracle leaves money unspent where every campaign is past its
+optimum).
 """
 
 from __future__ import annotations
@@ -15,13 +20,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ml.allocation.portfolio import RunOptions, allocate, read_constraints, read_history
 from ml.evaluation.information_ceiling import ceiling_split
 from ml.evaluation.oracle import Bounds, solve_exact, violations
 from ml.evaluation.unowned import FAMILIES, MAX_CHANGE_PCT, Scenario, ScenarioData, draw_scenario
+from ml.models.response import ResponseCurveSet
+from ml.response_curves import ResponseCurves
 
 PORTFOLIO_SIZE = {"hill_s": 30, "exponential": 30, "log": 40, "threshold": 60, "mixed": 100}  # the bench at 0.5
 
@@ -47,11 +57,45 @@ def observed_value(data: ScenarioData) -> np.ndarray:
     return own.fillna(pooled).to_numpy(float)
 
 
-def decompose(data: ScenarioData) -> tuple[dict[str, float], int]:
-    """Shares of the oracle's uplift of the ceiling and its weaker versions, and the number of violations."""
+def pmi_allocation(data: ScenarioData, bounds: Bounds, directory: Path) -> tuple[np.ndarray, ResponseCurveSet]:
+    """pmi's split of the scenario's export and the curves it fitted, as `benchmarks/allocation_unowned_bench.py`
+    runs it (the export and constraints written as files and read back by `pmi allocate`'s readers)."""
+    data.export.to_csv(directory / "history.csv", index=False)
+    data.constraints.to_csv(directory / "constraints.csv", index=False)
+    history = read_history(directory / "history.csv")
+    constraints = read_constraints(directory / "constraints.csv", history)
+    options = RunOptions(total_budget=bounds.total_budget, max_change_pct=MAX_CHANGE_PCT, seed=data.scenario.seed)
+    run = allocate(history, options, None, constraints, None)
+    split = run.table.set_index("campaign_id").loc[data.campaigns["campaign_id"], "recommended_budget"]
+    return split.to_numpy(float), run.curves
+
+
+def posterior_mean_conversions(fitted: ResponseCurveSet, campaign_ids: np.ndarray):
+    """Expected conversions at any (campaigns, points) spend grid averaged over pmi's posterior draws."""
+    idx = fitted.index_of(np.asarray(campaign_ids, dtype=object))
+    draws, family = fitted.draws[idx], fitted.curves.family[idx]
+
+    def conversions(spend: np.ndarray) -> np.ndarray:
+        n_draws, points = draws.shape[1], spend.shape[1]
+        out = np.empty(spend.shape)
+        for i in range(len(spend)):  # one campaign's draws x grid points at a time bounds the memory
+            params = [np.repeat(draws[i, :, j], points) for j in range(3)]
+            curves = ResponseCurves.build(np.repeat(family[i], n_draws * points), *params)
+            out[i] = curves.value(np.tile(spend[i], n_draws)).reshape(n_draws, points).mean(axis=0)
+        return out
+
+    return conversions
+
+
+def decompose(data: ScenarioData, directory: Path) -> tuple[dict[str, float], int]:
+    """Shares of the oracle's uplift of the ceiling, its weaker versions and pmi, and the number of violations."""
     bounds, seed = scenario_bounds(data), data.scenario.seed
     today = data.true_profit(bounds.current).sum()
-    uplift = data.true_profit(solve_exact(data.true_profit, bounds)).sum() - today
+    oracle = solve_exact(data.true_profit, bounds)
+    uplift = data.true_profit(oracle).sum() - today
+    pmi, fitted = pmi_allocation(data, bounds, directory)
+    valued_as_pmi = dataclasses.replace(data, value_per_conversion=observed_value(data))
+    conversions = posterior_mean_conversions(fitted, data.campaigns["campaign_id"].to_numpy())
     splits = {
         "ceiling": ceiling_split(data, bounds, seed),
         "observed_value": ceiling_split(
@@ -59,9 +103,13 @@ def decompose(data: ScenarioData) -> tuple[dict[str, float], int]:
         ),
         "flat_prior": ceiling_split(data, bounds, seed, prior_sd=np.inf),
         "prior_sd_0.5": ceiling_split(data, bounds, seed, prior_sd=0.5),
+        "pmi_posterior_bayes": solve_exact(lambda spend: valued_as_pmi.profit(spend, conversions), bounds, units=1500),
+        "pmi": pmi,
     }
     broken = sum(len(violations(split, bounds, name)) for name, split in splits.items())
-    return {name: (data.true_profit(split).sum() - today) / uplift for name, split in splits.items()}, broken
+    shares = {name: (data.true_profit(split).sum() - today) / uplift for name, split in splits.items()}
+    spent = {f"{name}_spends": splits[name].sum() / bounds.total_budget for name in ("ceiling", "pmi")}
+    return {**shares, **spent, "oracle_spends": oracle.sum() / bounds.total_budget}, broken
 
 
 def main() -> int:
@@ -71,12 +119,14 @@ def main() -> int:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     args = parser.parse_args()
     rows, broken = [], 0
-    for seed in args.seeds:
-        for family in args.families:
-            shares, violated = decompose(draw_scenario(Scenario(family, args.days, PORTFOLIO_SIZE[family], seed, 0.8)))
-            broken += violated
-            rows.append({"family": family, "seed": seed, **shares})
-            print(f"seed {seed} {family:>11}: " + "  ".join(f"{k} {v:6.1%}" for k, v in shares.items()), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            for family in args.families:
+                scenario = Scenario(family, args.days, PORTFOLIO_SIZE[family], seed, 0.8)
+                shares, violated = decompose(draw_scenario(scenario), Path(tmp))
+                broken += violated
+                rows.append({"family": family, "seed": seed, **shares})
+                print(f"seed {seed} {family:>11}: " + "  ".join(f"{k} {v:6.1%}" for k, v in shares.items()), flush=True)
     table = pd.DataFrame(rows)
     print(f"\nmean over seeds {', '.join(map(str, args.seeds))}, {args.days}-day histories:")
     print(table.groupby("family").mean(numeric_only=True).drop(columns="seed").map(lambda v: f"{v:.1%}").to_string())
