@@ -8,7 +8,8 @@ and its level are left to learn, from the same days of spend and conversions the
 over ``log(k / today's budget)`` (prior: a histogram of the generator's draws; likelihood: negative binomial, the
 level profiled out), then the split maximising posterior expected profit under the same constraints, solved exactly.
 Knowing more than a real allocator can only help it in expectation, so its share bounds what estimation could reach
-on these histories (up to the scenario-to-scenario noise of a few seeds).
+on these histories (up to the scenario-to-scenario noise of a few seeds, and approximately: the level is profiled
+out, not integrated). Memory: campaigns x grid points x days for the likelihood (about 70 MB at 200 x 240 x 180).
 """
 
 from __future__ import annotations
