@@ -36,19 +36,6 @@ from ml.response_curves import ResponseCurves
 PORTFOLIO_SIZE = {"hill_s": 30, "exponential": 30, "log": 40, "threshold": 60, "mixed": 100}  # the bench at 0.5
 
 
-def scenario_bounds(data: ScenarioData) -> Bounds:
-    """Today's budgets (last 7 days' mean spend), its total, the constraint file's bounds and the 25% limit."""
-    spend = data.export.pivot(index="campaign_id", columns="date", values="spend").loc[data.campaigns["campaign_id"]]
-    current = spend.to_numpy(float)[:, -7:].mean(axis=1)
-    return Bounds(
-        float(np.round(current.sum(), 2)),
-        current,
-        data.constraints["min_budget"].to_numpy(float),
-        data.constraints["max_budget"].to_numpy(float),
-        MAX_CHANGE_PCT,
-    )
-
-
 def observed_value(data: ScenarioData) -> np.ndarray:
     """The export's revenue per conversion per campaign (the pooled value where a campaign has none)."""
     totals = data.export.groupby("campaign_id")[["revenue", "conversions"]].sum().loc[data.campaigns["campaign_id"]]
@@ -89,7 +76,7 @@ def posterior_mean_conversions(fitted: ResponseCurveSet, campaign_ids: np.ndarra
 
 def decompose(data: ScenarioData, directory: Path) -> tuple[dict[str, float], int]:
     """Shares of the oracle's uplift of the ceiling, its weaker versions and pmi, and the number of violations."""
-    bounds, seed = scenario_bounds(data), data.scenario.seed
+    bounds, seed = data.today_bounds(), data.scenario.seed
     today = data.true_profit(bounds.current).sum()
     oracle = solve_exact(data.true_profit, bounds)
     uplift = data.true_profit(oracle).sum() - today

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import special
 
 from ml.economics.costs import CostConfig
+from ml.evaluation.oracle import Bounds
 
 KINDS = ("hill_s", "exponential", "log", "threshold")
 FAMILIES = (*KINDS, "mixed")
@@ -105,6 +106,19 @@ class ScenarioData:
     value_per_conversion: np.ndarray  # true expected value of a conversion, same order
     campaigns: pd.DataFrame  # campaign_id, has_agency, creative_production_cost, network, ...; same order
     hidden: HiddenHistory
+
+    def today_bounds(self) -> Bounds:
+        """The constrained problem as a user states it: today's budgets (the last 7 days' mean spend of the export),
+        their total rounded to the cent, the constraint file's bounds and the 25% change limit."""
+        spend = self.export.pivot(index="campaign_id", columns="date", values="spend")
+        current = spend.loc[self.campaigns["campaign_id"]].to_numpy(float)[:, -7:].mean(axis=1)
+        return Bounds(
+            float(np.round(current.sum(), 2)),
+            current,
+            self.constraints["min_budget"].to_numpy(float),
+            self.constraints["max_budget"].to_numpy(float),
+            MAX_CHANGE_PCT,
+        )
 
     def true_profit(self, spend: np.ndarray) -> np.ndarray:
         """True expected daily profit per campaign (and per point for 2-D spend) with the costs pmi counts."""

@@ -6,24 +6,12 @@ import numpy as np
 import pandas as pd
 
 from ml.evaluation.information_ceiling import ceiling_split, log_k_prior_draws, posterior_on_grid
-from ml.evaluation.oracle import Bounds, solve_exact, violations
-from ml.evaluation.unowned import MAX_CHANGE_PCT, Scenario, draw_scenario
+from ml.evaluation.oracle import solve_exact, violations
+from ml.evaluation.unowned import Scenario, draw_scenario
 
 
 def _true_log_k(data) -> np.ndarray:
     return np.log(data.truth.k / data.hidden.current)
-
-
-def _bounds(data) -> Bounds:
-    spend = data.export.pivot(index="campaign_id", columns="date", values="spend").loc[data.campaigns["campaign_id"]]
-    current = spend.to_numpy()[:, -7:].mean(axis=1)
-    return Bounds(
-        float(current.sum()),
-        current,
-        data.constraints["min_budget"].to_numpy(float),
-        data.constraints["max_budget"].to_numpy(float),
-        MAX_CHANGE_PCT,
-    )
 
 
 def test_prior_draws_are_the_generators_own():
@@ -53,7 +41,7 @@ def test_posterior_learns_from_a_long_history_and_covers_the_truth():
 
 def test_ceiling_split_keeps_the_constraints_and_nears_the_oracle_on_a_long_history():
     data = draw_scenario(Scenario("exponential", 180, 30, seed=13, spread=0.8))
-    bounds = _bounds(data)
+    bounds = data.today_bounds()
     split = ceiling_split(data, bounds)
     assert violations(split, bounds, "ceiling") == []
     today = data.true_profit(bounds.current).sum()
