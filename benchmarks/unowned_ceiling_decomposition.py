@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from ml.allocation.portfolio import RunOptions, allocate, read_constraints, read_history
+from ml.allocation.portfolio.curves import curves_for, posterior_conversions
 from ml.evaluation.information_ceiling import ceiling_split
 from ml.evaluation.oracle import Bounds, solve_exact, violations
 from ml.evaluation.unowned import FAMILIES, MAX_CHANGE_PCT, Scenario, ScenarioData, draw_scenario
 from ml.models.response import ResponseCurveSet
-from ml.response_curves import ResponseCurves
 
 PORTFOLIO_SIZE = {"hill_s": 30, "exponential": 30, "log": 40, "threshold": 60, "mixed": 100}  # the bench at 0.5
 
@@ -59,17 +59,10 @@ def pmi_allocation(data: ScenarioData, bounds: Bounds, directory: Path) -> tuple
 
 def posterior_mean_conversions(fitted: ResponseCurveSet, campaign_ids: np.ndarray):
     """Expected conversions at any (campaigns, points) spend grid averaged over pmi's posterior draws."""
-    idx = fitted.index_of(np.asarray(campaign_ids, dtype=object))
-    draws, family = fitted.draws[idx], fitted.curves.family[idx]
+    ordered = curves_for(fitted, campaign_ids)
 
-    def conversions(spend: np.ndarray) -> np.ndarray:
-        n_draws, points = draws.shape[1], spend.shape[1]
-        out = np.empty(spend.shape)
-        for i in range(len(spend)):  # one campaign's draws x grid points at a time bounds the memory
-            params = [np.repeat(draws[i, :, j], points) for j in range(3)]
-            curves = ResponseCurves.build(np.repeat(family[i], n_draws * points), *params)
-            out[i] = curves.value(np.tile(spend[i], n_draws)).reshape(n_draws, points).mean(axis=0)
-        return out
+    def conversions(spend: np.ndarray) -> np.ndarray:  # one grid point at a time bounds the memory
+        return np.column_stack([posterior_conversions(ordered, column).mean(axis=1) for column in spend.T])
 
     return conversions
 

@@ -44,14 +44,12 @@ def main() -> None:
         path = Path(tmp) / "history.csv"
         data.export.to_csv(path, index=False)
         history = read_history(path)
-    last_week = history.daily[history.daily["date"] > history.last_date - pd.Timedelta(days=7)]
-    budget = (last_week.groupby("campaign_id")["spend"].sum() / 7).reindex(history.campaign_ids).to_numpy()
-    keep = fittable(history)
-    ids = history.campaign_ids[keep]
+    budget = data.today_bounds().current  # the last 7 days' mean spend, in the truth's order
+    ids = history.campaign_ids[fittable(history)]
     fitted = fit_curves(history, ids, args.seed, args.hill_shape_max)
-    fitted_at = log_slope(fitted.curves.value, budget[keep])
-    in_truth_order = pd.Series(budget, index=history.campaign_ids).reindex(data.campaigns["campaign_id"]).to_numpy()
-    true_all = pd.Series(log_slope(data.truth.value, in_truth_order), index=data.campaigns["campaign_id"].to_numpy())
+    in_fit_order = pd.Series(budget, index=data.campaigns["campaign_id"].to_numpy()).reindex(ids).to_numpy()
+    fitted_at = log_slope(fitted.curves.value, in_fit_order)
+    true_all = pd.Series(log_slope(data.truth.value, budget), index=data.campaigns["campaign_id"].to_numpy())
     true_at = true_all.reindex(ids).to_numpy()
     print(f"{args.family}, {args.days} days, {len(ids)} campaigns, seed {args.seed}:")
     print(

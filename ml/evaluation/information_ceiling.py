@@ -15,8 +15,7 @@ out, not integrated). Memory: campaigns x grid points x days for the likelihood 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy import special
+from scipy import ndimage, special
 
 from ml.evaluation.oracle import Bounds, solve_exact
 from ml.evaluation.unowned import ScenarioData, TrueCurves, optimum_in_curve_units
@@ -45,21 +44,18 @@ def _prior_on_grid(draws: np.ndarray, points: int, prior_sd: float | None) -> tu
         return grid, -0.5 * ((grid - draws.mean(axis=1, keepdims=True)) / prior_sd) ** 2
     step = (high - low) / (points - 1)
     index = np.clip(np.rint((draws - low[:, None]) / step[:, None]).astype(int), 0, points - 1)
-    counts = np.stack([np.bincount(row, minlength=points) for row in index]).astype(float)
+    index += points * np.arange(len(draws))[:, None]  # one block of bins per campaign
+    counts = np.bincount(index.ravel(), minlength=points * len(draws)).reshape(len(draws), points).astype(float)
     kernel = np.exp(-0.5 * (np.arange(-6, 7) / 2.0) ** 2)
-    smooth = np.stack([np.convolve(row, kernel, mode="same") for row in counts])
+    smooth = ndimage.convolve1d(counts, kernel, axis=1, mode="constant")
     return grid, np.log(smooth + 1e-12 * smooth.max(axis=1, keepdims=True))
 
 
 def _history_arrays(data: ScenarioData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spend, conversions and the true weekday multiplier per campaign-day, (campaigns, days), in the truth's order."""
-    export = data.export.copy()
-    export["date"] = pd.to_datetime(export["date"])
-    ids = data.campaigns["campaign_id"].to_numpy()
-    spend = export.pivot(index="campaign_id", columns="date", values="spend").loc[ids]
-    conversions = export.pivot(index="campaign_id", columns="date", values="conversions").loc[ids]
+    spend = data.daily("spend")
     weekday = data.hidden.weekday[:, spend.columns.dayofweek]
-    return spend.to_numpy(float), conversions.to_numpy(float), weekday
+    return spend.to_numpy(float), data.daily("conversions").to_numpy(float), weekday
 
 
 def _grid_curves(data: ScenarioData, k: np.ndarray) -> TrueCurves:

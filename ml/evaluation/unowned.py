@@ -107,11 +107,16 @@ class ScenarioData:
     campaigns: pd.DataFrame  # campaign_id, has_agency, creative_production_cost, network, ...; same order
     hidden: HiddenHistory
 
+    def daily(self, column: str) -> pd.DataFrame:
+        """One export column as campaigns (the truth's order) x dates (parsed, ascending)."""
+        table = self.export.pivot(index="campaign_id", columns="date", values=column).loc[self.campaigns["campaign_id"]]
+        table.columns = pd.to_datetime(table.columns)
+        return table
+
     def today_bounds(self) -> Bounds:
         """The constrained problem as a user states it: today's budgets (the last 7 days' mean spend of the export),
         their total rounded to the cent, the constraint file's bounds and the 25% change limit."""
-        spend = self.export.pivot(index="campaign_id", columns="date", values="spend")
-        current = spend.loc[self.campaigns["campaign_id"]].to_numpy(float)[:, -7:].mean(axis=1)
+        current = self.daily("spend").to_numpy(float)[:, -7:].mean(axis=1)
         return Bounds(
             float(np.round(current.sum(), 2)),
             current,
