@@ -12,13 +12,32 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ml.backtest import BacktestConfig
 from ml.backtest.config import DRIFTS
 from ml.backtest.loop import fitted_policies, run_policy
 from ml.backtest.policies import PMI_COMPONENTS
 from ml.backtest.world import World
+
+
+def mean_interval(diff: pd.DataFrame) -> str:
+    """Each variant's mean difference with its paired standard error and 95% t-interval over the seeds: how far
+    the seed-to-seed spread lets a mean of this many seeds be read."""
+    n = len(diff)
+    if n < 2:
+        return "(one seed: no interval)"
+    se = diff.std(ddof=1) / np.sqrt(n)
+    half = stats.t.ppf(0.975, n - 1) * se
+    mean = diff.mean()
+    low, high = mean - half, mean + half
+    return "; ".join(
+        f"{name} {mean[name]:+,.0f} (se {se[name]:,.0f}, 95% {low[name]:+,.0f} .. {high[name]:+,.0f})"
+        for name in diff.columns
+        if name != "greedy"
+    )
 
 
 def variants() -> dict[str, tuple[bool, frozenset[str]]]:
@@ -62,10 +81,12 @@ if __name__ == "__main__":
     print(diff.round(0).to_string())
     print("mean:", diff.mean().round(0).to_dict())
     print("ahead of greedy in seeds:", (diff > 0).sum().to_dict())
+    print("mean, paired se and 95% interval:", mean_interval(diff))
     expected = pd.DataFrame(rows).pivot(index="seed", columns="variant", values="expected_profit")
     expected_diff = expected.sub(expected["greedy"], axis=0)
     print("\nexpected profit (true curves and mean user value at the applied spend) minus greedy's per seed:")
     print(expected_diff.round(0).to_string())
     print("mean:", expected_diff.mean().round(0).to_dict())
     print("ahead of greedy in seeds:", (expected_diff > 0).sum().to_dict())
+    print("mean, paired se and 95% interval:", mean_interval(expected_diff))
     print("limit violations (campaign-days):", pd.DataFrame(rows).groupby("variant")["violations"].sum().to_dict())
