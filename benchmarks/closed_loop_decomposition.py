@@ -12,32 +12,25 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ml.backtest import BacktestConfig
 from ml.backtest.config import DRIFTS
 from ml.backtest.loop import fitted_policies, run_policy
 from ml.backtest.policies import PMI_COMPONENTS
+from ml.backtest.report import paired_interval
 from ml.backtest.world import World
 
 
 def mean_interval(diff: pd.DataFrame) -> str:
-    """Each variant's mean difference with its paired standard error and 95% t-interval over the seeds: how far
-    the seed-to-seed spread lets a mean of this many seeds be read."""
-    n = len(diff)
-    if n < 2:
+    """Each variant's mean difference with its paired standard error and 95% t-interval over the seeds."""
+    if len(diff) < 2:
         return "(one seed: no interval)"
-    se = diff.std(ddof=1) / np.sqrt(n)
-    half = stats.t.ppf(0.975, n - 1) * se
-    mean = diff.mean()
-    low, high = mean - half, mean + half
-    return "; ".join(
-        f"{name} {mean[name]:+,.0f} (se {se[name]:,.0f}, 95% {low[name]:+,.0f} .. {high[name]:+,.0f})"
-        for name in diff.columns
-        if name != "greedy"
-    )
+    parts = []
+    for name in diff.columns.drop("greedy", errors="ignore"):
+        mean, se, low, high = paired_interval(diff[name])
+        parts.append(f"{name} {mean:+,.0f} (se {se:,.0f}, 95% {low:+,.0f} .. {high:+,.0f})")
+    return "; ".join(parts)
 
 
 def variants() -> dict[str, tuple[bool, frozenset[str]]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ml.backtest.config import LIMITED_POLICIES, POLICIES, TUNING_SEEDS
 from ml.backtest.loop import BacktestResult
@@ -53,12 +54,25 @@ def seed_sets(results: list[BacktestResult]) -> list[tuple[str, list[BacktestRes
     return sets
 
 
+def paired_interval(difference: pd.Series | np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
+    """Mean of per-seed paired differences, its standard error and the t-interval at ``level``: how far the
+    seed-to-seed spread lets a mean over this many seeds be read. One seed gives no interval (NaN)."""
+    values = np.asarray(difference, float)
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, np.nan, np.nan, np.nan
+    se = float(values.std(ddof=1) / np.sqrt(len(values)))
+    half = float(stats.t.ppf(0.5 + level / 2, len(values) - 1)) * se
+    return mean, se, mean - half, mean + half
+
+
 def _summary(results: list[BacktestResult], label: str) -> pd.DataFrame:
     totals = pd.concat([r.daily for r in results]).groupby(["policy", "seed"])["profit"].sum().unstack("seed")
     mean = totals.mean(axis=1)
     static, oracle = mean["static"], mean["oracle"]
     per_seed = (totals - totals.loc["static"]) / (totals.loc["oracle"] - totals.loc["static"])
     pmi_vs_greedy = totals.loc["pmi"] - totals.loc["greedy"]
+    _, pmi_vs_greedy_se, pmi_vs_greedy_low, pmi_vs_greedy_high = paired_interval(pmi_vs_greedy)
     rows = []
     for policy in POLICIES:
         retrains = [d for r in results for d in r.retrain_days.get(policy, [])]
@@ -79,6 +93,9 @@ def _summary(results: list[BacktestResult], label: str) -> pd.DataFrame:
                     sum(r.limit_violations.get(policy, 0) for r in results) if policy in LIMITED_POLICIES else np.nan
                 ),
                 "pmi_minus_greedy_per_seed": float(pmi_vs_greedy.mean()) if policy == "pmi" else np.nan,
+                "pmi_minus_greedy_se": pmi_vs_greedy_se if policy == "pmi" else np.nan,
+                "pmi_minus_greedy_low95": pmi_vs_greedy_low if policy == "pmi" else np.nan,
+                "pmi_minus_greedy_high95": pmi_vs_greedy_high if policy == "pmi" else np.nan,
                 "pmi_ahead_of_greedy_seeds": int((pmi_vs_greedy > 0).sum()) if policy == "pmi" else np.nan,
                 "n_seeds": len(results),
             }
@@ -116,8 +133,14 @@ def format_table(table: pd.DataFrame, n_seeds: int) -> str:
                 f"{row.retrain_days:<25} {alerts:>11}  {broken}"
             )
         pmi = block.set_index("policy").loc["pmi"]
+        interval = (
+            ""
+            if np.isnan(pmi["pmi_minus_greedy_se"])
+            else f" (paired se {pmi['pmi_minus_greedy_se']:,.0f}, 95% {pmi['pmi_minus_greedy_low95']:+,.0f} .. "
+            f"{pmi['pmi_minus_greedy_high95']:+,.0f})"
+        )
         lines.append(
-            f"pmi - greedy: {pmi['pmi_minus_greedy_per_seed']:+,.0f} profit per seed, pmi ahead in "
+            f"pmi - greedy: {pmi['pmi_minus_greedy_per_seed']:+,.0f} profit per seed{interval}, pmi ahead in "
             f"{int(pmi['pmi_ahead_of_greedy_seeds'])} of {int(pmi['n_seeds'])} seeds"
         )
         lines.append("")
